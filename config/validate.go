@@ -1,0 +1,173 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// validate checks a normalised config. Problems that stop this build from
+// working are errors; problems in model_list entries nothing refers to are
+// warnings, so a PicoClaw config listing providers this build lacks still
+// loads.
+func validate(c *Config) (warnings []string, errs []error) {
+	fail := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	d := c.Agents.Defaults
+	if d.MaxTokens < 0 {
+		fail("agents.defaults.max_tokens", "must not be negative, got %d", d.MaxTokens)
+	}
+	if d.MaxToolIterations < 0 {
+		fail("agents.defaults.max_tool_iterations", "must not be negative, got %d", d.MaxToolIterations)
+	}
+	if d.Temperature != nil && (*d.Temperature < 0 || *d.Temperature > 2) {
+		fail("agents.defaults.temperature", "must be between 0 and 2, got %g", *d.Temperature)
+	}
+	if p := c.Gateway.Port; p < 1 || p > 65535 {
+		fail("gateway.port", "must be between 1 and 65535, got %d", p)
+	}
+
+	names := modelNames(c.ModelList)
+	used := map[string]bool{}
+	switch {
+	case d.ModelName == "" && c.Channels.DingTalk.Enabled:
+		fail("agents.defaults.model_name", "required when channels.dingtalk.enabled is true, and model_list is empty: add a model to model_list")
+	case d.ModelName != "" && !slices.Contains(names, d.ModelName):
+		fail("agents.defaults.model_name", "%q is not in model_list (%s)", d.ModelName, knownList(names))
+	default:
+		used[d.ModelName] = true
+	}
+	for i, name := range d.ModelFallbacks {
+		if !slices.Contains(names, name) {
+			fail(fmt.Sprintf("agents.defaults.model_fallbacks[%d]", i), "%q is not in model_list (%s)", name, knownList(names))
+		}
+		used[name] = true
+	}
+	// Per-entry fallbacks are reachable too, transitively.
+	for changed := true; changed; {
+		changed = false
+		for _, m := range c.ModelList {
+			if !used[m.ModelName] {
+				continue
+			}
+			for _, f := range m.Fallbacks {
+				if !used[f] {
+					used[f], changed = true, true
+				}
+			}
+		}
+	}
+
+	for i, m := range c.ModelList {
+		w, e := validateModel(fmt.Sprintf("model_list[%d]", i), m, used[m.ModelName], names)
+		warnings = append(warnings, w...)
+		errs = append(errs, e...)
+	}
+
+	dt := c.Channels.DingTalk
+	if dt.Enabled {
+		if strings.TrimSpace(dt.ClientID) == "" {
+			fail("channels.dingtalk.client_id", "required when channels.dingtalk.enabled is true (or set %s)", EnvName("channels.dingtalk.client_id"))
+		}
+		if strings.TrimSpace(dt.ClientSecret) == "" {
+			fail("channels.dingtalk.client_secret", "required when channels.dingtalk.enabled is true (or set %s)", EnvName("channels.dingtalk.client_secret"))
+		}
+	}
+	if isSecretRef(dt.ClientSecret) {
+		fail("channels.dingtalk.client_secret", "enc:// and file:// references are not supported by this build; write the value or set %s", EnvName("channels.dingtalk.client_secret"))
+	}
+	if msg := checkHTTPURL(dt.APIBase); msg != "" {
+		fail("channels.dingtalk.api_base", "%s", msg)
+	}
+	return warnings, errs
+}
+
+func validateModel(path string, m ModelConfig, used bool, names []string) (warnings []string, errs []error) {
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path + "." + field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if strings.TrimSpace(m.ModelName) == "" {
+		fail("model_name", "required (the name agents.defaults.model_name refers to)")
+	}
+	if strings.TrimSpace(m.Model) == "" {
+		fail("model", `required, as "protocol/model-id" (e.g. "openai/gpt-4o-mini")`)
+	} else if m.ModelID() == "" {
+		fail("model", `missing the model id after %q`, m.Protocol()+"/")
+	}
+	if m.APIBase != "" {
+		if msg := checkHTTPURL(m.APIBase); msg != "" {
+			fail("api_base", "%s", msg)
+		}
+	}
+	if m.RequestTimeout < 0 {
+		fail("request_timeout", "must not be negative, got %d", m.RequestTimeout)
+	}
+	if m.RPM < 0 {
+		fail("rpm", "must not be negative, got %d", m.RPM)
+	}
+	for _, k := range m.Keys() {
+		if isSecretRef(k) {
+			fail("api_keys", "enc:// and file:// references are not supported by this build; write the key itself")
+			break
+		}
+	}
+	for i, f := range m.Fallbacks {
+		if !slices.Contains(names, f) {
+			fail(fmt.Sprintf("fallbacks[%d]", i), "%q is not in model_list (%s)", f, knownList(names))
+		}
+	}
+
+	// Protocol problems only matter for entries this build will call.
+	var msg string
+	if m.Model != "" {
+		base, known := defaultBaseURL(m.Protocol())
+		switch {
+		case !known:
+			msg = fmt.Sprintf("unknown protocol %q (known: %s)", m.Protocol(), strings.Join(KnownProtocols(), ", "))
+		case base == "" && m.APIBase == "":
+			msg = fmt.Sprintf("protocol %q has no default endpoint: set %s.api_base", m.Protocol(), path)
+		}
+	}
+	if msg != "" {
+		if used {
+			fail("model", "%s", msg)
+		} else {
+			warnings = append(warnings, fmt.Sprintf("config: %s.model: %s (entry unused, ignored)", path, msg))
+		}
+	}
+	return warnings, errs
+}
+
+// checkHTTPURL returns why s is not an http(s) URL with a host, or "". The
+// value itself is left out: URLs can carry tokens in their query.
+func checkHTTPURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "must be an http:// or https:// URL with a host"
+	}
+	return ""
+}
+
+func isSecretRef(s string) bool {
+	return strings.HasPrefix(s, "enc://") || strings.HasPrefix(s, "file://")
+}
+
+// modelNames lists model_list names once each, in file order.
+func modelNames(list []ModelConfig) []string {
+	var names []string
+	for _, m := range list {
+		if m.ModelName != "" && !slices.Contains(names, m.ModelName) {
+			names = append(names, m.ModelName)
+		}
+	}
+	return names
+}
+
+func knownList(names []string) string {
+	if len(names) == 0 {
+		return "model_list is empty"
+	}
+	return "known: " + strings.Join(names, ", ")
+}
