@@ -1,0 +1,178 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"picoclaw"
+)
+
+// Dispatcher defaults.
+const (
+	DefaultMaxConcurrent = 64
+	DefaultQueueLen      = 100
+)
+
+// DispatcherOptions tunes a Dispatcher; zero fields take the defaults.
+type DispatcherOptions struct {
+	// MaxConcurrent bounds the turns running at once across all chats.
+	MaxConcurrent int
+	// QueueLen bounds the messages waiting per session key (not counting
+	// the one running).
+	QueueLen int
+	Logger   *slog.Logger
+}
+
+// Dispatcher runs turns: in order within a session key, in parallel across
+// keys, at most MaxConcurrent at a time. Each key with work has one worker
+// goroutine, started on demand and gone once its queue is empty, so idle
+// chats cost nothing and a slow chat never holds up another.
+type Dispatcher struct {
+	turn     func(ctx context.Context, in picoclaw.Inbound)
+	log      *slog.Logger
+	queueLen int
+	sem      chan struct{}
+
+	// base is the context of every turn; Shutdown cancels it when its own
+	// deadline passes.
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // one per worker
+
+	mu      sync.Mutex
+	closed  bool
+	queues  map[picoclaw.SessionKey]*[]picoclaw.Inbound // keys with a worker
+	pending int                                         // queued + running
+}
+
+// NewDispatcher returns a Dispatcher that runs turn for each dispatched
+// message. turn must handle its own errors (Agent.Turn logs them).
+func NewDispatcher(turn func(ctx context.Context, in picoclaw.Inbound), opts DispatcherOptions) *Dispatcher {
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if opts.QueueLen <= 0 {
+		opts.QueueLen = DefaultQueueLen
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	base, cancel := context.WithCancel(context.Background())
+	return &Dispatcher{
+		turn:     turn,
+		log:      opts.Logger,
+		queueLen: opts.QueueLen,
+		sem:      make(chan struct{}, opts.MaxConcurrent),
+		base:     base,
+		cancel:   cancel,
+		queues:   make(map[picoclaw.SessionKey]*[]picoclaw.Inbound),
+	}
+}
+
+// Dispatch queues in for its session key without blocking. It returns false
+// if that key's queue is full or the Dispatcher is shut down.
+func (d *Dispatcher) Dispatch(in picoclaw.Inbound) bool {
+	key := in.SessionKey()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false
+	}
+	q, active := d.queues[key]
+	if !active {
+		q = new([]picoclaw.Inbound)
+		d.queues[key] = q
+		d.wg.Add(1)
+		go d.work(key, q)
+	}
+	if len(*q) >= d.queueLen {
+		d.log.Warn("agent: session queue full; message rejected", "session", string(key), "queued", len(*q))
+		return false
+	}
+	*q = append(*q, in)
+	d.pending++
+	return true
+}
+
+// Pending returns the number of accepted messages whose turn has not
+// finished (queued or running).
+func (d *Dispatcher) Pending() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending
+}
+
+// work runs key's queued turns one after another and exits when the queue
+// is empty. Removing the key happens under the same lock Dispatch holds, so
+// a message is either seen by this worker or starts a new one.
+func (d *Dispatcher) work(key picoclaw.SessionKey, q *[]picoclaw.Inbound) {
+	defer d.wg.Done()
+	for {
+		d.mu.Lock()
+		if len(*q) == 0 {
+			delete(d.queues, key)
+			d.mu.Unlock()
+			return
+		}
+		in := (*q)[0]
+		(*q)[0] = picoclaw.Inbound{} // let the message be collected
+		*q = (*q)[1:]
+		d.mu.Unlock()
+
+		d.runOne(key, in)
+
+		d.mu.Lock()
+		d.pending--
+		d.mu.Unlock()
+	}
+}
+
+func (d *Dispatcher) runOne(key picoclaw.SessionKey, in picoclaw.Inbound) {
+	select {
+	case d.sem <- struct{}{}:
+	case <-d.base.Done():
+		d.log.Warn("agent: dropping queued message at shutdown", "session", string(key), "message_id", in.MessageID)
+		return
+	}
+	defer func() { <-d.sem }()
+	if d.base.Err() != nil {
+		d.log.Warn("agent: dropping queued message at shutdown", "session", string(key), "message_id", in.MessageID)
+		return
+	}
+	// A panicking turn must not take every other chat down with it.
+	defer func() {
+		if r := recover(); r != nil {
+			d.log.Error("agent: turn panicked", "session", string(key), "message_id", in.MessageID,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	d.turn(d.base, in)
+}
+
+// Shutdown stops accepting messages and waits for queued and running turns
+// to finish. If ctx ends first, it cancels the running turns' context,
+// drops what is still queued, waits for the turns to return and reports
+// ctx.Err().
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		d.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		d.cancel()
+		return nil
+	case <-ctx.Done():
+		d.cancel()
+		<-done
+		return ctx.Err()
+	}
+}

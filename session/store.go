@@ -1,0 +1,285 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"picoclaw"
+)
+
+// Store is a picoclaw.SessionStore backed by a directory of JSONL files.
+// It is safe for concurrent use; appends to one key are serialised, appends
+// to different keys run in parallel.
+type Store struct {
+	dir    string
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu    sync.Mutex
+	locks map[picoclaw.SessionKey]*sync.Mutex
+}
+
+var _ picoclaw.SessionStore = (*Store)(nil)
+
+// Open returns a Store keeping its files in dir, creating dir (mode 0700)
+// if needed. A nil logger discards warnings.
+func Open(dir string, logger *slog.Logger) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("session: open: empty directory")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("session: open: %w", err)
+	}
+	return &Store{
+		dir:    dir,
+		logger: logger,
+		now:    time.Now,
+		locks:  make(map[picoclaw.SessionKey]*sync.Mutex),
+	}, nil
+}
+
+// Dir returns the directory holding the session files.
+func (s *Store) Dir() string { return s.dir }
+
+// lock returns the held per-key mutex; the caller must unlock it.
+func (s *Store) lock(key picoclaw.SessionKey) *sync.Mutex {
+	s.mu.Lock()
+	m := s.locks[key]
+	if m == nil {
+		m = new(sync.Mutex)
+		s.locks[key] = m
+	}
+	s.mu.Unlock()
+	m.Lock()
+	return m
+}
+
+func (s *Store) path(key picoclaw.SessionKey) (string, error) {
+	name, err := encodeKey(key)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(s.dir, name+fileExt), nil
+}
+
+// Append writes msgs to the end of key's history as one write, then
+// fsyncs. If a previous crash left a torn last line, a newline is written
+// first so that the new messages start on a line of their own.
+func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...picoclaw.Message) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("session: append %s: %w", key, err)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	path, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range msgs {
+		// Encode adds the trailing newline that ends each record.
+		if err := enc.Encode(&msgs[i]); err != nil {
+			return fmt.Errorf("session: append %s: encode message: %w", key, err)
+		}
+	}
+
+	defer s.lock(key).Unlock()
+
+	_, statErr := os.Lstat(path)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("session: append %s: %w", key, err)
+	}
+	if err := appendTo(f, buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("session: append %s: %w", key, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("session: append %s: close: %w", key, err)
+	}
+	if created {
+		// Make the new directory entry durable too.
+		if err := syncDir(s.dir); err != nil {
+			return fmt.Errorf("session: append %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+func appendTo(f *os.File, data []byte) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat: %w", err)
+	}
+	if size := fi.Size(); size > 0 {
+		// Opened read-write so the last byte can be checked with pread.
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, size-1); err != nil {
+			return fmt.Errorf("read last byte: %w", err)
+		}
+		if last[0] != '\n' {
+			data = append([]byte{'\n'}, data...)
+		}
+	}
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync directory: %w", err)
+	}
+	return nil
+}
+
+// Load returns key's history, oldest first, or nil if there is none. A
+// torn last line (from a crash mid-write) and corrupt lines are skipped
+// and reported in the log; they never fail the load.
+func (s *Store) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("session: load %s: %w", key, err)
+	}
+	path, err := s.path(key)
+	if err != nil {
+		return nil, err
+	}
+	m := s.lock(key)
+	data, err := os.ReadFile(path)
+	m.Unlock()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: load %s: %w", key, err)
+	}
+
+	msgs := make([]picoclaw.Message, 0, bytes.Count(data, []byte{'\n'}))
+	var corrupt int
+	for lineNo := 1; len(data) > 0; lineNo++ {
+		line, rest, complete := bytes.Cut(data, []byte{'\n'})
+		data = rest
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if !complete {
+			s.logger.Warn("session: skipping torn last line (interrupted write)",
+				"session", key, "line", lineNo, "bytes", len(line))
+			break
+		}
+		var msg picoclaw.Message
+		if err := json.Unmarshal(line, &msg); err != nil {
+			corrupt++
+			s.logger.Warn("session: skipping corrupt line",
+				"session", key, "line", lineNo, "err", err)
+			continue
+		}
+		msgs = append(msgs, msg)
+	}
+	if corrupt > 0 {
+		s.logger.Warn("session: history has corrupt lines", "session", key, "corrupt", corrupt, "loaded", len(msgs))
+	}
+	return msgs, nil
+}
+
+// Reset moves key's history aside to "<name>.<unix-time>.jsonl.bak" in the
+// same directory, so that the next Load is empty. History is never deleted.
+func (s *Store) Reset(ctx context.Context, key picoclaw.SessionKey) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("session: reset %s: %w", key, err)
+	}
+	name, err := encodeKey(key)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.dir, name+fileExt)
+
+	defer s.lock(key).Unlock()
+
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("session: reset %s: %w", key, err)
+	}
+	archive, err := s.archivePath(name)
+	if err != nil {
+		return fmt.Errorf("session: reset %s: %w", key, err)
+	}
+	if err := os.Rename(path, archive); err != nil {
+		return fmt.Errorf("session: reset %s: archive: %w", key, err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("session: reset %s: %w", key, err)
+	}
+	return nil
+}
+
+// archivePath picks an unused archive name; rename would silently replace
+// an archive made in the same second.
+func (s *Store) archivePath(name string) (string, error) {
+	stamp := strconv.FormatInt(s.now().Unix(), 10)
+	for i := 0; i < 1000; i++ {
+		suffix := stamp
+		if i > 0 {
+			suffix += "-" + strconv.Itoa(i)
+		}
+		p := filepath.Join(s.dir, name+"."+suffix+archiveExt)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			return p, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("no free archive name for %s", name)
+}
+
+// Keys lists the sessions that have a (non-archived) history, sorted.
+func (s *Store) Keys() ([]picoclaw.SessionKey, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("session: list keys: %w", err)
+	}
+	var keys []picoclaw.SessionKey
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, fileExt) {
+			continue
+		}
+		key, err := decodeKey(strings.TrimSuffix(name, fileExt))
+		if err != nil {
+			s.logger.Warn("session: ignoring unexpected file", "file", name, "err", err)
+			continue
+		}
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
