@@ -161,10 +161,11 @@ func (s *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// record stores rec and, for a valid request, takes its reply.
+// record stores rec and, for a valid request, takes its reply. The handler
+// runs outside the lock so a test's handler may block one request (a slow
+// model) while others are served.
 func (s *OpenAI) record(rec RecordedRequest, valid bool) (id string, created int64, reply Reply) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.reqs = append(s.reqs, rec)
 	close(s.changed)
 	s.changed = make(chan struct{})
@@ -172,16 +173,22 @@ func (s *OpenAI) record(rec RecordedRequest, valid bool) (id string, created int
 	id = fmt.Sprintf("chatcmpl-providertest%d", s.seq)
 	created = time.Now().Unix()
 	if !valid || rec.APIKey == "" {
+		s.mu.Unlock()
 		return id, created, Reply{}
 	}
+	var handler func(RecordedRequest) Reply
 	switch {
 	case len(s.queue) > 0:
 		reply = s.queue[0]
 		s.queue = s.queue[1:]
 	case s.handler != nil:
-		reply = s.handler(rec)
+		handler = s.handler
 	default:
 		reply = Reply{Content: rec.LastUser()}
+	}
+	s.mu.Unlock()
+	if handler != nil {
+		reply = handler(rec)
 	}
 	return id, created, reply
 }

@@ -1,0 +1,210 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"picoclaw"
+)
+
+// Defaults of ExecOptions.
+const (
+	DefaultExecTimeout   = 60 * time.Second
+	DefaultExecMaxOutput = 16 << 10
+)
+
+// ExecOptions configures the exec tool.
+type ExecOptions struct {
+	// Workspace is the default working directory.
+	Workspace string
+	// Restrict keeps working_dir inside Workspace.
+	Restrict bool
+	// Timeout bounds one command (default 60s); on expiry its whole process
+	// group is killed.
+	Timeout time.Duration
+	// MaxOutput bounds the combined stdout and stderr returned (default
+	// 16 KiB); the head and the tail are kept.
+	MaxOutput int
+	// DenyPatterns are regular expressions refused in addition to
+	// DefaultDenyRules.
+	DenyPatterns []string
+	// AllowPatterns are regular expressions; a command matching one is
+	// exempt from every deny rule.
+	AllowPatterns []string
+}
+
+// ExecTool runs shell commands for the model.
+type ExecTool struct {
+	sb        sandbox
+	timeout   time.Duration
+	maxOutput int
+	policy    *policy
+}
+
+// NewExecTool returns the exec tool. It fails when a pattern is not a
+// valid regular expression.
+func NewExecTool(opts ExecOptions) (*ExecTool, error) {
+	p, err := newPolicy(opts.DenyPatterns, opts.AllowPatterns)
+	if err != nil {
+		return nil, err
+	}
+	t := &ExecTool{
+		sb:        newSandbox(opts.Workspace, opts.Restrict),
+		timeout:   opts.Timeout,
+		maxOutput: opts.MaxOutput,
+		policy:    p,
+	}
+	if t.timeout <= 0 {
+		t.timeout = DefaultExecTimeout
+	}
+	if t.maxOutput <= 0 {
+		t.maxOutput = DefaultExecMaxOutput
+	}
+	return t, nil
+}
+
+// Def describes exec.
+func (t *ExecTool) Def() picoclaw.ToolDef {
+	return def("exec",
+		fmt.Sprintf("Run a shell command (sh -c) in the workspace and return its output and exit status. Commands are killed after %s. Destructive commands (rm -rf /, mkfs, sudo, shutdown, …) are refused.", t.timeout),
+		`{"type":"object","properties":{"command":{"type":"string","description":"Shell command to run"},"working_dir":{"type":"string","description":"Directory to run in; default is the workspace"}},"required":["command"]}`)
+}
+
+type execArgs struct {
+	Command    string `json:"command"`
+	WorkingDir string `json:"working_dir"`
+}
+
+// Call runs the command. A non-zero exit status is part of the result, not
+// an error; a denied command, a timeout or a cancelled ctx is an error.
+func (t *ExecTool) Call(ctx context.Context, raw json.RawMessage) (string, error) {
+	var a execArgs
+	if err := decodeArgs("exec", raw, &a, `{"command": "ls -la", "working_dir": "notes"}`); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(a.Command) == "" {
+		return "", errors.New("exec: command is required")
+	}
+	if err := t.policy.check(a.Command); err != nil {
+		return "", fmt.Errorf("exec: %w", err)
+	}
+	dir := t.sb.root
+	if a.WorkingDir != "" {
+		d, err := t.sb.resolve(a.WorkingDir)
+		if err != nil {
+			return "", fmt.Errorf("exec: working_dir: %w", err)
+		}
+		dir = d
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("exec: working directory %q does not exist or is not a directory", dir)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	out := newHeadTail(t.maxOutput)
+	cmd := exec.CommandContext(runCtx, "sh", "-c", a.Command)
+	cmd.Dir = dir
+	cmd.Env = commandEnv(os.Environ())
+	cmd.Stdout, cmd.Stderr = out, out
+	// Own process group, so that killing it also ends what the shell
+	// started (pipelines, background jobs).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// A process that left the group may hold the pipes open; stop waiting
+	// for it shortly after the kill.
+	cmd.WaitDelay = 2 * time.Second
+
+	err := cmd.Run()
+	text := out.String()
+	if ctxErr := runCtx.Err(); ctxErr != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("exec: cancelled: %w", ctx.Err())
+		}
+		return "", fmt.Errorf("exec: command timed out after %s and was killed; output so far:\n%s", t.timeout, orNone(text))
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return orNone(text), nil
+	case errors.As(err, &exitErr):
+		return fmt.Sprintf("%s\n[%s]", orNone(text), exitErr.Error()), nil
+	default:
+		return "", fmt.Errorf("exec: run command: %w", err)
+	}
+}
+
+// commandEnv drops PICOCLAW_* variables, which carry this process's own
+// secrets (client secret, API keys), from a command's environment.
+func commandEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(strings.ToUpper(kv), "PICOCLAW_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(no output)"
+	}
+	return s
+}
+
+// headTail keeps the first and last max/2 bytes written to it, so that a
+// command's start (what it did) and end (how it failed) both survive.
+type headTail struct {
+	mu    sync.Mutex
+	half  int
+	head  []byte
+	tail  []byte
+	total int
+}
+
+func newHeadTail(max int) *headTail { return &headTail{half: max / 2} }
+
+func (w *headTail) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.total += len(p)
+	rest := p
+	if n := min(w.half-len(w.head), len(rest)); n > 0 {
+		w.head = append(w.head, rest[:n]...)
+		rest = rest[n:]
+	}
+	if len(rest) > 0 {
+		w.tail = append(w.tail, rest...)
+		// Compact only now and then, not on every write.
+		if len(w.tail) > 2*w.half {
+			w.tail = append(w.tail[:0:0], w.tail[len(w.tail)-w.half:]...)
+		}
+	}
+	return len(p), nil
+}
+
+// String returns what was kept, with a marker saying how much was dropped.
+func (w *headTail) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tail := w.tail
+	if len(tail) > w.half {
+		tail = tail[len(tail)-w.half:]
+	}
+	omitted := w.total - len(w.head) - len(tail)
+	if omitted <= 0 {
+		return string(w.head) + string(tail)
+	}
+	return strings.ToValidUTF8(string(w.head), "") +
+		fmt.Sprintf("\n… %d bytes omitted …\n", omitted) +
+		strings.ToValidUTF8(string(tail), "")
+}

@@ -1,0 +1,103 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"picoclaw"
+)
+
+// MessageTool lets the model send a message to a chat other than (or as
+// well as) the one it is answering.
+type MessageTool struct {
+	send           func(ctx context.Context, out picoclaw.Outbound) error
+	defaultChannel string
+}
+
+// NewMessageTool returns the message tool. send delivers the message (the
+// channel router); defaultChannel is used when neither channel nor chat_id
+// names one.
+func NewMessageTool(send func(ctx context.Context, out picoclaw.Outbound) error, defaultChannel string) *MessageTool {
+	return &MessageTool{send: send, defaultChannel: defaultChannel}
+}
+
+// Def describes message.
+func (t *MessageTool) Def() picoclaw.ToolDef {
+	return def("message",
+		"Send a message to a chat. chat_id is \"dingtalk:direct:<user id>\" or \"dingtalk:group:<conversation id>\", or a bare id together with chat_type.",
+		`{"type":"object","properties":{"content":{"type":"string","description":"Text to send"},"channel":{"type":"string","description":"Channel name, e.g. dingtalk; default is the current channel"},"chat_id":{"type":"string","description":"Target chat: dingtalk:direct:<id>, dingtalk:group:<id>, or a bare id with chat_type"},"chat_type":{"type":"string","enum":["direct","group"],"description":"Kind of chat for a bare chat_id"}},"required":["content","chat_id"]}`)
+}
+
+type messageArgs struct {
+	Content  string `json:"content"`
+	Channel  string `json:"channel"`
+	ChatID   string `json:"chat_id"`
+	ChatType string `json:"chat_type"`
+}
+
+// Call sends the message and returns "sent".
+func (t *MessageTool) Call(ctx context.Context, raw json.RawMessage) (string, error) {
+	var a messageArgs
+	if err := decodeArgs("message", raw, &a, `{"content": "Meeting moved to 3pm", "chat_id": "dingtalk:group:cidXYZ=="}`); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(a.Content) == "" {
+		return "", errors.New("message: content is required")
+	}
+	if t.send == nil {
+		return "", errors.New("message: sending is not available in this mode")
+	}
+	channel, chat, err := t.target(a)
+	if err != nil {
+		return "", fmt.Errorf("message: %w", err)
+	}
+	out := picoclaw.Outbound{Channel: channel, Chat: chat, Kind: picoclaw.OutAnswer, Text: a.Content}
+	if err := t.send(ctx, out); err != nil {
+		return "", fmt.Errorf("message: send to %s: %w", picoclaw.NewSessionKey(channel, chat), err)
+	}
+	return "sent", nil
+}
+
+// target works out the channel and chat from channel, chat_id and
+// chat_type, refusing any contradiction between them.
+func (t *MessageTool) target(a messageArgs) (string, picoclaw.Peer, error) {
+	id := strings.TrimSpace(a.ChatID)
+	if id == "" {
+		return "", picoclaw.Peer{}, errors.New(`chat_id is required, e.g. "dingtalk:direct:<user id>" or "dingtalk:group:<conversation id>"`)
+	}
+	channel := strings.TrimSpace(a.Channel)
+	kindWord := strings.ToLower(strings.TrimSpace(a.ChatType))
+	if parts := strings.SplitN(id, ":", 3); len(parts) == 3 && (parts[1] == "direct" || parts[1] == "group") {
+		if channel != "" && channel != parts[0] {
+			return "", picoclaw.Peer{}, fmt.Errorf("channel %q contradicts chat_id %q", channel, id)
+		}
+		if kindWord != "" && kindWord != parts[1] {
+			return "", picoclaw.Peer{}, fmt.Errorf("chat_type %q contradicts chat_id %q", kindWord, id)
+		}
+		channel, kindWord, id = parts[0], parts[1], parts[2]
+	}
+	if channel == "" {
+		channel = t.defaultChannel
+	}
+	if channel == "" {
+		return "", picoclaw.Peer{}, errors.New(`channel is required: pass channel (e.g. "dingtalk") or a chat_id like "dingtalk:direct:<id>"`)
+	}
+	if id == "" {
+		return "", picoclaw.Peer{}, fmt.Errorf("chat_id %q has an empty id", a.ChatID)
+	}
+	var kind picoclaw.ChatKind
+	switch kindWord {
+	case "direct":
+		kind = picoclaw.ChatDirect
+	case "group":
+		kind = picoclaw.ChatGroup
+	case "":
+		return "", picoclaw.Peer{}, fmt.Errorf(`chat_id %q does not say whether it is a direct or a group chat: pass chat_type "direct" or "group", or use "%s:direct:<id>" / "%s:group:<id>"`, a.ChatID, channel, channel)
+	default:
+		return "", picoclaw.Peer{}, fmt.Errorf(`chat_type must be "direct" or "group", got %q`, a.ChatType)
+	}
+	return channel, picoclaw.Peer{Kind: kind, ID: id}, nil
+}
