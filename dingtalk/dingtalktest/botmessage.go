@@ -1,0 +1,217 @@
+package dingtalktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+)
+
+// AtUser is one entry of a bot message's atUsers.
+type AtUser struct {
+	UnionID    string `json:"unionId,omitempty"`
+	DingtalkID string `json:"dingtalkId"`
+	StaffID    string `json:"staffId,omitempty"`
+}
+
+// BotMessage describes a message a user sends to the bot. Zero fields take
+// realistic defaults (see PushBotMessage).
+type BotMessage struct {
+	Group             bool   // conversationType "2" (default: "1", single chat)
+	ConversationID    string // default: a fixed group id, or one per sender for single chats
+	ConversationTitle string // groups only; default "机器人测试"
+	SenderStaffID     string // default "0123456789012345" (leading zero on purpose)
+	SenderID          string // default "$:LWCP_v1:$" form derived from the staff id
+	SenderNick        string // default "张三"
+	External          bool   // sender outside the org: empty senderStaffId
+	IsAdmin           bool
+	Text              string   // text.content for msgtype "text"
+	InAtList          bool     // the bot was @-mentioned: adds it to atUsers
+	AtUsers           []AtUser // other people mentioned
+	MsgID             string   // data.msgId; default unique
+	MsgType           string   // default "text"
+	Content           json.RawMessage
+	WebhookTTL        time.Duration // default 90 min
+}
+
+// Pushed tells what PushBotMessage sent.
+type Pushed struct {
+	MessageID      string // header messageId: what the ack must echo
+	ConnectionID   string
+	MsgID          string // data.msgId: stable across redeliveries
+	ConversationID string
+	SessionWebhook string
+	Session        string // the session token inside SessionWebhook
+	Data           string // the frame's data string
+	Frame          []byte
+}
+
+// botData is the data document, fields in the order of the logged sample.
+type botData struct {
+	SenderPlatform            string          `json:"senderPlatform"`
+	ConversationID            string          `json:"conversationId"`
+	AtUsers                   []AtUser        `json:"atUsers,omitempty"`
+	ChatbotCorpID             string          `json:"chatbotCorpId"`
+	ChatbotUserID             string          `json:"chatbotUserId"`
+	OpenThreadID              string          `json:"openThreadId,omitempty"`
+	MsgID                     string          `json:"msgId"`
+	SenderNick                string          `json:"senderNick"`
+	IsAdmin                   bool            `json:"isAdmin"`
+	SenderStaffID             string          `json:"senderStaffId"`
+	SessionWebhookExpiredTime int64           `json:"sessionWebhookExpiredTime"`
+	CreateAt                  int64           `json:"createAt"`
+	SenderCorpID              string          `json:"senderCorpId"`
+	ConversationType          string          `json:"conversationType"`
+	SenderID                  string          `json:"senderId"`
+	ConversationTitle         string          `json:"conversationTitle,omitempty"`
+	IsInAtList                *bool           `json:"isInAtList,omitempty"`
+	SessionWebhook            string          `json:"sessionWebhook"`
+	SenderUnionID             string          `json:"senderUnionId,omitempty"`
+	Text                      *textBody       `json:"text,omitempty"`
+	Content                   json.RawMessage `json:"content,omitempty"`
+	RobotCode                 string          `json:"robotCode"`
+	MsgType                   string          `json:"msgtype"`
+}
+
+type textBody struct {
+	Content string `json:"content"`
+}
+
+// Default identities, shaped like the anonymised logged sample.
+const (
+	DefaultGroupConversation = "cidGROUPxCONVERSATIONxID0=="
+	DefaultSenderStaffID     = "0123456789012345"
+	DefaultSenderNick        = "张三"
+)
+
+// PushBotMessage sends m as a CALLBACK frame on topic
+// /v1.0/im/bot/messages/get on the most recent live socket. It opens a fresh
+// session webhook for the message.
+func (s *Server) PushBotMessage(m BotMessage) (Pushed, error) {
+	c, err := s.live()
+	if err != nil {
+		return Pushed{}, err
+	}
+	d, token := s.botData(m)
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return Pushed{}, fmt.Errorf("dingtalktest: encode bot message: %w", err)
+	}
+	p := Pushed{MsgID: d.MsgID, ConversationID: d.ConversationID,
+		SessionWebhook: d.SessionWebhook, Session: token, Data: string(raw)}
+	return s.pushData(c, p)
+}
+
+// Redeliver pushes the same data again under a new header messageId, as
+// DingTalk does when an ack is missing or slow.
+func (s *Server) Redeliver(p Pushed) (Pushed, error) {
+	c, err := s.live()
+	if err != nil {
+		return Pushed{}, err
+	}
+	return s.pushData(c, p)
+}
+
+func (s *Server) pushData(c *wsConn, p Pushed) (Pushed, error) {
+	f, id := s.callbackFrame(c.info.ID, TopicBotMessage, p.Data)
+	p.MessageID, p.ConnectionID, p.Frame = id, c.info.ID, f.encode()
+	return p, c.send(p.Frame)
+}
+
+// directConversation gives each sender a stable single-chat id, as DingTalk
+// keeps one conversation per user and bot.
+func directConversation(sender string) string {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(sender))
+	return fmt.Sprintf("cidDM%016x==", h.Sum64())
+}
+
+// botData fills defaults and registers the message's session webhook.
+func (s *Server) botData(m BotMessage) (botData, string) {
+	now := time.Now()
+	ttl := m.WebhookTTL
+	if ttl <= 0 {
+		ttl = DefaultWebhookTTL
+	}
+	staff := m.SenderStaffID
+	if staff == "" {
+		staff = DefaultSenderStaffID
+	}
+	sender := m.SenderID
+	if sender == "" {
+		sender = "$:LWCP_v1:$SENDER" + staff + "=="
+	}
+	if m.External {
+		staff = ""
+	}
+	d := botData{
+		SenderPlatform: "Mac",
+		ConversationID: m.ConversationID,
+		ChatbotCorpID:  s.CorpID,
+		ChatbotUserID:  s.BotUserID,
+		MsgID:          m.MsgID,
+		SenderNick:     m.SenderNick,
+		IsAdmin:        m.IsAdmin,
+		SenderStaffID:  staff,
+		CreateAt:       now.UnixMilli(),
+		SenderCorpID:   s.CorpID,
+		SenderID:       sender,
+		SenderUnionID:  "SENDERxUNIONx" + strings.ToUpper(randHex(9)) + "iEiE",
+		MsgType:        m.MsgType,
+	}
+	d.SessionWebhookExpiredTime = d.CreateAt + ttl.Milliseconds()
+	if m.External {
+		d.SenderCorpID = "dingEXTERNAL" + randHex(24)
+	}
+	if d.SenderNick == "" {
+		d.SenderNick = DefaultSenderNick
+	}
+	if d.MsgID == "" {
+		d.MsgID = newMsgID()
+	}
+	if d.MsgType == "" {
+		d.MsgType = "text"
+	}
+	if d.MsgType == "text" && m.Content == nil {
+		d.Text = &textBody{Content: m.Text}
+	} else {
+		d.Content = m.Content
+		if d.Content == nil {
+			d.Content = json.RawMessage(`{}`)
+		}
+	}
+	if m.Group {
+		d.ConversationType = "2"
+		if d.ConversationID == "" {
+			d.ConversationID = DefaultGroupConversation
+		}
+		d.OpenThreadID = d.ConversationID
+		d.ConversationTitle = m.ConversationTitle
+		if d.ConversationTitle == "" {
+			d.ConversationTitle = "机器人测试"
+		}
+		at := m.InAtList
+		d.IsInAtList = &at
+	} else {
+		d.ConversationType = "1"
+		if d.ConversationID == "" {
+			d.ConversationID = directConversation(sender)
+		}
+		if m.InAtList {
+			at := true
+			d.IsInAtList = &at
+		}
+	}
+	d.AtUsers = append(d.AtUsers, m.AtUsers...)
+	if m.InAtList {
+		d.AtUsers = append(d.AtUsers, AtUser{DingtalkID: s.BotUserID})
+	}
+
+	s.mu.Lock()
+	d.RobotCode = s.ClientID
+	s.mu.Unlock()
+	token := s.openSession(d.ConversationID, d.MsgID, now.Add(ttl))
+	d.SessionWebhook = s.base + WebhookPath + "?session=" + token
+	return d, token
+}

@@ -1,0 +1,135 @@
+package dingtalktest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+)
+
+// Defaults for the exported settings of Server.
+const (
+	DefaultClientID        = "test-client-id"
+	DefaultClientSecret    = "test-client-secret"
+	DefaultDisconnectDelay = 100 * time.Millisecond
+	DefaultTicketTTL       = 90 * time.Second
+	DefaultWebhookTTL      = 90 * time.Minute
+)
+
+// Server is a fake DingTalk. Exported fields may be set right after
+// NewServer, before a client connects; SetCredentials is safe at any time.
+type Server struct {
+	// ClientID and ClientSecret are the app credentials connections/open
+	// accepts.
+	ClientID, ClientSecret string
+	// DisconnectDelay is how long after a SYSTEM disconnect frame the fake
+	// closes that socket (the real server waits about 10 s).
+	DisconnectDelay time.Duration
+	// TicketTTL is how long a connection ticket stays usable.
+	TicketTTL time.Duration
+
+	// Identity of the fake app and its bot, used in pushed frames.
+	AppID, CorpID, BotUserID string
+
+	ts   *httptest.Server
+	base string // http://127.0.0.1:port
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced on every recorded change
+	closed   bool
+	seq      uint64
+	tickets  map[string]time.Time
+	openFail []openFault
+	opens    []OpenRequest
+	conns    []*wsConn
+	acks     []RecordedAck
+	sessions map[string]*session
+	hookFail []int
+	replies  []Reply
+}
+
+// NewServer starts a fake DingTalk on 127.0.0.1. Call Close when done.
+func NewServer() *Server {
+	s := &Server{
+		ClientID:        DefaultClientID,
+		ClientSecret:    DefaultClientSecret,
+		DisconnectDelay: DefaultDisconnectDelay,
+		TicketTTL:       DefaultTicketTTL,
+		AppID:           "1305d5f5-0a1b-484f-9c2d-97d9a1b2ef67",
+		CorpID:          "ding0123456789abcdef0123456789abcdef",
+		BotUserID:       "$:LWCP_v1:$BOTxDINGTALKxIDx0000000000000000",
+		changed:         make(chan struct{}),
+		tickets:         map[string]time.Time{},
+		sessions:        map[string]*session{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+OpenPath, s.handleOpen)
+	mux.HandleFunc("GET "+ConnectPath, s.handleConnect)
+	mux.HandleFunc("POST "+WebhookPath, s.handleWebhook)
+
+	s.ts = httptest.NewUnstartedServer(mux)
+	s.ts.Listener = &gateListener{Listener: s.ts.Listener}
+	s.ts.Config.ConnContext = withNetConn
+	s.ts.Start()
+	s.base = s.ts.URL
+	return s
+}
+
+// URL is the base URL to use as the stream client's APIBase.
+func (s *Server) URL() string { return s.base }
+
+// SetCredentials changes the accepted client id and secret.
+func (s *Server) SetCredentials(id, secret string) {
+	s.mu.Lock()
+	s.ClientID, s.ClientSecret = id, secret
+	s.mu.Unlock()
+}
+
+// Close drops every stream socket, shuts the HTTP server down and waits for
+// the goroutines the fake started.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.DropConnections()
+	s.ts.Close()
+	s.wg.Wait()
+}
+
+// notifyLocked wakes every waiter. Callers hold s.mu.
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitFor blocks until cond (evaluated under s.mu) holds or ctx ends.
+func (s *Server) waitFor(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ok := cond()
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// nextSeq returns a server-wide counter for unique ids.
+func (s *Server) nextSeq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return s.seq
+}
