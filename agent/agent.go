@@ -21,21 +21,41 @@ const (
 // left without a reply.
 const emptyAnswer = "(empty answer / 模型没有给出回答)"
 
+// ErrStopped is the cause of a turn cancelled by a stop command.
+var ErrStopped = errors.New("agent: turn stopped by the user")
+
 // Config wires an Agent.
 type Config struct {
 	Provider picoclaw.Provider     // required
-	Sessions picoclaw.SessionStore // required
+	Sessions picoclaw.SessionStore // required; a Compactor enables compaction
 	// Send delivers an outbound message (usually the channel router).
 	Send func(ctx context.Context, out picoclaw.Outbound) error // required
 
-	Workspace   string // holds AGENTS.md, SOUL.md, …; "" for none
-	Model       string
+	// Tools are offered to the model; nil offers none (and no spawn).
+	Tools ToolRunner
+	// MaxToolIterations bounds the tool rounds of a turn (default
+	// DefaultMaxToolIterations).
+	MaxToolIterations int
+	// NoSpawn leaves the spawn tool out; MaxSubagents bounds the
+	// sub-agents running at once (default DefaultMaxSubagents).
+	NoSpawn      bool
+	MaxSubagents int
+
+	Workspace string // holds AGENTS.md, SOUL.md, …; "" for none
+	Model     string
+	// ModelEntry is the model_list entry name, shown by /model.
+	ModelEntry  string
 	MaxTokens   int
 	Temperature *float64
 	// MaxHistory is how many messages of history are sent to the model
 	// (default DefaultMaxHistory).
 	MaxHistory int
-	// TurnTimeout bounds loading, the model call and its retries
+	// ContextWindow, SummarizeMessageThreshold and SummarizeTokenPercent
+	// decide when history is compacted; see compact.go for defaults.
+	ContextWindow             int
+	SummarizeMessageThreshold int
+	SummarizeTokenPercent     int
+	// TurnTimeout bounds loading, the model calls, tools and retries
 	// (default DefaultTurnTimeout).
 	TurnTimeout time.Duration
 	Logger      *slog.Logger     // nil discards
@@ -50,9 +70,12 @@ type Agent struct {
 	prompts *PromptBuilder
 	// retryDelays are the waits before the 2nd, 3rd, … model call.
 	retryDelays []time.Duration
+
+	subs subagents
 }
 
-// New checks cfg, fills in defaults and returns an Agent.
+// New checks cfg, fills in defaults and returns an Agent. Close it to stop
+// its sub-agents.
 func New(cfg Config) (*Agent, error) {
 	switch {
 	case cfg.Provider == nil:
@@ -61,16 +84,37 @@ func New(cfg Config) (*Agent, error) {
 		return nil, errors.New("agent: new: Config.Sessions is required")
 	case cfg.Send == nil:
 		return nil, errors.New("agent: new: Config.Send is required")
-	case cfg.MaxHistory < 0:
-		return nil, fmt.Errorf("agent: new: Config.MaxHistory is %d, want >= 0", cfg.MaxHistory)
-	case cfg.MaxTokens < 0:
-		return nil, fmt.Errorf("agent: new: Config.MaxTokens is %d, want >= 0", cfg.MaxTokens)
-	case cfg.TurnTimeout < 0:
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"MaxHistory", cfg.MaxHistory}, {"MaxTokens", cfg.MaxTokens},
+		{"MaxToolIterations", cfg.MaxToolIterations}, {"MaxSubagents", cfg.MaxSubagents},
+		{"ContextWindow", cfg.ContextWindow}, {"SummarizeMessageThreshold", cfg.SummarizeMessageThreshold},
+		{"SummarizeTokenPercent", cfg.SummarizeTokenPercent},
+	} {
+		if f.v < 0 {
+			return nil, fmt.Errorf("agent: new: Config.%s is %d, want >= 0", f.name, f.v)
+		}
+	}
+	if cfg.SummarizeTokenPercent > 100 {
+		return nil, fmt.Errorf("agent: new: Config.SummarizeTokenPercent is %d, want <= 100", cfg.SummarizeTokenPercent)
+	}
+	if cfg.TurnTimeout < 0 {
 		return nil, fmt.Errorf("agent: new: Config.TurnTimeout is %s, want >= 0", cfg.TurnTimeout)
 	}
-	if cfg.MaxHistory == 0 {
-		cfg.MaxHistory = DefaultMaxHistory
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
 	}
+	def(&cfg.MaxHistory, DefaultMaxHistory)
+	def(&cfg.MaxToolIterations, DefaultMaxToolIterations)
+	def(&cfg.MaxSubagents, DefaultMaxSubagents)
+	def(&cfg.ContextWindow, DefaultContextWindow)
+	def(&cfg.SummarizeMessageThreshold, DefaultSummarizeMessageThreshold)
+	def(&cfg.SummarizeTokenPercent, DefaultSummarizeTokenPercent)
 	if cfg.TurnTimeout == 0 {
 		cfg.TurnTimeout = DefaultTurnTimeout
 	}
@@ -80,19 +124,24 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Agent{
+	a := &Agent{
 		cfg:         cfg,
 		log:         cfg.Logger,
 		prompts:     NewPromptBuilder(cfg.Workspace),
 		retryDelays: []time.Duration{time.Second, 2 * time.Second},
-	}, nil
+	}
+	a.subs.init(cfg.MaxSubagents)
+	return a, nil
 }
 
-// Turn answers one inbound message: it loads the chat's history, asks the
-// model, records the exchange and sends the answer (and, as a separate
-// OutReasoning message, the model's reasoning). A model failure is answered
-// with a short apology, never with silence; a failed session write is
-// logged and does not hold back the reply.
+// Turn answers one inbound message. A slash command is handled without the
+// model. Otherwise Turn loads the chat's history (compacting it when it has
+// grown too long), asks the model, runs the tools it calls until it
+// answers, records the whole exchange and sends the answer (and, as one
+// separate OutReasoning message, the model's reasoning). A model failure
+// is answered with a short apology, never with silence; a turn stopped by
+// the user (ctx cancelled with cause ErrStopped) is not. A failed session
+// write is logged and does not hold back the reply.
 //
 // Turn logs every failure itself. The returned error (a model failure or a
 // failed send) is for callers that need the outcome, such as a CLI exit
@@ -100,6 +149,9 @@ func New(cfg Config) (*Agent, error) {
 func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	key := in.SessionKey()
 	log := a.log.With("session", string(key), "message_id", in.MessageID)
+	if cmd, ok := parseCommand(in.Text); ok {
+		return a.runCommand(ctx, log, in, cmd)
+	}
 
 	// The turn's deadline covers the model; sending and recording use ctx
 	// so that a timed-out turn can still apologise.
@@ -112,7 +164,6 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 		log.Error("agent: load history; answering without it", "err", err)
 		history = nil
 	}
-	history = trimHistory(history, a.cfg.MaxHistory)
 
 	system, err := a.prompts.Build(now, in)
 	if err != nil {
@@ -123,54 +174,88 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	if !in.Received.IsZero() {
 		user.Time = in.Received
 	}
-	msgs := make([]picoclaw.Message, 0, len(history)+2)
-	msgs = append(msgs, picoclaw.Message{Role: picoclaw.RoleSystem, Content: system})
-	msgs = append(msgs, history...)
-	msgs = append(msgs, user)
 
-	resp, err := a.respond(turnCtx, msgs)
+	if a.needsCompaction(history, system, user) {
+		if h, err := a.compact(turnCtx, key, history, keepRecent); err != nil {
+			log.Warn("agent: history compaction failed; keeping it as it is", "err", err)
+		} else {
+			log.Info("agent: history compacted", "before", len(history), "after", len(h))
+			history = h
+		}
+	}
+
+	res, err := a.loop(turnCtx, loopSpec{
+		in:      in,
+		prefix:  a.prefix(system, history),
+		user:    user,
+		tools:   a.toolSet(true),
+		maxIter: a.cfg.MaxToolIterations,
+		log:     log,
+		shrink: func(ctx context.Context) ([]picoclaw.Message, bool) {
+			h, err := a.compact(ctx, key, history, keepRecentForced)
+			if err != nil {
+				log.Warn("agent: history compaction after a context-length error failed", "err", err)
+				return nil, false
+			}
+			return a.prefix(system, h), true
+		},
+	})
 	if err != nil {
+		// What the turn did is kept, up to the last whole tool round.
+		a.record(ctx, log, key, append([]picoclaw.Message{user}, res.steps...)...)
+		if errors.Is(context.Cause(ctx), ErrStopped) {
+			log.Info("agent: turn stopped by the user", "tool_messages", len(res.steps))
+			return fmt.Errorf("agent: turn %s: %w", key, ErrStopped)
+		}
 		kind, text := apology(err)
 		log.Error("agent: model call failed; sending apology", "kind", kind, "err", err)
-		a.record(ctx, log, key, user)
 		sendErr := a.send(ctx, log, in, picoclaw.OutAnswer, text)
 		return errors.Join(fmt.Errorf("agent: turn %s: %w", key, err), sendErr)
 	}
 
-	answer := resp.Content
-	if strings.TrimSpace(answer) == "" {
-		log.Warn("agent: model returned an empty answer", "finish_reason", resp.FinishReason)
-		// The placeholder is also what history keeps: some APIs reject
-		// empty assistant messages on the next turn.
-		answer = emptyAnswer
-	}
-	a.record(ctx, log, key, user, picoclaw.Message{
-		Role:      picoclaw.RoleAssistant,
-		Content:   answer,
-		Reasoning: resp.Reasoning,
-		Time:      a.cfg.Now(),
-	})
-	log.Info("agent: answered", "prompt_tokens", resp.Usage.PromptTokens,
-		"completion_tokens", resp.Usage.CompletionTokens, "answer_len", len(answer))
+	msgs := make([]picoclaw.Message, 0, len(res.steps)+2)
+	msgs = append(msgs, user)
+	msgs = append(msgs, res.steps...)
+	msgs = append(msgs, res.answer)
+	a.record(ctx, log, key, msgs...)
+	log.Info("agent: answered", "prompt_tokens", res.usage.PromptTokens,
+		"completion_tokens", res.usage.CompletionTokens, "tool_messages", len(res.steps),
+		"answer_len", len(res.answer.Content))
 
-	errAnswer := a.send(ctx, log, in, picoclaw.OutAnswer, answer)
+	errAnswer := a.send(ctx, log, in, picoclaw.OutAnswer, res.answer.Content)
 	var errReasoning error
-	if resp.Reasoning != "" {
-		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, resp.Reasoning)
+	if len(res.reasoning) > 0 {
+		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, strings.Join(res.reasoning, "\n\n"))
 	}
 	return errors.Join(errAnswer, errReasoning)
 }
 
-// respond is the seam where the tool loop will go: it will call complete,
-// run the requested tools, append their results and call again. Today it
-// makes one completion.
-func (a *Agent) respond(ctx context.Context, msgs []picoclaw.Message) (*picoclaw.Response, error) {
-	return a.complete(ctx, picoclaw.Request{
-		Model:       a.cfg.Model,
-		Messages:    msgs,
-		MaxTokens:   a.cfg.MaxTokens,
-		Temperature: a.cfg.Temperature,
-	})
+// toolSet returns the tools of a turn; top-level turns may spawn.
+func (a *Agent) toolSet(top bool) toolSet {
+	ts := toolSet{runner: a.cfg.Tools, log: a.log}
+	if top && !a.cfg.NoSpawn && a.cfg.Tools != nil {
+		ts.spawn = a
+	}
+	return ts
+}
+
+// prefix returns the messages before the user's: one system message (the
+// prompt, with any summary of compacted history folded in, since several
+// providers accept a system message only at the start) and the recent
+// history, trimmed to MaxHistory.
+func (a *Agent) prefix(system string, history []picoclaw.Message) []picoclaw.Message {
+	rest := make([]picoclaw.Message, 0, len(history))
+	for _, m := range history {
+		if m.Role == picoclaw.RoleSystem {
+			system += "\n\n" + m.Content
+			continue
+		}
+		rest = append(rest, m)
+	}
+	rest = trimHistory(rest, a.cfg.MaxHistory)
+	out := make([]picoclaw.Message, 0, len(rest)+1)
+	out = append(out, picoclaw.Message{Role: picoclaw.RoleSystem, Content: system})
+	return append(out, rest...)
 }
 
 // record appends msgs to the session. It runs even when ctx is cancelled

@@ -51,6 +51,7 @@ func newHarness(t *testing.T, p picoclaw.Provider, mod func(*Config)) *harness {
 		t.Fatalf("New: %v", err)
 	}
 	h.agent = a
+	t.Cleanup(a.Close)
 	return h
 }
 
@@ -66,6 +67,11 @@ func TestNewValidates(t *testing.T) {
 		{"negative history", func(c *Config) { c.MaxHistory = -1 }},
 		{"negative max tokens", func(c *Config) { c.MaxTokens = -1 }},
 		{"negative timeout", func(c *Config) { c.TurnTimeout = -time.Second }},
+		{"negative tool iterations", func(c *Config) { c.MaxToolIterations = -1 }},
+		{"negative subagents", func(c *Config) { c.MaxSubagents = -1 }},
+		{"negative window", func(c *Config) { c.ContextWindow = -1 }},
+		{"negative threshold", func(c *Config) { c.SummarizeMessageThreshold = -1 }},
+		{"percent over 100", func(c *Config) { c.SummarizeTokenPercent = 101 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,8 +86,12 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New(valid): %v", err)
 	}
-	if a.cfg.MaxHistory != DefaultMaxHistory || a.cfg.TurnTimeout != DefaultTurnTimeout {
-		t.Errorf("defaults = %d, %s", a.cfg.MaxHistory, a.cfg.TurnTimeout)
+	t.Cleanup(a.Close)
+	c := a.cfg
+	if c.MaxHistory != DefaultMaxHistory || c.TurnTimeout != DefaultTurnTimeout || c.MaxToolIterations != DefaultMaxToolIterations ||
+		c.MaxSubagents != DefaultMaxSubagents || c.ContextWindow != DefaultContextWindow ||
+		c.SummarizeMessageThreshold != DefaultSummarizeMessageThreshold || c.SummarizeTokenPercent != DefaultSummarizeTokenPercent {
+		t.Errorf("defaults not applied: %+v", c)
 	}
 }
 

@@ -24,6 +24,14 @@ type DispatcherOptions struct {
 	// the one running).
 	QueueLen int
 	Logger   *slog.Logger
+
+	// IsStop, if set, picks out messages that ask to stop their chat's
+	// running turn. Such a message is not queued (it would wait behind the
+	// very turn it means to stop): Dispatch cancels the running turn at
+	// once, with cause ErrStopped, and runs OnStop on its own goroutine,
+	// saying whether a turn was running. Queued messages stay queued.
+	IsStop func(in picoclaw.Inbound) bool
+	OnStop func(ctx context.Context, in picoclaw.Inbound, stopped bool)
 }
 
 // Dispatcher runs turns: in order within a session key, in parallel across
@@ -32,6 +40,8 @@ type DispatcherOptions struct {
 // chats cost nothing and a slow chat never holds up another.
 type Dispatcher struct {
 	turn     func(ctx context.Context, in picoclaw.Inbound)
+	isStop   func(in picoclaw.Inbound) bool
+	onStop   func(ctx context.Context, in picoclaw.Inbound, stopped bool)
 	log      *slog.Logger
 	queueLen int
 	sem      chan struct{}
@@ -46,6 +56,9 @@ type Dispatcher struct {
 	closed  bool
 	queues  map[picoclaw.SessionKey]*[]picoclaw.Inbound // keys with a worker
 	pending int                                         // queued + running
+	// running holds the cancel of each key's current turn, set when the
+	// turn is taken from the queue (before it waits for a slot).
+	running map[picoclaw.SessionKey]context.CancelCauseFunc
 }
 
 // NewDispatcher returns a Dispatcher that runs turn for each dispatched
@@ -63,23 +76,38 @@ func NewDispatcher(turn func(ctx context.Context, in picoclaw.Inbound), opts Dis
 	base, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{
 		turn:     turn,
+		isStop:   opts.IsStop,
+		onStop:   opts.OnStop,
 		log:      opts.Logger,
 		queueLen: opts.QueueLen,
 		sem:      make(chan struct{}, opts.MaxConcurrent),
 		base:     base,
 		cancel:   cancel,
 		queues:   make(map[picoclaw.SessionKey]*[]picoclaw.Inbound),
+		running:  make(map[picoclaw.SessionKey]context.CancelCauseFunc),
 	}
 }
 
 // Dispatch queues in for its session key without blocking. It returns false
-// if that key's queue is full or the Dispatcher is shut down.
+// if that key's queue is full or the Dispatcher is shut down. A stop
+// message (see DispatcherOptions.IsStop) is acted on at once instead.
 func (d *Dispatcher) Dispatch(in picoclaw.Inbound) bool {
 	key := in.SessionKey()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return false
+	}
+	if d.isStop != nil && d.isStop(in) {
+		stopped := d.cancelLocked(key)
+		if d.onStop != nil {
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				d.onStop(d.base, in, stopped)
+			}()
+		}
+		return true
 	}
 	q, active := d.queues[key]
 	if !active {
@@ -95,6 +123,23 @@ func (d *Dispatcher) Dispatch(in picoclaw.Inbound) bool {
 	*q = append(*q, in)
 	d.pending++
 	return true
+}
+
+// Cancel cancels the running turn of key, with cause ErrStopped, and
+// reports whether there was one. Queued messages of key still run.
+func (d *Dispatcher) Cancel(key picoclaw.SessionKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cancelLocked(key)
+}
+
+func (d *Dispatcher) cancelLocked(key picoclaw.SessionKey) bool {
+	cancel, ok := d.running[key]
+	if ok {
+		cancel(ErrStopped)
+		delete(d.running, key) // a second stop finds nothing running
+	}
+	return ok
 }
 
 // Pending returns the number of accepted messages whose turn has not
@@ -120,26 +165,30 @@ func (d *Dispatcher) work(key picoclaw.SessionKey, q *[]picoclaw.Inbound) {
 		in := (*q)[0]
 		(*q)[0] = picoclaw.Inbound{} // let the message be collected
 		*q = (*q)[1:]
+		ctx, cancel := context.WithCancelCause(d.base)
+		d.running[key] = cancel
 		d.mu.Unlock()
 
-		d.runOne(key, in)
+		d.runOne(ctx, key, in)
 
 		d.mu.Lock()
 		d.pending--
+		delete(d.running, key)
 		d.mu.Unlock()
+		cancel(nil)
 	}
 }
 
-func (d *Dispatcher) runOne(key picoclaw.SessionKey, in picoclaw.Inbound) {
+func (d *Dispatcher) runOne(ctx context.Context, key picoclaw.SessionKey, in picoclaw.Inbound) {
 	select {
 	case d.sem <- struct{}{}:
-	case <-d.base.Done():
-		d.log.Warn("agent: dropping queued message at shutdown", "session", string(key), "message_id", in.MessageID)
+	case <-ctx.Done():
+		d.log.Warn("agent: dropping queued message (stopped or shutting down)", "session", string(key), "message_id", in.MessageID, "cause", context.Cause(ctx))
 		return
 	}
 	defer func() { <-d.sem }()
-	if d.base.Err() != nil {
-		d.log.Warn("agent: dropping queued message at shutdown", "session", string(key), "message_id", in.MessageID)
+	if ctx.Err() != nil {
+		d.log.Warn("agent: dropping queued message (stopped or shutting down)", "session", string(key), "message_id", in.MessageID, "cause", context.Cause(ctx))
 		return
 	}
 	// A panicking turn must not take every other chat down with it.
@@ -149,7 +198,7 @@ func (d *Dispatcher) runOne(key picoclaw.SessionKey, in picoclaw.Inbound) {
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	d.turn(d.base, in)
+	d.turn(ctx, in)
 }
 
 // Shutdown stops accepting messages and waits for queued and running turns

@@ -229,3 +229,44 @@ func TestDispatcherSurvivesPanickingTurn(t *testing.T) {
 		t.Errorf("error logs %v, want the panic", errs)
 	}
 }
+
+func TestDispatcherStopDropsTurnWaitingForSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var ran []string
+		var mu sync.Mutex
+		stops := make(chan bool, 2)
+		d := NewDispatcher(func(_ context.Context, in picoclaw.Inbound) {
+			mu.Lock()
+			ran = append(ran, in.Chat.ID)
+			mu.Unlock()
+			if in.Chat.ID == "a" {
+				<-release
+			}
+		}, DispatcherOptions{
+			MaxConcurrent: 1,
+			IsStop:        func(in picoclaw.Inbound) bool { return in.Text == "stop" },
+			OnStop:        func(_ context.Context, _ picoclaw.Inbound, stopped bool) { stops <- stopped },
+		})
+		d.Dispatch(inboundFor("a", 0))
+		synctest.Wait() // a holds the only slot
+		d.Dispatch(inboundFor("b", 0))
+		synctest.Wait() // b waits for the slot
+		stop := inboundFor("b", 1)
+		stop.Text = "stop"
+		if !d.Dispatch(stop) {
+			t.Fatal("Dispatch(stop) = false")
+		}
+		if !<-stops {
+			t.Error("OnStop stopped = false, want true for the waiting turn")
+		}
+		if d.Cancel("dingtalk:direct:nobody") {
+			t.Error("Cancel of an idle key = true")
+		}
+		close(release)
+		mustShutdown(t, d)
+		if !slices.Equal(ran, []string{"a"}) {
+			t.Errorf("turns run: %q, want only a (b was stopped before it began)", ran)
+		}
+	})
+}

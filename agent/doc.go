@@ -1,6 +1,12 @@
-// Package agent turns accepted inbound messages into answers: the
+// Package agent turns accepted inbound messages into answers. The
 // Dispatcher runs turns (ordered within a chat, parallel across chats,
-// bounded), and a turn builds the system prompt from the workspace, adds
-// the session history, asks the Provider, records the exchange and sends
-// the answer and, separately, the model's reasoning.
+// bounded) and acts on stop commands at once. A turn handles slash
+// commands (/new, /help, /stop, /model and their Chinese aliases) without
+// the model; otherwise it builds the system prompt from the workspace,
+// compacts the session history when it has grown too long, and runs the
+// tool loop: ask the Provider, run the tools it calls (concurrently),
+// feed back their results and ask again, up to MaxToolIterations rounds.
+// It records the whole exchange and sends the answer and, separately, the
+// model's reasoning. The spawn tool runs sub-agents in the background and
+// posts their results to the originating chat.
 package agent
