@@ -1,0 +1,117 @@
+package dingtalk
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Policy decides who may use the bot and which group messages it answers.
+// Its semantics follow PicoClaw's allow_from and group_trigger settings.
+type Policy struct {
+	// AllowFrom lists the users allowed to talk to the bot, by staff id or
+	// sender id, bare or as "dingtalk:<id>"; "*" allows everyone. Empty
+	// allows everyone.
+	AllowFrom []string
+	// MentionOnly: in groups, answer only when the bot is @-mentioned.
+	MentionOnly bool
+	// Prefixes: in groups (MentionOnly false), also answer messages that
+	// start with one of these, with the prefix stripped.
+	Prefixes []string
+}
+
+// Allowed reports whether the sender of m may use the bot. Matching is
+// exact and case-sensitive.
+func (p Policy) Allowed(m *BotMessage) bool {
+	if len(p.AllowFrom) == 0 {
+		return true
+	}
+	for _, entry := range p.AllowFrom {
+		if entry == "*" {
+			return true
+		}
+		for _, id := range []string{m.SenderStaffID, m.SenderID} {
+			if id != "" && (entry == id || entry == "dingtalk:"+id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Trigger decides whether the bot answers m, given its text with leading
+// mentions already stripped, and returns the text to hand on (trimmed,
+// with a matched prefix removed). Private chats always trigger. In groups,
+// like PicoClaw's group_trigger: an @-mention of the bot (isInAtList, never
+// text parsing) always triggers; otherwise MentionOnly refuses; otherwise
+// configured Prefixes must match; with neither set every message triggers.
+// Unknown conversation types never trigger.
+func (p Policy) Trigger(m *BotMessage, text string) (string, bool) {
+	switch m.ConversationType {
+	case ConversationDirect:
+		return strings.TrimSpace(text), true
+	case ConversationGroup:
+	default:
+		return text, false
+	}
+	if m.IsInAtList {
+		return strings.TrimSpace(text), true
+	}
+	if p.MentionOnly {
+		return text, false
+	}
+	if len(p.Prefixes) > 0 {
+		trimmed := strings.TrimLeftFunc(text, unicode.IsSpace)
+		for _, prefix := range p.Prefixes {
+			if prefix != "" && strings.HasPrefix(trimmed, prefix) {
+				return strings.TrimSpace(strings.TrimPrefix(trimmed, prefix)), true
+			}
+		}
+		return text, false
+	}
+	return strings.TrimSpace(text), true
+}
+
+// StripLeadingMentions removes leading whitespace and leading "@Name"
+// tokens (an @ followed by non-space characters, then whitespace or the
+// end), repeatedly, and nothing else: the rest of the message, newlines
+// included, is kept verbatim.
+func StripLeadingMentions(s string) string {
+	for {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		if !strings.HasPrefix(s, "@") {
+			return s
+		}
+		end := strings.IndexFunc(s, unicode.IsSpace)
+		if end < 0 {
+			end = len(s)
+		}
+		if end == 1 { // a lone "@" is text, not a mention
+			return s
+		}
+		s = s[end:]
+	}
+}
+
+// PromptText returns the text of m as the user meant it: PlainText with
+// leading @mentions removed. For richText the leading segments that are
+// only @names are dropped before joining, because the joined text runs
+// the mention into the words after it ("@小白给…").
+func (m *BotMessage) PromptText() string {
+	if m.MsgType == MsgRichText {
+		segs, err := m.RichText()
+		if err != nil {
+			return ""
+		}
+		for len(segs) > 0 && !segs[0].IsPicture() && isMentionSegment(segs[0].Text) {
+			segs = segs[1:]
+		}
+		return StripLeadingMentions(joinTextSegments(segs))
+	}
+	return StripLeadingMentions(m.PlainText())
+}
+
+// isMentionSegment reports whether a richText text segment is blank or
+// one or more "@Name" tokens.
+func isMentionSegment(s string) bool {
+	return StripLeadingMentions(s) == ""
+}

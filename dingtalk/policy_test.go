@@ -1,0 +1,134 @@
+package dingtalk
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestPolicyAllowed(t *testing.T) {
+	msg := &BotMessage{SenderStaffID: "0123", SenderID: "$:LWCP_v1:$abc=="}
+	external := &BotMessage{SenderID: "$:LWCP_v1:$ext=="}
+	tests := []struct {
+		name  string
+		allow []string
+		m     *BotMessage
+		want  bool
+	}{
+		{"empty list allows all", nil, msg, true},
+		{"staff id", []string{"0123"}, msg, true},
+		{"staff id prefixed", []string{"dingtalk:0123"}, msg, true},
+		{"sender id", []string{"$:LWCP_v1:$abc=="}, msg, true},
+		{"sender id prefixed", []string{"dingtalk:$:LWCP_v1:$abc=="}, msg, true},
+		{"wildcard", []string{"*"}, msg, true},
+		{"other user", []string{"0456", "dingtalk:0789"}, msg, false},
+		{"leading zero matters", []string{"123"}, msg, false},
+		{"case sensitive", []string{"$:lwcp_v1:$ABC=="}, msg, false},
+		{"other channel prefix", []string{"telegram:0123"}, msg, false},
+		{"external user by sender id", []string{"dingtalk:$:LWCP_v1:$ext=="}, external, true},
+		{"empty entry never matches empty staff id", []string{"", "dingtalk:"}, external, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Policy{AllowFrom: tt.allow}).Allowed(tt.m); got != tt.want {
+				t.Errorf("Allowed() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPolicyTrigger(t *testing.T) {
+	private := &BotMessage{ConversationType: ConversationDirect}
+	mentioned := &BotMessage{ConversationType: ConversationGroup, IsInAtList: true}
+	unmentioned := &BotMessage{ConversationType: ConversationGroup}
+	unknown := &BotMessage{ConversationType: "3", IsInAtList: true}
+	prefixes := []string{"/ask", "bot,"}
+	tests := []struct {
+		name     string
+		p        Policy
+		m        *BotMessage
+		text     string
+		wantText string
+		want     bool
+	}{
+		{"private always", Policy{MentionOnly: true}, private, " hi ", "hi", true},
+		{"private with prefixes", Policy{Prefixes: prefixes}, private, "hi", "hi", true},
+		{"group mentioned, mention_only", Policy{MentionOnly: true}, mentioned, "hi", "hi", true},
+		{"group unmentioned, mention_only", Policy{MentionOnly: true}, unmentioned, "/ask hi", "", false},
+		{"group unmentioned, no trigger config", Policy{}, unmentioned, " hi", "hi", true},
+		{"group unmentioned, prefix matches", Policy{Prefixes: prefixes}, unmentioned, "/ask  what time", "what time", true},
+		{"group unmentioned, second prefix", Policy{Prefixes: prefixes}, unmentioned, "bot, hi", "hi", true},
+		{"group unmentioned, no prefix", Policy{Prefixes: prefixes}, unmentioned, "hello /ask", "", false},
+		{"group mentioned, prefixes, no prefix", Policy{Prefixes: prefixes}, mentioned, "hello", "hello", true},
+		{"group mentioned, prefix kept as PicoClaw does", Policy{Prefixes: prefixes}, mentioned, "/ask x", "/ask x", true},
+		{"empty prefix ignored", Policy{Prefixes: []string{""}}, unmentioned, "hi", "", false},
+		{"unknown conversation type", Policy{}, unknown, "hi", "", false},
+		{"text that mentions never triggers", Policy{MentionOnly: true}, unmentioned, "@bot hi", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, ok := tt.p.Trigger(tt.m, tt.text)
+			if ok != tt.want || (ok && text != tt.wantText) {
+				t.Errorf("Trigger(%q) = %q, %v; want %q, %v", tt.text, text, ok, tt.wantText, tt.want)
+			}
+		})
+	}
+}
+
+func TestStripLeadingMentions(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"@bot  line1\n\nline2", "line1\n\nline2"},
+		{" 测试数据", "测试数据"},
+		{"@bot @李四 hi @bot", "hi @bot"},
+		{"\n\t@bot\nhi\n  indented", "hi\n  indented"},
+		{"@bot", ""},
+		{"   ", ""},
+		{"@ lone at", "@ lone at"},
+		{"hi @bot", "hi @bot"},
+		{"　@小白　全角空格", "全角空格"},
+		{" 给 发个消息“你好”", "给 发个消息“你好”"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := StripLeadingMentions(tt.in); got != tt.want {
+				t.Errorf("StripLeadingMentions(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPromptText(t *testing.T) {
+	tests := []struct {
+		name string
+		m    *BotMessage
+		want string
+	}{
+		{"richText mentions logged", parseFixture(t, "bot-richtext-mentions-logged.json"), "给@李四发个消息“你12好”"},
+		{"text group logged", parseFixture(t, "bot-text-group-at-logged.json"), "给 发个消息“你好”"},
+		{"richText picture", parseFixture(t, "bot-richtext-picture.json"), "这个问题示例图如下：通过以上示意图可以明白完整的交互流程"},
+		{"audio", parseFixture(t, "bot-audio.json"), "钉钉PaaS开放中心，致力为企业……"},
+		{"picture", parseFixture(t, "bot-picture.json"), ""},
+		{"richText newlines kept", richText(t, "@小白", " ", "line1\n\n", "line2"), "line1\n\nline2"},
+		{"richText mention after text kept", richText(t, "问", "@小白"), "问@小白"},
+		{"text newlines kept", &BotMessage{MsgType: MsgText, Text: TextContent{Content: "@bot  a\n\nb"}}, "a\n\nb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.m.PromptText(); got != tt.want {
+				t.Errorf("PromptText() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func richText(t *testing.T, texts ...string) *BotMessage {
+	t.Helper()
+	segs := make([]RichTextSegment, len(texts))
+	for i, s := range texts {
+		segs[i] = RichTextSegment{Text: s}
+	}
+	content, err := json.Marshal(map[string]any{"richText": segs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &BotMessage{MsgID: "m", MsgType: MsgRichText, Content: content}
+}

@@ -1,0 +1,281 @@
+package dingtalk
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"picoclaw"
+	"picoclaw/internal/backoff"
+)
+
+// Webhook errcodes (sendBySession answers HTTP 200 and reports failure in
+// errcode; errmsg wording changes over time, so only errcode is matched).
+const (
+	errcodeOK             = 0
+	errcodeSendTooFast    = 130101 // throttled: 20 messages per minute per chat
+	errcodeTooManyPerMin  = 660026 // the newer throttling code
+	errcodeSessionExpired = 300001
+	errcodeBodyTooLarge   = 460101 // body over 20,000 bytes
+)
+
+var (
+	// ErrSessionExpired: the session webhook is no longer valid (errcode
+	// 300001); a new message from the chat brings a fresh one.
+	ErrSessionExpired = errors.New("session webhook expired")
+	// ErrBodyTooLarge: DingTalk refused the body as over 20,000 bytes
+	// (errcode 460101).
+	ErrBodyTooLarge = errors.New("message body too large")
+)
+
+// WebhookError is a non-zero errcode from a session webhook. Target names
+// the webhook by host and path only: its query is a credential.
+type WebhookError struct {
+	Target string
+	Code   int
+	Msg    string
+	kind   error // ErrSessionExpired, ErrBodyTooLarge or nil
+}
+
+func (e *WebhookError) Error() string {
+	return fmt.Sprintf("dingtalk: webhook %s: errcode %d: %s", e.Target, e.Code, e.Msg)
+}
+
+// Unwrap returns the error's kind, for errors.Is.
+func (e *WebhookError) Unwrap() error { return e.kind }
+
+// WebhookRetry says how often and how patiently throttled (130101,
+// 660026) and temporary (5xx, network) failures are retried.
+type WebhookRetry struct {
+	Attempts int           // total tries; 0 means 4
+	Min, Max time.Duration // backoff bounds; 0 means 2s and 30s
+	// Sleep waits d unless ctx ends; nil means backoff.Sleep. Tests
+	// replace it to avoid real waits.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// WebhookClient posts replies to session webhooks.
+type WebhookClient struct {
+	HTTP   *http.Client // nil means http.DefaultClient
+	Logger *slog.Logger // nil discards
+	// APIBase is the configured DingTalk API base; its host:port is also
+	// accepted as a webhook host (over http if APIBase is http), so tests
+	// can point webhooks at 127.0.0.1.
+	APIBase string
+	Retry   WebhookRetry
+}
+
+// maxErrmsg bounds the errmsg copied into errors.
+const maxErrmsg = 200
+
+// AllowedWebhook checks that raw is a DingTalk webhook: https on
+// dingtalk.com or a subdomain, or the APIBase host. The session webhook
+// comes from the network, so without this check a forged callback could
+// make the bot post answers anywhere.
+func (c *WebhookClient) AllowedWebhook(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, query included
+		}
+		return fmt.Errorf("dingtalk: webhook URL does not parse: %w", err)
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return errors.New("dingtalk: webhook URL has no host")
+	}
+	if u.User != nil {
+		return fmt.Errorf("dingtalk: webhook host %q is not allowed: URL carries user info", host)
+	}
+	// Plain http only where the configured base itself is http (a local
+	// fake): never downgrade a real DingTalk host to plaintext.
+	if base, err := url.Parse(c.APIBase); err == nil && c.APIBase != "" && base.Host != "" &&
+		strings.EqualFold(u.Host, base.Host) && (u.Scheme == "https" || (u.Scheme == "http" && base.Scheme == "http")) {
+		return nil
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("dingtalk: webhook host %q is not allowed: scheme %q is not https", host, u.Scheme)
+	}
+	if host == "dingtalk.com" || strings.HasSuffix(host, ".dingtalk.com") {
+		return nil
+	}
+	return fmt.Errorf("dingtalk: webhook host %q is not allowed: not a dingtalk.com host", host)
+}
+
+// SendMarkdown posts a markdown message to a session webhook, retrying
+// throttling and temporary failures. An empty title is made from the
+// first words of text. Errors name the webhook by host and path only.
+func (c *WebhookClient) SendMarkdown(ctx context.Context, webhook, title, text string, atUserIDs []string) error {
+	if err := c.AllowedWebhook(webhook); err != nil {
+		return err
+	}
+	if title == "" {
+		title = picoclaw.Title(text, 20)
+	}
+	body, err := markdownBody(title, text, atUserIDs)
+	if err != nil {
+		return fmt.Errorf("dingtalk: encode markdown message: %w", err)
+	}
+	target := webhookTarget(webhook)
+	attempts := c.Retry.Attempts
+	if attempts <= 0 {
+		attempts = 4
+	}
+	b := &backoff.Backoff{Min: cmp.Or(c.Retry.Min, 2*time.Second), Max: cmp.Or(c.Retry.Max, 30*time.Second)}
+	sleep := c.Retry.Sleep
+	if sleep == nil {
+		sleep = backoff.Sleep
+	}
+	log := c.logger()
+	for try := 1; ; try++ {
+		err = c.post(ctx, webhook, target, body)
+		if err == nil || !picoclaw.IsRetryable(err) || try >= attempts || ctx.Err() != nil {
+			return err
+		}
+		delay := b.Next()
+		var rl *picoclaw.RateLimitError
+		if errors.As(err, &rl) && rl.RetryAfter > delay {
+			delay = rl.RetryAfter
+		}
+		log.Warn("dingtalk: webhook send failed, retrying", "webhook", target, "attempt", try, "delay", delay, "err", err)
+		if serr := sleep(ctx, delay); serr != nil {
+			return fmt.Errorf("dingtalk: webhook %s: retry interrupted: %w (last error: %w)", target, serr, err)
+		}
+	}
+}
+
+func (c *WebhookClient) post(ctx context.Context, webhook, target string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("dingtalk: webhook %s: build request: %w", target, stripURL(err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.client().Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("dingtalk: webhook %s: %w", target, ctx.Err())
+		}
+		return fmt.Errorf("dingtalk: webhook %s: %w: %w", target, picoclaw.ErrTemporary, stripURL(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return fmt.Errorf("dingtalk: webhook %s: read answer: %w: %w", target, picoclaw.ErrTemporary, stripURL(err))
+	}
+	switch {
+	case resp.StatusCode >= 500:
+		return fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d", target, picoclaw.ErrTemporary, resp.StatusCode)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return &picoclaw.RateLimitError{Err: fmt.Errorf("dingtalk: webhook %s: HTTP 429", target)}
+	}
+	var ans struct {
+		Code *int   `json:"errcode"`
+		Msg  string `json:"errmsg"`
+	}
+	if err := json.Unmarshal(raw, &ans); err != nil || ans.Code == nil {
+		return fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d, answer without errcode (%d bytes)",
+			target, picoclaw.ErrBadResponse, resp.StatusCode, len(raw))
+	}
+	werr := &WebhookError{Target: target, Code: *ans.Code, Msg: truncateBytes(ans.Msg, maxErrmsg)}
+	switch *ans.Code {
+	case errcodeOK:
+		c.logger().Debug("dingtalk: webhook message sent", "webhook", target, "bytes", len(body))
+		return nil
+	case errcodeSendTooFast, errcodeTooManyPerMin:
+		return &picoclaw.RateLimitError{Err: werr}
+	case errcodeSessionExpired:
+		werr.kind = ErrSessionExpired
+	case errcodeBodyTooLarge:
+		werr.kind = ErrBodyTooLarge
+	}
+	return werr
+}
+
+// client returns the HTTP client with redirects disabled: a redirect
+// would carry the answer to a host AllowedWebhook never checked.
+func (c *WebhookClient) client() *http.Client {
+	hc := http.Client{}
+	if c.HTTP != nil {
+		hc = *c.HTTP
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &hc
+}
+
+func (c *WebhookClient) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// markdownBody encodes the webhook body without HTML escaping, so that
+// <, > and & stay one byte each.
+func markdownBody(title, text string, atUserIDs []string) ([]byte, error) {
+	if atUserIDs == nil {
+		atUserIDs = []string{}
+	}
+	type markdown struct {
+		Title string `json:"title"`
+		Text  string `json:"text"`
+	}
+	type at struct {
+		AtUserIDs []string `json:"atUserIds"`
+		IsAtAll   bool     `json:"isAtAll"`
+	}
+	msg := struct {
+		MsgType  string   `json:"msgtype"`
+		Markdown markdown `json:"markdown"`
+		At       at       `json:"at"`
+	}{"markdown", markdown{title, text}, at{atUserIDs, false}}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(msg); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// webhookTarget describes a webhook URL by host and path, dropping the
+// query (the session token) and any user info.
+func webhookTarget(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Host + u.EscapedPath()
+}
+
+// stripURL drops the URL that net/http puts in its errors: it carries the
+// session token.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// truncateBytes shortens s to at most n bytes on a rune boundary.
+func truncateBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
