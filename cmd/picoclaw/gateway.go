@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"picoclaw"
+	"picoclaw/agent"
+	"picoclaw/config"
+	"picoclaw/dingtalk"
+	"picoclaw/session"
+)
+
+// shutdownGrace bounds how long running turns may finish after a signal.
+const shutdownGrace = 20 * time.Second
+
+func (e *env) gatewayCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "gateway",
+		Short: "Connect to DingTalk and answer chats",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.gateway(cmd.Context())
+		},
+	}
+}
+
+func (e *env) gateway(ctx context.Context) error {
+	log, err := e.logger()
+	if err != nil {
+		return err
+	}
+	cfg, path, err := e.loadConfig(log)
+	if err != nil {
+		return err
+	}
+	dt := cfg.Channels.DingTalk
+	if !dt.Enabled {
+		return fmt.Errorf("gateway: no channel is enabled in %s; set channels.dingtalk.enabled to true", path)
+	}
+	ws := cfg.Agents.Defaults.Workspace
+	sessions, err := session.Open(filepath.Join(ws, "sessions"), log)
+	if err != nil {
+		return fmt.Errorf("gateway: open sessions: %w", err)
+	}
+	prov, model, err := newProvider(cfg, log)
+	if err != nil {
+		return err
+	}
+
+	ch, err := dingtalk.NewChannel(dingtalk.ChannelConfig{
+		ClientID:           dt.ClientID,
+		ClientSecret:       dt.ClientSecret,
+		APIBase:            dt.APIBase,
+		AllowFrom:          dt.AllowFrom,
+		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
+		Prefixes:           dt.GroupTrigger.Prefixes,
+		ReasoningChannelID: dt.ReasoningChannelID,
+		Logger:             log.With("channel", "dingtalk"),
+		OnConnected:        e.onConnected,
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	channels := map[string]picoclaw.Channel{ch.Name(): ch}
+	send := func(ctx context.Context, out picoclaw.Outbound) error {
+		c, ok := channels[out.Channel]
+		if !ok {
+			return fmt.Errorf("gateway: send: unknown channel %q", out.Channel)
+		}
+		return c.Send(ctx, out)
+	}
+
+	ag, err := agent.New(agent.Config{
+		Provider:    prov,
+		Sessions:    sessions,
+		Send:        send,
+		Workspace:   ws,
+		Model:       model,
+		MaxTokens:   cfg.Agents.Defaults.MaxTokens,
+		Temperature: cfg.Agents.Defaults.Temperature,
+		Logger:      log,
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	disp := agent.NewDispatcher(func(ctx context.Context, in picoclaw.Inbound) {
+		if err := ag.Turn(ctx, in); err != nil {
+			log.Error("turn failed", "session", in.SessionKey(), "err", err)
+		}
+	}, agent.DispatcherOptions{Logger: log})
+
+	health, err := startHealth(cfg.Gateway.Host, cfg.Gateway.Port, channels, log)
+	if err != nil {
+		return err
+	}
+	defer health.Close()
+
+	log.Info("gateway starting", "config", path, "workspace", ws, "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
+	runErr := ch.Run(ctx, func(in picoclaw.Inbound) {
+		if disp.Dispatch(in) {
+			return
+		}
+		// Never silent: a full queue still gets an answer.
+		log.Warn("chat queue full, message refused", "session", in.SessionKey())
+		go func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = send(sctx, picoclaw.Outbound{Channel: in.Channel, Chat: in.Chat, ReplyTo: in.MessageID, SenderID: in.SenderID,
+				Text: "我正忙着处理之前的消息，请稍后再发。I'm still working through earlier messages; please try again shortly."})
+		}()
+	})
+
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := disp.Shutdown(sctx); err != nil {
+		log.Warn("shutdown: turns cancelled after grace period", "err", err)
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return fmt.Errorf("gateway: %w", runErr)
+	}
+	log.Info("gateway stopped")
+	return nil
+}
+
+// newProvider builds the provider for agents.defaults.model_name.
+func newProvider(cfg *config.Config, log *slog.Logger) (picoclaw.Provider, string, error) {
+	name := cfg.Agents.Defaults.ModelName
+	models := cfg.Models(name)
+	if len(models) == 0 {
+		return nil, "", fmt.Errorf("agents.defaults.model_name: %q is not in model_list", name)
+	}
+	return providerFor(models[0], log)
+}

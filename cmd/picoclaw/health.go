@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"picoclaw"
+)
+
+// connectedChannel is a channel that can say whether it is connected.
+type connectedChannel interface {
+	picoclaw.Channel
+	Connected() bool
+}
+
+// healthServer serves /health (process up) and /ready (every channel
+// connected) for supervisors and load balancers.
+type healthServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+func startHealth(host string, port int, channels map[string]picoclaw.Channel, log *slog.Logger) (*healthServer, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: listen on %s (gateway.host/gateway.port): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
+		state := map[string]bool{}
+		ready := true
+		for name, c := range channels {
+			cc, ok := c.(connectedChannel)
+			up := !ok || cc.Connected()
+			state[name] = up
+			ready = ready && up
+		}
+		code := http.StatusOK
+		if !ready {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"ready": ready, "channels": state})
+	})
+	h := &healthServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
+	go func() {
+		if err := h.srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+			log.Error("health server stopped", "err", err)
+		}
+	}()
+	log.Debug("health endpoints listening", "addr", ln.Addr().String())
+	return h, nil
+}
+
+// Addr is the listening address (useful when the port was 0).
+func (h *healthServer) Addr() string { return h.ln.Addr().String() }
+
+func (h *healthServer) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = h.srv.Shutdown(ctx)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"picoclaw/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// env is what every command needs from the process, injected so tests can
+// run the CLI in-process.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	configPath     string
+	logLevel       string
+	// onConnected, when set, is called each time the DingTalk stream is up
+	// (tests and the bench use it).
+	onConnected func()
+}
+
+// exitError carries a process exit code through cobra.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv}
+	return e.execute(ctx, args)
+}
+
+func (e *env) execute(ctx context.Context, args []string) int {
+	root := e.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintln(e.stderr, "picoclaw:", err)
+	return 1
+}
+
+func (e *env) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "picoclaw",
+		Short:         "A personal AI assistant served in DingTalk",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&e.configPath, "config", "", "config file (default $PICOCLAW_CONFIG or ~/.picoclaw/config.json)")
+	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.AddCommand(e.gatewayCommand(), e.versionCommand())
+	return root
+}
+
+func (e *env) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(e.stdout, "picoclaw", version)
+			return nil
+		},
+	}
+}
+
+// logger builds the process logger: text to stderr at the chosen level.
+func (e *env) logger() (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToUpper(e.logLevel))); err != nil {
+		return nil, fmt.Errorf("--log-level: expected debug, info, warn or error, got %q", e.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// loadConfig loads the config file and logs its warnings.
+func (e *env) loadConfig(log *slog.Logger) (*config.Config, string, error) {
+	path := e.configPath
+	if path == "" {
+		path = config.DefaultPath(e.getenv)
+	}
+	cfg, warnings, err := config.Load(path, e.getenv)
+	if err != nil {
+		return nil, path, err
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	return cfg, path, nil
+}
