@@ -53,6 +53,12 @@ type Attachment struct {
 	Path     string
 	Size     int64
 	Data     []byte // small images kept in memory for the model
+	// Ref is the channel's handle to fetch the file later (DingTalk: the
+	// downloadCode), so nothing is downloaded before a frame is acked.
+	Ref string `json:"ref,omitempty"`
+	// Note is text for the model about the attachment (a voice note's
+	// transcript, a saved file's path) when its bytes are not given.
+	Note string `json:"note,omitempty"`
 }
 
 // Inbound is one accepted user message, already past the channel's policy
