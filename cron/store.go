@@ -1,0 +1,174 @@
+package cron
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// StorePath is where a workspace keeps its jobs.
+func StorePath(workspace string) string {
+	return filepath.Join(workspace, "cron", "jobs.json")
+}
+
+// fileVersion is the "version" written in jobs.json.
+const fileVersion = 1
+
+type storeFile struct {
+	Version int   `json:"version"`
+	Jobs    []Job `json:"jobs"`
+}
+
+// Store reads and writes one jobs.json. It keeps no jobs itself.
+type Store struct {
+	path string
+}
+
+// NewStore returns the store of the file at path.
+func NewStore(path string) *Store { return &Store{path: path} }
+
+// Path is the file's path.
+func (s *Store) Path() string { return s.path }
+
+// stamp identifies one version of the file. Every save renames a fresh
+// file into place, so the file identity changes even where the file
+// system's modification times are coarse; editors that write in place
+// change the time or the size.
+type stamp struct {
+	info fs.FileInfo // nil: no file
+}
+
+func (a stamp) same(b stamp) bool {
+	if a.info == nil || b.info == nil {
+		return a.info == nil && b.info == nil
+	}
+	return os.SameFile(a.info, b.info) && a.info.ModTime().Equal(b.info.ModTime()) && a.info.Size() == b.info.Size()
+}
+
+// stat returns the file's current stamp.
+func (s *Store) stat() (stamp, error) {
+	info, err := os.Stat(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return stamp{}, nil
+	}
+	if err != nil {
+		return stamp{}, fmt.Errorf("cron: stat %s: %w", s.path, err)
+	}
+	return stamp{info: info}, nil
+}
+
+// Load reads the jobs. A missing file holds no jobs; a file that does not
+// parse, or holds an invalid job, is an error naming the file: jobs are
+// never dropped silently.
+func (s *Store) Load() ([]Job, error) {
+	jobs, _, err := s.load()
+	return jobs, err
+}
+
+func (s *Store) load() ([]Job, stamp, error) {
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, stamp{}, nil
+	}
+	if err != nil {
+		return nil, stamp{}, fmt.Errorf("cron: open %s: %w", s.path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, stamp{}, fmt.Errorf("cron: stat %s: %w", s.path, err)
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, stamp{}, fmt.Errorf("cron: read %s: %w", s.path, err)
+	}
+	st := stamp{info: info}
+	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
+		return nil, st, nil
+	}
+	var file storeFile
+	dec := json.NewDecoder(&buf)
+	if err := dec.Decode(&file); err != nil {
+		return nil, stamp{}, fmt.Errorf("cron: %s is not a valid jobs file (fix or remove it): %w", s.path, err)
+	}
+	if file.Version > fileVersion {
+		return nil, stamp{}, fmt.Errorf("cron: %s has version %d; this build reads version %d", s.path, file.Version, fileVersion)
+	}
+	seen := make(map[string]bool, len(file.Jobs))
+	for i := range file.Jobs {
+		j := &file.Jobs[i]
+		if err := j.validate(); err != nil {
+			return nil, stamp{}, fmt.Errorf("cron: %s: job %d (id %q): %w", s.path, i, j.ID, err)
+		}
+		if seen[j.ID] {
+			return nil, stamp{}, fmt.Errorf("cron: %s: job id %q appears twice", s.path, j.ID)
+		}
+		seen[j.ID] = true
+	}
+	return file.Jobs, st, nil
+}
+
+// Save replaces the file with jobs: a temporary file in the same folder is
+// written, synced and renamed over it, so a reader sees the old or the new
+// file, never half of one.
+func (s *Store) Save(jobs []Job) error {
+	_, err := s.save(jobs)
+	return err
+}
+
+func (s *Store) save(jobs []Job) (stamp, error) {
+	if jobs == nil {
+		jobs = []Job{}
+	}
+	data, err := json.MarshalIndent(storeFile{Version: fileVersion, Jobs: jobs}, "", "  ")
+	if err != nil {
+		return stamp{}, fmt.Errorf("cron: encode jobs: %w", err)
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return stamp{}, fmt.Errorf("cron: create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".jobs-*.json")
+	if err != nil {
+		return stamp{}, fmt.Errorf("cron: save %s: %w", s.path, err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return stamp{}, fmt.Errorf("cron: save %s: write: %w", s.path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return stamp{}, fmt.Errorf("cron: save %s: sync: %w", s.path, err)
+	}
+	// The stamp is taken from the temporary file: after the rename it is
+	// the same file, and another process's later write cannot be mistaken
+	// for ours.
+	info, err := tmp.Stat()
+	if err != nil {
+		tmp.Close()
+		return stamp{}, fmt.Errorf("cron: save %s: stat: %w", s.path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return stamp{}, fmt.Errorf("cron: save %s: close: %w", s.path, err)
+	}
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		return stamp{}, fmt.Errorf("cron: save %s: rename: %w", s.path, err)
+	}
+	syncDir(dir)
+	return stamp{info: info}, nil
+}
+
+// syncDir makes the rename durable where the platform allows; failure
+// only weakens durability, so it is ignored.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
