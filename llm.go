@@ -37,6 +37,11 @@ type Message struct {
 	// are not persisted.
 	Images []Attachment `json:"-"`
 	Time   time.Time    `json:"time,omitzero"`
+
+	// ReasoningSignature is the provider's signature over Reasoning
+	// (Anthropic's thinking block). Anthropic needs it to accept the
+	// reasoning back within a tool-use loop; empty when none was given.
+	ReasoningSignature string `json:"reasoning_signature,omitempty"`
 }
 
 // ToolDef describes a tool offered to the model.

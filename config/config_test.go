@@ -101,7 +101,8 @@ func TestLoadFullPicoClawConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	for _, key := range []string{"agents.list", "channels.telegram", "channels.feishu", "channels.qq", "tools", "heartbeat", "devices"} {
+	for _, key := range []string{"agents.list", "channels.telegram", "channels.feishu", "channels.qq", "tools.allow_read_paths", "tools.web.prefer_native",
+		"tools.cron.exec_timeout_minutes", "tools.mcp.discovery", "heartbeat", "devices"} {
 		want := `config: unknown key "` + key + `" (ignored)`
 		if !slices.Contains(warnings, want) {
 			t.Errorf("warnings lack %q; got %q", want, warnings)
@@ -114,7 +115,7 @@ func TestLoadFullPicoClawConfig(t *testing.T) {
 	if !strings.Contains(all, `model_list[4].model: unknown protocol "antigravity"`) {
 		t.Errorf("unused entry with unknown protocol should warn; got %q", warnings)
 	}
-	for _, secret := range []string{"test-client-secret-value", "sk-test-qwen-key-1", "sk-ant-test-key"} {
+	for _, secret := range []string{"test-client-secret-value", "sk-test-qwen-key-1", "sk-ant-test-key", "test-mcp-header-secret", "test-mcp-env-secret"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("warnings leak %q", secret)
 		}

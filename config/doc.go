@@ -1,8 +1,9 @@
 // Package config loads ~/.picoclaw/config.json in PicoClaw v0.2.6's schema.
 //
 // Only the sections this build uses are modelled: agents.defaults,
-// model_list, channels.dingtalk and gateway (plus "version"). Everything
-// else a PicoClaw config may hold (other channels, tools, heartbeat, …) is
+// model_list, channels.dingtalk, gateway and part of tools (exec, web,
+// cron, mcp), plus "version". Everything else a PicoClaw config may hold
+// (other channels, other tool settings, heartbeat, …) is
 // reported as a warning naming the full key path and otherwise ignored, so
 // an existing PicoClaw config loads unchanged. Keys starting with "_"
 // (PicoClaw's "_comment" convention) are treated as comments.

@@ -119,6 +119,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, []string, error) {
 func defaults() Config {
 	restrict, mentionOnly := true, true
 	var c Config
+	c.Tools = defaultTools()
 	c.Agents.Defaults.RestrictToWorkspace = &restrict
 	c.Agents.Defaults.MaxTokens = DefaultMaxTokens
 	c.Agents.Defaults.MaxToolIterations = DefaultMaxToolIterations
@@ -177,6 +178,7 @@ func normalize(c *Config, getenv func(string) string) error {
 	if c.Gateway.Port == 0 {
 		c.Gateway.Port = DefaultGatewayPort
 	}
+	normalizeTools(&c.Tools)
 	return nil
 }
 

@@ -13,6 +13,7 @@ type Config struct {
 	ModelList []ModelConfig `json:"model_list"`
 	Channels  Channels      `json:"channels"`
 	Gateway   Gateway       `json:"gateway"`
+	Tools     Tools         `json:"tools"`
 }
 
 // Agents holds agents.*; PicoClaw's agents.list is not modelled.

@@ -25,6 +25,17 @@ func validate(c *Config) (warnings []string, errs []error) {
 	if d.Temperature != nil && (*d.Temperature < 0 || *d.Temperature > 2) {
 		fail("agents.defaults.temperature", "must be between 0 and 2, got %g", *d.Temperature)
 	}
+	for _, f := range []struct {
+		key string
+		n   int
+	}{{"context_window", d.ContextWindow}, {"summarize_message_threshold", d.SummarizeMessageThreshold}, {"max_media_size", d.MaxMediaSize}} {
+		if f.n < 0 {
+			fail("agents.defaults."+f.key, "must not be negative, got %d", f.n)
+		}
+	}
+	if p := d.SummarizeTokenPercent; p < 0 || p > 100 {
+		fail("agents.defaults.summarize_token_percent", "must be between 0 and 100, got %d", p)
+	}
 	if p := c.Gateway.Port; p < 1 || p > 65535 {
 		fail("gateway.port", "must be between 1 and 65535, got %d", p)
 	}
@@ -81,7 +92,8 @@ func validate(c *Config) (warnings []string, errs []error) {
 	if msg := checkHTTPURL(dt.APIBase); msg != "" {
 		fail("channels.dingtalk.api_base", "%s", msg)
 	}
-	return warnings, errs
+	w, e := validateTools(c.Tools)
+	return append(warnings, w...), append(errs, e...)
 }
 
 func validateModel(path string, m ModelConfig, used bool, names []string) (warnings []string, errs []error) {

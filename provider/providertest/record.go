@@ -40,6 +40,8 @@ type RecordedMessage struct {
 	ToolCallID       string
 	Name             string
 	ReasoningContent string
+	// ReasoningSignature is the signature of an Anthropic thinking block.
+	ReasoningSignature string
 }
 
 // LastUser returns the text of the last user message, or "".

@@ -1,0 +1,91 @@
+package workspace
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"picoclaw/config"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string {
+		if k == "HOME" {
+			return "/home/tester"
+		}
+		return m[k]
+	}
+}
+
+func TestDefaultConfigLoads(t *testing.T) {
+	// Without credentials the gateway must stop with a clear message.
+	_, _, err := config.Parse(DefaultConfig(DefaultWorkspace), env(nil))
+	var ce *config.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a *config.Error", err)
+	}
+	var paths []string
+	for _, p := range ce.Problems {
+		var fe *config.FieldError
+		if errors.As(p, &fe) {
+			paths = append(paths, fe.Path)
+		}
+	}
+	if want := []string{"channels.dingtalk.client_id", "channels.dingtalk.client_secret"}; !slices.Equal(paths, want) {
+		t.Errorf("problems = %q, want only %q", ce.Problems, want)
+	}
+
+	cfg, warnings, err := config.Parse(DefaultConfig("/srv/ws"), env(map[string]string{
+		"PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID":     "id",
+		"PICOCLAW_CHANNELS_DINGTALK_CLIENT_SECRET": "secret",
+	}))
+	if err != nil || len(warnings) != 0 {
+		t.Fatalf("Parse = %v, warnings %q; want a clean load", err, warnings)
+	}
+	if cfg.Version != config.CurrentVersion || cfg.Agents.Defaults.Workspace != "/srv/ws" || !cfg.Channels.DingTalk.Enabled {
+		t.Errorf("config = %+v", cfg)
+	}
+	if !cfg.Tools.Exec.Enabled || cfg.Tools.MCP.Enabled || len(cfg.Models(cfg.Agents.Defaults.ModelName)) != 1 {
+		t.Errorf("tools/models = %+v", cfg.Tools)
+	}
+}
+
+func TestWriteDefaultConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "home", "config.json")
+	if err := WriteDefaultConfig(path, false); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("stat = %v, %v; want mode 0600", st, err)
+	}
+	if got := readFile(t, path); got != string(DefaultConfig(DefaultWorkspace)) {
+		t.Errorf("file = %s", got)
+	}
+
+	writeFile(t, path, `{"edited": true}`)
+	err = WriteDefaultConfig(path, false)
+	if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("err = %v, want fs.ErrExist with a hint to use --force", err)
+	}
+	if readFile(t, path) != `{"edited": true}` {
+		t.Error("existing config overwritten without force")
+	}
+
+	if err := WriteDefaultConfig(path, true); err != nil {
+		t.Fatal(err)
+	}
+	if readFile(t, path+".bak") != `{"edited": true}` {
+		t.Error("force did not keep the old config as .bak")
+	}
+	if st, err := os.Stat(path + ".bak"); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf(".bak mode = %v, %v; want 0600 (it holds secrets)", st, err)
+	}
+	if readFile(t, path) != string(DefaultConfig(DefaultWorkspace)) {
+		t.Error("force did not write the default config")
+	}
+}
