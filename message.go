@@ -72,10 +72,18 @@ type Inbound struct {
 	Text        string
 	Attachments []Attachment
 	Received    time.Time
+	// Session, when set, overrides the key derived from Channel and Chat
+	// (the CLI's "cli:default", a cron job's own history).
+	Session SessionKey `json:",omitempty"`
 }
 
 // SessionKey is the conversation this message belongs to.
-func (in Inbound) SessionKey() SessionKey { return NewSessionKey(in.Channel, in.Chat) }
+func (in Inbound) SessionKey() SessionKey {
+	if in.Session != "" {
+		return in.Session
+	}
+	return NewSessionKey(in.Channel, in.Chat)
+}
 
 // OutboundKind tells a channel what an outbound message carries.
 type OutboundKind int

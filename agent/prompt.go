@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/workspace"
 )
 
 // identity is the first line of every system prompt; the workspace files
@@ -87,6 +88,17 @@ func (b *PromptBuilder) Build(now time.Time, in picoclaw.Inbound) (string, error
 			sb.WriteString(f.heading)
 			sb.WriteString("\n\n")
 			sb.WriteString(text)
+			sb.WriteString("\n")
+		}
+	}
+
+	if b.workspace != "" {
+		skills, err := workspace.SkillsSummary(b.workspace)
+		if err != nil {
+			errs = append(errs, err)
+		} else if skills != "" {
+			sb.WriteString("\n## Skills\n\nRead a skill's SKILL.md with read_file before using it.\n\n")
+			sb.WriteString(skills)
 			sb.WriteString("\n")
 		}
 	}

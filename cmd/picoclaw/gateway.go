@@ -4,18 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"picoclaw"
 	"picoclaw/agent"
-	"picoclaw/config"
 	"picoclaw/dingtalk"
-	"picoclaw/session"
 )
 
 // shutdownGrace bounds how long running turns may finish after a signal.
@@ -45,16 +41,6 @@ func (e *env) gateway(ctx context.Context) error {
 	if !dt.Enabled {
 		return fmt.Errorf("gateway: no channel is enabled in %s; set channels.dingtalk.enabled to true", path)
 	}
-	ws := cfg.Agents.Defaults.Workspace
-	sessions, err := session.Open(filepath.Join(ws, "sessions"), log)
-	if err != nil {
-		return fmt.Errorf("gateway: open sessions: %w", err)
-	}
-	prov, model, err := newProvider(cfg, log)
-	if err != nil {
-		return err
-	}
-
 	ch, err := dingtalk.NewChannel(dingtalk.ChannelConfig{
 		ClientID:           dt.ClientID,
 		ClientSecret:       dt.ClientSecret,
@@ -77,25 +63,18 @@ func (e *env) gateway(ctx context.Context) error {
 		}
 		return c.Send(ctx, out)
 	}
-
-	ag, err := agent.New(agent.Config{
-		Provider:    prov,
-		Sessions:    sessions,
-		Send:        send,
-		Workspace:   ws,
-		Model:       model,
-		MaxTokens:   cfg.Agents.Defaults.MaxTokens,
-		Temperature: cfg.Agents.Defaults.Temperature,
-		Logger:      log,
-	})
+	rt, err := newRuntime(ctx, cfg, log, send)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	disp := agent.NewDispatcher(func(ctx context.Context, in picoclaw.Inbound) {
-		if err := ag.Turn(ctx, in); err != nil {
-			log.Error("turn failed", "session", in.SessionKey(), "err", err)
+	defer rt.Close()
+	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log})
+	if rt.cron != nil {
+		if err := rt.cron.Start(ctx); err != nil {
+			return fmt.Errorf("gateway: start cron: %w", err)
 		}
-	}, agent.DispatcherOptions{Logger: log})
+	}
+	ws := cfg.Agents.Defaults.Workspace
 
 	health, err := startHealth(cfg.Gateway.Host, cfg.Gateway.Port, channels, log)
 	if err != nil {
@@ -128,14 +107,4 @@ func (e *env) gateway(ctx context.Context) error {
 	}
 	log.Info("gateway stopped")
 	return nil
-}
-
-// newProvider builds the provider for agents.defaults.model_name.
-func newProvider(cfg *config.Config, log *slog.Logger) (picoclaw.Provider, string, error) {
-	name := cfg.Agents.Defaults.ModelName
-	models := cfg.Models(name)
-	if len(models) == 0 {
-		return nil, "", fmt.Errorf("agents.defaults.model_name: %q is not in model_list", name)
-	}
-	return providerFor(models[0], log)
 }

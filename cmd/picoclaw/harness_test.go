@@ -180,3 +180,7 @@ func waitConnections(t *testing.T, dt *dingtalktest.Server, n int) {
 		t.Fatalf("waiting for connection %d: %v", n, err)
 	}
 }
+
+func dingtalktestMessage(text string) dingtalktest.BotMessage {
+	return dingtalktest.BotMessage{Text: text}
+}

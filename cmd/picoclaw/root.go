@@ -64,7 +64,7 @@ func (e *env) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.configPath, "config", "", "config file (default $PICOCLAW_CONFIG or ~/.picoclaw/config.json)")
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(e.gatewayCommand(), e.versionCommand(), e.cronCommand())
+	root.AddCommand(e.gatewayCommand(), e.agentCommand(), e.statusCommand(), e.onboardCommand(), e.cronCommand(), e.versionCommand())
 	return root
 }
 

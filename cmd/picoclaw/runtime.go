@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"picoclaw"
+	"picoclaw/agent"
+	"picoclaw/config"
+	"picoclaw/cron"
+	"picoclaw/mcp"
+	"picoclaw/provider/pool"
+	"picoclaw/session"
+	"picoclaw/tools"
+	"picoclaw/workspace"
+)
+
+// runtime is the agent and what it needs, shared by `gateway` and `agent`.
+type runtime struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	agent    *agent.Agent
+	registry *tools.Registry
+	cron     *cron.Service // nil when tools.cron is disabled
+	mcp      *mcp.Manager  // nil without MCP servers
+}
+
+// newRuntime builds the agent. send delivers outbound messages; extra
+// tools (e.g. the channel's send_file) are registered too.
+func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger,
+	send func(context.Context, picoclaw.Outbound) error, extra ...picoclaw.Tool) (*runtime, error) {
+	ws := cfg.Agents.Defaults.Workspace
+	if _, err := workspace.Init(ws, false); err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", ws, err)
+	}
+	sessions, err := session.Open(workspace.Sessions(ws), log)
+	if err != nil {
+		return nil, fmt.Errorf("open sessions: %w", err)
+	}
+	prov, err := newPool(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	rt := &runtime{cfg: cfg, log: log, registry: tools.NewRegistry(log)}
+	if err := rt.registerTools(ctx, send, extra); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	d := cfg.Agents.Defaults
+	model := cfg.Models(d.ModelName)[0]
+	rt.agent, err = agent.New(agent.Config{
+		Provider:                  prov,
+		Sessions:                  sessions,
+		Send:                      send,
+		Tools:                     rt.registry,
+		MaxToolIterations:         d.MaxToolIterations,
+		Workspace:                 ws,
+		Model:                     model.ModelID(),
+		ModelEntry:                d.ModelName,
+		MaxTokens:                 d.MaxTokens,
+		Temperature:               d.Temperature,
+		ContextWindow:             d.ContextWindow,
+		SummarizeMessageThreshold: d.SummarizeMessageThreshold,
+		SummarizeTokenPercent:     d.SummarizeTokenPercent,
+		Logger:                    log,
+	})
+	if err != nil {
+		rt.Close()
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	return rt, nil
+}
+
+func (rt *runtime) registerTools(ctx context.Context, send func(context.Context, picoclaw.Outbound) error, extra []picoclaw.Tool) error {
+	cfg := rt.cfg
+	ws := cfg.Agents.Defaults.Workspace
+	restrict := cfg.Agents.Defaults.RestrictToWorkspace == nil || *cfg.Agents.Defaults.RestrictToWorkspace
+	list := tools.NewFSTools(ws, restrict)
+	if tc := cfg.Tools.Exec; tc.Enabled {
+		ex, err := tools.NewExecTool(tools.ExecOptions{
+			Workspace: ws, Restrict: restrict, Timeout: time.Duration(tc.TimeoutSeconds) * time.Second,
+			DenyPatterns: tc.CustomDenyPatterns, AllowPatterns: tc.CustomAllowPatterns,
+		})
+		if err != nil {
+			return fmt.Errorf("tools.exec: %w", err)
+		}
+		list = append(list, ex)
+	}
+	if wc := cfg.Tools.Web; wc.Enabled {
+		opts := tools.WebOptions{AllowPrivate: wc.AllowPrivateFetch}
+		if wc.Brave.Enabled {
+			opts.BraveAPIKey = wc.Brave.Key()
+		}
+		web, err := tools.NewWebTools(opts)
+		if err != nil {
+			return fmt.Errorf("tools.web: %w", err)
+		}
+		list = append(list, web...)
+	}
+	list = append(list, tools.NewMessageTool(send, "dingtalk"))
+	if cfg.Tools.Cron.Enabled {
+		svc, err := cron.NewService(cron.StorePath(ws), rt.runJob(send), rt.log.With("component", "cron"), time.Now)
+		if err != nil {
+			return fmt.Errorf("tools.cron: %w", err)
+		}
+		rt.cron = svc
+		list = append(list, cron.NewTool(svc, originChat))
+	}
+	if servers := cfg.ActiveMCPServers(); len(servers) > 0 {
+		conv := make(map[string]mcp.ServerConfig, len(servers))
+		for name, s := range servers {
+			conv[name] = mcp.ServerConfig{Type: s.Transport(), Command: s.Command, Args: s.Args, Env: s.Env, URL: s.URL, Headers: s.Headers}
+		}
+		m, err := mcp.Connect(ctx, conv, rt.log.With("component", "mcp"))
+		if err != nil {
+			return fmt.Errorf("tools.mcp: %w", err)
+		}
+		rt.mcp = m
+		list = append(list, m.Tools()...)
+	}
+	for _, t := range append(list, extra...) {
+		if err := rt.registry.Register(t); err != nil {
+			return fmt.Errorf("register tool: %w", err)
+		}
+	}
+	return nil
+}
+
+// runJob delivers a cron job: its text as is, or the agent's answer to it.
+func (rt *runtime) runJob(send func(context.Context, picoclaw.Outbound) error) func(context.Context, cron.Job) error {
+	return func(ctx context.Context, job cron.Job) error {
+		if job.Deliver {
+			return send(ctx, picoclaw.Outbound{Channel: job.Channel, Chat: job.Chat, Text: job.Message})
+		}
+		return rt.agent.Turn(ctx, picoclaw.Inbound{
+			Channel:   job.Channel,
+			Chat:      job.Chat,
+			MessageID: fmt.Sprintf("cron-%s-%d", job.ID, time.Now().UnixMilli()),
+			Text:      job.Message,
+			Received:  time.Now(),
+			Session:   job.SessionKey(),
+		})
+	}
+}
+
+// originChat tells tools which chat the current turn answers.
+func originChat(ctx context.Context) (string, picoclaw.Peer, bool) {
+	in, ok := agent.InboundFrom(ctx)
+	if !ok || in.Channel == "" || in.Chat.ID == "" {
+		return "", picoclaw.Peer{}, false
+	}
+	return in.Channel, in.Chat, true
+}
+
+// Close releases what the runtime started.
+func (rt *runtime) Close() {
+	if rt.agent != nil {
+		rt.agent.Close()
+	}
+	if rt.cron != nil {
+		rt.cron.Stop()
+	}
+	if rt.mcp != nil {
+		_ = rt.mcp.Close()
+	}
+}
+
+// newPool builds the provider for agents.defaults.model_name and its
+// fallbacks.
+func newPool(cfg *config.Config, log *slog.Logger) (picoclaw.Provider, error) {
+	names := append([]string{cfg.Agents.Defaults.ModelName}, cfg.Agents.Defaults.ModelFallbacks...)
+	var groups []*pool.Group
+	for _, name := range names {
+		entries := cfg.Models(name)
+		if len(entries) == 0 {
+			return nil, fmt.Errorf("model %q is not in model_list", name)
+		}
+		g := &pool.Group{Name: name}
+		for _, m := range entries {
+			if m.Enabled != nil && !*m.Enabled {
+				continue
+			}
+			p, id, err := providerFor(m, log)
+			if err != nil {
+				return nil, err
+			}
+			g.Members = append(g.Members, pool.Member{Name: name, Model: id, Provider: p})
+		}
+		if len(g.Members) == 0 {
+			return nil, fmt.Errorf("model %q: every model_list entry is disabled", name)
+		}
+		groups = append(groups, g)
+	}
+	return pool.New(groups, log)
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"picoclaw/config"
+	"picoclaw/workspace"
+)
+
+func (e *env) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the configuration in use (never printing secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := e.logger()
+			if err != nil {
+				return err
+			}
+			cfg, path, err := e.loadConfig(log)
+			if errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(e.stdout, "config:    %s (missing; run `picoclaw onboard`)\n", path)
+				return exitError{code: 1}
+			}
+			if err != nil {
+				return err
+			}
+			d := cfg.Agents.Defaults
+			w := e.stdout
+			fmt.Fprintf(w, "picoclaw %s\n", version)
+			fmt.Fprintf(w, "config:    %s\n", path)
+			fmt.Fprintf(w, "workspace: %s\n", d.Workspace)
+			model := "(none)"
+			if ms := cfg.Models(d.ModelName); len(ms) > 0 {
+				model = fmt.Sprintf("%s → %s at %s (api key %s)", d.ModelName, ms[0].Model, ms[0].BaseURL(), setOrNot(len(ms[0].Keys()) > 0))
+			}
+			fmt.Fprintf(w, "model:     %s\n", model)
+			if len(d.ModelFallbacks) > 0 {
+				fmt.Fprintf(w, "fallbacks: %v\n", d.ModelFallbacks)
+			}
+			dt := cfg.Channels.DingTalk
+			if dt.Enabled {
+				fmt.Fprintf(w, "dingtalk:  enabled (client_id %s, client_secret %s, allow_from %s)\n",
+					setOrNot(dt.ClientID != ""), setOrNot(dt.ClientSecret != ""), allowDesc(dt))
+			} else {
+				fmt.Fprintln(w, "dingtalk:  disabled")
+			}
+			fmt.Fprintf(w, "gateway:   http://%s (/health, /ready)\n", net.JoinHostPort(cfg.Gateway.Host, strconv.Itoa(cfg.Gateway.Port)))
+			fmt.Fprintf(w, "sessions:  %s\n", workspace.Sessions(d.Workspace))
+			return nil
+		},
+	}
+}
+
+func setOrNot(ok bool) string {
+	if ok {
+		return "set"
+	}
+	return "NOT set"
+}
+
+func allowDesc(dt config.DingTalkConfig) string {
+	if len(dt.AllowFrom) == 0 {
+		return "everyone"
+	}
+	return fmt.Sprintf("%d ids", len(dt.AllowFrom))
+}
+
+func (e *env) onboardCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "onboard",
+		Short: "Create ~/.picoclaw/config.json and the workspace templates",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path := e.configPath
+			if path == "" {
+				path = config.DefaultPath(e.getenv)
+			}
+			if err := workspace.WriteDefaultConfig(path, force); err != nil {
+				return fmt.Errorf("onboard: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "wrote %s\n", path)
+			log, err := e.logger()
+			if err != nil {
+				return err
+			}
+			cfg, _, _ := e.loadConfig(log)
+			ws := workspaceOf(cfg, e.getenv)
+			created, err := workspace.Init(ws, force)
+			if err != nil {
+				return fmt.Errorf("onboard: %w", err)
+			}
+			for _, c := range created {
+				fmt.Fprintf(e.stdout, "created %s\n", c)
+			}
+			fmt.Fprintf(e.stdout, "\nNext: put your DingTalk client_id/client_secret and an LLM api key into %s, then run `picoclaw gateway`.\n", path)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing config (kept as .bak) and templates")
+	return cmd
+}
+
+// workspaceOf is the configured workspace, or the default one while the
+// fresh config does not validate yet (placeholders not filled in).
+func workspaceOf(cfg *config.Config, getenv func(string) string) string {
+	if cfg != nil && cfg.Agents.Defaults.Workspace != "" {
+		return cfg.Agents.Defaults.Workspace
+	}
+	if h := getenv("PICOCLAW_HOME"); h != "" {
+		return filepath.Join(h, "workspace")
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, ".picoclaw", "workspace")
+}
