@@ -68,11 +68,14 @@ type Usage struct {
 
 // Response is a finished completion.
 type Response struct {
-	Content      string
-	Reasoning    string
-	ToolCalls    []ToolCall
-	FinishReason string
-	Usage        Usage
+	Content   string
+	Reasoning string
+	// ReasoningSignature authenticates Reasoning for providers that need
+	// it sent back with tool results (Anthropic extended thinking).
+	ReasoningSignature string
+	ToolCalls          []ToolCall
+	FinishReason       string
+	Usage              Usage
 }
 
 // Delta is a piece of a streamed completion.

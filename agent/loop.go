@@ -120,8 +120,10 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 			Role:      picoclaw.RoleAssistant,
 			Content:   resp.Content,
 			Reasoning: resp.Reasoning,
-			ToolCalls: resp.ToolCalls,
-			Time:      a.cfg.Now(),
+			// Anthropic wants signed thinking back with the tool results.
+			ReasoningSignature: resp.ReasoningSignature,
+			ToolCalls:          resp.ToolCalls,
+			Time:               a.cfg.Now(),
 		}
 		s.log.Debug("agent: running tools", "round", round, "calls", len(resp.ToolCalls))
 		results := a.runTools(toolCtx, s.tools, resp.ToolCalls)

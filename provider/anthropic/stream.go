@@ -30,9 +30,8 @@ type accumulator struct {
 
 	started, stopped   bool
 	content, reasoning strings.Builder
-	// signature is that of the thinking block when there is exactly one.
-	// picoclaw.Response has no field for it yet; a caller that gets it
-	// should put it in Message.ReasoningSignature.
+	// signature is that of the thinking block when there is exactly one;
+	// it reaches Response.ReasoningSignature.
 	signature  string
 	thinkings  int
 	blocks     map[int]*block
@@ -160,7 +159,9 @@ func (a *accumulator) response() *picoclaw.Response {
 		Content:      a.content.String(),
 		Reasoning:    a.reasoning.String(),
 		FinishReason: a.stopReason,
-		Usage:        a.usage,
+		// A later call of the same tool round sends the signed thinking back.
+		ReasoningSignature: a.reasoningSignature(),
+		Usage:              a.usage,
 	}
 	idx := make([]int, 0, len(a.blocks))
 	for i, b := range a.blocks {

@@ -74,8 +74,11 @@ func TestThinkingToolLoop(t *testing.T) {
 				t.Fatalf("first Complete: %v", err)
 			}
 			asst := picoclaw.Message{Role: picoclaw.RoleAssistant, Content: resp.Content, Reasoning: resp.Reasoning, ToolCalls: resp.ToolCalls}
+			if tt.budget > 0 && resp.ReasoningSignature != providertest.AnthropicSignature(resp.Reasoning) {
+				t.Fatalf("Response.ReasoningSignature = %q, want the stream's signature", resp.ReasoningSignature)
+			}
 			if tt.sign {
-				asst.ReasoningSignature = providertest.AnthropicSignature(resp.Reasoning)
+				asst.ReasoningSignature = resp.ReasoningSignature
 			}
 			req.Messages = append(req.Messages, asst,
 				picoclaw.Message{Role: picoclaw.RoleTool, ToolCallID: call.ID, Content: "18°C"})
