@@ -29,6 +29,7 @@ type gatewayHarness struct {
 	done   chan int
 	logs   *syncBuffer
 	getenv func(string) string
+	port   int
 }
 
 type harnessOptions struct {
@@ -42,7 +43,8 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 	t.Cleanup(dt.Close)
 	llm := providertest.NewOpenAI()
 	t.Cleanup(llm.Close)
-	h := &gatewayHarness{t: t, dt: dt, llm: llm, workspace: t.TempDir(), logs: &syncBuffer{}}
+	port := freePort(t)
+	h := &gatewayHarness{t: t, dt: dt, llm: llm, workspace: t.TempDir(), logs: &syncBuffer{}, port: port}
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
@@ -56,7 +58,7 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 			"allow_from": opts.allowFrom, "group_trigger": map[string]any{"mention_only": true},
 			"reasoning_channel_id": opts.reasoningChannelID, "api_base": dt.URL(),
 		}},
-		"gateway": map[string]any{"host": "127.0.0.1", "port": freePort(t)},
+		"gateway": map[string]any{"host": "127.0.0.1", "port": port},
 	}
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatalf("%s: body is not JSON: %v", url, err)
+	}
+	return resp.StatusCode, v
+}
+
+// /health says the process is up; /ready says every channel is connected.
+func TestHealthAndReady(t *testing.T) {
+	h := newGatewayHarness(t, harnessOptions{})
+	h.start()
+	base := fmt.Sprintf("http://127.0.0.1:%d", h.port)
+	if code, _ := getJSON(t, base+"/health"); code != http.StatusOK {
+		t.Errorf("/health = %d", code)
+	}
+	code, body := getJSON(t, base+"/ready")
+	if code != http.StatusOK || body["ready"] != true {
+		t.Errorf("/ready while connected = %d %v", code, body)
+	}
+	// A zombie socket is detected by the dead-man timer only after a
+	// minute; a refused reconnect shows at once: drop and fail reopening.
+	h.dt.FailOpen(http.StatusInternalServerError, `{"code":"systemError","message":"x"}`, 1000)
+	h.dt.DropConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		code, body = getJSON(t, base+"/ready")
+		if code == http.StatusServiceUnavailable {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("/ready stayed %d after the connection dropped", code)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if ch, _ := body["channels"].(map[string]any); ch["dingtalk"] != false {
+		t.Errorf("/ready body %v does not name the disconnected channel", body)
+	}
+}
