@@ -1,0 +1,121 @@
+package inbox
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+)
+
+// expire forgets done ids past their retention and drops messages pending
+// for longer than theirs: a message unanswered for a week is not worth
+// answering, and would otherwise be retried at every start.
+func (b *Inbox) expire(now time.Time) {
+	for id, at := range b.done {
+		if now.Sub(at) > b.cfg.doneKeep {
+			delete(b.done, id)
+		}
+	}
+	for id, e := range b.pending {
+		if now.Sub(e.at) > b.cfg.pendingKeep {
+			b.logger.Warn("inbox: dropped message pending too long",
+				"id", id, "channel", e.in.Channel, "accepted", e.at)
+			delete(b.pending, id)
+		}
+	}
+}
+
+// maybeCompact compacts the journal once it passes its thresholds. A
+// failure is logged, not returned: the record that triggered it is
+// already durable in the old journal, which stays in use.
+func (b *Inbox) maybeCompact() {
+	if b.records < b.compactRecords && b.size < b.compactBytes {
+		return
+	}
+	if err := b.compact(); err != nil {
+		b.logger.Warn("inbox: compact journal", "err", err)
+		// Back off so a full disk does not cost a rewrite per append.
+		b.compactRecords = b.records + max(b.cfg.maxRecords/2, 1)
+		b.compactBytes = b.size + max(b.cfg.maxBytes/2, 1)
+	}
+}
+
+// compact rewrites the journal with only the live state: pending accepts in
+// acceptance order, then the retained done ids. A crash at any point leaves
+// either the old journal or the new one. Called with b.mu held.
+func (b *Inbox) compact() error {
+	b.expire(b.cfg.now())
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	n := 0
+	for _, e := range b.pendingInOrder() {
+		in := e.in
+		if err := enc.Encode(&record{Op: opAccept, ID: in.MessageID, At: e.at, In: &in}); err != nil {
+			return fmt.Errorf("encode record: %w", err)
+		}
+		n++
+	}
+	type doneID struct {
+		id string
+		at time.Time
+	}
+	done := make([]doneID, 0, len(b.done))
+	for id, at := range b.done {
+		done = append(done, doneID{id, at})
+	}
+	slices.SortFunc(done, func(x, y doneID) int {
+		return cmp.Or(x.at.Compare(y.at), cmp.Compare(x.id, y.id))
+	})
+	for _, d := range done {
+		if err := enc.Encode(&record{Op: opDone, ID: d.id, At: d.at}); err != nil {
+			return fmt.Errorf("encode record: %w", err)
+		}
+		n++
+	}
+
+	tmp, err := os.CreateTemp(b.dir, tmpPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("create temporary journal: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write temporary journal: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("fsync temporary journal: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), b.path); err != nil {
+		return fmt.Errorf("rename temporary journal: %w", err)
+	}
+	committed = true
+	// The temporary file's handle is now the journal's: keeping it avoids
+	// a reopen that could fail after the old file is gone. It is written
+	// only under b.mu, at its end, so it needs no O_APPEND.
+	old := b.f
+	b.f = tmp
+	if err := old.Close(); err != nil {
+		b.logger.Warn("inbox: close old journal", "err", err)
+	}
+	b.records = n
+	b.size = int64(buf.Len())
+	b.needNewline = false
+	b.compactRecords = max(b.cfg.maxRecords, 2*n)
+	b.compactBytes = max(b.cfg.maxBytes, 2*b.size)
+	if err := syncDir(b.dir); err != nil {
+		b.dirDirty = true
+		return err
+	}
+	b.logger.Debug("inbox: compacted journal", "records", n, "bytes", b.size)
+	return nil
+}

@@ -1,0 +1,143 @@
+package inbox
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"picoclaw"
+)
+
+const (
+	opAccept = "accept"
+	opDone   = "done"
+)
+
+// record is one line of the journal.
+type record struct {
+	Op string            `json:"op"`
+	ID string            `json:"id"`
+	At time.Time         `json:"at"`
+	In *picoclaw.Inbound `json:"in,omitempty"`
+}
+
+// replay rebuilds the state from f. Bad lines are skipped with a warning;
+// only a read error fails. A last line without its newline was being
+// written when the process died, and its Accept or Done never returned, so
+// it is cut off.
+func (b *Inbox) replay(f *os.File) error {
+	r := bufio.NewReaderSize(f, 64<<10)
+	for lineNo := 1; ; lineNo++ {
+		line, err := r.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			if len(line) > 0 {
+				b.cutTornTail(f, len(line))
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("inbox: replay: %w", err)
+		}
+		b.size += int64(len(line))
+		b.records++
+		b.apply(bytes.TrimSpace(line), lineNo)
+	}
+}
+
+// cutTornTail truncates the journal to its last complete line. If that
+// fails the next append starts with a newline instead, which leaves the
+// torn bytes as a corrupt line that replay skips.
+func (b *Inbox) cutTornTail(f *os.File, n int) {
+	b.logger.Warn("inbox: ignored torn last journal line", "bytes", n)
+	if err := f.Truncate(b.size); err != nil {
+		b.logger.Warn("inbox: truncate torn journal line", "err", err)
+		b.needNewline = true
+		b.size += int64(n)
+		return
+	}
+	if err := f.Sync(); err != nil {
+		b.logger.Warn("inbox: fsync truncated journal", "err", err)
+	}
+}
+
+// apply replays one line. The line's text is not logged: it holds a
+// user's message.
+func (b *Inbox) apply(line []byte, lineNo int) {
+	if len(line) == 0 {
+		return
+	}
+	var r record
+	if err := json.Unmarshal(line, &r); err != nil {
+		b.logger.Warn("inbox: skipped corrupt journal line", "line", lineNo, "err", err)
+		return
+	}
+	if r.ID == "" {
+		b.logger.Warn("inbox: skipped journal line without id", "line", lineNo)
+		return
+	}
+	switch r.Op {
+	case opAccept:
+		if r.In == nil || r.In.MessageID != r.ID {
+			b.logger.Warn("inbox: skipped accept record with bad message", "line", lineNo, "id", r.ID)
+			return
+		}
+		if b.known(r.ID) {
+			return
+		}
+		b.seq++
+		b.pending[r.ID] = &entry{in: *r.In, at: r.At, seq: b.seq}
+	case opDone:
+		delete(b.pending, r.ID)
+		b.done[r.ID] = r.At
+	default:
+		b.logger.Warn("inbox: skipped journal line with unknown op", "line", lineNo, "op", r.Op)
+	}
+}
+
+// append writes r as one line with a single write and fsyncs it.
+func (b *Inbox) append(r *record) error {
+	b.buf.Reset()
+	if b.needNewline {
+		b.buf.WriteByte('\n')
+	}
+	if err := b.enc.Encode(r); err != nil {
+		return fmt.Errorf("encode record: %w", err)
+	}
+	n, err := b.f.Write(b.buf.Bytes())
+	b.size += int64(n)
+	if err != nil {
+		b.needNewline = true
+		return fmt.Errorf("write journal: %w", err)
+	}
+	b.needNewline = false
+	b.records++
+	if err := b.f.Sync(); err != nil {
+		return fmt.Errorf("fsync journal: %w", err)
+	}
+	if b.dirDirty {
+		if err := syncDir(b.dir); err != nil {
+			return err
+		}
+		b.dirDirty = false
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so that a file created or renamed in it
+// survives a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("fsync directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync directory: %w", err)
+	}
+	return nil
+}
