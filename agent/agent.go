@@ -24,6 +24,11 @@ const emptyAnswer = "(empty answer / 模型没有给出回答)"
 // ErrStopped is the cause of a turn cancelled by a stop command.
 var ErrStopped = errors.New("agent: turn stopped by the user")
 
+// ErrShutdown is the cause of a turn cancelled because the process is
+// stopping. Such a turn records nothing and sends no apology: the message
+// is still pending in the gateway's inbox and is answered after restart.
+var ErrShutdown = errors.New("agent: shutting down")
+
 // Config wires an Agent.
 type Config struct {
 	Provider picoclaw.Provider     // required
@@ -201,6 +206,10 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 		},
 	})
 	if err != nil {
+		if errors.Is(context.Cause(ctx), ErrShutdown) {
+			log.Info("agent: turn cancelled by shutdown; it will be answered after restart")
+			return fmt.Errorf("agent: turn %s: %w", key, ErrShutdown)
+		}
 		// What the turn did is kept, up to the last whole tool round.
 		a.record(ctx, log, key, append([]picoclaw.Message{user}, res.steps...)...)
 		if errors.Is(context.Cause(ctx), ErrStopped) {

@@ -116,7 +116,11 @@ func (a *Agent) NewDispatcher(opts DispatcherOptions) *Dispatcher {
 	if opts.OnStop == nil {
 		opts.OnStop = a.StopReply
 	}
+	after := opts.AfterTurn
 	return NewDispatcher(func(ctx context.Context, in picoclaw.Inbound) {
-		_ = a.Turn(ctx, in) // Turn logs its failures
+		err := a.Turn(ctx, in) // Turn logs its failures
+		if after != nil {
+			after(in, err)
+		}
 	}, opts)
 }

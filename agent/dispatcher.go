@@ -32,6 +32,11 @@ type DispatcherOptions struct {
 	// saying whether a turn was running. Queued messages stay queued.
 	IsStop func(in picoclaw.Inbound) bool
 	OnStop func(ctx context.Context, in picoclaw.Inbound, stopped bool)
+
+	// AfterTurn, if set, runs after each turn of Agent.NewDispatcher with
+	// the turn's error (nil when answered); the gateway marks the message
+	// done in its inbox unless the error is ErrShutdown.
+	AfterTurn func(in picoclaw.Inbound, err error)
 }
 
 // Dispatcher runs turns: in order within a session key, in parallel across
@@ -49,7 +54,7 @@ type Dispatcher struct {
 	// base is the context of every turn; Shutdown cancels it when its own
 	// deadline passes.
 	base   context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup // one per worker
 
 	mu      sync.Mutex
@@ -73,7 +78,7 @@ func NewDispatcher(turn func(ctx context.Context, in picoclaw.Inbound), opts Dis
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	base, cancel := context.WithCancel(context.Background())
+	base, cancel := context.WithCancelCause(context.Background())
 	return &Dispatcher{
 		turn:     turn,
 		isStop:   opts.IsStop,
@@ -217,10 +222,10 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		d.cancel()
+		d.cancel(ErrShutdown)
 		return nil
 	case <-ctx.Done():
-		d.cancel()
+		d.cancel(ErrShutdown)
 		<-done
 		return ctx.Err()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ import (
 	"picoclaw"
 	"picoclaw/agent"
 	"picoclaw/dingtalk"
+	"picoclaw/inbox"
 )
 
 // shutdownGrace bounds how long running turns may finish after a signal.
@@ -68,7 +70,42 @@ func (e *env) gateway(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer rt.Close()
-	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log})
+	box, err := inbox.Open(filepath.Join(cfg.Agents.Defaults.Workspace, "inbox"), log.With("component", "inbox"))
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	defer box.Close()
+	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: func(in picoclaw.Inbound, err error) {
+		if errors.Is(err, agent.ErrShutdown) {
+			return // still pending: answered after restart
+		}
+		if err := box.Done(in.MessageID); err != nil {
+			log.Error("inbox: mark answered", "session", in.SessionKey(), "err", err)
+		}
+	}})
+	dispatch := func(in picoclaw.Inbound) {
+		if disp.Dispatch(in) {
+			if agent.IsStopCommand(in.Text) {
+				_ = box.Done(in.MessageID) // handled at once, not a turn
+			}
+			return
+		}
+		// Never silent: a full queue still gets an answer.
+		log.Warn("chat queue full, message refused", "session", in.SessionKey())
+		_ = box.Done(in.MessageID)
+		go func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = send(sctx, picoclaw.Outbound{Channel: in.Channel, Chat: in.Chat, ReplyTo: in.MessageID, SenderID: in.SenderID,
+				Text: "我正忙着处理之前的消息，请稍后再发。I'm still working through earlier messages; please try again shortly."})
+		}()
+	}
+	if pending := box.Pending(); len(pending) > 0 {
+		log.Info("answering messages accepted before the last stop", "count", len(pending))
+		for _, in := range pending {
+			dispatch(in)
+		}
+	}
 	if rt.cron != nil {
 		if err := rt.cron.Start(ctx); err != nil {
 			return fmt.Errorf("gateway: start cron: %w", err)
@@ -83,18 +120,18 @@ func (e *env) gateway(ctx context.Context) error {
 	defer health.Close()
 
 	log.Info("gateway starting", "config", path, "workspace", ws, "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
+	// The message is on disk before handle returns, that is before the
+	// frame is acked: a crash after the ack loses nothing.
 	runErr := ch.Run(ctx, func(in picoclaw.Inbound) {
-		if disp.Dispatch(in) {
+		isNew, err := box.Accept(in)
+		switch {
+		case err != nil:
+			log.Error("inbox: journal message; answering without a crash guarantee", "session", in.SessionKey(), "err", err)
+		case !isNew:
+			log.Debug("message already accepted before a restart; not answered twice", "session", in.SessionKey())
 			return
 		}
-		// Never silent: a full queue still gets an answer.
-		log.Warn("chat queue full, message refused", "session", in.SessionKey())
-		go func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = send(sctx, picoclaw.Outbound{Channel: in.Channel, Chat: in.Chat, ReplyTo: in.MessageID, SenderID: in.SenderID,
-				Text: "我正忙着处理之前的消息，请稍后再发。I'm still working through earlier messages; please try again shortly."})
-		}()
+		dispatch(in)
 	})
 
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
