@@ -310,7 +310,7 @@ func trimHistory(h []picoclaw.Message, max int) []picoclaw.Message {
 func images(atts []picoclaw.Attachment) []picoclaw.Attachment {
 	var out []picoclaw.Attachment
 	for _, a := range atts {
-		if a.Kind == "image" {
+		if a.Kind == "image" && len(a.Data) > 0 {
 			out = append(out, a)
 		}
 	}

@@ -116,8 +116,11 @@ func (a *Agent) NewDispatcher(opts DispatcherOptions) *Dispatcher {
 	if opts.OnStop == nil {
 		opts.OnStop = a.StopReply
 	}
-	after := opts.AfterTurn
+	after, prepare := opts.AfterTurn, opts.Prepare
 	return NewDispatcher(func(ctx context.Context, in picoclaw.Inbound) {
+		if prepare != nil {
+			prepare(ctx, &in)
+		}
 		err := a.Turn(ctx, in) // Turn logs its failures
 		if after != nil {
 			after(in, err)

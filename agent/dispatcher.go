@@ -37,6 +37,9 @@ type DispatcherOptions struct {
 	// the turn's error (nil when answered); the gateway marks the message
 	// done in its inbox unless the error is ErrShutdown.
 	AfterTurn func(in picoclaw.Inbound, err error)
+	// Prepare, if set, runs before each turn of Agent.NewDispatcher, off
+	// the channel's receive path (e.g. to download a message's media).
+	Prepare func(ctx context.Context, in *picoclaw.Inbound)
 }
 
 // Dispatcher runs turns: in order within a session key, in parallel across

@@ -119,6 +119,8 @@ type DingTalkConfig struct {
 	AllowFrom          StringList   `json:"allow_from"`
 	GroupTrigger       GroupTrigger `json:"group_trigger"`
 	ReasoningChannelID string       `json:"reasoning_channel_id"`
+	// ReplyAtSender mentions the asker in group replies; unset means true.
+	ReplyAtSender *bool `json:"reply_at_sender"`
 	// APIBase is the OpenAPI root without a trailing slash (not a PicoClaw
 	// key: it lets tests point the channel at a fake server).
 	APIBase string `json:"api_base"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -39,17 +40,42 @@ type ChannelConfig struct {
 	OnConnected        func()
 	IdleTimeout        time.Duration
 	Backoff            *backoff.Backoff
+	// RobotCode is sent with OpenAPI robot calls; default ClientID.
+	RobotCode string
+	// StateDir keeps the known chats and their session webhooks
+	// (RoutesFile) across restarts; "" keeps them in memory only.
+	StateDir string
+	// ReplyAtSender mentions the asker in group replies sent through the
+	// session webhook; nil means true.
+	ReplyAtSender *bool
+	// WebhookMargin: a session webhook is not used within this long of
+	// its expiry (OpenAPI is used instead); default DefaultWebhookMargin.
+	WebhookMargin time.Duration
+	// ChatLimit messages per ChatWindow are sent to one chat at most
+	// (DingTalk throttles robots at ~20 a minute per chat); the rest wait
+	// their turn in order. Defaults DefaultChatPerWindow, DefaultChatWindow.
+	ChatLimit  int
+	ChatWindow time.Duration
 }
 
+// DefaultWebhookMargin keeps a reply from racing its webhook's expiry.
+const DefaultWebhookMargin = 5 * time.Minute
+
 // Channel is picoclaw's DingTalk channel: it receives bot messages over
-// Stream Mode and answers through each message's session webhook.
+// Stream Mode and answers through each message's session webhook while it
+// is fresh, else through the OpenAPI.
 type Channel struct {
 	cfg     ChannelConfig
 	log     *slog.Logger
 	policy  Policy
 	webhook *WebhookClient
+	openapi *OpenAPI
 	dedup   *Dedup
 	routes  *routes
+	store   *routeStore // nil without a StateDir
+	replyAt bool
+	margin  time.Duration
+	limiter *ChatLimiter
 	now     func() time.Time
 	stream  atomic.Pointer[Stream]
 }
@@ -71,16 +97,50 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Channel{
+	c := &Channel{
 		cfg:     cfg,
 		log:     log,
 		policy:  Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes},
 		webhook: &WebhookClient{HTTP: cfg.HTTPClient, Logger: log, APIBase: cfg.APIBase},
 		dedup:   NewDedup(DefaultDedupCapacity, DefaultDedupTTL, nil),
 		routes:  newRoutes(),
+		replyAt: cfg.ReplyAtSender == nil || *cfg.ReplyAtSender,
+		margin:  cfg.WebhookMargin,
 		now:     time.Now,
-	}, nil
+	}
+	if c.margin <= 0 {
+		c.margin = DefaultWebhookMargin
+	}
+	c.limiter = NewChatLimiter(ChatLimiterConfig{PerWindow: cfg.ChatLimit, Window: cfg.ChatWindow, Logger: log})
+	api, err := NewOpenAPI(OpenAPIConfig{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		RobotCode:    cfg.RobotCode,
+		APIBase:      cfg.APIBase,
+		HTTPClient:   cfg.HTTPClient,
+		Logger:       log,
+		Now:          func() time.Time { return c.now() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dingtalk: new channel: %w", err)
+	}
+	c.openapi = api
+	if cfg.StateDir != "" {
+		c.store = &routeStore{path: filepath.Join(cfg.StateDir, RoutesFile)}
+		// A broken file only costs the remembered webhooks: OpenAPI still
+		// reaches every chat with a staff id.
+		if n, err := c.store.load(c.routes, c.now()); err != nil {
+			log.Warn("dingtalk: starting without remembered chats", "err", err)
+		} else if n > 0 {
+			log.Info("dingtalk: remembered chats loaded", "chats", n)
+		}
+	}
+	return c, nil
 }
+
+// OpenAPI returns the channel's OpenAPI client, for tools that send files
+// or messages on their own.
+func (c *Channel) OpenAPI() *OpenAPI { return c.openapi }
 
 // Name returns "dingtalk".
 func (c *Channel) Name() string { return ChannelName }
@@ -150,134 +210,76 @@ func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
 		c.log.Warn("dingtalk: unknown conversation type", "msg_id", m.MsgID, "conversation_type", m.ConversationType)
 		return AckOK
 	}
-	text, ok := c.policy.Trigger(m, m.PromptText())
+	content, atts := Attachments(m)
+	text, ok := c.policy.Trigger(m, content)
 	if !ok {
 		c.log.Debug("dingtalk: group message does not trigger the bot", "msg_id", m.MsgID)
 		return AckOK
 	}
-	if text == "" {
-		if m.MsgType == MsgText {
-			c.log.Debug("dingtalk: ignoring empty text message", "msg_id", m.MsgID)
-			return AckOK
-		}
-		text = describeNonText(m)
-	}
 	now := c.now()
+	if reply, unsupported := Unsupported(m); unsupported {
+		// Answered here, without the model: nothing is silently dropped.
+		c.rememberRoute(m, chat, now)
+		c.log.Info("dingtalk: unsupported message type", "msg_id", m.MsgID, "msgtype", m.MsgType)
+		go c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
+		return AckOK
+	}
+	if text == "" && len(atts) == 0 {
+		c.log.Debug("dingtalk: ignoring empty text message", "msg_id", m.MsgID, "msgtype", m.MsgType)
+		return AckOK
+	}
 	c.rememberRoute(m, chat, now)
 	handle(picoclaw.Inbound{
-		Channel:    ChannelName,
-		Chat:       chat,
-		SenderID:   m.SenderKey(),
-		SenderName: m.SenderNick,
-		MessageID:  m.MsgID,
-		Text:       text,
-		Received:   now,
+		Channel:     ChannelName,
+		Chat:        chat,
+		SenderID:    m.SenderKey(),
+		SenderName:  m.SenderNick,
+		MessageID:   m.MsgID,
+		Text:        text,
+		Attachments: atts,
+		Received:    now,
 	})
 	return AckOK
 }
 
-// rememberRoute stores m's session webhook, unless it points somewhere
-// other than DingTalk.
+// rememberRoute stores m's chat and session webhook. A webhook that points
+// somewhere other than DingTalk is dropped: replies then go by OpenAPI.
 func (c *Channel) rememberRoute(m *BotMessage, chat picoclaw.Peer, now time.Time) {
-	if err := c.webhook.AllowedWebhook(m.SessionWebhook); err != nil {
-		c.log.Warn("dingtalk: refusing session webhook; replies to this message cannot be delivered",
+	webhook := m.SessionWebhook
+	if err := c.webhook.AllowedWebhook(webhook); err != nil {
+		c.log.Warn("dingtalk: refusing session webhook; replies to this message go by OpenAPI",
 			"msg_id", m.MsgID, "err", err)
-		return
+		webhook = ""
 	}
 	expiry := m.WebhookExpiry()
 	if expiry.IsZero() {
 		expiry = now.Add(DefaultWebhookTTL)
 	}
 	c.routes.remember(m.MsgID, route{
-		webhook:        m.SessionWebhook,
+		webhook:        webhook,
 		expiry:         expiry,
 		conversationID: m.ConversationID,
 		senderStaffID:  m.SenderStaffID,
 		chat:           chat,
 	}, now)
+	c.saveRoutes()
 }
 
-// describeNonText stands in for the text of a message that has none, so
-// the agent can tell the user what it cannot read yet.
-func describeNonText(m *BotMessage) string {
-	switch m.MsgType {
-	case MsgPicture, MsgRichText:
-		return "[picture]"
-	case MsgAudio:
-		return "[voice message]"
-	case MsgVideo:
-		return "[video]"
-	case MsgFile:
-		if f, err := m.File(); err == nil && f.FileName != "" {
-			return "[file: " + f.FileName + "]"
-		}
-		return "[file]"
-	default:
-		return "[unsupported message type: " + m.MsgType + "]"
+// saveRoutes persists the chat routes, if the channel has a StateDir.
+func (c *Channel) saveRoutes() {
+	if c.store == nil {
+		return
+	}
+	if err := c.store.save(c.routes); err != nil {
+		c.log.Warn("dingtalk: chats not saved; session webhooks will be forgotten on restart", "err", err)
 	}
 }
 
-// Send delivers an answer to the chat it answers, or reasoning to the
-// configured reasoning chat, split to fit DingTalk's size limit.
-func (c *Channel) Send(ctx context.Context, out picoclaw.Outbound) error {
-	switch out.Kind {
-	case picoclaw.OutAnswer:
-		return c.sendAnswer(ctx, out)
-	case picoclaw.OutReasoning:
-		return c.sendReasoning(ctx, out)
-	default:
-		return fmt.Errorf("dingtalk: send: unknown outbound kind %d", out.Kind)
+// replyNow sends a reply the channel gives itself (not the agent).
+func (c *Channel) replyNow(out picoclaw.Outbound) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.Send(ctx, out); err != nil {
+		c.log.Warn("dingtalk: reply not delivered", "err", err)
 	}
-}
-
-func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound) error {
-	now := c.now()
-	r, ok := route{}, false
-	if out.ReplyTo != "" {
-		r, ok = c.routes.forMessage(out.ReplyTo, now)
-	}
-	if !ok {
-		r, ok = c.routes.forChat(out.Chat, now)
-	}
-	key := picoclaw.NewSessionKey(ChannelName, out.Chat)
-	if !ok {
-		err := fmt.Errorf("dingtalk: send answer to %s: %w: no fresh session webhook", key, ErrNoRoute)
-		c.log.Error("dingtalk: answer cannot be delivered", "chat", string(key), "reply_to", out.ReplyTo, "err", err)
-		return err
-	}
-	if err := c.post(ctx, r, out.Text); err != nil {
-		return fmt.Errorf("dingtalk: send answer to %s: %w", key, err)
-	}
-	return nil
-}
-
-func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound) error {
-	target := c.cfg.ReasoningChannelID
-	if target == "" {
-		return nil
-	}
-	chat, r, ok := c.routes.resolveChat(target, c.now())
-	if !ok {
-		return fmt.Errorf("dingtalk: send reasoning to %q: %w yet: no message received from that chat", target, ErrNoRoute)
-	}
-	if err := c.post(ctx, r, ReasoningHeader+"\n\n"+out.Text); err != nil {
-		return fmt.Errorf("dingtalk: send reasoning to %s: %w", picoclaw.NewSessionKey(ChannelName, chat), err)
-	}
-	return nil
-}
-
-// post sends text through r in parts, in order, each titled by its own
-// first words.
-func (c *Channel) post(ctx context.Context, r route, text string) error {
-	parts := Split(text, MaxReplyBytes)
-	for i, part := range parts {
-		err := c.webhook.SendMarkdown(ctx, r.webhook, picoclaw.Title(part, 20), part, nil)
-		if errors.Is(err, ErrSessionExpired) {
-			c.routes.forget(r.webhook)
-		}
-		if err != nil {
-			return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
-		}
-	}
-	return nil
 }

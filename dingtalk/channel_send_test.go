@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"picoclaw"
 )
@@ -16,6 +15,7 @@ func TestChannelForeignWebhookIsNotStored(t *testing.T) {
 	h := newChannelHarness(t, nil)
 	h.deliver(t, h.message(t, "bot-text-private.json", "s1", func(m map[string]any) {
 		m["sessionWebhook"] = "https://evil.example/robot/sendBySession?session=LEAK"
+		delete(m, "senderStaffId") // an external user: OpenAPI cannot reach them either
 	}))
 	if len(h.inbound) != 1 {
 		t.Fatalf("%d handled, want 1 (the message is still handled)", len(h.inbound))
@@ -34,7 +34,8 @@ func TestChannelForeignWebhookIsNotStored(t *testing.T) {
 }
 
 func TestChannelSendRouting(t *testing.T) {
-	h := newChannelHarness(t, nil)
+	noAt := false
+	h := newChannelHarness(t, func(c *ChannelConfig) { c.ReplyAtSender = &noAt })
 	group := func(msgID string) func(map[string]any) {
 		return func(m map[string]any) { m["msgId"] = msgID }
 	}
@@ -70,19 +71,8 @@ func TestChannelSendRouting(t *testing.T) {
 			}
 		})
 	}
-	t.Run("unknown chat", func(t *testing.T) {
-		err := h.ch.Send(context.Background(), picoclaw.Outbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: "cidOTHER"}, Text: "x"})
-		if !errors.Is(err, ErrNoRoute) || !strings.Contains(err.Error(), "dingtalk:group:cidOTHER") {
-			t.Errorf("err = %v", err)
-		}
-	})
-	t.Run("expired webhook", func(t *testing.T) {
-		h.clock.advance(2 * time.Hour)
-		err := h.ch.Send(context.Background(), picoclaw.Outbound{Chat: groupChat, ReplyTo: "g1", Text: "x"})
-		if !errors.Is(err, ErrNoRoute) {
-			t.Errorf("err = %v, want ErrNoRoute", err)
-		}
-	})
+	// Unknown chats and expired webhooks go by OpenAPI: see
+	// channel_openapi_test.go.
 }
 
 func TestChannelSendSplitsLongAnswers(t *testing.T) {
@@ -127,7 +117,8 @@ func TestChannelSendForgetsExpiredSession(t *testing.T) {
 	h.srv.mu.Lock()
 	h.srv.answers = []func(w http.ResponseWriter){fixtureAnswer(t, "webhook-err-300001-session-not-exist.json")}
 	h.srv.mu.Unlock()
-	h.deliver(t, h.message(t, "bot-text-private.json", "s1", nil))
+	// An external user, so that OpenAPI cannot stand in for the webhook.
+	h.deliver(t, h.message(t, "bot-text-private.json", "s1", func(m map[string]any) { delete(m, "senderStaffId") }))
 	out := picoclaw.Outbound{Chat: h.inbound[0].Chat, ReplyTo: h.inbound[0].MessageID, Text: "x"}
 	if err := h.ch.Send(context.Background(), out); !errors.Is(err, ErrSessionExpired) {
 		t.Fatalf("err = %v, want ErrSessionExpired", err)
@@ -153,8 +144,7 @@ func TestChannelSendReasoning(t *testing.T) {
 		{"direct by session key", "dingtalk:direct:042***297", "direct", nil},
 		{"bare group id", cid, "group", nil},
 		{"bare direct id", "042***297", "direct", nil},
-		{"unknown chat", "dingtalk:group:cidNEVERxSEEN", "", ErrNoRoute},
-		{"kind mismatch", "dingtalk:direct:" + cid, "", ErrNoRoute},
+		{"empty id", "dingtalk:group:", "", ErrNoRoute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -134,15 +134,16 @@ func TestChannelReceive(t *testing.T) {
 			delete(m, "senderStaffId")
 		}, picoclaw.Inbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "$:LWC****PA=="}, SenderID: "$:LWC****PA==",
 			MessageID: "msgY****Pw==", Text: "hello DingTalk!"}},
-		{"picture described", "bot-picture.json", nil, picoclaw.Inbound{
+		// Media is only described here (downloaded after the ack).
+		{"picture as an image attachment", "bot-picture.json", nil, picoclaw.Inbound{
 			Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "042***297"}, SenderID: "042***297",
-			MessageID: "msgg*****fg==", Text: "[picture]"}},
-		{"file described", "bot-file.json", nil, picoclaw.Inbound{
+			MessageID: "msgg*****fg==", Attachments: []picoclaw.Attachment{{Kind: "image", Ref: "mIof****JE0E"}}}},
+		{"file as a file attachment", "bot-file.json", nil, picoclaw.Inbound{
 			Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "042***297"}, SenderID: "042***297",
-			MessageID: "msg2****kg==", Text: "[file: foobar.zip]"}},
-		{"audio uses recognition", "bot-audio.json", nil, picoclaw.Inbound{
+			MessageID: "msg2****kg==", Attachments: []picoclaw.Attachment{{Kind: "file", Name: "foobar.zip", Ref: "LJYY****bw=="}}}},
+		{"audio uses recognition, marked as voice", "bot-audio.json", nil, picoclaw.Inbound{
 			Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "042***297"}, SenderID: "042***297",
-			MessageID: "msg8****SA==", Text: "钉钉PaaS开放中心，致力为企业……"}},
+			MessageID: "msg8****SA==", Text: "[voice] 钉钉PaaS开放中心，致力为企业……"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,6 +161,15 @@ func TestChannelReceive(t *testing.T) {
 				got.SenderName != want.SenderName || got.MessageID != want.MessageID || got.Text != want.Text ||
 				!got.Received.Equal(want.Received) {
 				t.Errorf("handled %+v\nwant    %+v", got, want)
+			}
+			if len(got.Attachments) != len(want.Attachments) {
+				t.Fatalf("attachments %+v, want %+v", got.Attachments, want.Attachments)
+			}
+			for i, a := range want.Attachments {
+				g := got.Attachments[i]
+				if g.Kind != a.Kind || g.Ref != a.Ref || (a.Name != "" && g.Name != a.Name) {
+					t.Errorf("attachment %d = %+v, want %+v", i, g, a)
+				}
 			}
 		})
 	}

@@ -9,8 +9,9 @@ import (
 	"picoclaw"
 )
 
-// ErrNoRoute: no fresh session webhook is known for the chat, so a reply
-// cannot be delivered (OpenAPI delivery is not implemented yet).
+// ErrNoRoute: a message cannot be delivered: no fresh session webhook is
+// known for the chat and OpenAPI cannot reach it either (a single chat
+// with a user who has no staff id).
 var ErrNoRoute = errors.New("no reply route")
 
 // DefaultWebhookTTL is assumed when a callback carries no
@@ -21,7 +22,8 @@ const DefaultWebhookTTL = 90 * time.Minute
 // ones closest to expiry.
 const maxRoutes = 4096
 
-// route is how to answer one message or chat: its session webhook.
+// route is how to answer one message or chat: its session webhook (""
+// once DingTalk reported it expired) and who sent the message.
 type route struct {
 	webhook        string
 	expiry         time.Time
@@ -30,7 +32,15 @@ type route struct {
 	chat           picoclaw.Peer
 }
 
-// routes remembers reply routes by message id and by chat.
+// usable reports whether r's webhook may still be posted to: it is known
+// and lives longer than margin from now.
+func (r route) usable(now time.Time, margin time.Duration) bool {
+	return r.webhook != "" && now.Before(r.expiry.Add(-margin))
+}
+
+// routes remembers reply routes by message id and by chat. A chat stays
+// known after its webhook expires, so that a bare chat id can still be
+// told a group from a user.
 type routes struct {
 	mu     sync.Mutex
 	byMsg  map[string]route
@@ -47,52 +57,50 @@ func (t *routes) remember(msgID string, r route, now time.Time) {
 	defer t.mu.Unlock()
 	t.byMsg[msgID] = r
 	bound(t.byMsg, now)
-	// Keep the freshest webhook: redelivered or reordered callbacks may
-	// bring an older one.
-	if old, ok := t.byChat[r.chat]; !ok || !r.expiry.Before(old.expiry) {
+	t.rememberChatLocked(r, now)
+}
+
+// rememberChatLocked keeps the freshest webhook of r's chat: redelivered
+// or reordered callbacks may bring an older one.
+func (t *routes) rememberChatLocked(r route, now time.Time) {
+	if old, ok := t.byChat[r.chat]; !ok || old.webhook == "" || !r.expiry.Before(old.expiry) {
 		t.byChat[r.chat] = r
 		bound(t.byChat, now)
 	}
 }
 
-// forMessage returns the route of a message, if known and fresh.
-func (t *routes) forMessage(msgID string, now time.Time) (route, bool) {
+// message returns the route of a message, fresh or not.
+func (t *routes) message(msgID string) (route, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fresh(t.byMsg, msgID, now)
+	r, ok := t.byMsg[msgID]
+	return r, ok
 }
 
-// forChat returns the latest fresh route of a chat.
-func (t *routes) forChat(chat picoclaw.Peer, now time.Time) (route, bool) {
+// chat returns the latest route of a chat, fresh or not.
+func (t *routes) chat(p picoclaw.Peer) (route, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fresh(t.byChat, chat, now)
+	r, ok := t.byChat[p]
+	return r, ok
 }
 
-// resolveChat turns a configured chat id into a known chat:
-// "dingtalk:direct:<id>", "dingtalk:group:<id>", or a bare id matched
-// against known group conversation ids, then direct chat ids.
-func (t *routes) resolveChat(target string, now time.Time) (picoclaw.Peer, route, bool) {
-	if rest, ok := strings.CutPrefix(target, "dingtalk:direct:"); ok {
-		p := picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: rest}
-		r, ok := t.forChat(p, now)
-		return p, r, ok
-	}
-	if rest, ok := strings.CutPrefix(target, "dingtalk:group:"); ok {
-		p := picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: rest}
-		r, ok := t.forChat(p, now)
-		return p, r, ok
-	}
+// knownChat finds a chat that wrote to the bot by its bare id: group
+// conversation ids first, then direct chat ids.
+func (t *routes) knownChat(id string) (picoclaw.Peer, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, kind := range []picoclaw.ChatKind{picoclaw.ChatGroup, picoclaw.ChatDirect} {
-		p := picoclaw.Peer{Kind: kind, ID: target}
-		if r, ok := t.forChat(p, now); ok {
-			return p, r, true
+		p := picoclaw.Peer{Kind: kind, ID: id}
+		if _, ok := t.byChat[p]; ok {
+			return p, true
 		}
 	}
-	return picoclaw.Peer{}, route{}, false
+	return picoclaw.Peer{}, false
 }
 
-// forget drops a webhook that DingTalk reported expired.
+// forget drops a webhook that DingTalk reported expired; the chats it
+// served stay known.
 func (t *routes) forget(webhook string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -103,22 +111,32 @@ func (t *routes) forget(webhook string) {
 	}
 	for k, r := range t.byChat {
 		if r.webhook == webhook {
-			delete(t.byChat, k)
+			r.webhook = ""
+			t.byChat[k] = r
 		}
 	}
 }
 
-func fresh[K comparable](m map[K]route, k K, now time.Time) (route, bool) {
-	r, ok := m[k]
-	if !ok {
-		return route{}, false
+// chats returns every known chat route.
+func (t *routes) chats() []route {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]route, 0, len(t.byChat))
+	for _, r := range t.byChat {
+		out = append(out, r)
 	}
-	if !now.Before(r.expiry) {
-		delete(m, k)
-		return route{}, false
-	}
-	return r, true
+	return out
 }
+
+// looksLikeConversationID tells a group's openConversationId ("cid…",
+// base64 with + / =) from a staff id (digits, or letters and digits).
+func looksLikeConversationID(id string) bool {
+	return strings.HasPrefix(id, "cid") || strings.ContainsAny(id, "=+/")
+}
+
+// isStaffID reports whether a direct chat id is a staff id, which OpenAPI
+// can address, rather than a "$:LWCP_v1:…" sender id, which it cannot.
+func isStaffID(id string) bool { return id != "" && !strings.HasPrefix(id, "$:") }
 
 // bound keeps m at most maxRoutes long. It scans only when over the bound.
 func bound[K comparable](m map[K]route, now time.Time) {

@@ -12,8 +12,10 @@ import (
 
 	"picoclaw"
 	"picoclaw/agent"
+	"picoclaw/config"
 	"picoclaw/dingtalk"
 	"picoclaw/inbox"
+	"picoclaw/workspace"
 )
 
 // shutdownGrace bounds how long running turns may finish after a signal.
@@ -51,6 +53,8 @@ func (e *env) gateway(ctx context.Context) error {
 		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
 		Prefixes:           dt.GroupTrigger.Prefixes,
 		ReasoningChannelID: dt.ReasoningChannelID,
+		ReplyAtSender:      dt.ReplyAtSender,
+		StateDir:           filepath.Join(cfg.Agents.Defaults.Workspace, "state"),
 		Logger:             log.With("channel", "dingtalk"),
 		OnConnected:        e.onConnected,
 	})
@@ -65,7 +69,11 @@ func (e *env) gateway(ctx context.Context) error {
 		}
 		return c.Send(ctx, out)
 	}
-	rt, err := newRuntime(ctx, cfg, log, send)
+	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, func(ctx context.Context) (picoclaw.Peer, bool) {
+		_, chat, ok := originChat(ctx)
+		return chat, ok
+	})
+	rt, err := newRuntime(ctx, cfg, log, send, sendFile)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -75,7 +83,19 @@ func (e *env) gateway(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer box.Close()
-	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: func(in picoclaw.Inbound, err error) {
+	media := &dingtalk.MediaResolver{
+		Downloader: ch.OpenAPI(),
+		Dir:        workspace.Media(cfg.Agents.Defaults.Workspace),
+		Workspace:  cfg.Agents.Defaults.Workspace,
+		MaxSize:    int64(cfg.Agents.Defaults.MaxMediaSize),
+		Vision:     visionOf(cfg),
+		Logger:     log.With("component", "media"),
+	}
+	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, Prepare: func(ctx context.Context, in *picoclaw.Inbound) {
+		if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
+			_ = media.Resolve(ctx, in) // failures become notes for the model
+		}
+	}, AfterTurn: func(in picoclaw.Inbound, err error) {
 		if errors.Is(err, agent.ErrShutdown) {
 			return // still pending: answered after restart
 		}
@@ -144,4 +164,11 @@ func (e *env) gateway(ctx context.Context) error {
 	}
 	log.Info("gateway stopped")
 	return nil
+}
+
+// visionOf says whether the answering model takes images: yes unless its
+// model_list entry says "vision": false.
+func visionOf(cfg *config.Config) bool {
+	ms := cfg.Models(cfg.Agents.Defaults.ModelName)
+	return len(ms) == 0 || ms[0].Vision == nil || *ms[0].Vision
 }

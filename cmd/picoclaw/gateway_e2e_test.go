@@ -104,9 +104,13 @@ func TestGatewayEndToEnd(t *testing.T) {
 		if got.ConversationID != groupID {
 			t.Errorf("reply went to %q, want group %q", got.ConversationID, groupID)
 		}
-		want := "echo: what is 2+2?\n\nsecond line"
+		// The asker is @-mentioned in group replies (reply_at_sender).
+		want := "@group-member-1\n\necho: what is 2+2?\n\nsecond line"
 		if got.Text != want {
 			t.Errorf("model saw / answered %q, want %q (mention stripped, newlines kept)", got.Text, want)
+		}
+		if len(got.AtUserIDs) != 1 || got.AtUserIDs[0] != "group-member-1" {
+			t.Errorf("atUserIds = %v, want the sender", got.AtUserIDs)
 		}
 		for _, r := range h.llm.Requests() {
 			if strings.Contains(r.LastUser(), "not for the bot") {

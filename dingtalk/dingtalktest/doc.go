@@ -1,12 +1,16 @@
 // Package dingtalktest is a fake DingTalk for tests, in the style of
 // net/http/httptest: NewServer starts the Stream Mode gateway
 // (POST /v1.0/gateway/connections/open and the /connect websocket) and the
-// session-webhook endpoint (POST /robot/sendBySession) on 127.0.0.1.
+// session-webhook endpoint (POST /robot/sendBySession) on 127.0.0.1, and
+// the robot OpenAPI on the same host: the access token, batchSend and
+// groupMessages/send, messageFiles/download (with the file GET it points
+// to) and the legacy media/upload.
 //
 // Tests push bot messages, pings and disconnects down the socket, inject
 // faults (failed opens, dropped or silent "zombie" sockets, webhook error
-// codes, expired sessions) and read back everything the client sent: open
-// requests, acks and replies. Wire shapes follow the fixtures in testdata/
+// codes, expired sessions, OpenAPI throttling and revoked tokens) and read
+// back everything the client sent: open requests, acks, replies, OpenAPI
+// messages and uploads. Wire shapes follow the fixtures in testdata/
 // and are checked against the official Go Stream SDK in sdk_test.go.
 //
 // Everything is safe for concurrent use; Close stops every goroutine the

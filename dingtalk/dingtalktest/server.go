@@ -15,6 +15,9 @@ const (
 	DefaultDisconnectDelay = 100 * time.Millisecond
 	DefaultTicketTTL       = 90 * time.Second
 	DefaultWebhookTTL      = 90 * time.Minute
+	DefaultTokenTTL        = 2 * time.Hour
+	DefaultChatLimit       = 20
+	DefaultChatWindow      = time.Minute
 )
 
 // Server is a fake DingTalk. Exported fields may be set right after
@@ -31,6 +34,15 @@ type Server struct {
 
 	// Identity of the fake app and its bot, used in pushed frames.
 	AppID, CorpID, BotUserID string
+	// TokenTTL is the expireIn of access tokens the fake issues.
+	TokenTTL time.Duration
+	// RobotCode is what robot calls must send; "" means ClientID.
+	RobotCode string
+	// ChatLimit and ChatWindow throttle robot messages per conversation
+	// as DingTalk does (20 a minute, then errcode 130101). Set right after
+	// NewServer; ChatLimit 0 turns throttling off.
+	ChatLimit  int
+	ChatWindow time.Duration
 
 	ts   *httptest.Server
 	base string // http://127.0.0.1:port
@@ -48,6 +60,10 @@ type Server struct {
 	sessions map[string]*session
 	hookFail []int
 	replies  []Reply
+	// sentAt holds recent webhook delivery times per conversation.
+	sentAt    map[string][]time.Time
+	throttled int
+	oa        openAPIState
 }
 
 // NewServer starts a fake DingTalk on 127.0.0.1. Call Close when done.
@@ -57,6 +73,10 @@ func NewServer() *Server {
 		ClientSecret:    DefaultClientSecret,
 		DisconnectDelay: DefaultDisconnectDelay,
 		TicketTTL:       DefaultTicketTTL,
+		TokenTTL:        DefaultTokenTTL,
+		ChatLimit:       DefaultChatLimit,
+		ChatWindow:      DefaultChatWindow,
+		sentAt:          map[string][]time.Time{},
 		AppID:           "1305d5f5-0a1b-484f-9c2d-97d9a1b2ef67",
 		CorpID:          "ding0123456789abcdef0123456789abcdef",
 		BotUserID:       "$:LWCP_v1:$BOTxDINGTALKxIDx0000000000000000",
@@ -68,6 +88,8 @@ func NewServer() *Server {
 	mux.HandleFunc("POST "+OpenPath, s.handleOpen)
 	mux.HandleFunc("GET "+ConnectPath, s.handleConnect)
 	mux.HandleFunc("POST "+WebhookPath, s.handleWebhook)
+	s.oa = newOpenAPIState()
+	s.registerOpenAPI(mux)
 
 	s.ts = httptest.NewUnstartedServer(mux)
 	s.ts.Listener = &gateListener{Listener: s.ts.Listener}

@@ -169,6 +169,12 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if m.At != nil {
 		rep.AtUserIDs, rep.IsAtAll = m.At.AtUserIDs, m.At.IsAtAll
 	}
+	if s.throttleLocked(ss.conversationID, time.Now()) {
+		s.throttled++
+		s.notifyLocked()
+		writeErrcode(w, ErrcodeSendTooFast, "send too fast, exceed 20 times per minute")
+		return
+	}
 	s.replies = append(s.replies, rep)
 	s.notifyLocked()
 	writeErrcode(w, ErrcodeOK, "ok")
@@ -197,4 +203,32 @@ func writeErrcode(w http.ResponseWriter, code int, msg string) {
 		Errmsg  string `json:"errmsg"`
 		Errcode int    `json:"errcode"`
 	}{msg, code})
+}
+
+// throttleLocked records a delivery to conversation at now, or reports
+// that the conversation already had ChatLimit deliveries in ChatWindow.
+func (s *Server) throttleLocked(conversation string, now time.Time) bool {
+	if s.ChatLimit <= 0 {
+		return false
+	}
+	recent := s.sentAt[conversation][:0]
+	for _, t := range s.sentAt[conversation] {
+		if now.Sub(t) < s.ChatWindow {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= s.ChatLimit {
+		s.sentAt[conversation] = recent
+		return true
+	}
+	s.sentAt[conversation] = append(recent, now)
+	return false
+}
+
+// Throttled counts webhook posts refused with 130101 because a
+// conversation went over ChatLimit messages in ChatWindow.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWebhook(t *testing.T) {
@@ -117,4 +118,50 @@ func TestWebhookFieldsAndFaultCount(t *testing.T) {
 		len(r.AtUserIDs) != 1 || r.AtUserIDs[0] != "0123" || r.ConversationID != p.ConversationID {
 		t.Fatalf("replies %+v", reps)
 	}
+}
+
+// DingTalk allows a robot ~20 messages a minute per chat; the fake
+// refuses the 21st with 130101, as the real service does.
+func TestWebhookThrottlesPerConversation(t *testing.T) {
+	s := newServer(t)
+	s.ChatLimit, s.ChatWindow = 3, time.Hour
+	dialRaw(t, s)
+	p := mustPush(t, s, BotMessage{Text: "hi"})
+	other := mustPush(t, s, BotMessage{SenderStaffID: "0999", Text: "hi"})
+	for i := range 3 {
+		if code := postWebhookCode(t, s, p); code != ErrcodeOK {
+			t.Fatalf("message %d: errcode %d, want 0", i+1, code)
+		}
+	}
+	if code := postWebhookCode(t, s, p); code != ErrcodeSendTooFast {
+		t.Errorf("4th message in the window: errcode %d, want %d", code, ErrcodeSendTooFast)
+	}
+	if code := postWebhookCode(t, s, other); code != ErrcodeOK {
+		t.Errorf("another chat was throttled too: errcode %d", code)
+	}
+	if n := s.Throttled(); n != 1 {
+		t.Errorf("Throttled() = %d, want 1", n)
+	}
+	if n := len(s.Replies()); n != 4 {
+		t.Errorf("%d replies recorded, want 4 (the refused one is not delivered)", n)
+	}
+}
+
+func mustPush(t *testing.T, s *Server, m BotMessage) Pushed {
+	t.Helper()
+	p, err := s.PushBotMessage(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func postWebhookCode(t *testing.T, s *Server, p Pushed) int {
+	t.Helper()
+	r := postRaw(t, s.URL()+WebhookPath+"?session="+p.Session, "application/json", []byte(`{"msgtype":"text","text":{"content":"x"}}`))
+	var got map[string]any
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatalf("answer %s: %v", r.body, err)
+	}
+	return int(got["errcode"].(float64))
 }

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"picoclaw/dingtalk/dingtalktest"
+	"picoclaw/provider/providertest"
+)
+
+// harness holds what every phase shares: the temporary directory, the
+// fakes, the config file and the gateway binary.
+type harness struct {
+	dir     string
+	binary  string
+	cfgPath string
+	logPath string
+	dt      *dingtalktest.Server
+	llm     *providertest.OpenAI
+	opts    options
+}
+
+// newHarness creates the temporary directory, starts the fakes and writes
+// the config. Close undoes it all.
+func newHarness(opts options) (*harness, error) {
+	dir, err := os.MkdirTemp(opts.tmpDir, "picoclaw-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: temp dir: %w", err)
+	}
+	h := &harness{dir: dir, binary: opts.binary, opts: opts,
+		cfgPath: filepath.Join(dir, "config.json"), logPath: filepath.Join(dir, "gateway.log")}
+	h.dt = dingtalktest.NewServer()
+	h.llm = providertest.NewOpenAI()
+	if err := h.writeConfig(); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// Close stops the fakes and removes the temporary directory unless --keep.
+func (h *harness) Close() {
+	if h.llm != nil {
+		h.llm.Close()
+	}
+	if h.dt != nil {
+		h.dt.Close()
+	}
+	if !h.opts.keep {
+		_ = os.RemoveAll(h.dir)
+	}
+}
+
+// build compiles the gateway as shipped (stripped, trimmed paths) unless
+// --binary named one, and returns its size in bytes.
+func (h *harness) build(ctx context.Context) (int64, error) {
+	if h.binary == "" {
+		h.binary = filepath.Join(h.dir, "picoclaw")
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", h.binary, "picoclaw/cmd/picoclaw")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("bench: build gateway: %w\n%s", err, out)
+		}
+	}
+	fi, err := os.Stat(h.binary)
+	if err != nil {
+		return 0, fmt.Errorf("bench: gateway binary: %w", err)
+	}
+	return fi.Size(), nil
+}
+
+// writeConfig writes a config pointing the gateway at the fakes, with its
+// workspace and a free health port. The gateway's own defaults apply to
+// everything else, as for a user.
+func (h *harness) writeConfig() error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	cfg := map[string]any{
+		"version": 2,
+		"agents": map[string]any{"defaults": map[string]any{
+			"workspace": filepath.Join(h.dir, "workspace"), "model_name": "bench", "max_tokens": 8192,
+		}},
+		"model_list": []any{map[string]any{
+			"model_name": "bench", "model": "openai/gpt-4o-mini", "api_base": h.llm.URL(), "api_keys": []string{"sk-bench-key"},
+		}},
+		"channels": map[string]any{"dingtalk": map[string]any{
+			"enabled": true, "client_id": h.dt.ClientID, "client_secret": h.dt.ClientSecret,
+			"group_trigger": map[string]any{"mention_only": true}, "api_base": h.dt.URL(),
+		}},
+		"gateway": map[string]any{"host": "127.0.0.1", "port": port},
+	}
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench: encode config: %w", err)
+	}
+	if err := os.WriteFile(h.cfgPath, data, 0o600); err != nil {
+		return fmt.Errorf("bench: write config: %w", err)
+	}
+	return nil
+}
+
+// childEnv is this process's environment without PICOCLAW_* variables,
+// which would override the bench's config.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PICOCLAW_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("bench: find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+	"time"
+)
+
+// options are the command-line settings of one bench run.
+type options struct {
+	binary     string
+	starts     int
+	idle       time.Duration
+	chats      int
+	delay      time.Duration
+	messages   int
+	senders    int
+	timeout    time.Duration
+	soak       time.Duration
+	rate       int
+	json       bool
+	keep       bool
+	tmpDir     string
+	logLevel   string
+	cpuProfile string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "picoclaw-bench:", err)
+		return 2
+	}
+	if opts.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(opts.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "picoclaw-bench:", err)
+			return 1
+		}
+		defer stopProfile()
+	}
+	res, err := bench(ctx, opts, newProgress(stderr))
+	if err != nil {
+		fmt.Fprintln(stderr, "picoclaw-bench:", err)
+		return 1
+	}
+	rows := res.rows(opts)
+	if opts.json {
+		err = writeJSON(stdout, res, rows)
+	} else {
+		err = writeTable(stdout, rows)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "picoclaw-bench:", err)
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("picoclaw-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.binary, "binary", "", "gateway binary to measure (default: build ./cmd/picoclaw stripped)")
+	fs.IntVar(&o.starts, "starts", 5, "fresh process starts for start→connected (median)")
+	fs.DurationVar(&o.idle, "idle", 5*time.Second, "idle time before reading idle RSS")
+	fs.IntVar(&o.chats, "chats", 50, "concurrency: private chats sending one message each at once")
+	fs.DurationVar(&o.delay, "delay", time.Second, "concurrency: the fake model's time per answer")
+	fs.IntVar(&o.messages, "messages", 2000, "throughput: messages to send")
+	fs.IntVar(&o.senders, "senders", 200, "throughput and soak: chats the messages go round")
+	fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for answers before counting them lost")
+	fs.DurationVar(&o.soak, "soak", 0, "also send --rate messages/s for this long (0: skip)")
+	fs.IntVar(&o.rate, "rate", 50, "soak: messages per second")
+	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (config, workspace, gateway.log)")
+	fs.StringVar(&o.tmpDir, "tmpdir", "", "where to make the temporary directory, e.g. /dev/shm to take the disk's fsync out (default $TMPDIR)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "the gateway's --log-level")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the fakes) to FILE")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"starts", o.starts}, {"chats", o.chats}, {"messages", o.messages}, {"senders", o.senders}, {"rate", o.rate}} {
+		if f.v < 1 {
+			return o, fmt.Errorf("--%s must be at least 1, got %d", f.name, f.v)
+		}
+	}
+	if o.timeout <= 0 || o.delay < 0 || o.idle < 0 || o.soak < 0 {
+		return o, errors.New("--timeout must be positive; --delay, --idle and --soak not negative")
+	}
+	return o, nil
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

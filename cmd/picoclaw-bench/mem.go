@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// memInfo is a process's resident memory, in bytes.
+type memInfo struct {
+	RSS  int64 `json:"rss"`      // VmRSS: resident now
+	Peak int64 `json:"peak_rss"` // VmHWM: the most resident since start or the last resetPeak
+	// Anon and File split RSS into heap/stacks and mapped files (mostly
+	// the binary's own pages); 0 on kernels before 4.5.
+	Anon int64 `json:"rss_anon"`
+	File int64 `json:"rss_file"`
+}
+
+// parseStatus picks VmRSS and VmHWM ("VmRSS:	  5120 kB") out of a
+// /proc/<pid>/status document.
+func parseStatus(data []byte) (memInfo, error) {
+	var m memInfo
+	var seen int
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		key, rest, ok := bytes.Cut(sc.Bytes(), []byte(":"))
+		if !ok {
+			continue
+		}
+		var dst *int64
+		switch string(key) {
+		case "VmRSS":
+			dst = &m.RSS
+		case "VmHWM":
+			dst = &m.Peak
+		case "RssAnon":
+			dst = &m.Anon
+		case "RssFile":
+			dst = &m.File
+		default:
+			continue
+		}
+		fields := bytes.Fields(rest)
+		if len(fields) != 2 || string(fields[1]) != "kB" {
+			return memInfo{}, fmt.Errorf("bench: parse /proc status: unexpected %s line %q", key, sc.Text())
+		}
+		kb, err := strconv.ParseInt(string(fields[0]), 10, 64)
+		if err != nil {
+			return memInfo{}, fmt.Errorf("bench: parse /proc status %s: %w", key, err)
+		}
+		*dst = kb * 1024
+		if key[0] == 'V' {
+			seen++
+		}
+	}
+	if seen != 2 {
+		return memInfo{}, fmt.Errorf("bench: parse /proc status: VmRSS or VmHWM missing")
+	}
+	return m, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// parseStatCPU returns utime+stime of a /proc/<pid>/stat line. The command
+// name (field 2) is in parentheses and may hold spaces, so fields are
+// counted from the last ')': utime and stime are fields 14 and 15.
+func parseStatCPU(data []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bench: parse /proc stat: no command name")
+	}
+	f := bytes.Fields(data[i+1:]) // f[0] is field 3
+	if len(f) < 13 {
+		return 0, fmt.Errorf("bench: parse /proc stat: %d fields", len(f)+2)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(string(s), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: parse /proc stat times: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// soakSample is how often the soak reads the gateway's memory.
+const soakSample = 10 * time.Second
+
+// soakResult: a steady rate for a long time; memory should stay flat.
+type soakResult struct {
+	Duration  time.Duration `json:"duration_ns"`
+	Rate      int           `json:"rate"`
+	Pushed    int           `json:"pushed"`
+	Answered  int           `json:"answered"`
+	PerSecond float64       `json:"answers_per_second"`
+	P99       time.Duration `json:"p99_ns"`
+	Lost      int           `json:"lost"`
+	Dups      int           `json:"duplicated"`
+	Wrong     int           `json:"wrong"`
+	AcksLost  int           `json:"acks_lost"`
+	RSSFirst  int64         `json:"rss_first"`
+	RSSLast   int64         `json:"rss_last"`
+	RSSMax    int64         `json:"rss_max"`
+	MemErr    string        `json:"mem_error,omitempty"`
+}
+
+// measureSoak pushes rate messages a second, round-robin over senders
+// chats and without waiting for acks, for d; it samples RSS every
+// soakSample and then waits for the last answers.
+func (h *harness) measureSoak(ctx context.Context, g *gateway, d time.Duration, rate, senders int, p *progress) (soakResult, error) {
+	r := soakResult{Duration: d, Rate: rate}
+	pctx, cancel := phaseContext(ctx, g, 0)
+	defer cancel()
+	t := newTracker(h.dt, "s", 0) // expected once the pushing ends
+	go t.collect(pctx)
+
+	sample := func() {
+		m, err := readMem(g.pid())
+		if err != nil {
+			r.MemErr = err.Error()
+			return
+		}
+		if r.RSSFirst == 0 {
+			r.RSSFirst = m.RSS
+		}
+		r.RSSLast, r.RSSMax = m.RSS, max(r.RSSMax, m.RSS)
+	}
+	sample()
+	start := time.Now()
+	push := time.NewTicker(time.Second / time.Duration(rate))
+	defer push.Stop()
+	mem := time.NewTicker(soakSample)
+	defer mem.Stop()
+	for i := 0; time.Since(start) < d; {
+		select {
+		case <-pctx.Done():
+			return r, context.Cause(pctx)
+		case <-mem.C:
+			sample()
+		case <-push.C:
+			if _, err := t.push(i, fmt.Sprintf("bench-s-%04d", i%senders)); err != nil {
+				return r, err
+			}
+			i++
+			p.update("%s/%s, %d pushed, %d answered…", time.Since(start).Round(time.Second), d, i, t.progress())
+		}
+	}
+	r.Pushed = t.outcome().pushed
+	t.expect(r.Pushed)
+	wctx, wcancel := context.WithTimeout(pctx, h.opts.timeout)
+	defer wcancel()
+	_ = t.wait(wctx) // a timeout leaves answers lost, counted below
+	if err := interrupted(ctx, g); err != nil {
+		return r, err
+	}
+	sample()
+	cancel()
+	o := t.outcome()
+	if el := o.lastReply.Sub(o.firstPush); el > 0 {
+		r.PerSecond = float64(o.answered) / el.Seconds()
+	}
+	r.P99 = percentile(o.latencies, 99)
+	r.Answered, r.Lost, r.Dups, r.Wrong, r.AcksLost = o.answered, o.lost, o.dups, o.wrong, t.acksMissing()
+	return r, nil
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Targets. Sizes are decimal megabytes (10⁶ bytes).
+const (
+	mb               = 1_000_000
+	targetBinary     = 20 * mb
+	targetStart      = 30 * time.Millisecond
+	targetIdleRSS    = 10 * mb
+	targetSlack      = 500 * time.Millisecond // concurrency: D plus this
+	targetPerSecond  = 1000
+	targetP99        = 20 * time.Millisecond
+	targetPeakRSS    = 40 * mb
+	targetSoakShare  = 0.95 // soak: answers/s at least this share of --rate
+	statusPass       = "pass"
+	statusFail       = "FAIL"
+	statusInfo       = "—"
+	statusNoFigure   = "n/a"
+	durationMsCutoff = time.Second
+)
+
+// row is one line of the report.
+type row struct {
+	Figure string `json:"figure"`
+	Value  string `json:"value"`
+	Target string `json:"target"`
+	Status string `json:"status"` // pass, FAIL, — (no target) or n/a (not measured)
+}
+
+func check(ok bool) string {
+	if ok {
+		return statusPass
+	}
+	return statusFail
+}
+
+// rows turns the results into report lines with their targets.
+func (r *results) rows(o options) []row {
+	c, t := r.Concurrency, r.Throughput
+	out := []row{
+		{"binary size (stripped)", fmt.Sprintf("%s (%d bytes)", fmtMB(r.BinaryBytes), r.BinaryBytes), "≤ " + fmtMB(targetBinary), check(r.BinaryBytes <= targetBinary)},
+		{fmt.Sprintf("start → connected (median of %d)", len(r.Start.Starts)), fmtDur(r.Start.Median), "≤ " + fmtDur(targetStart), check(r.Start.Median <= targetStart)},
+	}
+	out = append(out, memRows(fmt.Sprintf("idle RSS (after %s)", o.idle), r.Idle.Mem.RSS, r.Idle.Err, targetIdleRSS)...)
+	out = append(out, memRows("idle RSS peak (VmHWM)", r.Idle.Mem.Peak, r.Idle.Err, 0)...)
+	if r.Idle.Err == "" && r.Idle.Mem.Anon+r.Idle.Mem.File > 0 {
+		out = append(out, row{"idle RSS anon / file-backed", fmtMB(r.Idle.Mem.Anon) + " / " + fmtMB(r.Idle.Mem.File), "", statusInfo})
+	}
+	slowest := c.Delay + targetSlack
+	out = append(out,
+		row{fmt.Sprintf("concurrency N=%d D=%s", c.Chats, c.Delay), fmt.Sprintf("%s (%d/%d answered)", fmtDur(c.Elapsed), c.Answered, c.Chats),
+			"≤ " + fmtDur(slowest) + ", all answered", check(c.Elapsed <= slowest && c.Answered == c.Chats)},
+		row{"concurrency lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", c.Lost, c.Dups, c.Wrong, c.AcksLost), "0 / 0 / 0 / 0",
+			check(c.Lost+c.Dups+c.Wrong+c.AcksLost == 0)},
+		row{fmt.Sprintf("throughput (%d msgs, %d chats)", t.Messages, t.Senders), fmt.Sprintf("%.0f answers/s (%d in %s)", t.PerSecond, t.Answered, fmtDur(t.Elapsed)),
+			fmt.Sprintf("≥ %d answers/s", targetPerSecond), check(t.PerSecond >= targetPerSecond)},
+		row{"latency p50 (push → reply)", fmtDur(t.P50), "", statusInfo},
+		row{"latency p99 (push → reply)", fmtDur(t.P99), "≤ " + fmtDur(targetP99), check(t.Answered > 0 && t.P99 <= targetP99)},
+		row{"latency max", fmtDur(t.Max), "", statusInfo},
+		row{"ack round trip p50 / p99 (one frame in flight)", fmtDur(t.AckP50) + " / " + fmtDur(t.AckP99), "", statusInfo},
+	)
+	out = append(out, cpuRow(t))
+	out = append(out, memRows("RSS peak (VmHWM after throughput)", t.Peak.Peak, t.MemErr, targetPeakRSS)...)
+	out = append(out,
+		row{"acks lost (none within 5 s)", fmt.Sprint(t.AcksLost), "0", check(t.AcksLost == 0)},
+		row{"answers lost", fmt.Sprintf("%d (after --timeout %s)", t.Lost, o.timeout), "0", check(t.Lost == 0)},
+		row{"answers duplicated", fmt.Sprint(t.Dups), "0", check(t.Dups == 0)},
+		row{"replies not matching their message", fmt.Sprint(t.Wrong), "0", check(t.Wrong == 0)},
+	)
+	if s := r.Soak; s != nil {
+		out = append(out, soakRows(*s)...)
+	}
+	return out
+}
+
+func soakRows(s soakResult) []row {
+	want := float64(s.Rate) * targetSoakShare
+	rows := []row{
+		{fmt.Sprintf("soak %s at %d/s", s.Duration, s.Rate), fmt.Sprintf("%.1f answers/s (%d/%d answered)", s.PerSecond, s.Answered, s.Pushed),
+			fmt.Sprintf("≥ %.1f answers/s", want), check(s.PerSecond >= want)},
+		{"soak latency p99", fmtDur(s.P99), "≤ " + fmtDur(targetP99), check(s.Answered > 0 && s.P99 <= targetP99)},
+		{"soak lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", s.Lost, s.Dups, s.Wrong, s.AcksLost), "0 / 0 / 0 / 0",
+			check(s.Lost+s.Dups+s.Wrong+s.AcksLost == 0)},
+	}
+	if s.MemErr != "" {
+		return append(rows, row{"soak RSS first / last / max", s.MemErr, "", statusNoFigure})
+	}
+	return append(rows, row{"soak RSS first / last / max", fmt.Sprintf("%s / %s / %s", fmtMB(s.RSSFirst), fmtMB(s.RSSLast), fmtMB(s.RSSMax)),
+		"max ≤ " + fmtMB(targetPeakRSS), check(s.RSSMax <= targetPeakRSS)})
+}
+
+// cpuRow shows which side of the throughput run used the CPU.
+func cpuRow(t throughputResult) row {
+	const figure = "CPU in throughput: gateway / bench+fakes"
+	if t.CPUErr != "" {
+		return row{figure, t.CPUErr, "", statusNoFigure}
+	}
+	per := time.Duration(0)
+	if t.Answered > 0 {
+		per = t.GatewayCPU / time.Duration(t.Answered)
+	}
+	return row{figure, fmt.Sprintf("%s / %s (gateway %s per answer)", fmtDur(t.GatewayCPU), fmtDur(t.BenchCPU), fmtDur(per)), "", statusInfo}
+}
+
+// memRows is the row of one memory figure; target 0 means none.
+func memRows(figure string, bytes int64, errText string, target int64) []row {
+	if errText != "" {
+		return []row{{figure, errText, "", statusNoFigure}}
+	}
+	if target == 0 {
+		return []row{{figure, fmtMB(bytes), "", statusInfo}}
+	}
+	return []row{{figure, fmtMB(bytes), "≤ " + fmtMB(target), check(bytes <= target)}}
+}
+
+func fmtMB(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/mb) }
+
+func fmtDur(d time.Duration) string {
+	if d >= durationMsCutoff {
+		return fmt.Sprintf("%.3f s", d.Seconds())
+	}
+	if d < time.Millisecond {
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// writeTable prints the rows aligned, with a summary line.
+func writeTable(w io.Writer, rows []row) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\tvalue\ttarget\tresult")
+	fmt.Fprintln(tw, "------\t-----\t------\t------")
+	failed := 0
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Figure, r.Value, r.Target, r.Status)
+		if r.Status == statusFail {
+			failed++
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("bench: write table: %w", err)
+	}
+	if failed == 0 {
+		_, err := fmt.Fprintln(w, "\nall targets met")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d target(s) missed\n", failed)
+	return err
+}
+
+// writeJSON prints the raw results and the rows.
+func writeJSON(w io.Writer, res *results, rows []row) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(struct {
+		Results *results `json:"results"`
+		Rows    []row    `json:"rows"`
+	}{res, rows}); err != nil {
+		return fmt.Errorf("bench: write JSON: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// goodResults meets every target.
+func goodResults() *results {
+	return &results{
+		BinaryBytes: 8 * mb,
+		Start:       startResult{Starts: []time.Duration{9 * time.Millisecond}, Median: 9 * time.Millisecond},
+		Idle:        idleResult{Mem: memInfo{RSS: 7 * mb, Peak: 8 * mb}},
+		Concurrency: concurrencyResult{Chats: 50, Delay: time.Second, Elapsed: 1100 * time.Millisecond, Answered: 50},
+		Throughput: throughputResult{Messages: 2000, Senders: 200, PerSecond: 1500, Answered: 2000,
+			P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Peak: memInfo{Peak: 20 * mb}},
+	}
+}
+
+func TestRowsTargets(t *testing.T) {
+	opts, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		change func(r *results)
+		failed []string // figures that must fail; every other one must not
+	}{
+		{name: "all met", change: func(*results) {}},
+		{name: "big binary", change: func(r *results) { r.BinaryBytes = 21 * mb }, failed: []string{"binary size"}},
+		{name: "slow start", change: func(r *results) { r.Start.Median = 31 * time.Millisecond }, failed: []string{"start → connected"}},
+		{name: "fat idle", change: func(r *results) { r.Idle.Mem.RSS = 11 * mb }, failed: []string{"idle RSS (after"}},
+		{name: "concurrency slow", change: func(r *results) { r.Concurrency.Elapsed = 1501 * time.Millisecond }, failed: []string{"concurrency N="}},
+		{name: "concurrency lost", change: func(r *results) { r.Concurrency.Answered, r.Concurrency.Lost = 49, 1 },
+			failed: []string{"concurrency N=", "concurrency lost"}},
+		{name: "throughput low", change: func(r *results) { r.Throughput.PerSecond = 999 }, failed: []string{"throughput"}},
+		{name: "p99 high", change: func(r *results) { r.Throughput.P99 = 21 * time.Millisecond }, failed: []string{"latency p99"}},
+		{name: "peak high", change: func(r *results) { r.Throughput.Peak.Peak = 41 * mb }, failed: []string{"RSS peak"}},
+		{name: "losses", change: func(r *results) {
+			r.Throughput.AcksLost, r.Throughput.Lost, r.Throughput.Dups, r.Throughput.Wrong = 1, 1, 1, 1
+		}, failed: []string{"acks lost", "answers lost", "answers duplicated", "replies not matching"}},
+		{name: "soak leaks", change: func(r *results) {
+			r.Soak = &soakResult{Duration: time.Minute, Rate: 50, PerSecond: 50, Pushed: 3000, Answered: 3000,
+				P99: 5 * time.Millisecond, RSSFirst: 10 * mb, RSSLast: 45 * mb, RSSMax: 45 * mb}
+		}, failed: []string{"soak RSS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := goodResults()
+			tt.change(r)
+			for _, row := range r.rows(opts) {
+				want := false
+				for _, f := range tt.failed {
+					want = want || strings.HasPrefix(row.Figure, f)
+				}
+				if got := row.Status == statusFail; got != want {
+					t.Errorf("%s: status %s, want failed=%v (value %s, target %s)", row.Figure, row.Status, want, row.Value, row.Target)
+				}
+			}
+		})
+	}
+}
+
+func TestWriteOutputs(t *testing.T) {
+	opts, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := goodResults()
+	r.Throughput.PerSecond = 10
+	rows := r.rows(opts)
+
+	var table bytes.Buffer
+	if err := writeTable(&table, rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"figure", "binary size (stripped)", "8.0 MB", "≤ 20.0 MB", "10 answers/s", "FAIL", "1 target(s) missed"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+
+	var js bytes.Buffer
+	if err := writeJSON(&js, r, rows); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Results struct {
+			BinaryBytes int64 `json:"binary_bytes"`
+		} `json:"results"`
+		Rows []row `json:"rows"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Results.BinaryBytes != 8*mb || len(back.Rows) != len(rows) {
+		t.Errorf("JSON round trip: binary %d, %d rows; want %d, %d", back.Results.BinaryBytes, len(back.Rows), 8*mb, len(rows))
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(o options) bool
+		wantErr bool
+	}{
+		{name: "defaults", check: func(o options) bool {
+			return o.starts == 5 && o.idle == 5*time.Second && o.chats == 50 && o.delay == time.Second &&
+				o.messages == 2000 && o.senders == 200 && o.timeout == time.Minute && o.soak == 0 && o.rate == 50
+		}},
+		{name: "set", args: []string{"--chats", "3", "--delay", "10ms", "--json", "--soak", "1m"}, check: func(o options) bool {
+			return o.chats == 3 && o.delay == 10*time.Millisecond && o.json && o.soak == time.Minute
+		}},
+		{name: "zero chats", args: []string{"--chats", "0"}, wantErr: true},
+		{name: "negative delay", args: []string{"--delay", "-1s"}, wantErr: true},
+		{name: "stray argument", args: []string{"extra"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseFlags(tt.args, &bytes.Buffer{})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err == nil && !tt.check(o) {
+				t.Errorf("options = %+v", o)
+			}
+		})
+	}
+}
