@@ -5,17 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	goanthropic "github.com/liushuangls/go-anthropic/v2"
 
 	"picoclaw"
+	"picoclaw/provider/internal/httpx"
 )
-
-// maxErrText bounds the server text quoted in an error.
-const maxErrText = 300
 
 // errStreamPanic marks a stream go-anthropic could not read at all.
 var errStreamPanic = errors.New("unreadable stream")
@@ -39,10 +35,10 @@ func classify(err error, status int, header http.Header, key string) error {
 			// data has no "error" object.
 			return fmt.Errorf("%w: error event without an error object", picoclaw.ErrBadResponse)
 		}
-		return classifyAPI(status, string(apiErr.Type), redact(apiErr.Message, key), header)
+		return classifyAPI(status, string(apiErr.Type), httpx.Redact(apiErr.Message, key), header)
 	case errors.As(err, &reqErr):
 		// A body that is not Anthropic's error shape (a proxy's HTML page).
-		e := classifyAPI(reqErr.StatusCode, "", redact(string(reqErr.Body), key), header)
+		e := classifyAPI(reqErr.StatusCode, "", httpx.Redact(string(reqErr.Body), key), header)
 		if reqErr.StatusCode >= 400 && reqErr.StatusCode < 500 && !kinded(e) {
 			return fmt.Errorf("%w: %w", picoclaw.ErrBadResponse, e)
 		}
@@ -51,7 +47,7 @@ func classify(err error, status int, header http.Header, key string) error {
 		return fmt.Errorf("%w: decode stream event: %w", picoclaw.ErrBadResponse, err)
 	case errors.Is(err, goanthropic.ErrTooManyEmptyStreamMessages), errors.Is(err, errStreamPanic):
 		return fmt.Errorf("%w: %w", picoclaw.ErrBadResponse, err)
-	case errors.Is(err, errBody):
+	case errors.Is(err, httpx.ErrBody):
 		return err // our own request encoding failed; retrying cannot help
 	default:
 		// Connection refused or reset, TLS failure, a stream cut mid-way
@@ -70,7 +66,7 @@ func kinded(err error) bool {
 // type (either may be missing); status 200 means an event: error inside
 // the stream.
 func classifyAPI(status int, typ, msg string, header http.Header) error {
-	desc := truncate(strings.TrimSpace(msg))
+	desc := httpx.Excerpt(msg)
 	if typ != "" {
 		desc = typ + ": " + desc
 	}
@@ -86,7 +82,7 @@ func classifyAPI(status int, typ, msg string, header http.Header) error {
 		typ == "authentication_error" || typ == "permission_error":
 		return fmt.Errorf("%w: %w", picoclaw.ErrAuth, base)
 	case status == http.StatusTooManyRequests || typ == "rate_limit_error":
-		return &picoclaw.RateLimitError{RetryAfter: retryAfter(header), Err: base}
+		return &picoclaw.RateLimitError{RetryAfter: httpx.RetryAfter(header), Err: base}
 	case status == http.StatusRequestEntityTooLarge || typ == "request_too_large":
 		// Over the request size limit (images, mostly): a smaller request
 		// is the fix, as for an oversized prompt.
@@ -116,39 +112,4 @@ func isContextLength(msg string) bool {
 		}
 	}
 	return false
-}
-
-// retryAfter reads Retry-After: seconds, or an HTTP date.
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-func redact(s, key string) string {
-	if key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, key, "[redacted]")
-}
-
-func truncate(s string) string {
-	if len(s) <= maxErrText {
-		return s
-	}
-	cut := maxErrText
-	for cut > 0 && s[cut]&0xC0 == 0x80 { // not the start of a UTF-8 sequence
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,17 +9,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	goanthropic "github.com/liushuangls/go-anthropic/v2"
 
 	"picoclaw"
+	"picoclaw/provider/internal/httpx"
 )
 
 const (
 	defaultBaseURL   = "https://api.anthropic.com/v1"
-	defaultTimeout   = 120 * time.Second
 	defaultMaxTokens = 8192
 	// minThinkingBudget is the smallest budget_tokens the API accepts.
 	minThinkingBudget = 1024
@@ -64,15 +62,13 @@ type Config struct {
 // safe for concurrent use.
 type Provider struct {
 	baseURL string
-	keys    []string
+	keys    *httpx.Rotation
 	model   string
-	timeout time.Duration
 	extra   map[string]any
 	headers map[string]string
 	budget  int
 	http    *http.Client
 	log     *slog.Logger
-	next    atomic.Uint64 // key rotation
 }
 
 var _ picoclaw.Provider = (*Provider)(nil)
@@ -87,27 +83,17 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("anthropic: new provider: thinking budget %d: want 0 (off) or at least %d",
 			cfg.ThinkingBudget, minThinkingBudget)
 	}
-	for k, v := range cfg.ExtraBody {
-		if _, err := json.Marshal(v); err != nil {
-			return nil, fmt.Errorf("anthropic: new provider: extra body key %q: %w", k, err)
-		}
+	if err := httpx.CheckExtra(cfg.ExtraBody); err != nil {
+		return nil, fmt.Errorf("anthropic: new provider: %w", err)
 	}
 	p := &Provider{
 		baseURL: base,
-		keys:    append([]string(nil), cfg.APIKeys...),
 		model:   cfg.Model,
-		timeout: cfg.RequestTimeout,
 		extra:   maps.Clone(cfg.ExtraBody),
 		headers: maps.Clone(cfg.CustomHeaders),
 		budget:  cfg.ThinkingBudget,
 		http:    cfg.HTTPClient,
 		log:     cfg.Logger,
-	}
-	if len(p.keys) == 0 {
-		p.keys = []string{""} // then no x-api-key is sent
-	}
-	if p.timeout <= 0 {
-		p.timeout = defaultTimeout
 	}
 	if p.http == nil {
 		p.http = &http.Client{}
@@ -115,6 +101,9 @@ func New(cfg Config) (*Provider, error) {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	// With no keys the rotation hands out "", and the transport then
+	// sends no x-api-key.
+	p.keys = httpx.NewRotation("anthropic", cfg.APIKeys, cfg.RequestTimeout, p.log)
 	return p, nil
 }
 
@@ -155,55 +144,25 @@ func (p *Provider) Complete(ctx context.Context, req picoclaw.Request, onDelta f
 		p.log.Debug("anthropic: temperature not sent: thinking allows none but 1", "model", model)
 	}
 
-	tctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-
-	attempts := min(len(p.keys), 2)
-	keyIdx := -1
-	for a := 0; ; a++ {
-		keyIdx = p.nextKey(keyIdx)
-		resp, status, err := p.attempt(tctx, p.keys[keyIdx], mreq, onDelta)
-		if err == nil {
-			return resp, nil
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("anthropic: complete (model %s): %w", model, ctx.Err())
-		}
-		if tctx.Err() != nil {
-			return nil, fmt.Errorf("anthropic: complete (model %s): %w: no answer within %s: %w",
-				model, picoclaw.ErrTemporary, p.timeout, tctx.Err())
-		}
-		if a+1 < attempts && keyRefused(status) {
-			p.log.Warn("anthropic: key refused, trying the next one", "model", model, "status", status, "key_index", keyIdx)
-			continue
-		}
+	resp, err := httpx.Do(ctx, p.keys, model, func(ctx context.Context, key string) (*picoclaw.Response, int, error) {
+		return p.attempt(ctx, key, mreq, onDelta)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("anthropic: complete (model %s): %w", model, err)
 	}
-}
-
-// nextKey picks the key for the next HTTP request: keys are used in turn,
-// and a retry never reuses the key that was just refused (prev, or -1).
-func (p *Provider) nextKey(prev int) int {
-	n := uint64(len(p.keys))
-	i := int((p.next.Add(1) - 1) % n)
-	if i == prev {
-		i = (prev + 1) % len(p.keys)
-	}
-	return i
-}
-
-// keyRefused reports whether another key might get a different answer.
-func keyRefused(status int) bool {
-	return status == http.StatusTooManyRequests || status == http.StatusUnauthorized || status == http.StatusForbidden
+	return resp, nil
 }
 
 // attempt sends the request with one key and reads the whole stream. The
 // returned status is the HTTP status of the answer (0 if none came).
 func (p *Provider) attempt(ctx context.Context, key string, mreq goanthropic.MessagesRequest,
 	onDelta func(picoclaw.Delta)) (*picoclaw.Response, int, error) {
-	rt := &transport{base: p.http.Transport, extra: p.extra, headers: p.headers}
-	hc := &http.Client{Transport: rt, CheckRedirect: p.http.CheckRedirect, Jar: p.http.Jar, Timeout: p.http.Timeout}
-	client := goanthropic.NewClient(key, goanthropic.WithBaseURL(p.baseURL), goanthropic.WithHTTPClient(hc),
+	// go-anthropic v2.17.0 serialises a fixed MessagesRequest and takes
+	// only an *http.Client, so vendor body keys and extra headers are
+	// added by the transport, which also keeps the answer's status and
+	// header that go-anthropic drops from its errors.
+	rt := &httpx.Transport{Extra: p.extra, Headers: p.headers, OmitEmpty: []string{"X-Api-Key"}}
+	client := goanthropic.NewClient(key, goanthropic.WithBaseURL(p.baseURL), goanthropic.WithHTTPClient(rt.Client(p.http)),
 		goanthropic.WithEmptyMessagesLimit(maxNonEventLines))
 
 	start := time.Now()
@@ -217,10 +176,10 @@ func (p *Provider) attempt(ctx context.Context, key string, mreq goanthropic.Mes
 		OnMessageStop:       acc.messageStop,
 	}
 	if err := stream(ctx, client, sreq); err != nil {
-		status, header := rt.answer()
+		status, header := rt.Answer()
 		return nil, status, classify(err, status, header, key)
 	}
-	status, _ := rt.answer()
+	status, _ := rt.Answer()
 	if err := acc.end(); err != nil {
 		return nil, status, err
 	}

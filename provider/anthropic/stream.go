@@ -10,6 +10,7 @@ import (
 	goanthropic "github.com/liushuangls/go-anthropic/v2"
 
 	"picoclaw"
+	"picoclaw/provider/internal/toolcall"
 )
 
 // block is one content block of the streamed message.
@@ -172,9 +173,9 @@ func (a *accumulator) response() *picoclaw.Response {
 	slices.Sort(idx)
 	for _, i := range idx {
 		b := a.blocks[i]
-		args := toolArgs(b.args.String())
+		args := toolcall.Args(b.args.String())
 		if !b.hasArgs && len(b.input) > 0 {
-			args = toolArgs(string(b.input))
+			args = toolcall.Args(string(b.input))
 		}
 		resp.ToolCalls = append(resp.ToolCalls, picoclaw.ToolCall{ID: b.id, Name: b.name, Arguments: args})
 	}
@@ -188,20 +189,4 @@ func (a *accumulator) reasoningSignature() string {
 		return ""
 	}
 	return a.signature
-}
-
-// toolArgs makes the input text valid JSON. An empty string means no
-// input; text that is not JSON (a call cut off by max_tokens) is kept as a
-// JSON string so the tool reports it to the model instead of the history
-// becoming unserialisable.
-func toolArgs(s string) json.RawMessage {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return json.RawMessage("{}")
-	}
-	if json.Valid([]byte(s)) {
-		return json.RawMessage(s)
-	}
-	b, _ := json.Marshal(s) // marshalling a string cannot fail
-	return b
 }

@@ -13,10 +13,8 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"picoclaw"
+	"picoclaw/provider/internal/httpx"
 )
-
-// maxErrText bounds the server text quoted in an error.
-const maxErrText = 300
 
 // classify turns an error of one attempt into one carrying a picoclaw
 // error kind. header is that of the HTTP response, if any;
@@ -38,14 +36,14 @@ func classify(err error, header http.Header, key string) error {
 		if apiErr.Code != nil {
 			code = fmt.Sprint(apiErr.Code)
 		}
-		return classifyAPI(status, code, redact(apiErr.Message, key), header)
+		return classifyAPI(status, code, httpx.Redact(apiErr.Message, key), header)
 	case errors.As(err, &reqErr):
 		// A body that is not OpenAI's error shape (a proxy's HTML page).
-		return classifyAPI(reqErr.HTTPStatusCode, "", redact(string(reqErr.Body), key), header)
+		return classifyAPI(reqErr.HTTPStatusCode, "", httpx.Redact(string(reqErr.Body), key), header)
 	case errors.As(err, &synErr), errors.As(err, &typErr),
 		errors.Is(err, goopenai.ErrTooManyEmptyStreamMessages):
 		return fmt.Errorf("%w: %w", picoclaw.ErrBadResponse, err)
-	case errors.Is(err, errBody):
+	case errors.Is(err, httpx.ErrBody):
 		return err // our own request encoding failed; retrying cannot help
 	default:
 		// Connection refused or reset, TLS failure, a stream cut mid-way
@@ -57,7 +55,7 @@ func classify(err error, header http.Header, key string) error {
 // classifyAPI maps an error answer; status is 0 for an error event sent
 // inside a 200 stream.
 func classifyAPI(status int, code, msg string, header http.Header) error {
-	text := truncate(strings.TrimSpace(msg))
+	text := httpx.Excerpt(msg)
 	desc := text
 	if status != 0 {
 		desc = fmt.Sprintf("HTTP %d: %s", status, text)
@@ -93,23 +91,16 @@ func isContextLength(code, msg string) bool {
 	return false
 }
 
-// retryAfter reads Retry-After (seconds or HTTP date), OpenAI's
-// retry-after-ms, or "try again in 26.604s" in the message.
+// retryAfter reads OpenAI's retry-after-ms, Retry-After (seconds or
+// HTTP date), or "try again in 26.604s" in the message.
 func retryAfter(h http.Header, msg string) time.Duration {
 	if v := h.Get("Retry-After-Ms"); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
 			return time.Duration(ms * float64(time.Millisecond))
 		}
 	}
-	if v := h.Get("Retry-After"); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
-			return time.Duration(s * float64(time.Second))
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			if d := time.Until(t); d > 0 {
-				return d
-			}
-		}
+	if d := httpx.RetryAfter(h); d > 0 {
+		return d
 	}
 	const phrase = "try again in "
 	i := strings.Index(strings.ToLower(msg), phrase)
@@ -129,26 +120,6 @@ func retryAfter(h http.Header, msg string) time.Duration {
 	}
 	return d
 }
-
-func redact(s, key string) string {
-	if key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, key, "[redacted]")
-}
-
-func truncate(s string) string {
-	if len(s) <= maxErrText {
-		return s
-	}
-	cut := maxErrText
-	for cut > 0 && !utf8Start(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // streamEnd checks a stream that ended without an error event.
 func streamEnd(chunks int, finish string) error {

@@ -9,18 +9,15 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"picoclaw"
+	"picoclaw/provider/internal/httpx"
 )
 
-const (
-	defaultBaseURL = "https://api.openai.com/v1"
-	defaultTimeout = 120 * time.Second
-)
+const defaultBaseURL = "https://api.openai.com/v1"
 
 // Config configures a Provider.
 type Config struct {
@@ -42,7 +39,8 @@ type Config struct {
 	// CustomHeaders are set on every request (e.g. OpenRouter's
 	// HTTP-Referer and X-Title).
 	CustomHeaders map[string]string
-	// HTTPClient sends the requests; nil → a new http.Client.
+	// HTTPClient sends the requests; nil → a new http.Client. Its
+	// Transport is wrapped, not replaced.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 }
@@ -51,30 +49,24 @@ type Config struct {
 // for concurrent use.
 type Provider struct {
 	baseURL string
-	keys    []string
+	keys    *httpx.Rotation
 	model   string
-	timeout time.Duration
 	extra   map[string]any
 	headers map[string]string
 	http    *http.Client
 	log     *slog.Logger
-	next    atomic.Uint64 // key rotation
 }
 
 var _ picoclaw.Provider = (*Provider)(nil)
 
 // New checks cfg and returns a Provider.
 func New(cfg Config) (*Provider, error) {
-	for k, v := range cfg.ExtraBody {
-		if _, err := json.Marshal(v); err != nil {
-			return nil, fmt.Errorf("openai: new provider: extra body key %q: %w", k, err)
-		}
+	if err := httpx.CheckExtra(cfg.ExtraBody); err != nil {
+		return nil, fmt.Errorf("openai: new provider: %w", err)
 	}
 	p := &Provider{
 		baseURL: cfg.BaseURL,
-		keys:    append([]string(nil), cfg.APIKeys...),
 		model:   cfg.Model,
-		timeout: cfg.RequestTimeout,
 		extra:   maps.Clone(cfg.ExtraBody),
 		headers: maps.Clone(cfg.CustomHeaders),
 		http:    cfg.HTTPClient,
@@ -83,18 +75,15 @@ func New(cfg Config) (*Provider, error) {
 	if p.baseURL == "" {
 		p.baseURL = defaultBaseURL
 	}
-	if len(p.keys) == 0 {
-		p.keys = []string{""} // go-openai then sends no Authorization
-	}
-	if p.timeout <= 0 {
-		p.timeout = defaultTimeout
-	}
 	if p.http == nil {
 		p.http = &http.Client{}
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	// With no keys the rotation hands out "", and go-openai then sends no
+	// Authorization.
+	p.keys = httpx.NewRotation("openai", cfg.APIKeys, cfg.RequestTimeout, p.log)
 	return p, nil
 }
 
@@ -116,64 +105,40 @@ func (p *Provider) Complete(ctx context.Context, req picoclaw.Request, onDelta f
 		maps.Copy(extra, reqExtra)
 	}
 
-	tctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-
-	attempts := min(len(p.keys), 2)
-	keyIdx := -1
-	for a := 0; ; a++ {
-		keyIdx = p.nextKey(keyIdx)
-		resp, status, err := p.attempt(tctx, p.keys[keyIdx], creq, extra, onDelta)
-		if err == nil {
-			return resp, nil
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("openai: complete (model %s): %w", model, ctx.Err())
-		}
-		if tctx.Err() != nil {
-			return nil, fmt.Errorf("openai: complete (model %s): %w: no answer within %s: %w",
-				model, picoclaw.ErrTemporary, p.timeout, tctx.Err())
-		}
-		if a+1 < attempts && keyRefused(status) {
-			p.log.Warn("openai: key refused, trying the next one", "model", model, "status", status, "key_index", keyIdx)
-			continue
-		}
+	resp, err := httpx.Do(ctx, p.keys, model, func(ctx context.Context, key string) (*picoclaw.Response, int, error) {
+		return p.attempt(ctx, key, creq, extra, onDelta)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("openai: complete (model %s): %w", model, err)
 	}
-}
-
-// nextKey picks the key for the next HTTP request: keys are used in turn,
-// and a retry never reuses the key that was just refused (prev, or -1).
-func (p *Provider) nextKey(prev int) int {
-	n := uint64(len(p.keys))
-	i := int((p.next.Add(1) - 1) % n)
-	if i == prev {
-		i = (prev + 1) % len(p.keys)
-	}
-	return i
-}
-
-// keyRefused reports whether another key might get a different answer.
-func keyRefused(status int) bool {
-	return status == http.StatusTooManyRequests || status == http.StatusUnauthorized || status == http.StatusForbidden
+	return resp, nil
 }
 
 // attempt sends the request with one key and reads the whole stream. The
 // returned status is the HTTP status of the answer (0 if none came).
 func (p *Provider) attempt(ctx context.Context, key string, creq goopenai.ChatCompletionRequest,
 	extra map[string]any, onDelta func(picoclaw.Delta)) (*picoclaw.Response, int, error) {
-	d := &doer{client: p.http, extra: extra, headers: p.headers}
+	// go-openai v1.43.0 serialises a fixed ChatCompletionRequest struct:
+	// it has no hook for vendor fields (enable_thinking, top_k, …) nor for
+	// extra headers, and its Temperature is a float32 with omitempty, so 0
+	// cannot be sent. The transport adds them, and keeps the response
+	// header so that a 429's Retry-After survives go-openai's error
+	// handling, which drops headers.
+	rt := &httpx.Transport{Extra: extra, Headers: p.headers}
 	cc := goopenai.DefaultConfig(key)
 	cc.BaseURL = p.baseURL
-	cc.HTTPClient = d
+	cc.HTTPClient = rt.Client(p.http)
 	client := goopenai.NewClientWithConfig(cc)
 
 	start := time.Now()
 	stream, err := client.CreateChatCompletionStream(ctx, creq)
 	if err != nil {
-		return nil, d.status, classify(err, d.header, key)
+		status, header := rt.Answer()
+		return nil, status, classify(err, header, key)
 	}
 	defer stream.Close()
+	// The answer has begun: its status and header are final.
+	status, header := rt.Answer()
 
 	acc := accumulator{onDelta: onDelta}
 	chunks := 0
@@ -183,21 +148,21 @@ func (p *Provider) attempt(ctx context.Context, key string, creq goopenai.ChatCo
 			break
 		}
 		if err != nil {
-			return nil, d.status, classify(err, d.header, key)
+			return nil, status, classify(err, header, key)
 		}
 		var c chunk
 		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, d.status, fmt.Errorf("%w: decode stream chunk %d: %w", picoclaw.ErrBadResponse, chunks+1, err)
+			return nil, status, fmt.Errorf("%w: decode stream chunk %d: %w", picoclaw.ErrBadResponse, chunks+1, err)
 		}
 		chunks++
 		acc.add(&c)
 	}
 	if err := streamEnd(chunks, acc.finish); err != nil {
-		return nil, d.status, err
+		return nil, status, err
 	}
 	resp := acc.response()
 	p.log.Debug("openai: completion done", "model", creq.Model, "finish", resp.FinishReason,
 		"prompt_tokens", resp.Usage.PromptTokens, "completion_tokens", resp.Usage.CompletionTokens,
 		"tool_calls", len(resp.ToolCalls), "elapsed", time.Since(start))
-	return resp, d.status, nil
+	return resp, status, nil
 }

@@ -1,11 +1,11 @@
 package openai
 
 import (
-	"encoding/json"
 	"sort"
 	"strings"
 
 	"picoclaw"
+	"picoclaw/provider/internal/toolcall"
 )
 
 // chunk is the part of a chat.completion.chunk this package reads. It is
@@ -123,24 +123,8 @@ func (a *accumulator) response() *picoclaw.Response {
 	for _, i := range idx {
 		t := a.tools[i]
 		resp.ToolCalls = append(resp.ToolCalls, picoclaw.ToolCall{
-			ID: t.id, Name: t.name, Arguments: toolArgs(t.args.String()),
+			ID: t.id, Name: t.name, Arguments: toolcall.Args(t.args.String()),
 		})
 	}
 	return resp
-}
-
-// toolArgs makes the argument text valid JSON. An empty string means no
-// arguments; text that is not JSON (a model cut off by max_tokens) is kept
-// as a JSON string so the tool reports it to the model instead of the
-// history becoming unserialisable.
-func toolArgs(s string) json.RawMessage {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return json.RawMessage("{}")
-	}
-	if json.Valid([]byte(s)) {
-		return json.RawMessage(s)
-	}
-	b, _ := json.Marshal(s) // marshalling a string cannot fail
-	return b
 }

@@ -79,12 +79,7 @@ func AnthropicErrorEvent(errType, msg string) Reply {
 func AnthropicHarness(newProvider func(t *testing.T, baseURL, apiKey string) picoclaw.Provider) Harness {
 	const secret = "sk-ant-providertest-0123456789abcdef"
 	return Harness{
-		Start: func(t *testing.T) (Fake, picoclaw.Provider) {
-			t.Helper()
-			s := NewAnthropic()
-			t.Cleanup(s.Close)
-			return s, newProvider(t, s.URL(), secret)
-		},
+		Start:         starter(NewAnthropic, secret, newProvider),
 		Secret:        secret,
 		RateLimited:   AnthropicRateLimited("7"),
 		RetryAfter:    7 * time.Second,

@@ -1,45 +1,22 @@
 package providertest
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"picoclaw"
 )
 
-func newAnthropicFake(t *testing.T) *Anthropic {
-	t.Helper()
-	s := NewAnthropic()
-	t.Cleanup(s.Close)
-	return s
-}
+func newAnthropicFake(t *testing.T) *Anthropic { return started(t, NewAnthropic()) }
 
 // postAnthropic sends body to the fake's messages endpoint; an empty key
 // or version leaves that header out.
 func postAnthropic(t *testing.T, s *Anthropic, key, version, body string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL()+"/messages", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("X-Api-Key", key)
-	}
-	if version != "" {
-		req.Header.Set("Anthropic-Version", version)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return postTo(t, s.URL()+"/messages", body, "X-Api-Key", key, "Anthropic-Version", version)
 }
 
 const anthropicStreamBody = `{"model":"claude-x","max_tokens":100,"messages":[{"role":"user","content":"hi"}],"stream":true}`
@@ -54,31 +31,20 @@ type anthropicEvent struct {
 func anthropicEvents(t *testing.T, r io.Reader) []anthropicEvent {
 	t.Helper()
 	var out []anthropicEvent
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		name, ok := strings.CutPrefix(sc.Text(), "event: ")
-		if !ok {
-			t.Fatalf("line %q is not an event line", sc.Text())
+	for _, lines := range sseBlocks(t, r) {
+		name, ok := strings.CutPrefix(lines[0], "event: ")
+		if !ok || len(lines) != 2 {
+			t.Fatalf("event %q is not an event line and a data line", lines)
 		}
-		if !sc.Scan() {
-			t.Fatalf("no data after event %s", name)
-		}
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
-		var ev anthropicEvent
+		data, ok := strings.CutPrefix(lines[1], "data: ")
+		ev := anthropicEvent{name: name}
 		if !ok || json.Unmarshal([]byte(data), &ev.data) != nil {
-			t.Fatalf("event %s: bad data line %q", name, sc.Text())
+			t.Fatalf("event %s: bad data line %q", name, lines[1])
 		}
-		ev.name = name
 		if string(ev.data["type"]) != `"`+name+`"` {
 			t.Errorf("event %s has data type %s", name, ev.data["type"])
 		}
-		if !sc.Scan() || sc.Text() != "" {
-			t.Fatalf("no blank line after event %s", name)
-		}
 		out = append(out, ev)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -221,11 +187,7 @@ func TestAnthropicValidation(t *testing.T) {
 			if len(s.Requests()) != 1 {
 				t.Errorf("refused request was not recorded")
 			}
-			// A refused request does not use up the scripted reply.
-			ok := postAnthropic(t, s, "k", anthropicVersion, `{"model":"m","max_tokens":5,"messages":[`+user+`]}`)
-			if b, _ := io.ReadAll(ok.Body); !bytes.Contains(b, []byte(`"scripted"`)) {
-				t.Errorf("next valid request got %s, want the scripted reply", b)
-			}
+			wantScripted(t, postAnthropic(t, s, "k", anthropicVersion, `{"model":"m","max_tokens":5,"messages":[`+user+`]}`))
 		})
 	}
 }
@@ -300,34 +262,5 @@ func TestAnthropicNonStreaming(t *testing.T) {
 	if got.Type != "message" || len(got.Content) != 2 || got.Content[0].Thinking != "r" ||
 		got.Content[0].Signature != AnthropicSignature("r") || got.Content[1].Text != "plain" || got.StopReason != "end_turn" {
 		t.Errorf("message = %+v", got)
-	}
-}
-
-func TestAnthropicHandlerEchoFixtureAndNotFound(t *testing.T) {
-	s := newAnthropicFake(t)
-	body := `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"echo me"}]}`
-	if b, _ := io.ReadAll(postAnthropic(t, s, "k", anthropicVersion, body).Body); !bytes.Contains(b, []byte(`"text":"echo me"`)) {
-		t.Errorf("default reply %s does not echo the user", b)
-	}
-	s.SetHandler(func(r RecordedRequest) Reply { return Reply{Content: "handled:" + r.LastUser()} })
-	if b, _ := io.ReadAll(postAnthropic(t, s, "k", anthropicVersion, body).Body); !bytes.Contains(b, []byte(`"text":"handled:echo me"`)) {
-		t.Errorf("handler reply %s", b)
-	}
-	s.ServeFixture("testdata/anthropic-error-529-overloaded.json") // any file will do
-	want, err := os.ReadFile("testdata/anthropic-error-529-overloaded.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := io.ReadAll(postAnthropic(t, s, "k", anthropicVersion, body).Body); !bytes.Equal(got, want) {
-		t.Errorf("fixture body = %q, want the file's bytes", got)
-	}
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL()+"/chat/completions", strings.NewReader(body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("wrong path: status %d, want 404", resp.StatusCode)
 	}
 }

@@ -46,12 +46,7 @@ type Harness struct {
 func OpenAIHarness(newProvider func(t *testing.T, baseURL, apiKey string) picoclaw.Provider) Harness {
 	const secret = "sk-providertest-0123456789abcdef"
 	return Harness{
-		Start: func(t *testing.T) (Fake, picoclaw.Provider) {
-			t.Helper()
-			s := NewOpenAI()
-			t.Cleanup(s.Close)
-			return s, newProvider(t, s.URL(), secret)
-		},
+		Start:         starter(NewOpenAI, secret, newProvider),
 		Secret:        secret,
 		RateLimited:   OpenAIRateLimited("7"),
 		RetryAfter:    7 * time.Second,

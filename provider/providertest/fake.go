@@ -1,16 +1,12 @@
 package providertest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -20,90 +16,14 @@ import (
 // echoing the last user message. It validates requests as the real API
 // does. Safe for concurrent use.
 type OpenAI struct {
-	srv  *httptest.Server
-	done chan struct{} // closed by Close; ends pending Delays
-
-	mu      sync.Mutex
-	queue   []Reply
-	handler func(RecordedRequest) Reply
-	reqs    []RecordedRequest
-	changed chan struct{} // closed and replaced when reqs grows
-	seq     int
+	server
 }
 
 // NewOpenAI starts a fake server; call Close when done.
 func NewOpenAI() *OpenAI {
-	s := &OpenAI{done: make(chan struct{}), changed: make(chan struct{})}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &OpenAI{}
+	s.start(s.serve, func(msg string) string { return errorBody(msg, "server_error", "", "") })
 	return s
-}
-
-// URL is the base URL including /v1, as given to a client's BaseURL.
-func (s *OpenAI) URL() string { return s.srv.URL + "/v1" }
-
-// Close stops the server, ending pending delays.
-func (s *OpenAI) Close() {
-	s.mu.Lock()
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-	s.mu.Unlock()
-	s.srv.Close()
-}
-
-// Enqueue adds replies for the next requests, first in, first out.
-func (s *OpenAI) Enqueue(r ...Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queue = append(s.queue, r...)
-}
-
-// SetHandler sets the responder used when the queue is empty.
-func (s *OpenAI) SetHandler(h func(req RecordedRequest) Reply) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.handler = h
-}
-
-// ServeFixture makes the next reply replay the file at path byte for byte
-// as text/event-stream. If the file cannot be read the reply is a 500
-// saying so, which fails the test that expected the fixture.
-func (s *OpenAI) ServeFixture(path string) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		s.Enqueue(Reply{Status: http.StatusInternalServerError,
-			Body: errorBody("providertest: "+err.Error(), "server_error", "", "")})
-		return
-	}
-	s.Enqueue(Reply{Raw: b})
-}
-
-// Requests returns the requests received so far, including refused ones.
-func (s *OpenAI) Requests() []RecordedRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.reqs)
-}
-
-// WaitRequests waits until at least n requests have arrived.
-func (s *OpenAI) WaitRequests(ctx context.Context, n int) ([]RecordedRequest, error) {
-	for {
-		s.mu.Lock()
-		if len(s.reqs) >= n {
-			out := slices.Clone(s.reqs)
-			s.mu.Unlock()
-			return out, nil
-		}
-		ch := s.changed
-		s.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("providertest: wait for %d requests: %w", n, ctx.Err())
-		}
-	}
 }
 
 func (s *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +37,8 @@ func (s *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		return // the client went away
 	}
 	rec, decodeErr := decodeOpenAI(r, body)
-	id, created, reply := s.record(rec, decodeErr == nil && validate(rec) == "")
+	n, reply := s.record(rec, decodeErr == nil && rec.APIKey != "" && validate(rec) == "")
+	id, created := fmt.Sprintf("chatcmpl-providertest%d", n), time.Now().Unix()
 	switch {
 	case decodeErr != nil:
 		writeError(w, http.StatusBadRequest, errorBody(
@@ -134,63 +55,13 @@ func (s *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if reply.Delay > 0 {
-		t := time.NewTimer(reply.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return
-		case <-s.done:
-			return
+	s.answer(w, r, reply, func() {
+		if rec.Stream {
+			writeStream(w, rec, reply, id, created)
+		} else {
+			writeJSON(w, rec, reply, id, created)
 		}
-	}
-	for k, v := range reply.Header {
-		w.Header().Set(k, v)
-	}
-	switch {
-	case reply.Status >= 400:
-		writeError(w, reply.Status, reply.Body)
-	case reply.Raw != nil:
-		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-		_, _ = w.Write(reply.Raw)
-	case rec.Stream:
-		writeStream(w, rec, reply, id, created)
-	default:
-		writeJSON(w, rec, reply, id, created)
-	}
-}
-
-// record stores rec and, for a valid request, takes its reply. The handler
-// runs outside the lock so a test's handler may block one request (a slow
-// model) while others are served.
-func (s *OpenAI) record(rec RecordedRequest, valid bool) (id string, created int64, reply Reply) {
-	s.mu.Lock()
-	s.reqs = append(s.reqs, rec)
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.seq++
-	id = fmt.Sprintf("chatcmpl-providertest%d", s.seq)
-	created = time.Now().Unix()
-	if !valid || rec.APIKey == "" {
-		s.mu.Unlock()
-		return id, created, Reply{}
-	}
-	var handler func(RecordedRequest) Reply
-	switch {
-	case len(s.queue) > 0:
-		reply = s.queue[0]
-		s.queue = s.queue[1:]
-	case s.handler != nil:
-		handler = s.handler
-	default:
-		reply = Reply{Content: rec.LastUser()}
-	}
-	s.mu.Unlock()
-	if handler != nil {
-		reply = handler(rec)
-	}
-	return id, created, reply
+	})
 }
 
 // validate checks what the real API checks; it returns OpenAI's message
@@ -235,10 +106,4 @@ func validate(rec RecordedRequest) string {
 
 func unanswered(ids []string) string {
 	return "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: " + strings.Join(ids, ", ")
-}
-
-func writeError(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
 }

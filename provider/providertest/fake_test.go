@@ -1,43 +1,23 @@
 package providertest
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"picoclaw"
 )
 
-// post sends body to the fake's chat completions endpoint.
+// post sends body to the fake's chat completions endpoint; an empty auth
+// sends no Authorization.
 func post(t *testing.T, s *OpenAI, auth, body string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL()+"/chat/completions", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return postTo(t, s.URL()+"/chat/completions", body, "Authorization", auth)
 }
 
-func newFake(t *testing.T) *OpenAI {
-	t.Helper()
-	s := NewOpenAI()
-	t.Cleanup(s.Close)
-	return s
-}
+func newFake(t *testing.T) *OpenAI { return started(t, NewOpenAI()) }
 
 const streamBody = `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`
 
@@ -46,20 +26,12 @@ const streamBody = `{"model":"m","messages":[{"role":"user","content":"hi"}],"st
 func events(t *testing.T, r io.Reader) []string {
 	t.Helper()
 	var out []string
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		data, ok := strings.CutPrefix(line, "data: ")
-		if !ok {
-			t.Fatalf("line %q is not a data line", line)
-		}
-		if !sc.Scan() || sc.Text() != "" {
-			t.Fatalf("no blank line after %q", line)
+	for _, ev := range sseBlocks(t, r) {
+		data, ok := strings.CutPrefix(ev[0], "data: ")
+		if !ok || len(ev) != 1 {
+			t.Fatalf("event %q is not one data line", ev)
 		}
 		out = append(out, data)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -239,37 +211,8 @@ func TestValidation(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error == nil || e.Error.Message == "" || e.Error.Type == "" {
 				t.Errorf("body is not OpenAI's error shape: %+v, %v", e, err)
 			}
-			// A refused request does not use up the scripted reply.
-			ok := post(t, s, "Bearer k", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
-			if b, _ := io.ReadAll(ok.Body); !bytes.Contains(b, []byte(`"scripted"`)) {
-				t.Errorf("next valid request got %s, want the scripted reply", b)
-			}
+			wantScripted(t, post(t, s, "Bearer k", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
 		})
-	}
-}
-
-func TestServeFixtureByteForByte(t *testing.T) {
-	s := newFake(t)
-	s.ServeFixture("testdata/openai-error-429-rate-limit.json") // any file will do
-	want, err := os.ReadFile("testdata/openai-error-429-rate-limit.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(post(t, s, "Bearer k", streamBody).Body)
-	if !bytes.Equal(got, want) {
-		t.Errorf("body = %q, want the file's bytes", got)
-	}
-}
-
-func TestHandlerAndDefaultEcho(t *testing.T) {
-	s := newFake(t)
-	body := `{"model":"m","messages":[{"role":"user","content":"echo me"}]}`
-	if b, _ := io.ReadAll(post(t, s, "Bearer k", body).Body); !bytes.Contains(b, []byte(`"content":"echo me"`)) {
-		t.Errorf("default reply %s does not echo the user", b)
-	}
-	s.SetHandler(func(r RecordedRequest) Reply { return Reply{Content: "handled:" + r.LastUser()} })
-	if b, _ := io.ReadAll(post(t, s, "Bearer k", body).Body); !bytes.Contains(b, []byte(`"content":"handled:echo me"`)) {
-		t.Errorf("handler reply %s", b)
 	}
 }
 
@@ -297,14 +240,5 @@ func TestRecordedRequest(t *testing.T) {
 	if len(m) != 3 || m[0].Content != "look" || len(m[0].Images) != 1 || m[0].Images[0] != "data:image/png;base64,AA==" ||
 		len(m[1].ToolCalls) != 1 || string(m[1].ToolCalls[0].Arguments) != `{"x":1}` || m[2].ToolCallID != "c1" {
 		t.Errorf("messages = %+v", m)
-	}
-}
-
-func TestWaitRequestsHonoursContext(t *testing.T) {
-	s := newFake(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if _, err := s.WaitRequests(ctx, 1); err == nil {
-		t.Error("WaitRequests with a canceled context and no requests returned no error")
 	}
 }
