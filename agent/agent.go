@@ -211,7 +211,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 			return fmt.Errorf("agent: turn %s: %w", key, ErrShutdown)
 		}
 		// What the turn did is kept, up to the last whole tool round.
-		a.record(ctx, log, key, append([]picoclaw.Message{user}, res.steps...)...)
+		a.record(ctx, log, key, append([]picoclaw.Message{stored(user)}, res.steps...)...)
 		if errors.Is(context.Cause(ctx), ErrStopped) {
 			log.Info("agent: turn stopped by the user", "tool_messages", len(res.steps))
 			return fmt.Errorf("agent: turn %s: %w", key, ErrStopped)
@@ -223,7 +223,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	}
 
 	msgs := make([]picoclaw.Message, 0, len(res.steps)+2)
-	msgs = append(msgs, user)
+	msgs = append(msgs, stored(user))
 	msgs = append(msgs, res.steps...)
 	msgs = append(msgs, res.answer)
 	a.record(ctx, log, key, msgs...)
@@ -305,6 +305,20 @@ func trimHistory(h []picoclaw.Message, max int) []picoclaw.Message {
 		h = h[1:]
 	}
 	return h
+}
+
+// stored is the user message as the history keeps it. Images are not
+// persisted, so a picture sent without text would leave an empty user
+// message, which the OpenAI API refuses ("messages[i].content" missing) on
+// every later turn of the chat; a line saying a picture came stands in.
+func stored(user picoclaw.Message) picoclaw.Message {
+	if n := len(user.Images); n > 0 && strings.TrimSpace(user.Content) == "" {
+		user.Content = "[the user sent a picture; it is not kept in the history]"
+		if n > 1 {
+			user.Content = fmt.Sprintf("[the user sent %d pictures; they are not kept in the history]", n)
+		}
+	}
+	return user
 }
 
 func images(atts []picoclaw.Attachment) []picoclaw.Attachment {

@@ -60,12 +60,19 @@ func estimateTokens(texts ...string) int {
 }
 
 // bytesPerToken is 3 when at least a third of t's characters are CJK.
+// It runs over every history message on every turn, so ASCII bytes and
+// runes below the CJK blocks are counted without a table lookup.
 func bytesPerToken(t string) int {
 	var cjk, all int
-	for _, r := range t {
+	for i := 0; i < len(t); {
 		all++
-		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) ||
-			(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFFEF) { // CJK and full-width punctuation
+		if t[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(t[i:])
+		i += size
+		if isCJK(r) {
 			cjk++
 		}
 	}
@@ -73,6 +80,20 @@ func bytesPerToken(t string) int {
 		return 3
 	}
 	return 4
+}
+
+// isCJK reports whether r is Han, kana, Hangul, or CJK or full-width
+// punctuation.
+func isCJK(r rune) bool {
+	switch {
+	case r < 0x1100: // below Hangul Jamo, the first of these blocks
+		return false
+	case r >= 0x4E00 && r <= 0x9FFF, // CJK Unified Ideographs
+		r >= 0x3000 && r <= 0x303F, // CJK punctuation
+		r >= 0xFF00 && r <= 0xFFEF: // full-width forms
+		return true
+	}
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 }
 
 // messageTokens estimates a message, plus a few tokens of framing.

@@ -124,6 +124,12 @@ type DingTalkConfig struct {
 	// APIBase is the OpenAPI root without a trailing slash (not a PicoClaw
 	// key: it lets tests point the channel at a fake server).
 	APIBase string `json:"api_base"`
+	// ChatLimit and ChatWindowSeconds are DingTalk's per-chat robot limit
+	// (about 20 messages a minute, then errcode 130101): replies beyond it
+	// wait their turn. Zero takes the defaults, 20 and 60; not PicoClaw
+	// keys, they let a test shrink the window.
+	ChatLimit         int `json:"chat_limit"`
+	ChatWindowSeconds int `json:"chat_window_seconds"`
 }
 
 // GroupTrigger decides when the bot answers in a group chat.

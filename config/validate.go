@@ -92,6 +92,12 @@ func validate(c *Config) (warnings []string, errs []error) {
 	if msg := checkHTTPURL(dt.APIBase); msg != "" {
 		fail("channels.dingtalk.api_base", "%s", msg)
 	}
+	if dt.ChatLimit < 0 {
+		fail("channels.dingtalk.chat_limit", "must not be negative (0 takes the default, 20)")
+	}
+	if dt.ChatWindowSeconds < 0 {
+		fail("channels.dingtalk.chat_window_seconds", "must not be negative (0 takes the default, 60)")
+	}
 	w, e := validateTools(c.Tools)
 	return append(warnings, w...), append(errs, e...)
 }

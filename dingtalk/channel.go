@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -126,10 +125,10 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	}
 	c.openapi = api
 	if cfg.StateDir != "" {
-		c.store = &routeStore{path: filepath.Join(cfg.StateDir, RoutesFile)}
+		c.store = newRouteStore(cfg.StateDir, c.routes, log)
 		// A broken file only costs the remembered webhooks: OpenAPI still
 		// reaches every chat with a staff id.
-		if n, err := c.store.load(c.routes, c.now()); err != nil {
+		if n, err := c.store.load(c.now()); err != nil {
 			log.Warn("dingtalk: starting without remembered chats", "err", err)
 		} else if n > 0 {
 			log.Info("dingtalk: remembered chats loaded", "chats", n)
@@ -175,6 +174,8 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 		return fmt.Errorf("dingtalk: run channel: %w", err)
 	}
 	c.stream.Store(s)
+	// Run returns once every reader is done: no route comes in after it.
+	defer c.flushRoutes()
 	return s.Run(ctx)
 }
 
@@ -255,22 +256,38 @@ func (c *Channel) rememberRoute(m *BotMessage, chat picoclaw.Peer, now time.Time
 	if expiry.IsZero() {
 		expiry = now.Add(DefaultWebhookTTL)
 	}
-	c.routes.remember(m.MsgID, route{
+	r := route{
 		webhook:        webhook,
 		expiry:         expiry,
 		conversationID: m.ConversationID,
 		senderStaffID:  m.SenderStaffID,
 		chat:           chat,
-	}, now)
-	c.saveRoutes()
+	}
+	c.routes.remember(m.MsgID, r, now)
+	if c.store != nil {
+		// One appended line, no fsync: it survives a kill -9 (see routeStore).
+		if err := c.store.record(r); err != nil {
+			c.log.Warn("dingtalk: chat not saved; its session webhook will be forgotten on restart", "err", err)
+		}
+	}
 }
 
-// saveRoutes persists the chat routes, if the channel has a StateDir.
+// saveRoutes persists every chat route now, if the channel has a StateDir.
 func (c *Channel) saveRoutes() {
 	if c.store == nil {
 		return
 	}
-	if err := c.store.save(c.routes); err != nil {
+	if err := c.store.saveNow(); err != nil {
+		c.log.Warn("dingtalk: chats not saved; session webhooks will be forgotten on restart", "err", err)
+	}
+}
+
+// flushRoutes folds the routes log into the routes file, as Run returns.
+func (c *Channel) flushRoutes() {
+	if c.store == nil {
+		return
+	}
+	if err := c.store.close(); err != nil {
 		c.log.Warn("dingtalk: chats not saved; session webhooks will be forgotten on restart", "err", err)
 	}
 }

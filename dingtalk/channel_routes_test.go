@@ -18,6 +18,7 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 	first := startChannel(t, srv, func(c *ChannelConfig) { c.StateDir = dir })
 	group := first.push(t, dingtalktest.BotMessage{Group: true, InAtList: true, Text: "hi"})
 	direct := first.push(t, dingtalktest.BotMessage{Text: "hi", SenderStaffID: "0555"})
+	first.ch.flushRoutes() // the routes file itself is rewritten later (routes_store_test.go)
 	info, err := os.Stat(filepath.Join(dir, RoutesFile))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("routes file: %v, %v", info, err)

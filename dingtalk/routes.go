@@ -2,6 +2,7 @@ package dingtalk
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,7 +57,8 @@ func (t *routes) remember(msgID string, r route, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.byMsg[msgID] = r
-	bound(t.byMsg, now)
+	// One entry a message: evict in batches so the scan is not per message.
+	bound(t.byMsg, now, maxRoutes/8)
 	t.rememberChatLocked(r, now)
 }
 
@@ -65,7 +67,7 @@ func (t *routes) remember(msgID string, r route, now time.Time) {
 func (t *routes) rememberChatLocked(r route, now time.Time) {
 	if old, ok := t.byChat[r.chat]; !ok || old.webhook == "" || !r.expiry.Before(old.expiry) {
 		t.byChat[r.chat] = r
-		bound(t.byChat, now)
+		bound(t.byChat, now, 0)
 	}
 }
 
@@ -138,24 +140,31 @@ func looksLikeConversationID(id string) bool {
 // can address, rather than a "$:LWCP_v1:…" sender id, which it cannot.
 func isStaffID(id string) bool { return id != "" && !strings.HasPrefix(id, "$:") }
 
-// bound keeps m at most maxRoutes long. It scans only when over the bound.
-func bound[K comparable](m map[K]route, now time.Time) {
+// bound keeps m at most maxRoutes long. Over it, it drops the expired
+// routes, then those closest to expiry until maxRoutes-slack are left:
+// with a slack the O(n) pass runs once every slack inserts, not on each.
+func bound[K comparable](m map[K]route, now time.Time, slack int) {
 	if len(m) <= maxRoutes {
 		return
 	}
-	var oldest K
-	var oldestExp time.Time
-	first := true
+	type entry struct {
+		k   K
+		exp time.Time
+	}
+	live := make([]entry, 0, len(m))
 	for k, r := range m {
 		if !now.Before(r.expiry) {
 			delete(m, k)
 			continue
 		}
-		if first || r.expiry.Before(oldestExp) {
-			oldest, oldestExp, first = k, r.expiry, false
-		}
+		live = append(live, entry{k, r.expiry})
 	}
-	if len(m) > maxRoutes && !first {
-		delete(m, oldest)
+	keep := maxRoutes - slack
+	if len(live) <= keep {
+		return
+	}
+	slices.SortFunc(live, func(a, b entry) int { return a.exp.Compare(b.exp) })
+	for _, e := range live[:len(live)-keep] {
+		delete(m, e.k)
 	}
 }

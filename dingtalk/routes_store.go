@@ -1,10 +1,13 @@
 package dingtalk
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,10 +21,18 @@ import (
 // known chats and their session webhooks across restarts.
 const RoutesFile = "dingtalk-routes.json"
 
+// RoutesLogFile, next to RoutesFile, holds the route changes made since
+// RoutesFile was last written, one JSON routeRecord a line.
+const RoutesLogFile = "dingtalk-routes.log"
+
 const routesVersion = 1
 
-// routeRecord is one chat in the routes file. The webhook URL is a
-// credential: the file is written 0600.
+// routesSnapshotDelay is how long route changes only go to the log before
+// RoutesFile is rewritten and the log emptied.
+const routesSnapshotDelay = time.Second
+
+// routeRecord is one chat in the routes file or log. The webhook URL is a
+// credential: both files are written 0600.
 type routeRecord struct {
 	Kind           string `json:"kind"` // "direct" or "group"
 	ID             string `json:"id"`
@@ -31,77 +42,160 @@ type routeRecord struct {
 	SenderStaffID  string `json:"sender_staff_id,omitempty"`
 }
 
+func recordOf(r route) routeRecord {
+	rec := routeRecord{Kind: r.chat.Kind.String(), ID: r.chat.ID, ConversationID: r.conversationID, SenderStaffID: r.senderStaffID}
+	if r.webhook != "" {
+		rec.Webhook, rec.ExpiryMS = r.webhook, r.expiry.UnixMilli()
+	}
+	return rec
+}
+
+// route turns rec back into a chat route, without a webhook already
+// expired at now; ok is false for a record that names no chat.
+func (rec routeRecord) route(now time.Time) (r route, ok bool) {
+	var kind picoclaw.ChatKind
+	switch rec.Kind {
+	case "direct":
+		kind = picoclaw.ChatDirect
+	case "group":
+		kind = picoclaw.ChatGroup
+	default:
+		return route{}, false
+	}
+	if rec.ID == "" {
+		return route{}, false
+	}
+	r = route{chat: picoclaw.Peer{Kind: kind, ID: rec.ID}, conversationID: rec.ConversationID, senderStaffID: rec.SenderStaffID}
+	if rec.ExpiryMS > 0 && now.Before(time.UnixMilli(rec.ExpiryMS)) {
+		r.webhook, r.expiry = rec.Webhook, time.UnixMilli(rec.ExpiryMS)
+	}
+	return r, true
+}
+
 type routesDoc struct {
 	Version int           `json:"version"`
 	Chats   []routeRecord `json:"chats"`
 }
 
-// routeStore writes the chat routes to path; saves are serialised so that
-// the last snapshot taken is the last written.
+// routeStore keeps the chat routes of t across restarts in two files: a
+// snapshot (RoutesFile) and a log of the changes since (RoutesLogFile).
+//
+// A message's route is appended to the log before its frame is acked,
+// with a plain write and no fsync: one small write instead of rewriting
+// every chat. The page cache keeps it through a kill -9; a power cut may
+// lose the last changes, which only sends those chats' answers by OpenAPI.
+// At most routesSnapshotDelay after a change, and when the channel stops,
+// the snapshot is rewritten atomically and the log emptied.
 type routeStore struct {
-	path string
-	mu   sync.Mutex
+	path, logPath string
+	t             *routes
+	delay         time.Duration
+	log           *slog.Logger
+
+	// mu serialises appends and snapshots: a snapshot holds it from
+	// reading t until the log is emptied, so no change falls between.
+	mu    sync.Mutex
+	lf    *os.File // the log, open for appending; nil until needed
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	dirty bool // the log holds changes the snapshot lacks
+	timer *time.Timer
+	saves int // snapshots written, for tests
 }
 
-// load reads the routes file into t, dropping webhooks already expired.
-// A missing file is not an error.
-func (s *routeStore) load(t *routes, now time.Time) (int, error) {
-	raw, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+func newRouteStore(dir string, t *routes, log *slog.Logger) *routeStore {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	s := &routeStore{path: filepath.Join(dir, RoutesFile), logPath: filepath.Join(dir, RoutesLogFile),
+		t: t, delay: routesSnapshotDelay, log: log}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
+	return s
+}
+
+// load reads the snapshot, then the log, into s.t, dropping webhooks
+// already expired, and returns the number of chats known. Missing files
+// are not an error; a corrupt snapshot is (and the log is not read), a
+// corrupt log line is skipped.
+func (s *routeStore) load(now time.Time) (int, error) {
+	raw, err := os.ReadFile(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return 0, fmt.Errorf("dingtalk: load routes: %w", err)
+	default:
+		var doc routesDoc
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return 0, fmt.Errorf("dingtalk: load routes from %s: %w", s.path, err)
+		}
+		if doc.Version != routesVersion {
+			return 0, fmt.Errorf("dingtalk: load routes from %s: unknown version %d", s.path, doc.Version)
+		}
+		s.apply(doc.Chats, now)
+	}
+	recs, bad, err := readRouteLog(s.logPath)
 	if err != nil {
 		return 0, fmt.Errorf("dingtalk: load routes: %w", err)
 	}
-	var doc routesDoc
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return 0, fmt.Errorf("dingtalk: load routes from %s: %w", s.path, err)
+	if bad > 0 {
+		s.log.Warn("dingtalk: skipped corrupt lines of the routes log", "lines", bad)
 	}
-	if doc.Version != routesVersion {
-		return 0, fmt.Errorf("dingtalk: load routes from %s: unknown version %d", s.path, doc.Version)
+	s.apply(recs, now)
+	if len(recs) > 0 {
+		s.dirty = true // fold them into the snapshot at the next flush
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	for _, rec := range doc.Chats {
-		var kind picoclaw.ChatKind
-		switch rec.Kind {
-		case "direct":
-			kind = picoclaw.ChatDirect
-		case "group":
-			kind = picoclaw.ChatGroup
-		default:
-			continue
-		}
-		if rec.ID == "" {
-			continue
-		}
-		r := route{
-			chat:           picoclaw.Peer{Kind: kind, ID: rec.ID},
-			conversationID: rec.ConversationID,
-			senderStaffID:  rec.SenderStaffID,
-		}
-		if rec.ExpiryMS > 0 && now.Before(time.UnixMilli(rec.ExpiryMS)) {
-			r.webhook, r.expiry = rec.Webhook, time.UnixMilli(rec.ExpiryMS)
-		}
-		t.rememberChatLocked(r, now)
-		n++
-	}
-	return n, nil
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	return len(s.t.byChat), nil
 }
 
-// save writes every chat route of t atomically: a temporary file in the
-// same directory, synced, then renamed over the old one.
-func (s *routeStore) save(t *routes) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	doc := routesDoc{Version: routesVersion, Chats: []routeRecord{}}
-	for _, r := range t.chats() {
-		rec := routeRecord{Kind: r.chat.Kind.String(), ID: r.chat.ID, ConversationID: r.conversationID, SenderStaffID: r.senderStaffID}
-		if r.webhook != "" {
-			rec.Webhook, rec.ExpiryMS = r.webhook, r.expiry.UnixMilli()
+func (s *routeStore) apply(recs []routeRecord, now time.Time) {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	for _, rec := range recs {
+		if r, ok := rec.route(now); ok {
+			s.t.rememberChatLocked(r, now)
 		}
-		doc.Chats = append(doc.Chats, rec)
+	}
+}
+
+// readRouteLog returns the records of the log at path and the number of
+// lines that were not one (a torn last line, say).
+func readRouteLog(path string) (recs []routeRecord, bad int, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var rec routeRecord
+		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+			if json.Unmarshal(line, &rec) != nil {
+				bad++
+				continue
+			}
+			recs = append(recs, rec)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return recs, bad, fmt.Errorf("read %s: %w", filepath.Base(path), err)
+	}
+	return recs, bad, nil
+}
+
+// snapshotLocked writes every chat route of s.t atomically: a temporary
+// file in the same directory, synced, renamed over the old one, and the
+// directory synced. Called with s.mu held.
+func (s *routeStore) snapshotLocked() error {
+	doc := routesDoc{Version: routesVersion, Chats: []routeRecord{}}
+	for _, r := range s.t.chats() {
+		doc.Chats = append(doc.Chats, recordOf(r))
 	}
 	sort.Slice(doc.Chats, func(i, j int) bool {
 		a, b := doc.Chats[i], doc.Chats[j]
@@ -143,5 +237,14 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// The log is emptied next: the new snapshot must outlive a power cut.
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

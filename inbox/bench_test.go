@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// BenchmarkAccept measures one durable Accept: encode, write, fsync, and
+// BenchmarkAccept measures one durable Accept: encode, write, fdatasync, and
 // the amortised cost of compaction every 10,000 records.
 func BenchmarkAccept(b *testing.B) {
 	ib, err := Open(b.TempDir(), nil)
@@ -26,7 +26,7 @@ func BenchmarkAccept(b *testing.B) {
 }
 
 // BenchmarkAcceptDone measures a whole message's journal cost: an Accept
-// and a Done, two fsyncs.
+// and a Done, which rides with the next Accept's fdatasync.
 func BenchmarkAcceptDone(b *testing.B) {
 	ib, err := Open(b.TempDir(), nil)
 	if err != nil {

@@ -109,6 +109,7 @@ func (b *Inbox) compact() error {
 	}
 	b.records = n
 	b.size = int64(buf.Len())
+	b.clearDone() // the rewrite holds every done id in memory
 	b.needNewline = false
 	b.compactRecords = max(b.cfg.maxRecords, 2*n)
 	b.compactBytes = max(b.cfg.maxBytes, 2*b.size)

@@ -28,8 +28,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashChild reports "A id" after each Accept returns and "D id" after
-// each Done returns, and never stops on its own before being killed.
+// crashChild reports "A id" after each Accept returns, "D id" after each
+// Done returns and "F" after each Flush returns, and never stops on its
+// own before being killed. Done records are durable from the next A or F.
 func crashChild(dir, round, seedText string) int {
 	seed, err := strconv.ParseUint(seedText, 10, 64)
 	if err != nil {
@@ -49,6 +50,14 @@ func crashChild(dir, round, seedText string) int {
 		open = append(open, in.MessageID)
 	}
 	for i := range 1_000_000 {
+		if rng.IntN(20) == 0 {
+			if err := b.Flush(); err != nil {
+				fmt.Fprintln(os.Stderr, "child:", err)
+				return 2
+			}
+			fmt.Fprintln(os.Stdout, "F")
+			continue
+		}
 		if len(open) > 0 && rng.IntN(2) == 0 {
 			j := rng.IntN(len(open))
 			id := open[j]
@@ -82,17 +91,24 @@ func TestCrashNoAcceptedMessageLost(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 
 	accepted := map[string]bool{} // every id whose Accept returned
-	done := map[string]bool{}     // every id whose Done returned
+	done := map[string]bool{}     // every id whose Done is durable: a later Accept or Flush returned
 	for round := range 6 {
 		killAfter := 1 + rng.IntN(300) // lines read before the kill
 		lines := runCrashChild(t, dir, round, seed+uint64(round), killAfter)
+		var waiting []string // Done returned, no write since: the window a kill may lose
 		for _, l := range lines {
 			op, id, _ := strings.Cut(l, " ")
 			switch op {
-			case "A":
-				accepted[id] = true
+			case "A", "F":
+				if op == "A" {
+					accepted[id] = true
+				}
+				for _, d := range waiting {
+					done[d] = true
+				}
+				waiting = waiting[:0]
 			case "D":
-				done[id] = true
+				waiting = append(waiting, id)
 			default:
 				t.Fatalf("round %d: child printed %q", round, l)
 			}
@@ -115,7 +131,14 @@ func TestCrashNoAcceptedMessageLost(t *testing.T) {
 		}
 		for id := range done {
 			if pending[id] {
-				t.Errorf("round %d: %s is pending after its Done returned", round, id)
+				t.Errorf("round %d: %s is pending after its Done was written", round, id)
+			}
+		}
+		// A Done still waiting when the kill came may be lost (the message
+		// is answered again), never the message itself.
+		for _, id := range waiting {
+			if !b.Seen(id) {
+				t.Errorf("round %d: %s, done but unwritten, is not even pending", round, id)
 			}
 		}
 		// Only an Accept whose report the kill cut off may be pending

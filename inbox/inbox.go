@@ -30,6 +30,7 @@ type config struct {
 	maxBytes    int64         // … or this many bytes
 	doneKeep    time.Duration // how long a done id is remembered
 	pendingKeep time.Duration // how long an unanswered message is kept
+	doneDelay   time.Duration // how long a Done record may wait for its write
 	now         func() time.Time
 }
 
@@ -39,9 +40,16 @@ func defaultConfig() config {
 		maxBytes:    4 << 20,
 		doneKeep:    24 * time.Hour,
 		pendingKeep: 7 * 24 * time.Hour,
+		doneDelay:   DoneDelay,
 		now:         time.Now,
 	}
 }
+
+// DoneDelay bounds how long a Done record waits to be written: it goes
+// out with the next Accept, or on its own this long after Done, or at
+// Close. A kill -9 within that window loses it, and the message is
+// answered once more after the restart.
+const DoneDelay = 100 * time.Millisecond
 
 // entry is a pending message; seq keeps acceptance order.
 type entry struct {
@@ -51,8 +59,9 @@ type entry struct {
 }
 
 // Inbox is the durable inbox. It is safe for concurrent use. Every write
-// holds the lock through its fsync: Accept comes from one stream reader and
-// Done at the end of a turn, so simplicity wins over group commit here.
+// holds the lock through its fdatasync: Accept comes from one stream
+// reader, so it has nothing to group with. Done records are grouped
+// (see DoneDelay): a lost one costs a duplicate answer, not a lost one.
 type Inbox struct {
 	dir    string
 	path   string
@@ -80,6 +89,13 @@ type Inbox struct {
 
 	buf bytes.Buffer
 	enc *json.Encoder
+
+	// Done records not yet written, as journal lines; they go out ahead of
+	// the next Accept's record, or when doneTimer fires, or at Close.
+	doneBuf   bytes.Buffer
+	doneEnc   *json.Encoder
+	doneN     int
+	doneTimer *time.Timer
 }
 
 // Open opens the inbox kept in dir (normally <workspace>/inbox), creating
@@ -111,6 +127,8 @@ func open(dir string, logger *slog.Logger, cfg config) (*Inbox, error) {
 	}
 	b.enc = json.NewEncoder(&b.buf)
 	b.enc.SetEscapeHTML(false)
+	b.doneEnc = json.NewEncoder(&b.doneBuf)
+	b.doneEnc.SetEscapeHTML(false)
 	b.removeStaleTemps()
 
 	f, err := os.OpenFile(b.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
@@ -148,8 +166,8 @@ func (b *Inbox) removeStaleTemps() {
 	}
 }
 
-// Accept records in as accepted and fsyncs the journal before returning.
-// If in.MessageID was accepted before (pending, or done within the
+// Accept records in as accepted and fdatasyncs the journal before
+// returning, together with every Done record still waiting. If in.MessageID was accepted before (pending, or done within the
 // retention) it writes nothing and returns false.
 func (b *Inbox) Accept(in picoclaw.Inbound) (isNew bool, err error) {
 	id := in.MessageID
@@ -175,9 +193,11 @@ func (b *Inbox) Accept(in picoclaw.Inbound) (isNew bool, err error) {
 	return true, nil
 }
 
-// Done records that the answer to messageID has been delivered, fsyncing
-// the journal. Marking an id done twice is a no-op; an id never accepted
-// is recorded anyway so that a later delivery of it is recognised by Seen.
+// Done records that the answer to messageID has been delivered. Pending
+// and Seen reflect it at once; the record reaches the disk with the next
+// Accept, at most DoneDelay later, or at Close, whichever comes first.
+// Marking an id done twice is a no-op; an id never accepted is recorded
+// anyway so that a later delivery of it is recognised by Seen.
 func (b *Inbox) Done(messageID string) error {
 	if messageID == "" {
 		return errors.New("inbox: done: empty message id")
@@ -191,13 +211,46 @@ func (b *Inbox) Done(messageID string) error {
 		return nil
 	}
 	now := b.cfg.now()
-	if err := b.append(&record{Op: opDone, ID: messageID, At: now}); err != nil {
-		return fmt.Errorf("inbox: done %s: %w", messageID, err)
+	if err := b.doneEnc.Encode(&record{Op: opDone, ID: messageID, At: now}); err != nil {
+		return fmt.Errorf("inbox: done %s: encode record: %w", messageID, err)
+	}
+	b.doneN++
+	if b.doneTimer == nil {
+		b.doneTimer = time.AfterFunc(b.cfg.doneDelay, b.flushDoneLater)
 	}
 	delete(b.pending, messageID)
 	b.done[messageID] = now
+	return nil
+}
+
+// Flush writes and fdatasyncs the Done records still waiting.
+func (b *Inbox) Flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.f == nil {
+		return fmt.Errorf("inbox: flush: %w", ErrClosed)
+	}
+	if err := b.append(nil); err != nil {
+		return fmt.Errorf("inbox: flush: %w", err)
+	}
 	b.maybeCompact()
 	return nil
+}
+
+// flushDoneLater is doneTimer's function. A failure leaves the records
+// waiting for the next Accept, Done, Flush or Close.
+func (b *Inbox) flushDoneLater() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.doneTimer = nil
+	if b.f == nil {
+		return
+	}
+	if err := b.append(nil); err != nil {
+		b.logger.Warn("inbox: write answered records; retried with the next write", "records", b.doneN, "err", err)
+		return
+	}
+	b.maybeCompact()
 }
 
 // Pending returns the accepted messages not yet done, in acceptance order.
@@ -219,17 +272,22 @@ func (b *Inbox) Seen(messageID string) bool {
 	return b.known(messageID)
 }
 
-// Close closes the journal. Every record is already on disk; later calls
-// to Accept and Done fail with ErrClosed.
+// Close writes the Done records still waiting and closes the journal;
+// later calls to Accept and Done fail with ErrClosed.
 func (b *Inbox) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.f == nil {
 		return nil
 	}
+	if b.doneTimer != nil {
+		b.doneTimer.Stop()
+		b.doneTimer = nil
+	}
+	flushErr := b.append(nil)
 	err := b.f.Close()
 	b.f = nil
-	if err != nil {
+	if err := errors.Join(flushErr, err); err != nil {
 		return fmt.Errorf("inbox: close: %w", err)
 	}
 	return nil

@@ -38,6 +38,7 @@ func (s *Store) Replace(ctx context.Context, key picoclaw.SessionKey, msgs []pic
 	}
 
 	defer s.lock(key).Unlock()
+	s.cache.drop(key)
 
 	tmp, err := os.CreateTemp(s.dir, name+tmpPattern)
 	if err != nil {

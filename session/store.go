@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -29,6 +30,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	locks map[picoclaw.SessionKey]*sync.Mutex
+
+	cache *historyCache
 }
 
 var _ picoclaw.SessionStore = (*Store)(nil)
@@ -50,6 +53,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		logger: logger,
 		now:    time.Now,
 		locks:  make(map[picoclaw.SessionKey]*sync.Mutex),
+		cache:  newHistoryCache(DefaultCacheBytes),
 	}, nil
 }
 
@@ -78,7 +82,7 @@ func (s *Store) path(key picoclaw.SessionKey) (string, error) {
 }
 
 // Append writes msgs to the end of key's history as one write, then
-// fsyncs. If a previous crash left a torn last line, a newline is written
+// fdatasyncs. If a previous crash left a torn last line, a newline is written
 // first so that the new messages start on a line of their own.
 func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...picoclaw.Message) error {
 	if err := ctx.Err(); err != nil {
@@ -109,10 +113,13 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 	if err != nil {
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
-	if err := appendTo(f, buf.Bytes()); err != nil {
+	before, after, prefixed, err := appendTo(f, buf.Bytes())
+	if err != nil {
 		f.Close()
+		s.cache.drop(key)
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
+	s.remember(key, buf.Bytes(), before, after, prefixed)
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("session: append %s: close: %w", key, err)
 	}
@@ -125,28 +132,60 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 	return nil
 }
 
-func appendTo(f *os.File, data []byte) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat: %w", err)
+// remember brings the cached history of key up to date with lines, just
+// appended to its file (before → after): the lines are decoded as Load
+// would decode them. A torn line the append had to close (prefixed)
+// makes the file's history differ from the cache's, which is dropped.
+func (s *Store) remember(key picoclaw.SessionKey, lines []byte, before, after os.FileInfo, prefixed bool) {
+	if prefixed || after == nil {
+		s.cache.drop(key)
+		return
 	}
-	if size := fi.Size(); size > 0 {
+	var msgs []picoclaw.Message
+	for line := range bytes.Lines(lines) {
+		var m picoclaw.Message
+		if err := json.Unmarshal(line, &m); err != nil {
+			s.cache.drop(key)
+			return
+		}
+		msgs = append(msgs, m)
+	}
+	if before.Size() == 0 {
+		s.cache.put(key, after, msgs)
+		return
+	}
+	s.cache.extend(key, before, after, msgs)
+}
+
+// appendTo appends data to f and fdatasyncs it, returning the file before
+// and after (after is nil if it could not be read) and whether a newline
+// had to go first to close a torn last line.
+func appendTo(f *os.File, data []byte) (before, after os.FileInfo, prefixed bool, err error) {
+	before, err = f.Stat()
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("stat: %w", err)
+	}
+	if size := before.Size(); size > 0 {
 		// Opened read-write so the last byte can be checked with pread.
 		last := make([]byte, 1)
 		if _, err := f.ReadAt(last, size-1); err != nil {
-			return fmt.Errorf("read last byte: %w", err)
+			return nil, nil, false, fmt.Errorf("read last byte: %w", err)
 		}
 		if last[0] != '\n' {
 			data = append([]byte{'\n'}, data...)
+			prefixed = true
 		}
 	}
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return nil, nil, false, fmt.Errorf("write: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync: %w", err)
+	// fdatasync: the appended bytes and the new size are flushed; the
+	// timestamps fsync would add are not needed to read the history back.
+	if err := datasync(f); err != nil {
+		return nil, nil, false, fmt.Errorf("fdatasync: %w", err)
 	}
-	return nil
+	after, _ = f.Stat()
+	return before, after, prefixed, nil
 }
 
 func syncDir(dir string) error {
@@ -173,7 +212,13 @@ func (s *Store) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.M
 		return nil, err
 	}
 	m := s.lock(key)
-	data, err := os.ReadFile(path)
+	if fi, err := os.Stat(path); err == nil {
+		if msgs, ok := s.cache.get(key, fi); ok {
+			m.Unlock()
+			return msgs, nil
+		}
+	}
+	data, fi, err := readFile(path)
 	m.Unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -181,6 +226,7 @@ func (s *Store) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.M
 	if err != nil {
 		return nil, fmt.Errorf("session: load %s: %w", key, err)
 	}
+	whole := int64(len(data)) == fi.Size() // else another process appended meanwhile
 
 	msgs := make([]picoclaw.Message, 0, bytes.Count(data, []byte{'\n'}))
 	var corrupt int
@@ -207,7 +253,37 @@ func (s *Store) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.M
 	if corrupt > 0 {
 		s.logger.Warn("session: history has corrupt lines", "session", key, "corrupt", corrupt, "loaded", len(msgs))
 	}
+	if whole {
+		s.cache.put(key, fi, msgs)
+	}
 	return msgs, nil
+}
+
+// readFile reads the file at path and describes it as it was opened.
+func readFile(path string) ([]byte, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	data := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			return data, fi, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(data) == cap(data) {
+			data = slices.Grow(data, 4096)
+		}
+	}
 }
 
 // Reset moves key's history aside to "<name>.<unix-time>.jsonl.bak" in the
@@ -233,6 +309,7 @@ func (s *Store) Reset(ctx context.Context, key picoclaw.SessionKey) error {
 	if err != nil {
 		return fmt.Errorf("session: reset %s: %w", key, err)
 	}
+	s.cache.drop(key)
 	if err := os.Rename(path, archive); err != nil {
 		return fmt.Errorf("session: reset %s: archive: %w", key, err)
 	}

@@ -24,5 +24,12 @@
 // (RssFile), which are clean and shared; RssAnon is the heap and stacks.
 // The gateway's log goes to gateway.log in the temporary directory, which
 // --keep leaves in place; --tmpdir /dev/shm takes the disk's fsync latency
-// out of the figures.
+// out of the figures. --cpuprofile FILE profiles the bench and its fakes,
+// --gateway-cpuprofile FILE the last gateway process (through its hidden
+// --cpuprofile flag), for go tool pprof.
+//
+// The fakes run on the cores the gateway is measured on, so they are kept
+// lean: the model fake records no requests and writes each streamed answer
+// in one piece rather than flushing every chunk, and replies and acks are
+// awaited by index (WaitRepliesFrom, WaitAck) rather than by rescanning.
 package main

@@ -33,7 +33,12 @@ func (h *harness) start(ctx context.Context) (*gateway, time.Duration, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("bench: open gateway log: %w", err)
 	}
-	cmd := exec.Command(h.binary, "gateway", "--config", h.cfgPath, "--log-level", h.opts.logLevel)
+	args := []string{"gateway", "--config", h.cfgPath, "--log-level", h.opts.logLevel}
+	if h.opts.gwProfile != "" {
+		// Each start rewrites it; the last process's profile is kept.
+		args = append(args, "--cpuprofile", h.opts.gwProfile)
+	}
+	cmd := exec.Command(h.binary, args...)
 	cmd.Stdout, cmd.Stderr, cmd.Env, cmd.Dir = logf, logf, childEnv(), h.dir
 	detach(cmd)
 	before := h.dt.ConnectionCount()

@@ -30,6 +30,7 @@ type options struct {
 	tmpDir     string
 	logLevel   string
 	cpuProfile string
+	gwProfile  string
 }
 
 func main() {
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.tmpDir, "tmpdir", "", "where to make the temporary directory, e.g. /dev/shm to take the disk's fsync out (default $TMPDIR)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "the gateway's --log-level")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the fakes) to FILE")
+	fs.StringVar(&o.gwProfile, "gateway-cpuprofile", "", "write a CPU profile of the last gateway process (idle to shutdown) to FILE")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

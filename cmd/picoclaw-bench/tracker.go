@@ -22,8 +22,8 @@ type sent struct {
 }
 
 // tracker matches the fake DingTalk's webhook replies to pushed messages.
-// Replies are read in batches (WaitReplies), so an answer's time is when
-// the tracker saw it: at most one wake-up later than its arrival.
+// Replies are read in batches (WaitRepliesFrom), so an answer's time is
+// when the tracker saw it: at most one wake-up later than its arrival.
 type tracker struct {
 	dt       *dingtalktest.Server
 	phase    string
@@ -42,7 +42,7 @@ type tracker struct {
 
 func newTracker(dt *dingtalktest.Server, phase string, expected int) *tracker {
 	return &tracker{dt: dt, phase: phase, expected: expected, byMsg: map[string]*sent{},
-		seen: len(dt.Replies()), all: make(chan struct{})}
+		seen: dt.ReplyCount(), all: make(chan struct{})}
 }
 
 // push sends message i of the phase from sender (a private chat) and
@@ -72,9 +72,9 @@ func (t *tracker) push(i int, sender string) (*sent, error) {
 func (t *tracker) collect(ctx context.Context) {
 	for {
 		t.mu.Lock()
-		next := t.seen + 1
+		from := t.seen
 		t.mu.Unlock()
-		reps, err := t.dt.WaitReplies(ctx, next)
+		reps, err := t.dt.WaitRepliesFrom(ctx, from)
 		if err != nil {
 			return
 		}
@@ -82,10 +82,11 @@ func (t *tracker) collect(ctx context.Context) {
 	}
 }
 
+// match takes the replies that came after the ones already seen.
 func (t *tracker) match(reps []dingtalktest.Reply, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, r := range reps[t.seen:] {
+	for _, r := range reps {
 		s, ok := t.byMsg[r.MsgID]
 		switch {
 		case !ok:
@@ -101,7 +102,7 @@ func (t *tracker) match(reps []dingtalktest.Reply, now time.Time) {
 			t.checkDoneLocked()
 		}
 	}
-	t.seen = len(reps)
+	t.seen += len(reps)
 }
 
 // wait blocks until every expected message has its answer or ctx ends.

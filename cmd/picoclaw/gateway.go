@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,14 +23,40 @@ import (
 const shutdownGrace = 20 * time.Second
 
 func (e *env) gatewayCommand() *cobra.Command {
-	return &cobra.Command{
+	var cpuProfile string
+	cmd := &cobra.Command{
 		Use:   "gateway",
 		Short: "Connect to DingTalk and answer chats",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("gateway: %w", err)
+				}
+				defer stop()
+			}
 			return e.gateway(cmd.Context())
 		},
 	}
+	// Hidden: for profiling under the bench (picoclaw-bench --gateway-cpuprofile).
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the gateway to `FILE` until it stops")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
+	return cmd
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func (e *env) gateway(ctx context.Context) error {
@@ -57,6 +84,8 @@ func (e *env) gateway(ctx context.Context) error {
 		StateDir:           filepath.Join(cfg.Agents.Defaults.Workspace, "state"),
 		Logger:             log.With("channel", "dingtalk"),
 		OnConnected:        e.onConnected,
+		ChatLimit:          dt.ChatLimit,
+		ChatWindow:         time.Duration(dt.ChatWindowSeconds) * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

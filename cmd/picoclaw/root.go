@@ -24,7 +24,7 @@ type env struct {
 	configPath     string
 	logLevel       string
 	// onConnected, when set, is called each time the DingTalk stream is up
-	// (tests and the bench use it).
+	// (run starts the memory trim with it).
 	onConnected func()
 }
 
@@ -35,6 +35,9 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv}
+	// Only the real process trims its memory (see trim.go); in-process
+	// tests call execute.
+	e.onConnected = e.trimOnConnect(ctx)
 	return e.execute(ctx, args)
 }
 

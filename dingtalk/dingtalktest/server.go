@@ -48,8 +48,14 @@ type Server struct {
 	base string // http://127.0.0.1:port
 	wg   sync.WaitGroup
 
-	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced on every recorded change
+	mu sync.Mutex
+	// changed fires on every recorded change; replied only when a webhook
+	// message is delivered, and ackWait per awaited messageId, so that a
+	// waiter wakes only for what it may be waiting for.
+	changed  signal
+	replied  signal
+	ackWait  map[string]chan struct{}
+	ackIdx   map[string]int // messageId → index in acks of its first ack
 	closed   bool
 	seq      uint64
 	tickets  map[string]time.Time
@@ -80,7 +86,8 @@ func NewServer() *Server {
 		AppID:           "1305d5f5-0a1b-484f-9c2d-97d9a1b2ef67",
 		CorpID:          "ding0123456789abcdef0123456789abcdef",
 		BotUserID:       "$:LWCP_v1:$BOTxDINGTALKxIDx0000000000000000",
-		changed:         make(chan struct{}),
+		ackWait:         map[string]chan struct{}{},
+		ackIdx:          map[string]int{},
 		tickets:         map[string]time.Time{},
 		sessions:        map[string]*session{},
 	}
@@ -124,18 +131,40 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-// notifyLocked wakes every waiter. Callers hold s.mu.
-func (s *Server) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+// signal is a broadcast to the goroutines waiting for one kind of change;
+// its channel is made only when someone waits. Guarded by Server.mu.
+type signal struct{ ch chan struct{} }
+
+// wait returns a channel closed at the next notify.
+func (g *signal) wait() <-chan struct{} {
+	if g.ch == nil {
+		g.ch = make(chan struct{})
+	}
+	return g.ch
 }
+
+func (g *signal) notify() {
+	if g.ch != nil {
+		close(g.ch)
+		g.ch = nil
+	}
+}
+
+// notifyLocked wakes every waiter of waitFor. Callers hold s.mu.
+func (s *Server) notifyLocked() { s.changed.notify() }
 
 // waitFor blocks until cond (evaluated under s.mu) holds or ctx ends.
 func (s *Server) waitFor(ctx context.Context, cond func() bool) error {
+	return s.waitOn(ctx, &s.changed, cond)
+}
+
+// waitOn blocks until cond (evaluated under s.mu) holds or ctx ends,
+// checking again each time sig fires.
+func (s *Server) waitOn(ctx context.Context, sig *signal, cond func() bool) error {
 	for {
 		s.mu.Lock()
 		ok := cond()
-		ch := s.changed
+		ch := sig.wait()
 		s.mu.Unlock()
 		if ok {
 			return nil

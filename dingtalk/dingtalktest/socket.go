@@ -107,12 +107,20 @@ func (s *Server) recordAck(c *wsConn, raw []byte) {
 		Data    string            `json:"data"`
 	}
 	_ = json.Unmarshal(raw, &a) // garbage is still recorded, with Raw
+	id := a.Headers["messageId"]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.acks = append(s.acks, RecordedAck{
 		ConnectionID: c.info.ID, Code: a.Code, Message: a.Message,
-		MessageID: a.Headers["messageId"], Headers: a.Headers, Data: a.Data, Raw: raw,
+		MessageID: id, Headers: a.Headers, Data: a.Data, Raw: raw,
 	})
+	if _, ok := s.ackIdx[id]; !ok {
+		s.ackIdx[id] = len(s.acks) - 1
+	}
+	if ch, ok := s.ackWait[id]; ok {
+		close(ch)
+		delete(s.ackWait, id)
+	}
 	s.notifyLocked()
 }
 
@@ -125,22 +133,31 @@ func (s *Server) Acks() []RecordedAck {
 	return out
 }
 
-// WaitAck waits for the ack of the frame with header messageId id.
+// WaitAck waits for the ack of the frame with header messageId id, and
+// returns the first one received.
 func (s *Server) WaitAck(ctx context.Context, id string) (RecordedAck, error) {
-	var got RecordedAck
-	err := s.waitFor(ctx, func() bool {
-		for _, a := range s.acks {
-			if a.MessageID == id {
-				got = a
-				return true
-			}
-		}
-		return false
-	})
-	if err != nil {
-		return RecordedAck{}, fmt.Errorf("dingtalktest: wait ack %s: %w", id, err)
+	s.mu.Lock()
+	if i, ok := s.ackIdx[id]; ok {
+		a := s.acks[i]
+		s.mu.Unlock()
+		return a, nil
 	}
-	return got, nil
+	// Waiters of one id share a channel, closed by recordAck; one left by
+	// a cancelled wait is closed when the ack comes, if ever.
+	ch, ok := s.ackWait[id]
+	if !ok {
+		ch = make(chan struct{})
+		s.ackWait[id] = ch
+	}
+	s.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+		return RecordedAck{}, fmt.Errorf("dingtalktest: wait ack %s: %w", id, ctx.Err())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acks[s.ackIdx[id]], nil
 }
 
 // Connections describes every socket accepted so far.

@@ -96,10 +96,35 @@ func (s *Server) RepliesFor(conversationID string) []Reply {
 // WaitReplies waits until at least n messages were delivered and returns
 // them all.
 func (s *Server) WaitReplies(ctx context.Context, n int) ([]Reply, error) {
-	if err := s.waitFor(ctx, func() bool { return len(s.replies) >= n }); err != nil {
+	if err := s.waitOn(ctx, &s.replied, func() bool { return len(s.replies) >= n }); err != nil {
 		return nil, fmt.Errorf("dingtalktest: wait for %d replies: %w", n, err)
 	}
 	return s.Replies(), nil
+}
+
+// ReplyCount is the number of messages delivered so far.
+func (s *Server) ReplyCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.replies)
+}
+
+// WaitRepliesFrom waits until more than from messages were delivered and
+// returns those after the first from, in order: a reader that keeps up
+// with many replies copies each once.
+func (s *Server) WaitRepliesFrom(ctx context.Context, from int) ([]Reply, error) {
+	var out []Reply
+	err := s.waitOn(ctx, &s.replied, func() bool {
+		if len(s.replies) <= from {
+			return false
+		}
+		out = append([]Reply(nil), s.replies[max(from, 0):]...)
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dingtalktest: wait for replies after %d: %w", from, err)
+	}
+	return out, nil
 }
 
 // webhookMsg covers the msgtypes sendBySession accepts.
@@ -176,6 +201,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.replies = append(s.replies, rep)
+	s.replied.notify()
 	s.notifyLocked()
 	writeErrcode(w, ErrcodeOK, "ok")
 }

@@ -70,7 +70,7 @@ func (s *Anthropic) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	msgID := fmt.Sprintf("msg_providertest%d", n)
-	s.answer(w, r, reply, func() {
+	s.answer(w, r, reply, func(w http.ResponseWriter) {
 		if rec.Stream {
 			writeAnthropicStream(w, rec, reply, msgID)
 		} else {

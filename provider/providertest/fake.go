@@ -17,6 +17,7 @@ import (
 // does. Safe for concurrent use.
 type OpenAI struct {
 	server
+	tools toolsCache
 }
 
 // NewOpenAI starts a fake server; call Close when done.
@@ -36,7 +37,7 @@ func (s *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the client went away
 	}
-	rec, decodeErr := decodeOpenAI(r, body)
+	rec, decodeErr := decodeOpenAI(r, body, &s.tools)
 	n, reply := s.record(rec, decodeErr == nil && rec.APIKey != "" && validate(rec) == "")
 	id, created := fmt.Sprintf("chatcmpl-providertest%d", n), time.Now().Unix()
 	switch {
@@ -55,7 +56,7 @@ func (s *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.answer(w, r, reply, func() {
+	s.answer(w, r, reply, func(w http.ResponseWriter) {
 		if rec.Stream {
 			writeStream(w, rec, reply, id, created)
 		} else {

@@ -1,10 +1,14 @@
 package providertest
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 
 	"picoclaw"
 )
@@ -78,37 +82,108 @@ type wirePart struct {
 	} `json:"image_url"`
 }
 
-// decodeOpenAI parses a Chat Completions request body.
-func decodeOpenAI(r *http.Request, body []byte) (RecordedRequest, error) {
+// openAIBody is the part of a Chat Completions request the fake reads.
+type openAIBody struct {
+	Model               string        `json:"model"`
+	Messages            []wireMessage `json:"messages"`
+	MaxTokens           int           `json:"max_tokens"`
+	MaxCompletionTokens int           `json:"max_completion_tokens"`
+	Temperature         *float64      `json:"temperature"`
+	Stream              bool          `json:"stream"`
+	StreamOptions       *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	Tools openAITools `json:"tools"`
+}
+
+// toolsCache keeps the last tools array decoded: a client sends the same
+// definitions, most of a request's bytes, with every request.
+type toolsCache struct {
+	mu   sync.Mutex
+	raw  []byte
+	defs []picoclaw.ToolDef
+}
+
+// openAITools decodes a request's tools, through cache when it is set.
+type openAITools struct {
+	cache *toolsCache
+	defs  []picoclaw.ToolDef
+}
+
+func (t *openAITools) UnmarshalJSON(b []byte) error {
+	if c := t.cache; c != nil {
+		c.mu.Lock()
+		hit := c.raw != nil && bytes.Equal(b, c.raw)
+		if hit {
+			t.defs = cloneDefs(c.defs)
+		}
+		c.mu.Unlock()
+		if hit {
+			return nil
+		}
+	}
+	var wire []struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name        string          `json:"name"`
+			Description string          `json:"description"`
+			Parameters  json.RawMessage `json:"parameters"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return err
+	}
+	t.defs = nil
+	for _, w := range wire {
+		t.defs = append(t.defs, picoclaw.ToolDef{
+			Name: w.Function.Name, Description: w.Function.Description, Parameters: w.Function.Parameters,
+		})
+	}
+	if c := t.cache; c != nil {
+		c.mu.Lock()
+		c.raw, c.defs = bytes.Clone(b), cloneDefs(t.defs)
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// cloneDefs copies defs and their parameters, so no two requests share
+// memory.
+func cloneDefs(defs []picoclaw.ToolDef) []picoclaw.ToolDef {
+	out := slices.Clone(defs)
+	for i := range out {
+		out[i].Parameters = bytes.Clone(out[i].Parameters)
+	}
+	return out
+}
+
+// decodeOpenAI parses a Chat Completions request body; tools (nil: none)
+// caches the decoding of its tool definitions.
+func decodeOpenAI(r *http.Request, body []byte, tools *toolsCache) (RecordedRequest, error) {
 	rec := RecordedRequest{Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
 	if k, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		rec.APIKey = strings.TrimSpace(k)
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return rec, fmt.Errorf("body is not a JSON object: %w", err)
-	}
-	var known struct {
-		Model               string        `json:"model"`
-		Messages            []wireMessage `json:"messages"`
-		MaxTokens           int           `json:"max_tokens"`
-		MaxCompletionTokens int           `json:"max_completion_tokens"`
-		Temperature         *float64      `json:"temperature"`
-		Stream              bool          `json:"stream"`
-		StreamOptions       *struct {
-			IncludeUsage bool `json:"include_usage"`
-		} `json:"stream_options"`
-		Tools []struct {
-			Type     string `json:"type"`
-			Function struct {
-				Name        string          `json:"name"`
-				Description string          `json:"description"`
-				Parameters  json.RawMessage `json:"parameters"`
-			} `json:"function"`
-		} `json:"tools"`
-	}
-	if err := json.Unmarshal(body, &known); err != nil {
-		return rec, fmt.Errorf("decode body: %w", err)
+	// A body with no key the fake does not know (the usual case) is
+	// decoded in one pass; any other, or any error, takes the long way,
+	// which also finds Extra and words the errors.
+	known := openAIBody{Tools: openAITools{cache: tools}}
+	if decodeKnownOnly(body, &known) != nil {
+		known = openAIBody{Tools: openAITools{cache: tools}}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil {
+			return rec, fmt.Errorf("body is not a JSON object: %w", err)
+		}
+		if err := json.Unmarshal(body, &known); err != nil {
+			return rec, fmt.Errorf("decode body: %w", err)
+		}
+		for _, k := range []string{"model", "messages", "max_tokens", "max_completion_tokens",
+			"temperature", "stream", "stream_options", "tools"} { // openAIBody's
+			delete(fields, k)
+		}
+		if len(fields) > 0 {
+			rec.Extra = fields
+		}
 	}
 	rec.Model = known.Model
 	rec.MaxTokens = known.MaxTokens
@@ -119,11 +194,7 @@ func decodeOpenAI(r *http.Request, body []byte) (RecordedRequest, error) {
 	rec.Temperature = known.Temperature
 	rec.Stream = known.Stream
 	rec.IncludeUsage = known.StreamOptions != nil && known.StreamOptions.IncludeUsage
-	for _, t := range known.Tools {
-		rec.Tools = append(rec.Tools, picoclaw.ToolDef{
-			Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters,
-		})
-	}
+	rec.Tools = known.Tools.defs
 	for i, m := range known.Messages {
 		rm, err := decodeMessage(m)
 		if err != nil {
@@ -131,14 +202,21 @@ func decodeOpenAI(r *http.Request, body []byte) (RecordedRequest, error) {
 		}
 		rec.Messages = append(rec.Messages, rm)
 	}
-	for _, k := range []string{"model", "messages", "max_tokens", "max_completion_tokens",
-		"temperature", "stream", "stream_options", "tools"} {
-		delete(fields, k)
-	}
-	if len(fields) > 0 {
-		rec.Extra = fields
-	}
 	return rec, nil
+}
+
+// decodeKnownOnly decodes body into v, failing on any key v has no field
+// for (at any depth), on anything after the value, and on bad JSON.
+func decodeKnownOnly(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
+		return errors.New("data after the JSON value")
+	}
+	return nil
 }
 
 func decodeMessage(m wireMessage) (RecordedMessage, error) {

@@ -28,6 +28,9 @@ type server struct {
 	reqs    []RecordedRequest
 	changed chan struct{} // closed and replaced when reqs grows
 	seq     int
+	// noRecord: SetRecording(false); coalesce: SetFlushEachChunk(false).
+	noRecord bool
+	coalesce bool
 }
 
 // start starts listening on 127.0.0.1 with serve.
@@ -79,6 +82,28 @@ func (s *server) ServeFixture(path string) {
 	s.Enqueue(Reply{Raw: b})
 }
 
+// SetRecording(false) stops keeping the requests that arrive from now on:
+// Requests and WaitRequests no longer see them, while handlers still get
+// each one. Long runs (the bench) use it so that the record does not grow
+// without bound. SetRecording(true) resumes; recording is on by default.
+func (s *server) SetRecording(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noRecord = !on
+}
+
+// SetFlushEachChunk(false) lets a streamed answer go out in as few writes
+// as the HTTP server's buffer allows, instead of one flushed write per
+// chunk as the real APIs send them; the client still gets every chunk,
+// just read at once. The bench's instant model uses it so that the fake
+// spends less of the machine the gateway is measured on. A CutStream reply
+// then delivers none of its content. On by default.
+func (s *server) SetFlushEachChunk(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.coalesce = !on
+}
+
 // Requests returns the requests received so far, including refused ones.
 func (s *server) Requests() []RecordedRequest {
 	s.mu.Lock()
@@ -110,9 +135,11 @@ func (s *server) WaitRequests(ctx context.Context, n int) ([]RecordedRequest, er
 // handler may block one request (a slow model) while others are served.
 func (s *server) record(rec RecordedRequest, valid bool) (n int, reply Reply) {
 	s.mu.Lock()
-	s.reqs = append(s.reqs, rec)
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if !s.noRecord {
+		s.reqs = append(s.reqs, rec)
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
 	s.seq++
 	n = s.seq
 	if !valid {
@@ -139,7 +166,7 @@ func (s *server) record(rec RecordedRequest, valid bool) (n int, reply Reply) {
 // answer writes reply after its Delay: an error or Raw reply as scripted,
 // any other through render, in the fake's wire format. Nothing is written
 // if the request or the server ends during the delay.
-func (s *server) answer(w http.ResponseWriter, r *http.Request, reply Reply, render func()) {
+func (s *server) answer(w http.ResponseWriter, r *http.Request, reply Reply, render func(http.ResponseWriter)) {
 	if reply.Delay > 0 {
 		t := time.NewTimer(reply.Delay)
 		defer t.Stop()
@@ -161,9 +188,18 @@ func (s *server) answer(w http.ResponseWriter, r *http.Request, reply Reply, ren
 		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 		_, _ = w.Write(reply.Raw)
 	default:
-		render()
+		s.mu.Lock()
+		coalesce := s.coalesce
+		s.mu.Unlock()
+		if coalesce {
+			w = unflushed{w} // the SSE writers flush only an http.Flusher
+		}
+		render(w)
 	}
 }
+
+// unflushed hides the http.Flusher of a ResponseWriter.
+type unflushed struct{ http.ResponseWriter }
 
 // writeError writes a JSON error body.
 func writeError(w http.ResponseWriter, status int, body string) {

@@ -1,7 +1,6 @@
 package providertest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,24 +18,54 @@ type kv struct {
 	v any
 }
 
-func (o obj) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
+func (o obj) MarshalJSON() ([]byte, error) { return o.appendJSON(nil) }
+
+// appendJSON appends o to b. Nested objects and lists are written here
+// rather than through json.Marshal, which would re-scan (compact) each
+// MarshalJSON result; the bytes are the same.
+func (o obj) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
 	for i, f := range o {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		k, _ := json.Marshal(f.k)
-		v, err := json.Marshal(f.v)
-		if err != nil {
+		b = append(append(b, k...), ':')
+		var err error
+		if b, err = appendValue(b, f.v); err != nil {
 			return nil, fmt.Errorf("field %s: %w", f.k, err)
 		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}'), nil
+}
+
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case obj:
+		return v.appendJSON(b)
+	case []any:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendValue(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case nil:
+		return append(b, "null"...), nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, raw...), nil
 }
 
 // sseWriter writes Chat Completions chunks as OpenAI does: data lines only,
@@ -49,7 +78,7 @@ type sseWriter struct {
 }
 
 func (s *sseWriter) data(v any) {
-	b, err := json.Marshal(v)
+	b, err := appendValue(nil, v)
 	if err != nil {
 		panic(fmt.Sprintf("providertest: encode chunk: %v", err)) // a bug in this package
 	}
