@@ -46,7 +46,7 @@ func TestStreamReceivesAndAcks(t *testing.T) {
 			}
 			select {
 			case <-h.connected:
-			default:
+			case <-time.After(5 * time.Second):
 				t.Error("OnConnected was not called")
 			}
 		})
