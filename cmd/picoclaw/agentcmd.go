@@ -59,7 +59,7 @@ func (e *env) agentRun(ctx context.Context, message string, showReasoning bool, 
 		}
 		return nil
 	}
-	rt, err := newRuntime(ctx, cfg, log, send)
+	rt, err := newRuntime(ctx, cfg, log, e.transport(), send)
 	if err != nil {
 		return err
 	}

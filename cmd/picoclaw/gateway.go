@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -84,8 +85,10 @@ func (e *env) gateway(ctx context.Context) error {
 		StateDir:           filepath.Join(cfg.Agents.Defaults.Workspace, "state"),
 		Logger:             log.With("channel", "dingtalk"),
 		OnConnected:        e.onConnected,
-		ChatLimit:          dt.ChatLimit,
-		ChatWindow:         time.Duration(dt.ChatWindowSeconds) * time.Second,
+		// A generous bound: media downloads of up to max_media_size.
+		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},
+		ChatLimit:  dt.ChatLimit,
+		ChatWindow: time.Duration(dt.ChatWindowSeconds) * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -102,7 +105,7 @@ func (e *env) gateway(ctx context.Context) error {
 		_, chat, ok := originChat(ctx)
 		return chat, ok
 	})
-	rt, err := newRuntime(ctx, cfg, log, send, sendFile)
+	rt, err := newRuntime(ctx, cfg, log, e.transport(), send, sendFile)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"picoclaw"
@@ -12,7 +13,7 @@ import (
 )
 
 // providerFor builds the provider of one model_list entry.
-func providerFor(m config.ModelConfig, log *slog.Logger) (picoclaw.Provider, string, error) {
+func providerFor(m config.ModelConfig, hc *http.Client, log *slog.Logger) (picoclaw.Provider, string, error) {
 	timeout := time.Duration(m.RequestTimeout) * time.Second
 	log = log.With("model", m.ModelName)
 	var (
@@ -23,12 +24,12 @@ func providerFor(m config.ModelConfig, log *slog.Logger) (picoclaw.Provider, str
 	case "anthropic":
 		p, err = anthropic.New(anthropic.Config{
 			BaseURL: m.BaseURL(), APIKeys: m.Keys(), Model: m.ModelID(), RequestTimeout: timeout,
-			ExtraBody: m.ExtraBody, CustomHeaders: m.CustomHeaders, Logger: log,
+			ExtraBody: m.ExtraBody, CustomHeaders: m.CustomHeaders, HTTPClient: hc, Logger: log,
 		})
 	default:
 		p, err = openai.New(openai.Config{
 			BaseURL: m.BaseURL(), APIKeys: m.Keys(), Model: m.ModelID(), RequestTimeout: timeout,
-			ExtraBody: m.ExtraBody, CustomHeaders: m.CustomHeaders, Logger: log,
+			ExtraBody: m.ExtraBody, CustomHeaders: m.CustomHeaders, HTTPClient: hc, Logger: log,
 		})
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,6 +27,8 @@ type env struct {
 	// onConnected, when set, is called each time the DingTalk stream is up
 	// (run starts the memory trim with it).
 	onConnected func()
+	// shared is the HTTP transport of this run, made on first use.
+	shared *http.Transport
 }
 
 // exitError carries a process exit code through cobra.
@@ -81,6 +84,14 @@ func (e *env) versionCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// transport returns the run's shared HTTP transport.
+func (e *env) transport() *http.Transport {
+	if e.shared == nil {
+		e.shared = newTransport()
+	}
+	return e.shared
 }
 
 // logger builds the process logger: text to stderr at the chosen level.

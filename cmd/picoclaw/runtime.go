@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"picoclaw"
@@ -29,7 +30,7 @@ type runtime struct {
 
 // newRuntime builds the agent. send delivers outbound messages; extra
 // tools (e.g. the channel's send_file) are registered too.
-func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger,
+func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger, transport http.RoundTripper,
 	send func(context.Context, picoclaw.Outbound) error, extra ...picoclaw.Tool) (*runtime, error) {
 	ws := cfg.Agents.Defaults.Workspace
 	if _, err := workspace.Init(ws, false); err != nil {
@@ -39,7 +40,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	if err != nil {
 		return nil, fmt.Errorf("open sessions: %w", err)
 	}
-	prov, err := newPool(cfg, log)
+	prov, err := newPool(cfg, &http.Client{Transport: transport}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +170,7 @@ func (rt *runtime) Close() {
 
 // newPool builds the provider for agents.defaults.model_name and its
 // fallbacks.
-func newPool(cfg *config.Config, log *slog.Logger) (picoclaw.Provider, error) {
+func newPool(cfg *config.Config, hc *http.Client, log *slog.Logger) (picoclaw.Provider, error) {
 	names := append([]string{cfg.Agents.Defaults.ModelName}, cfg.Agents.Defaults.ModelFallbacks...)
 	var groups []*pool.Group
 	for _, name := range names {
@@ -182,7 +183,7 @@ func newPool(cfg *config.Config, log *slog.Logger) (picoclaw.Provider, error) {
 			if m.Enabled != nil && !*m.Enabled {
 				continue
 			}
-			p, id, err := providerFor(m, log)
+			p, id, err := providerFor(m, hc, log)
 			if err != nil {
 				return nil, err
 			}
