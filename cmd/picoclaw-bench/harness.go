@@ -24,6 +24,7 @@ type harness struct {
 	dt      *dingtalktest.Server
 	llm     *providertest.OpenAI
 	opts    options
+	port    int // the gateway's /health port
 }
 
 // newHarness creates the temporary directory, starts the fakes and writes
@@ -89,6 +90,7 @@ func (h *harness) writeConfig() error {
 	if err != nil {
 		return err
 	}
+	h.port = port
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{

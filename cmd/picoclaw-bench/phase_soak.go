@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -25,6 +27,9 @@ type soakResult struct {
 	RSSLast   int64         `json:"rss_last"`
 	RSSMax    int64         `json:"rss_max"`
 	MemErr    string        `json:"mem_error,omitempty"`
+	// From the gateway's /health: a leak shows as a rising count.
+	Goroutines [3]int   `json:"goroutines_first_last_max"`
+	Heap       [3]int64 `json:"heap_alloc_first_last_max"`
 }
 
 // measureSoak pushes rate messages a second, round-robin over senders
@@ -47,6 +52,13 @@ func (h *harness) measureSoak(ctx context.Context, g *gateway, d time.Duration, 
 			r.RSSFirst = m.RSS
 		}
 		r.RSSLast, r.RSSMax = m.RSS, max(r.RSSMax, m.RSS)
+		if st, err := h.health(pctx); err == nil {
+			if r.Goroutines[0] == 0 {
+				r.Goroutines[0], r.Heap[0] = st.Goroutines, st.Heap
+			}
+			r.Goroutines[1], r.Heap[1] = st.Goroutines, st.Heap
+			r.Goroutines[2], r.Heap[2] = max(r.Goroutines[2], st.Goroutines), max(r.Heap[2], st.Heap)
+		}
 	}
 	sample()
 	start := time.Now()
@@ -85,4 +97,24 @@ func (h *harness) measureSoak(ctx context.Context, g *gateway, d time.Duration, 
 	r.P99 = percentile(o.latencies, 99)
 	r.Answered, r.Lost, r.Dups, r.Wrong, r.AcksLost = o.answered, o.lost, o.dups, o.wrong, t.acksMissing()
 	return r, nil
+}
+
+type healthStats struct {
+	Goroutines int   `json:"goroutines"`
+	Heap       int64 `json:"heap_alloc_bytes"`
+}
+
+// health reads the gateway's goroutine count and heap from /health.
+func (h *harness) health(ctx context.Context) (healthStats, error) {
+	var st healthStats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/health", h.port), nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, fmt.Errorf("bench: read /health: %w", err)
+	}
+	defer resp.Body.Close()
+	return st, json.NewDecoder(resp.Body).Decode(&st)
 }

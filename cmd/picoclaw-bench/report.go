@@ -89,6 +89,11 @@ func soakRows(s soakResult) []row {
 		{"soak lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", s.Lost, s.Dups, s.Wrong, s.AcksLost), "0 / 0 / 0 / 0",
 			check(s.Lost+s.Dups+s.Wrong+s.AcksLost == 0)},
 	}
+	if s.Goroutines[0] > 0 {
+		rows = append(rows,
+			row{"soak goroutines first / last / max", fmt.Sprintf("%d / %d / %d", s.Goroutines[0], s.Goroutines[1], s.Goroutines[2]), "flat", statusNoFigure},
+			row{"soak heap first / last / max", fmt.Sprintf("%s / %s / %s", fmtMB(s.Heap[0]), fmtMB(s.Heap[1]), fmtMB(s.Heap[2])), "flat", statusNoFigure})
+	}
 	if s.MemErr != "" {
 		return append(rows, row{"soak RSS first / last / max", s.MemErr, "", statusNoFigure})
 	}

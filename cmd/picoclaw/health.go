@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	goruntime "runtime"
 	"strconv"
 	"time"
 
@@ -34,7 +35,12 @@ func startHealth(host string, port int, channels map[string]picoclaw.Channel, lo
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		// Goroutines and heap let a soak test see leaks from outside.
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		writeJSON(w, http.StatusOK, map[string]any{
+			"status": "ok", "goroutines": goruntime.NumGoroutine(), "heap_alloc_bytes": ms.HeapAlloc,
+		})
 	})
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
 		state := map[string]bool{}

@@ -28,8 +28,9 @@ func TestHealthAndReady(t *testing.T) {
 	h := newGatewayHarness(t, harnessOptions{})
 	h.start()
 	base := fmt.Sprintf("http://127.0.0.1:%d", h.port)
-	if code, _ := getJSON(t, base+"/health"); code != http.StatusOK {
-		t.Errorf("/health = %d", code)
+	if code, body := getJSON(t, base+"/health"); code != http.StatusOK || body["status"] != "ok" ||
+		body["goroutines"].(float64) < 1 || body["heap_alloc_bytes"].(float64) <= 0 {
+		t.Errorf("/health = %d %v", code, body)
 	}
 	code, body := getJSON(t, base+"/ready")
 	if code != http.StatusOK || body["ready"] != true {
