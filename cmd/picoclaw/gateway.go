@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -73,23 +74,7 @@ func (e *env) gateway(ctx context.Context) error {
 	if !dt.Enabled {
 		return fmt.Errorf("gateway: no channel is enabled in %s; set channels.dingtalk.enabled to true", path)
 	}
-	ch, err := dingtalk.NewChannel(dingtalk.ChannelConfig{
-		ClientID:           dt.ClientID,
-		ClientSecret:       dt.ClientSecret,
-		APIBase:            dt.APIBase,
-		AllowFrom:          dt.AllowFrom,
-		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
-		Prefixes:           dt.GroupTrigger.Prefixes,
-		ReasoningChannelID: dt.ReasoningChannelID,
-		ReplyAtSender:      dt.ReplyAtSender,
-		StateDir:           filepath.Join(cfg.Agents.Defaults.Workspace, "state"),
-		Logger:             log.With("channel", "dingtalk"),
-		OnConnected:        e.onConnected,
-		// A generous bound: media downloads of up to max_media_size.
-		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},
-		ChatLimit:  dt.ChatLimit,
-		ChatWindow: time.Duration(dt.ChatWindowSeconds) * time.Second,
-	})
+	ch, err := e.dingtalkChannel(cfg, log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -123,41 +108,14 @@ func (e *env) gateway(ctx context.Context) error {
 		Vision:     visionOf(cfg),
 		Logger:     log.With("component", "media"),
 	}
-	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, Prepare: func(ctx context.Context, in *picoclaw.Inbound) {
-		if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
-			_ = media.Resolve(ctx, in) // failures become notes for the model
-		}
-	}, AfterTurn: func(in picoclaw.Inbound, err error) {
-		if errors.Is(err, agent.ErrShutdown) {
-			return // still pending: answered after restart
-		}
-		if err := box.Done(in.MessageID); err != nil {
-			log.Error("inbox: mark answered", "session", in.SessionKey(), "err", err)
-		}
-	}})
-	dispatch := func(in picoclaw.Inbound) {
-		if disp.Dispatch(in) {
-			if agent.IsStopCommand(in.Text) {
-				_ = box.Done(in.MessageID) // handled at once, not a turn
+	k := &intake{box: box, send: send, log: log}
+	k.disp = rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: k.afterTurn,
+		Prepare: func(ctx context.Context, in *picoclaw.Inbound) {
+			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
+				_ = media.Resolve(ctx, in) // failures become notes for the model
 			}
-			return
-		}
-		// Never silent: a full queue still gets an answer.
-		log.Warn("chat queue full, message refused", "session", in.SessionKey())
-		_ = box.Done(in.MessageID)
-		go func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = send(sctx, picoclaw.Outbound{Channel: in.Channel, Chat: in.Chat, ReplyTo: in.MessageID, SenderID: in.SenderID,
-				Text: "我正忙着处理之前的消息，请稍后再发。I'm still working through earlier messages; please try again shortly."})
-		}()
-	}
-	if pending := box.Pending(); len(pending) > 0 {
-		log.Info("answering messages accepted before the last stop", "count", len(pending))
-		for _, in := range pending {
-			dispatch(in)
-		}
-	}
+		}})
+	k.replay()
 	if rt.cron != nil {
 		if err := rt.cron.Start(ctx); err != nil {
 			return fmt.Errorf("gateway: start cron: %w", err)
@@ -174,21 +132,11 @@ func (e *env) gateway(ctx context.Context) error {
 	log.Info("gateway starting", "config", path, "workspace", ws, "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
 	// The message is on disk before handle returns, that is before the
 	// frame is acked: a crash after the ack loses nothing.
-	runErr := ch.Run(ctx, func(in picoclaw.Inbound) {
-		isNew, err := box.Accept(in)
-		switch {
-		case err != nil:
-			log.Error("inbox: journal message; answering without a crash guarantee", "session", in.SessionKey(), "err", err)
-		case !isNew:
-			log.Debug("message already accepted before a restart; not answered twice", "session", in.SessionKey())
-			return
-		}
-		dispatch(in)
-	})
+	runErr := ch.Run(ctx, k.accept)
 
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := disp.Shutdown(sctx); err != nil {
+	if err := k.disp.Shutdown(sctx); err != nil {
 		log.Warn("shutdown: turns cancelled after grace period", "err", err)
 	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
@@ -203,4 +151,26 @@ func (e *env) gateway(ctx context.Context) error {
 func visionOf(cfg *config.Config) bool {
 	ms := cfg.Models(cfg.Agents.Defaults.ModelName)
 	return len(ms) == 0 || ms[0].Vision == nil || *ms[0].Vision
+}
+
+// dingtalkChannel builds the DingTalk channel from channels.dingtalk.
+func (e *env) dingtalkChannel(cfg *config.Config, log *slog.Logger) (*dingtalk.Channel, error) {
+	dt := cfg.Channels.DingTalk
+	return dingtalk.NewChannel(dingtalk.ChannelConfig{
+		ClientID:           dt.ClientID,
+		ClientSecret:       dt.ClientSecret,
+		APIBase:            dt.APIBase,
+		AllowFrom:          dt.AllowFrom,
+		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
+		Prefixes:           dt.GroupTrigger.Prefixes,
+		ReasoningChannelID: dt.ReasoningChannelID,
+		ReplyAtSender:      dt.ReplyAtSender,
+		StateDir:           filepath.Join(cfg.Agents.Defaults.Workspace, "state"),
+		Logger:             log.With("channel", "dingtalk"),
+		OnConnected:        e.onConnected,
+		// A generous bound: media downloads of up to max_media_size.
+		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},
+		ChatLimit:  dt.ChatLimit,
+		ChatWindow: time.Duration(dt.ChatWindowSeconds) * time.Second,
+	})
 }
