@@ -20,7 +20,7 @@ import (
 // test can kill -9 a real gateway process without a separate build.
 func TestMain(m *testing.M) {
 	if os.Getenv("PICOCLAW_TEST_AS_MAIN") == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+		os.Exit(runProcess())
 	}
 	os.Exit(m.Run())
 }
@@ -159,5 +159,36 @@ func waitDelivered(t *testing.T, h *gatewayHarness, text string) {
 			t.Fatalf("%q never delivered; got %q", text, delivered(h))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// SIGTERM (what systemd and docker send) stops the real process
+// gracefully: it closes the socket and exits 0.
+func TestSIGTERMExitsZero(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			h := newGatewayHarness(t, harnessOptions{})
+			child := startChild(t, h)
+			h.push(dingtalktest.BotMessage{Text: "before the signal"})
+			waitDelivered(t, h, "before the signal")
+			if err := child.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- child.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("exit after %v: %v, want status 0", sig, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("still running 30 s after %v", sig)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := h.dt.WaitClosed(ctx, 1); err != nil {
+				t.Errorf("the stream socket was not closed: %v", err)
+			}
+		})
 	}
 }

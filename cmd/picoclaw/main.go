@@ -16,9 +16,12 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(runProcess()) }
+
+// runProcess runs the command line of this process; SIGINT and SIGTERM
+// cancel its context, which stops the gateway gracefully.
+func runProcess() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 }
