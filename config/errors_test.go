@@ -36,10 +36,6 @@ func TestParseErrors(t *testing.T) {
 			[]string{"model_list[0].custom_headers.X-A: expected a string, got number"}},
 		{"top level not an object", `[1,2]`, nil,
 			[]string{"(top level): expected an object, got array"}},
-		{"client_id required", `{` + okModels + `,"channels":{"dingtalk":{"enabled":true,"client_secret":"` + secretValue + `"}}}`, nil,
-			[]string{"channels.dingtalk.client_id: required when channels.dingtalk.enabled is true (or set PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID)"}},
-		{"client_secret required", `{` + okModels + `,"channels":{"dingtalk":{"enabled":true,"client_id":"id"}}}`, nil,
-			[]string{"channels.dingtalk.client_secret: required when channels.dingtalk.enabled is true (or set PICOCLAW_CHANNELS_DINGTALK_CLIENT_SECRET)"}},
 		{"model_name not in list", `{"agents":{"defaults":{"model_name":"x"}},"model_list":[{"model_name":"gpt","model":"openai/a"},{"model_name":"ds","model":"deepseek/b"}]}`, nil,
 			[]string{`agents.defaults.model_name: "x" is not in model_list (known: gpt, ds)`}},
 		{"dingtalk without models", `{"channels":{"dingtalk":{"enabled":true,"client_id":"id","client_secret":"` + secretValue + `"}}}`, nil,
@@ -74,8 +70,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`PICOCLAW_GATEWAY_PORT: expected an integer, got "http"`}},
 		{"env-made problem found by validation", `{}`, map[string]string{"PICOCLAW_GATEWAY_PORT": "99999"},
 			[]string{"gateway.port: must be between 1 and 65535, got 99999"}},
-		{"several problems reported together", `{"gateway":{"port":0},"agents":{"defaults":{"max_tokens":-5}},"channels":{"dingtalk":{"enabled":true}}}`, nil,
-			[]string{"problems:\n", "\n  agents.defaults.max_tokens:", "\n  channels.dingtalk.client_id:", "\n  channels.dingtalk.client_secret:"}},
+		{"several problems reported together", `{"gateway":{"port":-3},"agents":{"defaults":{"max_tokens":-5}}}`, nil,
+			[]string{"problems:\n", "\n  agents.defaults.max_tokens:", "\n  gateway.port:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +128,53 @@ func TestSyntaxErrorPosition(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "invalid JSON: ") {
 				t.Errorf("err = %q", err)
+			}
+		})
+	}
+}
+
+// Credentials are the gateway's concern: the config loads without them (so
+// `picoclaw agent` works), and CheckDingTalk names each missing one.
+func TestCheckDingTalk(t *testing.T) {
+	const models = `"model_list":[{"model_name":"gpt","model":"openai/gpt-4o-mini"}]`
+	tests := []struct {
+		name, src string
+		env       map[string]string
+		want      []string // empty: no error
+	}{
+		{"client_id missing", `{` + models + `,"channels":{"dingtalk":{"enabled":true,"client_secret":"` + secretValue + `"}}}`, nil,
+			[]string{"config: /p/config.json: channels.dingtalk.client_id: required when channels.dingtalk.enabled is true (or set PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID)"}},
+		{"client_secret missing", `{` + models + `,"channels":{"dingtalk":{"enabled":true,"client_id":"id"}}}`, nil,
+			[]string{"channels.dingtalk.client_secret: required when channels.dingtalk.enabled is true (or set PICOCLAW_CHANNELS_DINGTALK_CLIENT_SECRET)"}},
+		{"both missing", `{` + models + `,"channels":{"dingtalk":{"enabled":true}}}`, nil,
+			[]string{"2 problems:", "\n  channels.dingtalk.client_id:", "\n  channels.dingtalk.client_secret:"}},
+		{"from the environment", `{` + models + `,"channels":{"dingtalk":{"enabled":true}}}`,
+			map[string]string{"PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID": "id", "PICOCLAW_CHANNELS_DINGTALK_CLIENT_SECRET": secretValue}, nil},
+		{"disabled needs nothing", `{` + models + `,"channels":{"dingtalk":{"enabled":false}}}`, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := Parse([]byte(tt.src), func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatalf("Parse: %v (credentials must not be required to load)", err)
+			}
+			err = cfg.CheckDingTalk("/p/config.json")
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Errorf("CheckDingTalk = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("CheckDingTalk = nil, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), secretValue) {
+				t.Error("the secret leaked into the error")
 			}
 		})
 	}

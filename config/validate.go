@@ -77,15 +77,9 @@ func validate(c *Config) (warnings []string, errs []error) {
 		errs = append(errs, e...)
 	}
 
+	// Missing credentials are checked by CheckDingTalk, when the gateway
+	// starts: `picoclaw agent` and `status` work without them.
 	dt := c.Channels.DingTalk
-	if dt.Enabled {
-		if strings.TrimSpace(dt.ClientID) == "" {
-			fail("channels.dingtalk.client_id", "required when channels.dingtalk.enabled is true (or set %s)", EnvName("channels.dingtalk.client_id"))
-		}
-		if strings.TrimSpace(dt.ClientSecret) == "" {
-			fail("channels.dingtalk.client_secret", "required when channels.dingtalk.enabled is true (or set %s)", EnvName("channels.dingtalk.client_secret"))
-		}
-	}
 	if isSecretRef(dt.ClientSecret) {
 		fail("channels.dingtalk.client_secret", "enc:// and file:// references are not supported by this build; write the value or set %s", EnvName("channels.dingtalk.client_secret"))
 	}
@@ -188,4 +182,28 @@ func knownList(names []string) string {
 		return "model_list is empty"
 	}
 	return "known: " + strings.Join(names, ", ")
+}
+
+// CheckDingTalk reports what the gateway needs from channels.dingtalk
+// beyond what Parse checks: the app's credentials when it is enabled.
+// path names the config file in the error, as Load does.
+func (c *Config) CheckDingTalk(path string) error {
+	dt := c.Channels.DingTalk
+	if !dt.Enabled {
+		return nil
+	}
+	var errs []error
+	for _, f := range []struct{ key, value string }{
+		{"channels.dingtalk.client_id", dt.ClientID},
+		{"channels.dingtalk.client_secret", dt.ClientSecret},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			errs = append(errs, &FieldError{Path: f.key,
+				Msg: fmt.Sprintf("required when channels.dingtalk.enabled is true (or set %s)", EnvName(f.key))})
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &Error{File: path, Problems: errs}
 }

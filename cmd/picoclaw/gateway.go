@@ -70,9 +70,11 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dt := cfg.Channels.DingTalk
-	if !dt.Enabled {
+	if !cfg.Channels.DingTalk.Enabled {
 		return fmt.Errorf("gateway: no channel is enabled in %s; set channels.dingtalk.enabled to true", path)
+	}
+	if err := cfg.CheckDingTalk(path); err != nil {
+		return err
 	}
 	ch, err := e.dingtalkChannel(cfg, log)
 	if err != nil {
