@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"picoclaw/internal/fsutil"
 )
 
 // StorePath is where a workspace keeps its jobs.
@@ -133,42 +135,25 @@ func (s *Store) save(jobs []Job) (stamp, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stamp{}, fmt.Errorf("cron: create %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".jobs-*.json")
+	tmp, err := fsutil.CreateAtomic(s.path, 0o600)
 	if err != nil {
-		return stamp{}, fmt.Errorf("cron: save %s: %w", s.path, err)
+		return stamp{}, fmt.Errorf("cron: save: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	defer tmp.Abort()
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return stamp{}, fmt.Errorf("cron: save %s: write: %w", s.path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return stamp{}, fmt.Errorf("cron: save %s: sync: %w", s.path, err)
+		return stamp{}, fmt.Errorf("cron: save: %w", err)
 	}
 	// The stamp is taken from the temporary file: after the rename it is
 	// the same file, and another process's later write cannot be mistaken
 	// for ours.
 	info, err := tmp.Stat()
 	if err != nil {
-		tmp.Close()
-		return stamp{}, fmt.Errorf("cron: save %s: stat: %w", s.path, err)
+		return stamp{}, fmt.Errorf("cron: save: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return stamp{}, fmt.Errorf("cron: save %s: close: %w", s.path, err)
+	// A failed directory sync only weakens durability: the jobs file is
+	// already replaced, so it is ignored.
+	if err := tmp.Commit(); err != nil && !errors.Is(err, fsutil.ErrDirSync) {
+		return stamp{}, fmt.Errorf("cron: save: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return stamp{}, fmt.Errorf("cron: save %s: rename: %w", s.path, err)
-	}
-	syncDir(dir)
 	return stamp{info: info}, nil
-}
-
-// syncDir makes the rename durable where the platform allows; failure
-// only weakens durability, so it is ignored.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }

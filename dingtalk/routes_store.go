@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/fsutil"
 )
 
 // RoutesFile is the file under ChannelConfig.StateDir that keeps the
@@ -205,46 +206,13 @@ func (s *routeStore) snapshotLocked() error {
 	if err != nil {
 		return fmt.Errorf("dingtalk: save routes: %w", err)
 	}
-	if err := writeFileAtomic(s.path, raw); err != nil {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return fmt.Errorf("dingtalk: save routes: %w", err)
+	}
+	// A failed directory sync is an error here: the log is emptied next,
+	// so the new snapshot must outlive a power cut.
+	if err := fsutil.WriteFileAtomic(s.path, raw, 0o600); err != nil {
 		return fmt.Errorf("dingtalk: save routes: %w", err)
 	}
 	return nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op once renamed
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// The log is emptied next: the new snapshot must outlive a power cut.
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

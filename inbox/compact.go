@@ -5,9 +5,10 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"time"
+
+	"picoclaw/internal/fsutil"
 )
 
 // expire forgets done ids past their retention and drops messages pending
@@ -78,32 +79,24 @@ func (b *Inbox) compact() error {
 		n++
 	}
 
-	tmp, err := os.CreateTemp(b.dir, tmpPrefix+"*")
+	tmp, err := fsutil.CreateAtomic(b.path, 0o600)
 	if err != nil {
-		return fmt.Errorf("create temporary journal: %w", err)
+		return err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("write temporary journal: %w", err)
+		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync temporary journal: %w", err)
+	// The new file's handle becomes the journal's: keeping it avoids a
+	// reopen that could fail after the old file is gone. It is written
+	// only under b.mu, at its end, so it needs no O_APPEND. f is nil when
+	// the rename did not happen, and the old journal stays in use.
+	f, commitErr := tmp.CommitOpen()
+	if f == nil {
+		return commitErr
 	}
-	if err := os.Rename(tmp.Name(), b.path); err != nil {
-		return fmt.Errorf("rename temporary journal: %w", err)
-	}
-	committed = true
-	// The temporary file's handle is now the journal's: keeping it avoids
-	// a reopen that could fail after the old file is gone. It is written
-	// only under b.mu, at its end, so it needs no O_APPEND.
 	old := b.f
-	b.f = tmp
+	b.f = f
 	if err := old.Close(); err != nil {
 		b.logger.Warn("inbox: close old journal", "err", err)
 	}
@@ -113,9 +106,10 @@ func (b *Inbox) compact() error {
 	b.needNewline = false
 	b.compactRecords = max(b.cfg.maxRecords, 2*n)
 	b.compactBytes = max(b.cfg.maxBytes, 2*b.size)
-	if err := syncDir(b.dir); err != nil {
+	if commitErr != nil {
+		// Renamed, but the directory sync failed: the next append retries it.
 		b.dirDirty = true
-		return err
+		return commitErr
 	}
 	b.logger.Debug("inbox: compacted journal", "records", n, "bytes", b.size)
 	return nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/fsutil"
 )
 
 // ErrClosed is returned by Accept and Done after Close.
@@ -21,7 +22,9 @@ var ErrClosed = errors.New("inbox closed")
 
 const (
 	journalName = "journal.jsonl"
-	tmpPrefix   = journalName + ".tmp-"
+	// legacyTmpPrefix began the temporary files of compactions before
+	// they were made by fsutil; a crash may have left one behind.
+	legacyTmpPrefix = journalName + ".tmp-"
 )
 
 // config holds the limits; tests shrink them and drive the clock.
@@ -140,7 +143,7 @@ func open(dir string, logger *slog.Logger, cfg config) (*Inbox, error) {
 		return nil, err
 	}
 	// The journal may have just been created: make its name durable.
-	if err := syncDir(dir); err != nil {
+	if err := fsutil.SyncDir(dir); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("inbox: open: %w", err)
 	}
@@ -158,7 +161,7 @@ func (b *Inbox) removeStaleTemps() {
 		return
 	}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), tmpPrefix) {
+		if n := e.Name(); strings.HasPrefix(n, fsutil.TempPrefix(journalName)) || strings.HasPrefix(n, legacyTmpPrefix) {
 			if err := os.Remove(filepath.Join(b.dir, e.Name())); err != nil {
 				b.logger.Warn("inbox: remove stale temporary file", "name", e.Name(), "err", err)
 			}

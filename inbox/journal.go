@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/fsutil"
 )
 
 const (
@@ -128,12 +129,12 @@ func (b *Inbox) append(r *record) error {
 	b.records += n
 	// fdatasync: the size an append changes is still flushed; the
 	// timestamps fsync would add are not needed to read the journal back.
-	if err := datasync(b.f); err != nil {
+	if err := fsutil.DataSync(b.f); err != nil {
 		return fmt.Errorf("fdatasync journal: %w", err)
 	}
 	b.clearDone()
 	if b.dirDirty {
-		if err := syncDir(b.dir); err != nil {
+		if err := fsutil.SyncDir(b.dir); err != nil {
 			return err
 		}
 		b.dirDirty = false
@@ -146,18 +147,4 @@ func (b *Inbox) append(r *record) error {
 func (b *Inbox) clearDone() {
 	b.doneBuf.Reset()
 	b.doneN = 0
-}
-
-// syncDir fsyncs a directory so that a file created or renamed in it
-// survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory: %w", err)
-	}
-	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"picoclaw/internal/fsutil"
 )
 
 // line encodes one journal record as Accept or Done would.
@@ -131,13 +133,24 @@ func TestCorruptMiddleLines(t *testing.T) {
 }
 
 func TestStaleTempRemoved(t *testing.T) {
-	dir := t.TempDir()
-	stale := filepath.Join(dir, tmpPrefix+"12345")
-	if err := os.WriteFile(stale, []byte("half a compaction"), 0o600); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		prefix string
+	}{
+		{name: "fsutil", prefix: fsutil.TempPrefix(journalName)},
+		{name: "earlier builds", prefix: legacyTmpPrefix},
 	}
-	openT(t, dir, fixedConfig(), nil)
-	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Errorf("stale temporary journal still there: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			stale := filepath.Join(dir, tt.prefix+"12345")
+			if err := os.WriteFile(stale, []byte("half a compaction"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			openT(t, dir, fixedConfig(), nil)
+			if _, err := os.Stat(stale); !os.IsNotExist(err) {
+				t.Errorf("stale temporary journal still there: %v", err)
+			}
+		})
 	}
 }

@@ -5,15 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"picoclaw"
+	"picoclaw/internal/fsutil"
 )
-
-// tmpPattern names the temporary files of Replace; Keys ignores them since
-// they do not end in ".jsonl".
-const tmpPattern = ".jsonl.tmp-*"
 
 // Replace makes msgs the whole of key's history, atomically: it writes a
 // temporary file in the same directory, fsyncs it, renames it over the
@@ -40,33 +36,10 @@ func (s *Store) Replace(ctx context.Context, key picoclaw.SessionKey, msgs []pic
 	defer s.lock(key).Unlock()
 	s.cache.drop(key)
 
-	tmp, err := os.CreateTemp(s.dir, name+tmpPattern)
-	if err != nil {
-		return fmt.Errorf("session: replace %s: %w", key, err)
-	}
-	tmpName := tmp.Name()
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	// CreateTemp makes the file 0600, like Append does.
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("session: replace %s: write: %w", key, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("session: replace %s: fsync: %w", key, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("session: replace %s: close: %w", key, err)
-	}
-	if err := os.Rename(tmpName, filepath.Join(s.dir, name+fileExt)); err != nil {
-		return fmt.Errorf("session: replace %s: rename: %w", key, err)
-	}
-	committed = true
-	if err := syncDir(s.dir); err != nil {
+	// 0600, like Append's files. A failed directory sync fails Replace:
+	// compaction must not report a history durable that a crash could undo.
+	path := filepath.Join(s.dir, name+fileExt)
+	if err := fsutil.WriteFileAtomic(path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("session: replace %s: %w", key, err)
 	}
 	return nil

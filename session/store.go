@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/fsutil"
 )
 
 // Store is a picoclaw.SessionStore backed by a directory of JSONL files.
@@ -125,7 +126,7 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 	}
 	if created {
 		// Make the new directory entry durable too.
-		if err := syncDir(s.dir); err != nil {
+		if err := fsutil.SyncDir(s.dir); err != nil {
 			return fmt.Errorf("session: append %s: %w", key, err)
 		}
 	}
@@ -181,23 +182,11 @@ func appendTo(f *os.File, data []byte) (before, after os.FileInfo, prefixed bool
 	}
 	// fdatasync: the appended bytes and the new size are flushed; the
 	// timestamps fsync would add are not needed to read the history back.
-	if err := datasync(f); err != nil {
+	if err := fsutil.DataSync(f); err != nil {
 		return nil, nil, false, fmt.Errorf("fdatasync: %w", err)
 	}
 	after, _ = f.Stat()
 	return before, after, prefixed, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory: %w", err)
-	}
-	return nil
 }
 
 // Load returns key's history, oldest first, or nil if there is none. A
@@ -313,7 +302,7 @@ func (s *Store) Reset(ctx context.Context, key picoclaw.SessionKey) error {
 	if err := os.Rename(path, archive); err != nil {
 		return fmt.Errorf("session: reset %s: archive: %w", key, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := fsutil.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("session: reset %s: %w", key, err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"picoclaw"
+	"picoclaw/internal/fsutil"
 )
 
 // MaxReadBytes is how much of a file read_file returns; the model is told
@@ -233,34 +234,16 @@ func formatEntry(dir string, e fs.DirEntry) string {
 }
 
 // writeAtomic replaces path with data so that a reader sees the old or the
-// new content, never half of it. An existing file keeps its permissions.
+// new content, never half of it. An existing file keeps its permissions. A
+// failed directory sync is ignored: the file is already replaced, and
+// reporting a failure the model would retry would be wrong.
 func writeAtomic(path string, data []byte) error {
 	mode := fs.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write temporary file: %w", err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("set permissions: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync temporary file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close temporary file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replace %s: %w", filepath.Base(path), err)
+	if err := fsutil.WriteFileAtomic(path, data, mode); err != nil && !errors.Is(err, fsutil.ErrDirSync) {
+		return err
 	}
 	return nil
 }

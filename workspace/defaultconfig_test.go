@@ -22,11 +22,16 @@ func env(m map[string]string) func(string) string {
 }
 
 func TestDefaultConfigLoads(t *testing.T) {
-	// Without credentials the gateway must stop with a clear message.
-	_, _, err := config.Parse(DefaultConfig(DefaultWorkspace), env(nil))
+	// Without credentials the config loads (the agent CLI works), and the
+	// gateway's check stops with a clear message.
+	fresh, _, err := config.Parse(DefaultConfig(DefaultWorkspace), env(nil))
+	if err != nil {
+		t.Fatalf("the fresh default config does not load: %v", err)
+	}
+	err = fresh.CheckDingTalk("config.json")
 	var ce *config.Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want a *config.Error", err)
+		t.Fatalf("CheckDingTalk = %v, want a *config.Error", err)
 	}
 	var paths []string
 	for _, p := range ce.Problems {

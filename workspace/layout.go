@@ -10,6 +10,8 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+
+	"picoclaw/internal/fsutil"
 )
 
 //go:embed templates/*
@@ -153,25 +155,12 @@ func writeNew(name string, data []byte) error {
 }
 
 // replace swaps name's content for data atomically, so a crash leaves
-// the old or the new file, never half of one.
+// the old or the new file, never half of one. A failed directory sync is
+// ignored: the file is already replaced, and only its durability across a
+// power cut is weaker, which workspace files never promised.
 func replace(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
+	if err := fsutil.WriteFileAtomic(name, data, fileMode); err != nil && !errors.Is(err, fsutil.ErrDirSync) {
 		return err
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(fileMode)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return nil
 }

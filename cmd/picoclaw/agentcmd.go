@@ -26,6 +26,9 @@ func (e *env) agentCommand() *cobra.Command {
 		Short: "Talk to the agent in the terminal (-m for one message)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("log-level") {
+				e.logLevel = "warn" // keep the terminal for the conversation
+			}
 			return e.agentRun(cmd.Context(), message, showReasoning, cmd.InOrStdin())
 		},
 	}

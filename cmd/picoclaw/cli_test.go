@@ -142,12 +142,30 @@ func TestOnboard(t *testing.T) {
 	if data, _ := os.ReadFile(cfgPath); string(data) != `{"mine":true}` {
 		t.Error("onboard overwrote an existing config without --force")
 	}
-	// The fresh config fails clearly until credentials are filled in.
-	code, _, errOut = runCLI(t, getenv, "", "gateway")
-	if code == 0 {
-		t.Error("gateway started on the placeholder config")
+	// The fresh config fails clearly until credentials are filled in...
+	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	_ = errOut
+	code, _, errOut = runCLI(t, getenv, "", "gateway")
+	if code == 0 || !strings.Contains(errOut, "channels.dingtalk.client_id: required") {
+		t.Errorf("gateway on the fresh config: exit %d, %q; want the missing client_id named", code, errOut)
+	}
+	// ...but the agent already answers once a model is set: a new user can
+	// try it before creating the DingTalk app.
+	llm := providertest.NewOpenAI()
+	t.Cleanup(llm.Close)
+	edited := strings.Replace(string(data), `"https://api.openai.com/v1"`, `"`+llm.URL()+`"`, 1)
+	edited = strings.Replace(edited, `"api_key": ""`, `"api_key": "sk-new-user"`, 1)
+	if edited == string(data) {
+		t.Fatalf("default config has no api_base/api_key to fill in:\n%s", data)
+	}
+	if err := os.WriteFile(cfgPath, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, getenv, "", "agent", "-m", "hello")
+	if code != 0 || strings.TrimSpace(out) != "hello" {
+		t.Errorf("agent -m on the onboarded config: exit %d, out %q, err %q", code, out, errOut)
+	}
 }
 
 // The fake LLM asks for write_file, then read_file, then answers: the

@@ -1,6 +1,6 @@
 //go:build linux
 
-package session
+package fsutil
 
 import (
 	"errors"
@@ -8,10 +8,10 @@ import (
 	"syscall"
 )
 
-// datasync flushes f's data and the metadata needed to read it back (its
+// DataSync flushes f's data and the metadata needed to read it back (its
 // size, after an append) with fdatasync(2), which skips the timestamps
-// fsync would also write.
-func datasync(f *os.File) error {
+// fsync would also write. It retries when a signal interrupts the call.
+func DataSync(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
