@@ -11,6 +11,12 @@ import (
 	"picoclaw/internal/fsutil"
 )
 
+// doneID is a done message id and when it was answered.
+type doneID struct {
+	id string
+	at time.Time
+}
+
 // expire forgets done ids past their retention and drops messages pending
 // for longer than theirs: a message unanswered for a week is not worth
 // answering, and would otherwise be retried at every start.
@@ -18,6 +24,16 @@ func (b *Inbox) expire(now time.Time) {
 	for id, at := range b.done {
 		if now.Sub(at) > b.cfg.doneKeep {
 			delete(b.done, id)
+		}
+	}
+	if extra := len(b.done) - b.cfg.maxDone; b.cfg.maxDone > 0 && extra > 0 {
+		oldest := make([]doneID, 0, len(b.done))
+		for id, at := range b.done {
+			oldest = append(oldest, doneID{id, at})
+		}
+		slices.SortFunc(oldest, func(a, c doneID) int { return a.at.Compare(c.at) })
+		for _, d := range oldest[:extra] {
+			delete(b.done, d.id)
 		}
 	}
 	for id, e := range b.pending {
@@ -60,10 +76,6 @@ func (b *Inbox) compact() error {
 			return fmt.Errorf("encode record: %w", err)
 		}
 		n++
-	}
-	type doneID struct {
-		id string
-		at time.Time
 	}
 	done := make([]doneID, 0, len(b.done))
 	for id, at := range b.done {

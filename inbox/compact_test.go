@@ -172,3 +172,32 @@ func TestCompactionDoesNotThrash(t *testing.T) {
 		}
 	}
 }
+
+// Done ids are capped by count as well as age, newest kept, so a busy bot's
+// memory and journal stay bounded.
+func TestCompactionCapsDoneIDs(t *testing.T) {
+	clock := &fakeClock{}
+	cfg := defaultConfig()
+	cfg.now = clock.now
+	cfg.maxDone = 3
+	cfg.maxRecords = 12 // the twelfth record below triggers compaction
+	clock.set(testTime)
+	b := openT(t, t.TempDir(), cfg, nil)
+	ids := []string{"d1", "d2", "d3", "d4", "d5"}
+	for i, id := range ids {
+		clock.set(testTime.Add(time.Duration(i) * time.Minute))
+		mustAccept(t, b, id)
+		mustDone(t, b, id)
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	clock.set(testTime.Add(time.Hour))
+	mustAccept(t, b, "p1")
+	mustAccept(t, b, "p2") // twelfth record: compaction
+	for id, want := range map[string]bool{"d1": false, "d2": false, "d3": true, "d4": true, "d5": true, "p1": true} {
+		if got := b.Seen(id); got != want {
+			t.Errorf("Seen(%s) = %v, want %v", id, got, want)
+		}
+	}
+}
