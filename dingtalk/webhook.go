@@ -240,13 +240,7 @@ func markdownBody(title, text string, atUserIDs []string) ([]byte, error) {
 		Markdown markdown `json:"markdown"`
 		At       at       `json:"at"`
 	}{"markdown", markdown{title, text}, at{atUserIDs, false}}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(msg); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return encodeJSON(msg)
 }
 
 // webhookTarget describes a webhook URL by host and path, dropping the

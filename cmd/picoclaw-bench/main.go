@@ -8,9 +8,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"picoclaw/internal/cpuprof"
 )
 
 // options are the command-line settings of one bench run.
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if opts.cpuProfile != "" {
-		stopProfile, err := startCPUProfile(opts.cpuProfile)
+		stopProfile, err := cpuprof.Start(opts.cpuProfile)
 		if err != nil {
 			fmt.Fprintln(stderr, "picoclaw-bench:", err)
 			return 1
@@ -113,16 +114,4 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--timeout must be positive; --delay, --idle and --soak not negative")
 	}
 	return o, nil
-}
-
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

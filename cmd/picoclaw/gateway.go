@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +17,7 @@ import (
 	"picoclaw/config"
 	"picoclaw/dingtalk"
 	"picoclaw/inbox"
+	"picoclaw/internal/cpuprof"
 	"picoclaw/workspace"
 )
 
@@ -32,7 +32,7 @@ func (e *env) gatewayCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
+				stop, err := cpuprof.Start(cpuProfile)
 				if err != nil {
 					return fmt.Errorf("gateway: %w", err)
 				}
@@ -45,20 +45,6 @@ func (e *env) gatewayCommand() *cobra.Command {
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the gateway to `FILE` until it stops")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
-}
-
-// startCPUProfile profiles the process into path until the returned
-// function is called.
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func (e *env) gateway(ctx context.Context) error {
