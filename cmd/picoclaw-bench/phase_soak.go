@@ -29,7 +29,17 @@ type soakResult struct {
 	MemErr    string        `json:"mem_error,omitempty"`
 	// From the gateway's /health: a leak shows as a rising count.
 	Goroutines [3]int   `json:"goroutines_first_last_max"`
-	Heap       [3]int64 `json:"heap_alloc_first_last_max"`
+	Heap       [3]int64 `json:"heap_live_first_last_max"`
+	// Samples, one per soakSample, show whether memory levels off.
+	Samples []memSample `json:"samples"`
+}
+
+// memSample is the gateway's memory at one moment of the soak.
+type memSample struct {
+	At         time.Duration `json:"at_ns"`
+	RSS        int64         `json:"rss"`
+	Goroutines int           `json:"goroutines"`
+	Heap       int64         `json:"heap_live"`
 }
 
 // measureSoak pushes rate messages a second, round-robin over senders
@@ -42,6 +52,7 @@ func (h *harness) measureSoak(ctx context.Context, g *gateway, d time.Duration, 
 	t := newTracker(h.dt, "s", 0) // expected once the pushing ends
 	go t.collect(pctx)
 
+	begin := time.Now()
 	sample := func() {
 		m, err := readMem(g.pid())
 		if err != nil {
@@ -52,7 +63,10 @@ func (h *harness) measureSoak(ctx context.Context, g *gateway, d time.Duration, 
 			r.RSSFirst = m.RSS
 		}
 		r.RSSLast, r.RSSMax = m.RSS, max(r.RSSMax, m.RSS)
+		ms := memSample{At: time.Since(begin).Round(time.Second), RSS: m.RSS}
+		defer func() { r.Samples = append(r.Samples, ms) }()
 		if st, err := h.health(pctx); err == nil {
+			ms.Goroutines, ms.Heap = st.Goroutines, st.Heap
 			if r.Goroutines[0] == 0 {
 				r.Goroutines[0], r.Heap[0] = st.Goroutines, st.Heap
 			}
@@ -101,7 +115,7 @@ func (h *harness) measureSoak(ctx context.Context, g *gateway, d time.Duration, 
 
 type healthStats struct {
 	Goroutines int   `json:"goroutines"`
-	Heap       int64 `json:"heap_alloc_bytes"`
+	Heap       int64 `json:"heap_live_bytes"`
 }
 
 // health reads the gateway's goroutine count and heap from /health.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"strings"
 	"time"
 )
 
@@ -88,6 +89,18 @@ func soakRows(s soakResult) []row {
 		{"soak latency p99", fmtDur(s.P99), "≤ " + fmtDur(targetP99), check(s.Answered > 0 && s.P99 <= targetP99)},
 		{"soak lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", s.Lost, s.Dups, s.Wrong, s.AcksLost), "0 / 0 / 0 / 0",
 			check(s.Lost+s.Dups+s.Wrong+s.AcksLost == 0)},
+	}
+	if len(s.Samples) > 1 {
+		// One figure a minute is enough to see whether memory levels off.
+		var rss, heap []string
+		step := max(1, int(time.Minute/soakSample))
+		for i := 0; i < len(s.Samples); i += step {
+			rss = append(rss, fmt.Sprintf("%.1f", float64(s.Samples[i].RSS)/mb))
+			heap = append(heap, fmt.Sprintf("%.1f", float64(s.Samples[i].Heap)/mb))
+		}
+		rows = append(rows,
+			row{"soak RSS each minute (MB)", strings.Join(rss, " "), "levels off", statusNoFigure},
+			row{"soak live heap each minute (MB)", strings.Join(heap, " "), "levels off", statusNoFigure})
 	}
 	if s.Goroutines[0] > 0 {
 		rows = append(rows,

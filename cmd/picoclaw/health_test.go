@@ -29,7 +29,7 @@ func TestHealthAndReady(t *testing.T) {
 	h.start()
 	base := fmt.Sprintf("http://127.0.0.1:%d", h.port)
 	if code, body := getJSON(t, base+"/health"); code != http.StatusOK || body["status"] != "ok" ||
-		body["goroutines"].(float64) < 1 || body["heap_alloc_bytes"].(float64) <= 0 {
+		body["goroutines"].(float64) < 1 || body["heap_live_bytes"].(float64) <= 0 {
 		t.Errorf("/health = %d %v", code, body)
 	}
 	code, body := getJSON(t, base+"/ready")
