@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
