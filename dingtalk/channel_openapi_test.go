@@ -14,14 +14,16 @@ import (
 	"picoclaw"
 	"picoclaw/dingtalk/dingtalktest"
 	"picoclaw/internal/backoff"
+
+	"picoclaw/internal/testutil"
 )
 
 // liveChannel is a Channel running against a fake DingTalk.
 type liveChannel struct {
 	ch      *Channel
 	srv     *dingtalktest.Server
-	clock   *fakeClock
-	logs    *syncBuffer
+	clock   *testutil.Clock
+	logs    *testutil.SyncBuffer
 	inbound chan picoclaw.Inbound
 	sleepMu sync.Mutex
 	sleeps  []time.Duration // OpenAPI retry waits
@@ -61,7 +63,7 @@ func startChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelConfi
 // stream).
 func newLiveChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelConfig)) *liveChannel {
 	t.Helper()
-	lc := &liveChannel{srv: srv, clock: &fakeClock{t: time.Now()}, logs: &syncBuffer{}, inbound: make(chan picoclaw.Inbound, 16)}
+	lc := &liveChannel{srv: srv, clock: testutil.NewClock(time.Now()), logs: &testutil.SyncBuffer{}, inbound: make(chan picoclaw.Inbound, 16)}
 	cfg := ChannelConfig{
 		ClientID:     srv.ClientID,
 		ClientSecret: srv.ClientSecret,
@@ -76,7 +78,7 @@ func newLiveChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelCon
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch.now = lc.clock.now
+	ch.now = lc.clock.Now
 	ch.webhook.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	ch.openapi.cfg.Sleep = func(ctx context.Context, d time.Duration) error {
 		lc.sleepMu.Lock()
@@ -250,7 +252,7 @@ func TestChannelCronSendAfterWebhookExpired(t *testing.T) {
 	if len(srv.Replies()) != 1 || len(srv.OpenAPISends()) != 0 {
 		t.Fatalf("fresh webhook: %d replies, %d sends", len(srv.Replies()), len(srv.OpenAPISends()))
 	}
-	lc.clock.advance(6 * time.Minute) // within the margin of expiry
+	lc.clock.Advance(6 * time.Minute) // within the margin of expiry
 	if err := lc.ch.Send(streamCtx(t), cron); err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 	}
 	t.Run("expired while stopped", func(t *testing.T) {
 		third := newLiveChannel(t, srv, func(c *ChannelConfig) { c.StateDir = dir })
-		third.clock.advance(2 * time.Hour)
+		third.clock.Advance(2 * time.Hour)
 		if err := third.ch.Send(streamCtx(t), picoclaw.Outbound{Chat: group.Chat, Text: "late"}); err != nil {
 			t.Fatal(err)
 		}

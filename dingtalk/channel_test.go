@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"picoclaw"
+
+	"picoclaw/internal/testutil"
 )
 
 // chanLogs collects a channel's log output.
@@ -38,7 +40,7 @@ type channelHarness struct {
 	srv      *webhookServer
 	logs     *chanLogs
 	inbound  []picoclaw.Inbound
-	clock    *fakeClock
+	clock    *testutil.Clock
 	frameSeq int
 }
 
@@ -60,8 +62,8 @@ func newChannelHarness(t *testing.T, mod func(*ChannelConfig)) *channelHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &channelHarness{ch: ch, srv: srv, logs: logs, clock: &fakeClock{t: testNow}}
-	ch.now = h.clock.now
+	h := &channelHarness{ch: ch, srv: srv, logs: logs, clock: testutil.NewClock(testNow)}
+	ch.now = h.clock.Now
 	ch.webhook.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	return h
 }

@@ -5,29 +5,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"picoclaw/internal/testutil"
 )
 
-// fakeClock is a settable clock for Dedup.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func TestDedupSeen(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1700000000, 0)}
-	d := NewDedup(100, time.Minute, clock.now)
+	clock := testutil.NewClock(time.Unix(1700000000, 0))
+	d := NewDedup(100, time.Minute, clock.Now)
 	steps := []struct {
 		advance time.Duration
 		id      string
@@ -44,7 +28,7 @@ func TestDedupSeen(t *testing.T) {
 		{0, "", false}, // the empty id is never recorded
 	}
 	for i, s := range steps {
-		clock.advance(s.advance)
+		clock.Advance(s.advance)
 		if got := d.Seen(s.id); got != s.want {
 			t.Errorf("step %d: Seen(%q) = %v, want %v", i, s.id, got, s.want)
 		}
@@ -52,8 +36,8 @@ func TestDedupSeen(t *testing.T) {
 }
 
 func TestDedupCapacity(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1700000000, 0)}
-	d := NewDedup(3, time.Hour, clock.now)
+	clock := testutil.NewClock(time.Unix(1700000000, 0))
+	d := NewDedup(3, time.Hour, clock.Now)
 	for _, id := range []string{"a", "b", "c", "d"} {
 		d.Seen(id)
 	}
@@ -69,11 +53,11 @@ func TestDedupCapacity(t *testing.T) {
 }
 
 func TestDedupStaysBounded(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1700000000, 0)}
-	d := NewDedup(50, time.Minute, clock.now)
+	clock := testutil.NewClock(time.Unix(1700000000, 0))
+	d := NewDedup(50, time.Minute, clock.Now)
 	for i := range 10000 {
 		d.Seen(fmt.Sprint(i % 120))
-		clock.advance(time.Second)
+		clock.Advance(time.Second)
 	}
 	if d.Len() > 50 {
 		t.Errorf("Len() = %d, want at most 50", d.Len())

@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"picoclaw"
+
+	"picoclaw/internal/testutil"
 )
 
 func TestOpenAPITokenCachedAndRefreshedEarly(t *testing.T) {
 	s := newAPIServer(t)
 	s.script(groupSendPath, fixtureAnswer(t, "robot-groupMessages-send-response.json"))
-	clock := &fakeClock{t: testNow}
+	clock := testutil.NewClock(testNow)
 	a := newTestOpenAPI(t, s, clock, nil, nil)
 	send := func() {
 		t.Helper()
@@ -37,7 +39,7 @@ func TestOpenAPITokenCachedAndRefreshedEarly(t *testing.T) {
 		{"new token reused", time.Minute, 2},
 	}
 	for _, st := range steps {
-		clock.advance(st.advance)
+		clock.Advance(st.advance)
 		send()
 		if n := len(s.callsTo(tokenPath)); n != st.tokens {
 			t.Fatalf("%s: %d token requests, want %d", st.name, n, st.tokens)
@@ -93,7 +95,7 @@ func TestOpenAPIRetries(t *testing.T) {
 			s := newAPIServer(t)
 			s.script(groupSendPath, tt.answers(t)...)
 			var sleeps []time.Duration
-			a := newTestOpenAPI(t, s, &fakeClock{t: testNow}, &sleeps, nil)
+			a := newTestOpenAPI(t, s, testutil.NewClock(testNow), &sleeps, nil)
 			err := a.SendGroup(context.Background(), "cid1", TextMessage("x"))
 			failed := tt.name == "other 4xx is not retried"
 			switch {
@@ -125,8 +127,8 @@ func TestOpenAPIRetries(t *testing.T) {
 func TestOpenAPIBadCredentials(t *testing.T) {
 	s := newAPIServer(t)
 	s.script(tokenPath, fixtureStatusAnswer(t, 400, "openapi-error-400-invalidClientIdOrSecret.json"))
-	logs := &syncBuffer{}
-	a := newTestOpenAPI(t, s, &fakeClock{t: testNow}, nil, logs)
+	logs := &testutil.SyncBuffer{}
+	a := newTestOpenAPI(t, s, testutil.NewClock(testNow), nil, logs)
 	err := a.SendDirect(context.Background(), []string{"0123"}, TextMessage("x"))
 	if !errors.Is(err, picoclaw.ErrAuth) {
 		t.Fatalf("err = %v, want ErrAuth", err)
@@ -151,8 +153,8 @@ func TestOpenAPIBadCredentials(t *testing.T) {
 func TestOpenAPITokenNeverInErrorsOrLogs(t *testing.T) {
 	s := newAPIServer(t)
 	s.script(groupSendPath, jsonAnswer(400, `{"code":"invalidParameter","message":"token `+testToken+` is odd"}`))
-	logs := &syncBuffer{}
-	a := newTestOpenAPI(t, s, &fakeClock{t: testNow}, nil, logs)
+	logs := &testutil.SyncBuffer{}
+	a := newTestOpenAPI(t, s, testutil.NewClock(testNow), nil, logs)
 	err := a.SendGroup(context.Background(), "cid1", TextMessage("x"))
 	if err == nil || strings.Contains(err.Error(), testToken) || strings.Contains(logs.String(), testToken) {
 		t.Errorf("err = %v\nlogs:\n%s", err, logs)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"picoclaw"
+
+	"picoclaw/internal/testutil"
 )
 
 const (
@@ -84,7 +86,7 @@ func (s *apiServer) callsTo(path string) []apiCall {
 
 // newTestOpenAPI returns a client of s whose retry waits are recorded,
 // not slept, and whose clock is clock.
-func newTestOpenAPI(t *testing.T, s *apiServer, clock *fakeClock, sleeps *[]time.Duration, logs io.Writer) *OpenAPI {
+func newTestOpenAPI(t *testing.T, s *apiServer, clock *testutil.Clock, sleeps *[]time.Duration, logs io.Writer) *OpenAPI {
 	t.Helper()
 	var mu sync.Mutex
 	if logs == nil {
@@ -93,7 +95,7 @@ func newTestOpenAPI(t *testing.T, s *apiServer, clock *fakeClock, sleeps *[]time
 	a, err := NewOpenAPI(OpenAPIConfig{
 		ClientID: testAppKey, ClientSecret: testAppSecret, APIBase: s.URL, HTTPClient: s.Client(),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:    clock.now,
+		Now:    clock.Now,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -208,7 +210,7 @@ func TestAPIErrorKinds(t *testing.T) {
 func TestOpenAPISendGroupRequest(t *testing.T) {
 	s := newAPIServer(t)
 	s.script(groupSendPath, fixtureAnswer(t, "robot-groupMessages-send-response.json"))
-	a := newTestOpenAPI(t, s, &fakeClock{t: testNow}, nil, nil)
+	a := newTestOpenAPI(t, s, testutil.NewClock(testNow), nil, nil)
 	const cid = "cidAbC+dEf/GhI=="
 	if err := a.SendGroup(context.Background(), cid, MarkdownMessage("标题", "<b>x</b> & \"y\"")); err != nil {
 		t.Fatal(err)
@@ -249,7 +251,7 @@ func TestOpenAPISendDirectAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newAPIServer(t)
 			s.script(batchSendPath, jsonAnswer(200, tt.answer))
-			a := newTestOpenAPI(t, s, &fakeClock{t: testNow}, nil, nil)
+			a := newTestOpenAPI(t, s, testutil.NewClock(testNow), nil, nil)
 			err := a.SendDirect(context.Background(), []string{"0123", "manage25231"}, TextMessage("hi"))
 			if tt.contains == "" {
 				if err != nil {

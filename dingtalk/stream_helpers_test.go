@@ -1,15 +1,15 @@
 package dingtalk
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"picoclaw/dingtalk/dingtalktest"
 	"picoclaw/internal/backoff"
+
+	"picoclaw/internal/testutil"
 )
 
 func streamCtx(t *testing.T) context.Context {
@@ -19,31 +19,13 @@ func streamCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // harness runs a Stream against a fake DingTalk.
 type harness struct {
 	srv       *dingtalktest.Server
 	stream    *Stream
 	frames    chan *Frame
 	connected chan struct{}
-	logs      *syncBuffer
+	logs      *testutil.SyncBuffer
 	cancel    context.CancelFunc
 	done      chan error
 }
@@ -70,7 +52,7 @@ func startStreamWith(t *testing.T, srv *dingtalktest.Server, mod func(*StreamCon
 		srv:       srv,
 		frames:    make(chan *Frame, 64),
 		connected: make(chan struct{}, 64),
-		logs:      &syncBuffer{},
+		logs:      &testutil.SyncBuffer{},
 		done:      make(chan error, 1),
 	}
 	cfg := StreamConfig{

@@ -8,29 +8,31 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"picoclaw/internal/testutil"
 )
 
 func TestCompactionRetention(t *testing.T) {
-	clock := &fakeClock{}
+	clock := &testutil.Clock{}
 	cfg := defaultConfig()
-	cfg.now = clock.now
+	cfg.now = clock.Now
 	cfg.maxRecords = 7 // the seventh record below triggers compaction
 	dir := t.TempDir()
 	rec := &logRecorder{}
 	T := testTime.Add(8 * 24 * time.Hour)
 
-	clock.set(testTime)
+	clock.Set(testTime)
 	b := openT(t, dir, cfg, slog.New(rec))
 	mustAccept(t, b, "old-pending") // 8 days old at T: dropped
-	clock.set(T.Add(-6 * 24 * time.Hour))
+	clock.Set(T.Add(-6 * 24 * time.Hour))
 	mustAccept(t, b, "pending") // 6 days old at T: kept
-	clock.set(T.Add(-3 * 24 * time.Hour))
+	clock.Set(T.Add(-3 * 24 * time.Hour))
 	mustAccept(t, b, "old-done")
-	clock.set(T.Add(-2 * 24 * time.Hour))
+	clock.Set(T.Add(-2 * 24 * time.Hour))
 	mustDone(t, b, "old-done") // done 2 days before T: forgotten
-	clock.set(T.Add(-2 * time.Hour))
+	clock.Set(T.Add(-2 * time.Hour))
 	mustAccept(t, b, "recent-done")
-	clock.set(T.Add(-1 * time.Hour))
+	clock.Set(T.Add(-1 * time.Hour))
 	mustDone(t, b, "recent-done")     // done 1 hour before T: remembered
 	if err := b.Flush(); err != nil { // Done records wait for a write
 		t.Fatal(err)
@@ -39,7 +41,7 @@ func TestCompactionRetention(t *testing.T) {
 		t.Fatalf("journal has %d lines before compaction, want 6", n)
 	}
 
-	clock.set(T)
+	clock.Set(T)
 	mustAccept(t, b, "new") // seventh record
 
 	check := func(t *testing.T, b *Inbox) {
@@ -78,10 +80,10 @@ func TestCompactionRetention(t *testing.T) {
 }
 
 func TestCompactionAtOpen(t *testing.T) {
-	clock := &fakeClock{}
-	clock.set(testTime)
+	clock := &testutil.Clock{}
+	clock.Set(testTime)
 	cfg := defaultConfig()
-	cfg.now = clock.now
+	cfg.now = clock.Now
 	dir := t.TempDir()
 	b := openT(t, dir, cfg, nil)
 	for _, id := range []string{"a", "b", "c"} {
@@ -94,7 +96,7 @@ func TestCompactionAtOpen(t *testing.T) {
 	}
 
 	// Reopened two days later with a small limit: the old done ids go.
-	clock.set(testTime.Add(48 * time.Hour))
+	clock.Set(testTime.Add(48 * time.Hour))
 	cfg.maxRecords = 5
 	b = openT(t, dir, cfg, nil)
 	if lines := journalLines(t, dir); len(lines) != 1 {
@@ -176,23 +178,23 @@ func TestCompactionDoesNotThrash(t *testing.T) {
 // Done ids are capped by count as well as age, newest kept, so a busy bot's
 // memory and journal stay bounded.
 func TestCompactionCapsDoneIDs(t *testing.T) {
-	clock := &fakeClock{}
+	clock := &testutil.Clock{}
 	cfg := defaultConfig()
-	cfg.now = clock.now
+	cfg.now = clock.Now
 	cfg.maxDone = 3
 	cfg.maxRecords = 12 // the twelfth record below triggers compaction
-	clock.set(testTime)
+	clock.Set(testTime)
 	b := openT(t, t.TempDir(), cfg, nil)
 	ids := []string{"d1", "d2", "d3", "d4", "d5"}
 	for i, id := range ids {
-		clock.set(testTime.Add(time.Duration(i) * time.Minute))
+		clock.Set(testTime.Add(time.Duration(i) * time.Minute))
 		mustAccept(t, b, id)
 		mustDone(t, b, id)
 	}
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	clock.set(testTime.Add(time.Hour))
+	clock.Set(testTime.Add(time.Hour))
 	mustAccept(t, b, "p1")
 	mustAccept(t, b, "p2") // twelfth record: compaction
 	for id, want := range map[string]bool{"d1": false, "d2": false, "d3": true, "d4": true, "d5": true, "p1": true} {

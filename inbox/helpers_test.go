@@ -56,24 +56,6 @@ func (r *logRecorder) count(s string) int {
 	return n
 }
 
-// fakeClock is a settable clock for retention tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 var testTime = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newInbound(id string) picoclaw.Inbound {

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"picoclaw"
+
+	"picoclaw/internal/testutil"
 )
 
 // connect runs Connect and closes the manager when the test ends.
@@ -115,7 +117,7 @@ func TestFailingServersSkipped(t *testing.T) {
 	closed.Close()
 	auth := newHTTPServer(t, "right-key")
 
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := connect(t, map[string]ServerConfig{
 		"good":    stdioServer(nil),

@@ -1,9 +1,7 @@
 package session
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 
@@ -24,13 +22,9 @@ func (s *Store) Replace(ctx context.Context, key picoclaw.SessionKey, msgs []pic
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for i := range msgs {
-		if err := enc.Encode(&msgs[i]); err != nil {
-			return fmt.Errorf("session: replace %s: encode message: %w", key, err)
-		}
+	data, err := encodeLines(msgs)
+	if err != nil {
+		return fmt.Errorf("session: replace %s: %w", key, err)
 	}
 
 	defer s.lock(key).Unlock()
@@ -39,7 +33,7 @@ func (s *Store) Replace(ctx context.Context, key picoclaw.SessionKey, msgs []pic
 	// 0600, like Append's files. A failed directory sync fails Replace:
 	// compaction must not report a history durable that a crash could undo.
 	path := filepath.Join(s.dir, name+fileExt)
-	if err := fsutil.WriteFileAtomic(path, buf.Bytes(), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(path, data, 0o600); err != nil {
 		return fmt.Errorf("session: replace %s: %w", key, err)
 	}
 	return nil

@@ -96,14 +96,9 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for i := range msgs {
-		// Encode adds the trailing newline that ends each record.
-		if err := enc.Encode(&msgs[i]); err != nil {
-			return fmt.Errorf("session: append %s: encode message: %w", key, err)
-		}
+	data, err := encodeLines(msgs)
+	if err != nil {
+		return fmt.Errorf("session: append %s: %w", key, err)
 	}
 
 	defer s.lock(key).Unlock()
@@ -114,13 +109,13 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 	if err != nil {
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
-	before, after, prefixed, err := appendTo(f, buf.Bytes())
+	before, after, prefixed, err := appendTo(f, data)
 	if err != nil {
 		f.Close()
 		s.cache.drop(key)
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
-	s.remember(key, buf.Bytes(), before, after, prefixed)
+	s.remember(key, data, before, after, prefixed)
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("session: append %s: close: %w", key, err)
 	}
@@ -348,4 +343,18 @@ func (s *Store) Keys() ([]picoclaw.SessionKey, error) {
 	}
 	slices.Sort(keys)
 	return keys, nil
+}
+
+// encodeLines encodes msgs as JSONL, one record per line.
+func encodeLines(msgs []picoclaw.Message) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range msgs {
+		// Encode adds the trailing newline that ends each record.
+		if err := enc.Encode(&msgs[i]); err != nil {
+			return nil, fmt.Errorf("encode message: %w", err)
+		}
+	}
+	return buf.Bytes(), nil
 }

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,10 +14,12 @@ import (
 	"time"
 
 	"picoclaw"
+
+	"picoclaw/internal/testutil"
 )
 
 // mustOpen opens a Store in a fresh temp dir, logging into buf if non-nil.
-func mustOpen(tb testing.TB, dir string, buf *syncBuffer) *Store {
+func mustOpen(tb testing.TB, dir string, buf *testutil.SyncBuffer) *Store {
 	tb.Helper()
 	var logger *slog.Logger
 	if buf != nil {
@@ -29,23 +30,6 @@ func mustOpen(tb testing.TB, dir string, buf *syncBuffer) *Store {
 		tb.Fatalf("Open(%q): %v", dir, err)
 	}
 	return s
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -160,7 +144,7 @@ func TestDamagedFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			s := mustOpen(t, dir, &logs)
 			key := picoclaw.SessionKey("dingtalk:direct:u1")
 			path, err := s.path(key)

@@ -10,12 +10,14 @@ import (
 
 	"picoclaw"
 	"picoclaw/provider/providertest"
+
+	"picoclaw/internal/testutil"
 )
 
 // runCLI runs picoclaw in-process and returns its exit code and output.
 func runCLI(t *testing.T, getenv func(string) string, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"picoclaw/dingtalk/dingtalktest"
+
+	"picoclaw/internal/testutil"
 )
 
 // A bad config stops the gateway before it connects, naming the problem.
@@ -37,7 +39,7 @@ func TestGatewayRefusesBadConfig(t *testing.T) {
 			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var out syncBuffer
+			var out testutil.SyncBuffer
 			e := &env{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
 			code := e.execute(context.Background(), []string{"gateway", "--config", path})
 			if code == 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -13,6 +12,8 @@ import (
 
 	"picoclaw/dingtalk/dingtalktest"
 	"picoclaw/provider/providertest"
+
+	"picoclaw/internal/testutil"
 )
 
 // gatewayHarness runs the real gateway command in-process against the fake
@@ -27,7 +28,7 @@ type gatewayHarness struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan int
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	getenv func(string) string
 	port   int
 }
@@ -44,7 +45,7 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 	llm := providertest.NewOpenAI()
 	t.Cleanup(llm.Close)
 	port := freePort(t)
-	h := &gatewayHarness{t: t, dt: dt, llm: llm, workspace: t.TempDir(), logs: &syncBuffer{}, port: port}
+	h := &gatewayHarness{t: t, dt: dt, llm: llm, workspace: t.TempDir(), logs: &testutil.SyncBuffer{}, port: port}
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
@@ -147,24 +148,6 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func findAck(dt *dingtalktest.Server, messageID string) (dingtalktest.RecordedAck, bool) {
