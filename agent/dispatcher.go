@@ -47,6 +47,13 @@ type DispatcherOptions struct {
 	// Prepare, if set, runs before each turn of Agent.NewDispatcher, off
 	// the channel's receive path (e.g. to download a message's media).
 	Prepare func(ctx context.Context, in *picoclaw.Inbound)
+	// Attempt, if set, records durably that a turn of Agent.NewDispatcher
+	// for in is starting and returns the how-manieth it is (0: unknown).
+	// A message past MaxAttempts is not run again but given up on:
+	// apologised for and passed to DeadLetter, then AfterTurn gets
+	// ErrGaveUp.
+	Attempt    func(in picoclaw.Inbound) (int, error)
+	DeadLetter func(in picoclaw.Inbound, reason string) error
 }
 
 // Dispatcher runs turns: in order within a session key, in parallel across
