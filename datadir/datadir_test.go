@@ -117,10 +117,15 @@ func TestMigrateMovesOldLayoutOnce(t *testing.T) {
 			if st, _ := os.Stat(d.Sessions()); st.Mode().Perm() != DirMode {
 				t.Errorf("sessions dir mode %v, want %v", st.Mode().Perm(), DirMode)
 			}
-			// The second start finds nothing to move.
+			// Migration happens once: a journal a model later forges in
+			// the workspace is never taken for the gateway's.
+			writeFile(t, filepath.Join(ws, "inbox", "journal.jsonl"), "forged\n", 0o600)
 			moved, _, err = migrate(ws, d, tc.rename)
 			if err != nil || len(moved) != 0 {
 				t.Errorf("second migration moved %v, %v", moved, err)
+			}
+			if raw, _ := os.ReadFile(filepath.Join(d.Inbox(), "journal.jsonl")); string(raw) != "journal\n" {
+				t.Errorf("journal after a second start = %q", raw)
 			}
 		})
 	}
@@ -172,8 +177,9 @@ func TestLockIsExclusiveAndNamesTheHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = d.Lock()
-	if !errors.Is(err, ErrLocked) {
-		t.Fatalf("second Lock = %v, want ErrLocked", err)
+	var le *LockedError
+	if !errors.As(err, &le) || le.PID != os.Getpid() {
+		t.Fatalf("second Lock = %v, want a LockedError naming pid %d", err, os.Getpid())
 	}
 	want := "another picoclaw gateway (pid " + strconv.Itoa(os.Getpid()) + ") is using " + d.Root()
 	if !strings.Contains(err.Error(), want) {

@@ -1,7 +1,6 @@
 package datadir
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,9 +9,19 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// ErrLocked is wrapped by Lock's error when another process holds the
-// data dir.
-var ErrLocked = errors.New("data dir is in use")
+// LockedError is Lock's error when another process holds the data dir.
+type LockedError struct {
+	Dir string
+	PID int // 0 when the holder's pid is unknown
+}
+
+func (e *LockedError) Error() string {
+	who := "another process"
+	if e.PID > 0 {
+		who = fmt.Sprintf("pid %d", e.PID)
+	}
+	return fmt.Sprintf("another picoclaw gateway (%s) is using %s", who, e.Dir)
+}
 
 // Lock is a held exclusive lock on a data dir.
 type Lock struct {
@@ -33,11 +42,7 @@ func (d Dir) Lock() (*Lock, error) {
 		return nil, fmt.Errorf("datadir: lock %s: %w", d.LockFile(), err)
 	}
 	if !ok {
-		who := "another process"
-		if pid := readPID(d.LockFile()); pid > 0 {
-			who = fmt.Sprintf("pid %d", pid)
-		}
-		return nil, fmt.Errorf("another picoclaw gateway (%s) is using %s: %w", who, d.root, ErrLocked)
+		return nil, &LockedError{Dir: d.root, PID: readPID(d.LockFile())}
 	}
 	if err := writePID(fl.Path(), os.Getpid()); err != nil {
 		_ = fl.Unlock()

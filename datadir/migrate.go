@@ -19,9 +19,11 @@ type Moved struct {
 // Migrate moves the gateway data an older build kept in the workspace into
 // d: sessions/ (PicoClaw's and this build's), inbox/, outbox/, state/,
 // cron/ and media/ (the last to LegacyMedia, since its files belong to no
-// known chat). It runs at every start and does nothing once the workspace
-// is clean. Where the data dir already holds an entry of the same name,
-// the workspace's copy is left in place and reported in conflicts. A move
+// known chat). It runs once per data dir: afterwards a marker file makes
+// it a no-op, so that a folder a model later writes into the workspace
+// (a forged inbox/journal.jsonl, say) is never taken for gateway data.
+// Where the data dir already holds an entry of the same name, the
+// workspace's copy is left in place and reported in conflicts. A move
 // across file systems copies, then removes.
 func Migrate(workspace string, d Dir) (moved []Moved, conflicts []string, err error) {
 	return migrate(workspace, d, os.Rename)
@@ -37,6 +39,9 @@ func migrate(workspace string, d Dir, rename func(from, to string) error) (moved
 	}
 	if err := d.Ensure(); err != nil {
 		return nil, nil, err
+	}
+	if _, err := os.Lstat(d.migratedMarker()); err == nil {
+		return nil, nil, nil
 	}
 	m := mover{rename: rename}
 	for _, p := range []struct{ from, to string }{
@@ -72,8 +77,16 @@ func migrate(workspace string, d Dir, rename func(from, to string) error) (moved
 		}
 		moved = append(moved, Moved{From: from, To: p.to})
 	}
+	// Marked done even with conflicts: those stay in the workspace for
+	// the operator to merge by hand, as the caller's log says.
+	note := "The gateway data of workspace " + ws + " has been moved here; this file stops a second move.\n"
+	if err := os.WriteFile(d.migratedMarker(), []byte(note), FileMode); err != nil {
+		return moved, m.conflicts, fmt.Errorf("datadir: migrate: mark done: %w", err)
+	}
 	return moved, m.conflicts, nil
 }
+
+func (d Dir) migratedMarker() string { return filepath.Join(d.root, "migrated") }
 
 type mover struct {
 	rename    func(from, to string) error
