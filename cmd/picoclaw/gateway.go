@@ -155,7 +155,6 @@ func (e *env) dingtalkChannel(cfg *config.Config, log *slog.Logger) (*dingtalk.C
 		ReplyAtSender:      dt.ReplyAtSender,
 		StateDir:           filepath.Join(cfg.Agents.Defaults.Workspace, "state"),
 		Logger:             log.With("channel", "dingtalk"),
-		OnConnected:        e.onConnected,
 		// A generous bound: media downloads of up to max_media_size.
 		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},
 		ChatLimit:  dt.ChatLimit,
