@@ -21,9 +21,8 @@ import (
 
 // Media end to end: what the model is given for pictures, voice notes and
 // files, what an unsupported message gets, and the send_file tool. The
-// content shapes follow /work/shared/fixtures/dingtalk/bot-picture.json,
-// bot-audio.json, bot-file.json and bot-unknownMsgType.json (DingTalk's
-// doc samples, docs/learn/bot/message.md).
+// content shapes follow DingTalk's doc samples of picture, audio, file and
+// unknown-type robot messages (open-dingtalk docs, docs/learn/bot/message.md).
 
 // tinyPNG is a real 2×2 PNG.
 func tinyPNG(t *testing.T) []byte {
