@@ -51,7 +51,7 @@ type Server struct {
 	// (ws for http) on a plain server, DingTalk's own hosts under StartTLS.
 	oapiBase, wsBase string
 	tls              *tlsState // set by StartTLS
-	wg   sync.WaitGroup
+	wg               sync.WaitGroup
 
 	mu sync.Mutex
 	// changed fires on every recorded change; replied only when a webhook
