@@ -111,6 +111,7 @@ func (e *env) gateway(ctx context.Context) error {
 	}
 	k := &intake{box: box, send: send, log: log}
 	k.disp = rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: k.afterTurn,
+		Attempt: k.attempt, DeadLetter: k.deadLetter,
 		Prepare: func(ctx context.Context, in *picoclaw.Inbound) {
 			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
 				_ = media.Resolve(ctx, in) // failures become notes for the model
