@@ -227,7 +227,7 @@ func TestFaultTableCrashingTurnIsDeadLettered(t *testing.T) {
 	for _, s := range h.out.sent() {
 		texts = append(texts, s.Text)
 	}
-	if len(texts) != 3 || texts[0] != gaveUpText || texts[1] != "answer to flaky" || texts[2] != "answer to next" {
+	if len(texts) != 3 || texts[0] != GaveUpText || texts[1] != "answer to flaky" || texts[2] != "answer to next" {
 		t.Errorf("sent %q; want the give-up apology, then both answers", texts)
 	}
 	if !strings.Contains(dead["m0"], "model client bug") || len(dead) != 1 {
@@ -254,7 +254,7 @@ func TestFaultTableReplayedPoisonIsNotRunAgain(t *testing.T) {
 	if len(p.requests()) != 0 {
 		t.Error("the model was asked again")
 	}
-	if sent := h.out.sent(); len(sent) != 1 || sent[0].Text != gaveUpText {
+	if sent := h.out.sent(); len(sent) != 1 || sent[0].Text != GaveUpText {
 		t.Errorf("sent %+v, want the give-up apology", sent)
 	}
 	if !strings.Contains(reason, "2 earlier turns did not finish") {

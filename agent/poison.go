@@ -21,8 +21,8 @@ var ErrCrashed = errors.New("agent: turn crashed")
 // ErrGaveUp is the error AfterTurn gets for a message given up on.
 var ErrGaveUp = errors.New("agent: message given up after repeated failures")
 
-// gaveUpText is the apology for a message given up on.
-const gaveUpText = "抱歉，这条消息多次处理失败，已放弃处理，请换个说法再试。Sorry, this message failed more than once and has been set aside; please try rephrasing it."
+// GaveUpText is the apology for a message given up on.
+const GaveUpText = "抱歉，这条消息多次处理失败，已放弃处理，请换个说法再试。Sorry, this message failed more than once and has been set aside; please try rephrasing it."
 
 // safeTurn runs the turn, turning a panic into ErrCrashed.
 func (a *Agent) safeTurn(ctx context.Context, in picoclaw.Inbound) (err error) {
@@ -70,7 +70,7 @@ func (a *Agent) attemptTurns(ctx context.Context, in picoclaw.Inbound, o Dispatc
 func (a *Agent) giveUp(ctx context.Context, in picoclaw.Inbound, reason string, o DispatcherOptions) error {
 	log := a.log.With("session", string(in.SessionKey()), "message_id", in.MessageID)
 	log.Error("agent: giving up on a message", "reason", reason)
-	sendErr := a.send(ctx, log, in, picoclaw.OutAnswer, gaveUpText)
+	sendErr := a.send(ctx, log, in, picoclaw.OutAnswer, GaveUpText)
 	if o.DeadLetter != nil {
 		if err := o.DeadLetter(in, reason); err != nil {
 			log.Error("agent: dead-letter message", "err", err)

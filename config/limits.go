@@ -7,7 +7,7 @@ const (
 	DefaultMaxAnswerBytes = 64 << 10 // agents.defaults.max_answer_bytes
 	DefaultToolTimeBudget = 300      // agents.defaults.tool_time_budget, seconds
 
-	minTurnTimeout, maxTurnTimeout       = 10, 24 * 3600
+	minTurnTimeout, maxTurnTimeout       = 1, 24 * 3600
 	minMaxAnswerBytes, maxMaxAnswerBytes = 1 << 10, 256 << 10 // ≤ 14 DingTalk parts of 20,000 chars
 	minToolTimeBudget, maxToolTimeBudget = 1, 24 * 3600
 )

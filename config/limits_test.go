@@ -23,7 +23,7 @@ func TestTurnLimits(t *testing.T) {
 		t.Errorf("set = %d, %d, %d; want 30, 4096, 20", d.TurnTimeout, d.MaxAnswerBytes, d.ToolTimeBudget)
 	}
 	for _, bad := range []struct{ json, path string }{
-		{`"turn_timeout": 5`, "agents.defaults.turn_timeout"},
+		{`"turn_timeout": 100000`, "agents.defaults.turn_timeout"},
 		{`"turn_timeout": -1`, "agents.defaults.turn_timeout"},
 		{`"max_answer_bytes": 100`, "agents.defaults.max_answer_bytes"},
 		{`"max_answer_bytes": 10000000`, "agents.defaults.max_answer_bytes"},
