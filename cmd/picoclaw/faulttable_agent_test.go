@@ -151,4 +151,3 @@ func assertRepliesStay(t *testing.T, h *gatewayHarness, n int) {
 		t.Errorf("%d messages delivered, want exactly %d: %q", got, n, delivered(h))
 	}
 }
-
