@@ -19,7 +19,7 @@ func main() { os.Exit(runProcess()) }
 // SIGTERM stops the gateway gracefully, a second one at once (see
 // notifyShutdown).
 func runProcess() int {
-	stop, now, release := notifyShutdown(os.Stderr, os.Exit)
+	stop, now, release := notifyShutdown(os.Stderr, os.Exit, shutdownGrace)
 	defer release()
 	return run(stop, now, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 }

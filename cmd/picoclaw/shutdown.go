@@ -28,8 +28,8 @@ const (
 // the second cancels now (cancel those turns at once; their messages stay
 // in the journal and are answered after the restart). Should stopping
 // still overrun, a watchdog writes why to stderr and calls exit(1) just
-// before the bound. release stops listening.
-func notifyShutdown(stderr io.Writer, exit func(int)) (stop, now context.Context, release func()) {
+// before the bound (grace + exitSlack). release stops listening.
+func notifyShutdown(stderr io.Writer, exit func(int), grace time.Duration) (stop, now context.Context, release func()) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	stop, cancelStop := context.WithCancel(context.Background())
@@ -53,7 +53,7 @@ func notifyShutdown(stderr io.Writer, exit func(int)) (stop, now context.Context
 			case <-sigs:
 			}
 			// A margin under the bound leaves time for the exit itself.
-			limit := shutdownGrace + exitSlack - 300*time.Millisecond
+			limit := grace + exitSlack - 300*time.Millisecond
 			if n == 0 {
 				cancelStop()
 			} else {
