@@ -56,7 +56,7 @@ func TestFaultTableHugeAnswer(t *testing.T) {
 // process down): after the second restart the message is not run a third
 // time but answered with an apology and dead-lettered with the reason.
 // (Killed once, a message is answered after the restart exactly once:
-// TestKill9DuringModelCall.)
+// TestFaultTableKill9MidTurn.)
 func TestFaultTableKill9TwiceDeadLetters(t *testing.T) {
 	h := newGatewayHarness(t, harnessOptions{})
 	inModel := make(chan struct{}, 4)
