@@ -248,7 +248,13 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	errAnswer := a.send(ctx, log, in, picoclaw.OutAnswer, res.answer.Content)
 	var errReasoning error
 	if len(res.reasoning) > 0 {
-		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, strings.Join(res.reasoning, "\n\n"))
+		// Each round's reasoning is capped; all of them together are too,
+		// so the parts sent for one turn stay bounded.
+		reasoning := strings.Join(res.reasoning, "\n\n")
+		if len(reasoning) > a.cfg.MaxAnswerBytes {
+			reasoning = truncateUTF8(reasoning, a.cfg.MaxAnswerBytes) + TruncatedMark
+		}
+		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, reasoning)
 	}
 	return errors.Join(errAnswer, errReasoning)
 }

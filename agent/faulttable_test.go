@@ -261,3 +261,28 @@ func TestFaultTableReplayedPoisonIsNotRunAgain(t *testing.T) {
 		t.Errorf("reason %q", reason)
 	}
 }
+
+// Reasoning gathered over many tool rounds is capped as a whole too, so
+// one turn never sends more than about two answers' worth of parts.
+func TestFaultTableReasoningCappedAcrossRounds(t *testing.T) {
+	long := strings.Repeat("想", 3000) // 9,000 bytes a round
+	tools := fakeTools{"t": func(context.Context, json.RawMessage) (string, error) { return "ok", nil }}
+	p := &fakeProvider{reply: func(_ context.Context, call int, _ picoclaw.Request) (*picoclaw.Response, error) {
+		if call < 5 {
+			r := callTools(long, "t")
+			return r, nil
+		}
+		return &picoclaw.Response{Content: "done", Reasoning: long}, nil
+	}}
+	h := newHarness(t, p, func(c *Config) { c.Tools = tools; c.MaxAnswerBytes = 16 << 10 })
+	if err := h.agent.Turn(context.Background(), testIn); err != nil {
+		t.Fatal(err)
+	}
+	sent := h.out.sent()
+	if len(sent) != 2 || sent[1].Kind != picoclaw.OutReasoning {
+		t.Fatalf("sent %d messages, want the answer and the reasoning", len(sent))
+	}
+	if r := sent[1].Text; len(r) > 16<<10+len(TruncatedMark) || !strings.HasSuffix(r, TruncatedMark) {
+		t.Errorf("reasoning is %d bytes, want at most 16 KiB ending in the mark", len(r))
+	}
+}
