@@ -132,7 +132,11 @@ func TestFaultTableStuckToolTimesOut(t *testing.T) {
 			return &picoclaw.Response{Content: "answer to " + req.Messages[len(req.Messages)-1].Content}, nil
 		}}
 		h := newHarness(t, p, func(c *Config) { c.Tools = tools; c.TurnTimeout = time.Minute })
-		d := h.agent.NewDispatcher(DispatcherOptions{})
+		var dead []string
+		d := h.agent.NewDispatcher(DispatcherOptions{DeadLetter: func(in picoclaw.Inbound, reason string) error {
+			dead = append(dead, in.MessageID+": "+reason)
+			return nil
+		}})
 		in := testIn
 		in.Text = "hang please"
 		d.Dispatch(in)
@@ -143,6 +147,9 @@ func TestFaultTableStuckToolTimesOut(t *testing.T) {
 		sent := h.out.sent()
 		if len(sent) != 2 || !strings.Contains(sent[0].Text, "took too long") || sent[1].Text != "answer to next" {
 			t.Errorf("sent %+v; want a timeout apology, then the next answer", sent)
+		}
+		if len(dead) != 1 || !strings.Contains(dead[0], "msg1: agent: turn") || !strings.Contains(dead[0], "timed out (1m0s)") {
+			t.Errorf("dead letters %q, want the timed-out message with its reason", dead)
 		}
 	})
 }

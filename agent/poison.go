@@ -10,9 +10,11 @@ import (
 )
 
 // MaxAttempts is how many times a message's turn may fail to finish (a
-// panic, or the process dying or being stopped mid-turn) before the
-// message is given up on: answered with an apology and dead-lettered, so
-// that a poison message is never replayed forever.
+// panic, or the process dying mid-turn) before the message is given up
+// on: answered with an apology and dead-lettered, so that a poison message
+// is never replayed forever. A turn that times out is answered with an
+// apology at once and dead-lettered with the reason, never re-run: its
+// tools may already have acted.
 const MaxAttempts = 2
 
 // ErrCrashed is the error of a turn that panicked.
@@ -59,6 +61,13 @@ func (a *Agent) attemptTurns(ctx context.Context, in picoclaw.Inbound, o Dispatc
 			return a.giveUp(ctx, in, reason, o)
 		}
 		err := a.safeTurn(ctx, in)
+		if errors.Is(err, ErrTurnTimeout) && o.DeadLetter != nil {
+			// Answered with an apology already; not re-run (its tools
+			// may have acted), but kept for the operator to look at.
+			if derr := o.DeadLetter(in, err.Error()); derr != nil {
+				a.log.Error("agent: dead-letter timed-out message", "session", string(in.SessionKey()), "err", derr)
+			}
+		}
 		if !errors.Is(err, ErrCrashed) || ctx.Err() != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"picoclaw"
 	"picoclaw/dingtalk/dingtalktest"
+	"picoclaw/inbox"
 	"picoclaw/provider/providertest"
 )
 
@@ -112,6 +114,10 @@ func TestFaultTableLLMHang(t *testing.T) {
 	got := h.waitReplies(2)
 	if !strings.Contains(got[0].Text, "took too long") || got[1].Text != "answer to next" {
 		t.Errorf("replies %q, %q; want the timeout apology, then the next answer", got[0].Text, got[1].Text)
+	}
+	raw, err := os.ReadFile(filepath.Join(h.dataDir, "inbox", inbox.DeadLetterName))
+	if err != nil || !strings.Contains(string(raw), `"text":"hang"`) || !strings.Contains(string(raw), "timed out") {
+		t.Errorf("dead-letter file %q (%v), want the timed-out message with its reason", raw, err)
 	}
 }
 
