@@ -59,8 +59,12 @@ func (p paths) private() []string {
 // ctx answers.
 func (p paths) chatMedia(ctx context.Context) (string, bool) {
 	in, ok := agent.InboundFrom(ctx)
-	if !ok || in.Session == "" {
+	if !ok {
 		return "", false
 	}
-	return p.data.ChatMedia(in.Session), true
+	key := in.SessionKey()
+	if key == "" {
+		return "", false
+	}
+	return p.data.ChatMedia(key), true
 }
