@@ -138,6 +138,9 @@ func TestSecurityFileToolsKeepChatsAndGatewayDataPrivate(t *testing.T) {
 		{"forge-journal", "append_file", map[string]string{"path": journal, "content": `{"op":"add","id":"forged"}` + "\n"}, "private data"},
 		{"forge-via-link", "write_file", map[string]string{"path": "to-data/cron/jobs.json", "content": "{oops"}, "private data"},
 		{"write-media", "write_file", map[string]string{"path": "media/x.txt", "content": "x"}, "read-only"},
+		{"send-session", "send_file", map[string]string{"path": session}, "outside the workspace"},
+		{"send-link", "send_file", map[string]string{"path": "to-session"}, "outside the workspace"},
+		{"send-journal", "send_file", map[string]string{"path": "to-data/inbox/journal.jsonl"}, "outside the workspace"},
 	}
 	var calls []picoclaw.ToolCall
 	for _, a := range attempts {
@@ -189,6 +192,9 @@ func TestSecurityFileToolsKeepChatsAndGatewayDataPrivate(t *testing.T) {
 	}
 	for _, s := range h.dt.OpenAPISends() {
 		assertNoLeak(t, "OpenAPI send", s.Text)
+	}
+	if up := h.dt.Uploads(); len(up) != 0 {
+		t.Errorf("%d files were uploaded to DingTalk", len(up))
 	}
 	// The log names what was refused but never what users said.
 	assertNoLeak(t, "gateway log", h.logs.String())
