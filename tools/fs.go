@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"picoclaw"
@@ -71,15 +72,11 @@ func (s sandbox) readFile(ctx context.Context, raw json.RawMessage) (string, err
 	if err != nil {
 		return "", fmt.Errorf("read_file: %w", err)
 	}
-	f, err := os.Open(p)
+	f, st, err := openRegular(p, a.Path, os.O_RDONLY, 0, true)
 	if err != nil {
 		return "", fmt.Errorf("read_file: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("read_file: %w", err)
-	}
 	if st.IsDir() {
 		return "", fmt.Errorf("read_file: %q is a directory; use list_dir to see its entries", a.Path)
 	}
@@ -106,6 +103,9 @@ func (s sandbox) writeFile(ctx context.Context, raw json.RawMessage) (string, er
 	if err != nil {
 		return "", fmt.Errorf("write_file: %w", err)
 	}
+	if err := checkRegular(p, a.Path, false); err != nil {
+		return "", fmt.Errorf("write_file: %w", err)
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", fmt.Errorf("write_file: create parent directories: %w", err)
 	}
@@ -130,19 +130,23 @@ func (s sandbox) editFile(ctx context.Context, raw json.RawMessage) (string, err
 	if err != nil {
 		return "", fmt.Errorf("edit_file: %w", err)
 	}
-	st, err := os.Stat(p)
+	f, st, err := openRegular(p, a.Path, os.O_RDONLY, 0, true)
 	if err != nil {
 		return "", fmt.Errorf("edit_file: %w", err)
 	}
+	defer f.Close()
 	if st.IsDir() {
 		return "", fmt.Errorf("edit_file: %q is a directory", a.Path)
 	}
 	if st.Size() > maxEditBytes {
 		return "", fmt.Errorf("edit_file: %q is %d bytes, over the %d-byte limit for editing", a.Path, st.Size(), maxEditBytes)
 	}
-	data, err := os.ReadFile(p)
+	data, err := io.ReadAll(io.LimitReader(f, maxEditBytes+1))
 	if err != nil {
 		return "", fmt.Errorf("edit_file: %w", err)
+	}
+	if len(data) > maxEditBytes {
+		return "", fmt.Errorf("edit_file: %q grew past the %d-byte limit for editing", a.Path, maxEditBytes)
 	}
 	content := string(data)
 	switch n := strings.Count(content, *a.OldText); n {
@@ -174,7 +178,7 @@ func (s sandbox) appendFile(ctx context.Context, raw json.RawMessage) (string, e
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", fmt.Errorf("append_file: create parent directories: %w", err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, _, err := openRegular(p, a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644, false)
 	if err != nil {
 		return "", fmt.Errorf("append_file: %w", err)
 	}
@@ -200,10 +204,19 @@ func (s sandbox) listDir(ctx context.Context, raw json.RawMessage) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("list_dir: %w", err)
 	}
-	entries, err := os.ReadDir(p)
+	d, st, err := openRegular(p, a.Path, os.O_RDONLY, 0, true)
 	if err != nil {
 		return "", fmt.Errorf("list_dir: %w", err)
 	}
+	defer d.Close()
+	if !st.IsDir() {
+		return "", fmt.Errorf("list_dir: %q is a file, not a directory; use read_file to read it", a.Path)
+	}
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return "", fmt.Errorf("list_dir: %w", err)
+	}
+	slices.SortFunc(entries, func(x, y fs.DirEntry) int { return strings.Compare(x.Name(), y.Name()) })
 	if len(entries) == 0 {
 		return "(empty directory)", nil
 	}

@@ -168,7 +168,6 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		ReplyAtSender:      dt.ReplyAtSender,
 		StateDir:           p.data.State(),
 		Logger:             log.With("channel", "dingtalk"),
-		OnConnected:        e.onConnected,
 		// A generous bound: media downloads of up to max_media_size.
 		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},
 		ChatLimit:  dt.ChatLimit,
