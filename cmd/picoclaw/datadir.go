@@ -27,6 +27,9 @@ func openDataDir(cfg *config.Config, configPath string, log *slog.Logger) (paths
 	if err := d.Ensure(); err != nil {
 		return paths{}, err
 	}
+	if err := d.CheckApart(cfg.Agents.Defaults.Workspace); err != nil {
+		return paths{}, err
+	}
 	p := paths{config: configPath, data: d}
 	return p, migrateDataDir(cfg, d, log)
 }
