@@ -198,6 +198,33 @@ func TestSecurityFileToolsKeepChatsAndGatewayDataPrivate(t *testing.T) {
 	}
 	// The log names what was refused but never what users said.
 	assertNoLeak(t, "gateway log", h.logs.String())
+	assertOwnerOnly(t, h.dataDir)
+}
+
+// assertOwnerOnly fails for anything under dir that group or others may
+// read: files must be 0600 and folders 0700.
+func assertOwnerOnly(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", p, info.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // assertNoLeak fails when s holds the victim's text or a secret.
