@@ -3,7 +3,9 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -98,5 +100,27 @@ func TestSecurityChatMediaOnlyForItsChat(t *testing.T) {
 	// Without a chat (the CLI), media/ is an ordinary workspace path.
 	if _, err := e.call(t, "", "write_file", map[string]string{"path": "media/note.txt", "content": "x"}); err != nil {
 		t.Errorf("write media/note.txt with no chat: %v", err)
+	}
+}
+
+// Even unrestricted, the process's own /proc entry stays closed when it
+// is listed as private, by any of its names.
+func TestSecurityProcSelfPrivate(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skip("no /proc on this system:", err)
+	}
+	tools := NewFSToolsWith(FSOptions{Workspace: t.TempDir(), Restrict: false, Private: []string{"/proc/self", "/proc/thread-self"}})
+	var read picoclaw.Tool
+	for _, tool := range tools {
+		if tool.Def().Name == "read_file" {
+			read = tool
+		}
+	}
+	for _, p := range []string{"/proc/self/environ", "/proc/" + strconv.Itoa(os.Getpid()) + "/environ", "/proc/thread-self/environ", "/proc/self/task/../environ"} {
+		raw, _ := json.Marshal(map[string]string{"path": p})
+		out, err := read.Call(context.Background(), raw)
+		if err == nil || !strings.Contains(err.Error(), "private data") || strings.Contains(out, "PATH=") {
+			t.Errorf("read_file %s = %.60q, %v; want a private-data refusal", p, out, err)
+		}
 	}
 }

@@ -49,9 +49,11 @@ func migrateDataDir(cfg *config.Config, d datadir.Dir, log *slog.Logger) error {
 	return nil
 }
 
-// private lists what no tool may touch: the data dir and the config file.
+// private lists what no file tool may touch, even with
+// restrict_to_workspace off: the data dir, the config file, and this
+// process's /proc entry (its environ holds the PICOCLAW_* secrets).
 func (p paths) private() []string {
-	out := []string{p.data.Root()}
+	out := []string{p.data.Root(), "/proc/self", "/proc/thread-self"}
 	if p.config != "" {
 		out = append(out, p.config)
 	}
