@@ -132,7 +132,7 @@ func TestSecurityFileToolsKeepChatsAndGatewayDataPrivate(t *testing.T) {
 		{"link-session", "read_file", map[string]string{"path": "to-session"}, "private data"},
 		{"link-config", "read_file", map[string]string{"path": "to-config"}, "private data"},
 		{"config", "read_file", map[string]string{"path": h.cfgPath}, "private data"},
-		{"environ", "read_file", map[string]string{"path": "/proc/self/environ"}, "outside the workspace"},
+		{"environ", "read_file", map[string]string{"path": "/proc/self/environ"}, "private data"},
 		{"list-data", "list_dir", map[string]string{"path": h.dataDir}, "private data"},
 		{"list-media-link", "list_dir", map[string]string{"path": "to-data/media"}, "private data"},
 		{"forge-journal", "append_file", map[string]string{"path": journal, "content": `{"op":"add","id":"forged"}` + "\n"}, "private data"},
