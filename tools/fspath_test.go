@@ -124,3 +124,29 @@ func TestSecurityProcSelfPrivate(t *testing.T) {
 		}
 	}
 }
+
+// A file opened after a symlink was swapped into its path is caught by
+// the check on the descriptor: here the open lands in the data dir.
+func TestSecurityCheckOpenedCatchesSwappedPath(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd on this system:", err)
+	}
+	e := newPrivateEnv(t, true)
+	sb := newSandboxWith(FSOptions{Workspace: e.ws, Restrict: true, Private: []string{e.data}})
+	f, err := os.Open(filepath.Join(e.data, "sessions", "a.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := sb.checkOpened(context.Background(), f, "notes.txt", false); err == nil || !strings.Contains(err.Error(), "changed while it was being opened") {
+		t.Errorf("checkOpened on a data-dir file = %v, want a refusal", err)
+	}
+	ok, err := os.Create(filepath.Join(e.ws, "notes.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ok.Close()
+	if err := sb.checkOpened(context.Background(), ok, "notes.txt", true); err != nil {
+		t.Errorf("checkOpened on a workspace file = %v", err)
+	}
+}
