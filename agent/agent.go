@@ -14,7 +14,7 @@ import (
 // Defaults for zero Config fields.
 const (
 	DefaultMaxHistory  = 50
-	DefaultTurnTimeout = 5 * time.Minute
+	DefaultTurnTimeout = 10 * time.Minute
 )
 
 // emptyAnswer is sent when the model answered nothing, so the user is never
@@ -63,8 +63,15 @@ type Config struct {
 	// TurnTimeout bounds loading, the model calls, tools and retries
 	// (default DefaultTurnTimeout).
 	TurnTimeout time.Duration
-	Logger      *slog.Logger     // nil discards
-	Now         func() time.Time // nil means time.Now
+	// MaxAnswerBytes cuts off an answer (and its reasoning) that grows
+	// past it; the answer then ends with TruncatedMark (default
+	// DefaultMaxAnswerBytes).
+	MaxAnswerBytes int
+	// ToolTimeBudget bounds the time all tool rounds of a turn take
+	// together (default DefaultToolTimeBudget).
+	ToolTimeBudget time.Duration
+	Logger         *slog.Logger     // nil discards
+	Now            func() time.Time // nil means time.Now
 }
 
 // Agent answers inbound messages. It is safe for concurrent use; the
@@ -97,7 +104,7 @@ func New(cfg Config) (*Agent, error) {
 		{"MaxHistory", cfg.MaxHistory}, {"MaxTokens", cfg.MaxTokens},
 		{"MaxToolIterations", cfg.MaxToolIterations}, {"MaxSubagents", cfg.MaxSubagents},
 		{"ContextWindow", cfg.ContextWindow}, {"SummarizeMessageThreshold", cfg.SummarizeMessageThreshold},
-		{"SummarizeTokenPercent", cfg.SummarizeTokenPercent},
+		{"SummarizeTokenPercent", cfg.SummarizeTokenPercent}, {"MaxAnswerBytes", cfg.MaxAnswerBytes},
 	} {
 		if f.v < 0 {
 			return nil, fmt.Errorf("agent: new: Config.%s is %d, want >= 0", f.name, f.v)
@@ -108,6 +115,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.TurnTimeout < 0 {
 		return nil, fmt.Errorf("agent: new: Config.TurnTimeout is %s, want >= 0", cfg.TurnTimeout)
+	}
+	if cfg.ToolTimeBudget < 0 {
+		return nil, fmt.Errorf("agent: new: Config.ToolTimeBudget is %s, want >= 0", cfg.ToolTimeBudget)
 	}
 	def := func(v *int, d int) {
 		if *v == 0 {
@@ -120,8 +130,12 @@ func New(cfg Config) (*Agent, error) {
 	def(&cfg.ContextWindow, DefaultContextWindow)
 	def(&cfg.SummarizeMessageThreshold, DefaultSummarizeMessageThreshold)
 	def(&cfg.SummarizeTokenPercent, DefaultSummarizeTokenPercent)
+	def(&cfg.MaxAnswerBytes, DefaultMaxAnswerBytes)
 	if cfg.TurnTimeout == 0 {
 		cfg.TurnTimeout = DefaultTurnTimeout
+	}
+	if cfg.ToolTimeBudget == 0 {
+		cfg.ToolTimeBudget = DefaultToolTimeBudget
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -270,6 +284,11 @@ func (a *Agent) prefix(system string, history []picoclaw.Message) []picoclaw.Mes
 // record appends msgs to the session. It runs even when ctx is cancelled
 // (a shutdown), since the exchange happened; failures are logged only.
 func (a *Agent) record(ctx context.Context, log *slog.Logger, key picoclaw.SessionKey, msgs ...picoclaw.Message) {
+	for i := range msgs {
+		if msgs[i].Role == picoclaw.RoleTool {
+			msgs[i].Content = capText(msgs[i].Content, maxStoredToolResultBytes, "tool result")
+		}
+	}
 	if err := a.cfg.Sessions.Append(context.WithoutCancel(ctx), key, msgs...); err != nil {
 		log.Error("agent: session write failed; this exchange is missing from history", "err", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"picoclaw"
 )
@@ -56,6 +57,7 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 	var r loopResult
 	defs := s.tools.defs()
 	toolCtx := WithInbound(ctx, s.in)
+	var toolTime time.Duration // spent in tool rounds so far
 	shrunk := false
 	for round := 0; ; {
 		final := round >= s.maxIter
@@ -126,7 +128,11 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 			Time:               a.cfg.Now(),
 		}
 		s.log.Debug("agent: running tools", "round", round, "calls", len(resp.ToolCalls))
-		results := a.runTools(toolCtx, s.tools, resp.ToolCalls)
+		roundCtx, cancelRound := context.WithTimeoutCause(toolCtx, a.cfg.ToolTimeBudget-toolTime, errToolBudget)
+		start := time.Now()
+		results := a.runTools(roundCtx, s.tools, resp.ToolCalls)
+		toolTime += time.Since(start)
+		cancelRound()
 		// Call and results go in together: history never holds a call
 		// without its result.
 		r.steps = append(r.steps, call)

@@ -24,8 +24,14 @@ type Agents struct {
 // AgentDefaults is agents.defaults. Fields this build does not act on are
 // kept so that a PicoClaw config's known keys are not reported as unknown.
 type AgentDefaults struct {
-	// Workspace is absolute after loading, with "~" expanded.
+	// Workspace is absolute after loading, with "~" expanded: what the
+	// model's tools see.
 	Workspace string `json:"workspace"`
+	// DataDir is the gateway's own data (sessions, journal, outbox, routes,
+	// cron jobs, received media), out of every tool's reach; absolute after
+	// loading, default ~/.picoclaw/data. Never inside the workspace, nor
+	// the workspace inside it.
+	DataDir string `json:"data_dir"`
 	// RestrictToWorkspace is never nil after loading (default true).
 	RestrictToWorkspace       *bool  `json:"restrict_to_workspace"`
 	AllowReadOutsideWorkspace bool   `json:"allow_read_outside_workspace"`

@@ -39,7 +39,7 @@ func (h *harness) start(ctx context.Context) (*gateway, time.Duration, error) {
 		args = append(args, "--cpuprofile", h.opts.gwProfile)
 	}
 	cmd := exec.Command(h.binary, args...)
-	cmd.Stdout, cmd.Stderr, cmd.Env, cmd.Dir = logf, logf, childEnv(), h.dir
+	cmd.Stdout, cmd.Stderr, cmd.Env, cmd.Dir = logf, logf, append(childEnv(), h.env...), h.dir
 	detach(cmd)
 	before := h.dt.ConnectionCount()
 

@@ -25,6 +25,9 @@ type harness struct {
 	llm     *providertest.OpenAI
 	opts    options
 	port    int // the gateway's /health port
+	// env is what the gateway process gets on top of childEnv: over TLS,
+	// SSL_CERT_FILE (the fake's CA) and the test-only dial override.
+	env []string
 }
 
 // newHarness creates the temporary directory, starts the fakes and writes
@@ -36,7 +39,13 @@ func newHarness(opts options) (*harness, error) {
 	}
 	h := &harness{dir: dir, binary: opts.binary, opts: opts,
 		cfgPath: filepath.Join(dir, "config.json"), logPath: filepath.Join(dir, "gateway.log")}
-	h.dt = dingtalktest.NewServer()
+	h.dt = dingtalktest.NewUnstartedServer()
+	if opts.plain {
+		h.dt.Start()
+	} else if err := h.startTLS(); err != nil {
+		h.Close()
+		return nil, err
+	}
 	h.llm = providertest.NewOpenAI()
 	// The fakes share the gateway's cores: the model keeps no record of
 	// requests (the bench never reads it) and sends each answer in one
@@ -91,6 +100,14 @@ func (h *harness) writeConfig() error {
 		return err
 	}
 	h.port = port
+	dt := map[string]any{
+		"enabled": true, "client_id": h.dt.ClientID, "client_secret": h.dt.ClientSecret,
+		"group_trigger": map[string]any{"mention_only": true},
+	}
+	if h.opts.plain {
+		// Over TLS the gateway keeps its default, https://api.dingtalk.com.
+		dt["api_base"] = h.dt.URL()
+	}
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
@@ -99,11 +116,8 @@ func (h *harness) writeConfig() error {
 		"model_list": []any{map[string]any{
 			"model_name": "bench", "model": "openai/gpt-4o-mini", "api_base": h.llm.URL(), "api_keys": []string{"sk-bench-key"},
 		}},
-		"channels": map[string]any{"dingtalk": map[string]any{
-			"enabled": true, "client_id": h.dt.ClientID, "client_secret": h.dt.ClientSecret,
-			"group_trigger": map[string]any{"mention_only": true}, "api_base": h.dt.URL(),
-		}},
-		"gateway": map[string]any{"host": "127.0.0.1", "port": port},
+		"channels": map[string]any{"dingtalk": dt},
+		"gateway":  map[string]any{"host": "127.0.0.1", "port": port},
 	}
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

@@ -32,6 +32,7 @@ type options struct {
 	logLevel   string
 	cpuProfile string
 	gwProfile  string
+	plain      bool
 }
 
 func main() {
@@ -96,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "the gateway's --log-level")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the fakes) to FILE")
 	fs.StringVar(&o.gwProfile, "gateway-cpuprofile", "", "write a CPU profile of the last gateway process (idle to shutdown) to FILE")
+	fs.BoolVar(&o.plain, "plain", false, "serve the fake DingTalk over plain HTTP on 127.0.0.1 (default: TLS under DingTalk's host names)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

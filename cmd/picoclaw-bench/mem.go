@@ -14,8 +14,14 @@ type memInfo struct {
 	Peak int64 `json:"peak_rss"` // VmHWM: the most resident since start or the last resetPeak
 	// Anon and File split RSS into heap/stacks and mapped files (mostly
 	// the binary's own pages); 0 on kernels before 4.5.
-	Anon int64 `json:"rss_anon"`
-	File int64 `json:"rss_file"`
+	Anon  int64 `json:"rss_anon"`
+	File  int64 `json:"rss_file"`
+	Shmem int64 `json:"rss_shmem"` // e.g. a binary run from tmpfs
+	// PSS is the proportional set size (smaps_rollup, Linux ≥ 4.14):
+	// pages shared with other processes count by their share. A lone
+	// gateway shares nothing but page cache, so it is close to VmRSS; 0
+	// where the kernel lacks it.
+	PSS int64 `json:"pss"`
 }
 
 // parseStatus picks VmRSS and VmHWM ("VmRSS:	  5120 kB") out of a
@@ -39,18 +45,15 @@ func parseStatus(data []byte) (memInfo, error) {
 			dst = &m.Anon
 		case "RssFile":
 			dst = &m.File
+		case "RssShmem":
+			dst = &m.Shmem
 		default:
 			continue
 		}
-		fields := bytes.Fields(rest)
-		if len(fields) != 2 || string(fields[1]) != "kB" {
-			return memInfo{}, fmt.Errorf("bench: parse /proc status: unexpected %s line %q", key, sc.Text())
+		var err error
+		if *dst, err = parseKB(key, rest); err != nil {
+			return memInfo{}, fmt.Errorf("bench: parse /proc status: %w", err)
 		}
-		kb, err := strconv.ParseInt(string(fields[0]), 10, 64)
-		if err != nil {
-			return memInfo{}, fmt.Errorf("bench: parse /proc status %s: %w", key, err)
-		}
-		*dst = kb * 1024
 		if key[0] == 'V' {
 			seen++
 		}
@@ -59,6 +62,34 @@ func parseStatus(data []byte) (memInfo, error) {
 		return memInfo{}, fmt.Errorf("bench: parse /proc status: VmRSS or VmHWM missing")
 	}
 	return m, nil
+}
+
+// parsePSS picks Pss out of a /proc/<pid>/smaps_rollup document.
+func parsePSS(data []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if key, rest, ok := bytes.Cut(sc.Bytes(), []byte(":")); ok && string(key) == "Pss" {
+			n, err := parseKB(key, rest)
+			if err != nil {
+				return 0, fmt.Errorf("bench: parse /proc smaps_rollup: %w", err)
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("bench: parse /proc smaps_rollup: no Pss line")
+}
+
+// parseKB reads the value of a "  5120 kB" line, in bytes.
+func parseKB(key, rest []byte) (int64, error) {
+	fields := bytes.Fields(rest)
+	if len(fields) != 2 || string(fields[1]) != "kB" {
+		return 0, fmt.Errorf("unexpected %s value %q", key, rest)
+	}
+	kb, err := strconv.ParseInt(string(fields[0]), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return kb * 1024, nil
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every

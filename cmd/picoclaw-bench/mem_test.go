@@ -37,6 +37,16 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
+func TestParsePSS(t *testing.T) {
+	const doc = "5632a2a40000-7ffca677b000 ---p 00000000 00:00 0   [rollup]\nRss:    1640 kB\nPss:     262 kB\nPss_Anon:  112 kB\n"
+	if got, err := parsePSS([]byte(doc)); err != nil || got != 262*1024 {
+		t.Fatalf("parsePSS = %d, %v; want %d", got, err, 262*1024)
+	}
+	if _, err := parsePSS([]byte("Rss: 1 kB\n")); err == nil {
+		t.Fatal("parsePSS without a Pss line: no error")
+	}
+}
+
 func TestParseStatCPU(t *testing.T) {
 	tests := []struct {
 		name    string

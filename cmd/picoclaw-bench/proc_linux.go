@@ -10,13 +10,23 @@ import (
 	"time"
 )
 
-// readMem reads VmRSS and VmHWM from /proc/<pid>/status.
+// readMem reads VmRSS, VmHWM and the Rss split from /proc/<pid>/status,
+// and PSS from /proc/<pid>/smaps_rollup where the kernel has it.
 func readMem(pid int) (memInfo, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return memInfo{}, fmt.Errorf("bench: read memory of pid %d: %w", pid, err)
 	}
-	return parseStatus(data)
+	m, err := parseStatus(data)
+	if err != nil {
+		return m, err
+	}
+	if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
+		if m.PSS, err = parsePSS(data); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
 }
 
 // resetPeak resets VmHWM to the current RSS (clear_refs value 5, Linux ≥

@@ -15,6 +15,7 @@ const (
 	targetBinary     = 20 * mb
 	targetStart      = 30 * time.Millisecond
 	targetIdleRSS    = 10 * mb
+	targetIdleAnon   = 3 * mb
 	targetSlack      = 500 * time.Millisecond // concurrency: D plus this
 	targetPerSecond  = 1000
 	targetP99        = 20 * time.Millisecond
@@ -49,11 +50,7 @@ func (r *results) rows(o options) []row {
 		{"binary size (stripped)", fmt.Sprintf("%s (%d bytes)", fmtMB(r.BinaryBytes), r.BinaryBytes), "≤ " + fmtMB(targetBinary), check(r.BinaryBytes <= targetBinary)},
 		{fmt.Sprintf("start → connected (median of %d)", len(r.Start.Starts)), fmtDur(r.Start.Median), "≤ " + fmtDur(targetStart), check(r.Start.Median <= targetStart)},
 	}
-	out = append(out, memRows(fmt.Sprintf("idle RSS (after %s)", o.idle), r.Idle.Mem.RSS, r.Idle.Err, targetIdleRSS)...)
-	out = append(out, memRows("idle RSS peak (VmHWM)", r.Idle.Mem.Peak, r.Idle.Err, 0)...)
-	if r.Idle.Err == "" && r.Idle.Mem.Anon+r.Idle.Mem.File > 0 {
-		out = append(out, row{"idle RSS anon / file-backed", fmtMB(r.Idle.Mem.Anon) + " / " + fmtMB(r.Idle.Mem.File), "", statusInfo})
-	}
+	out = append(out, idleRows(r.Idle, o.idle)...)
 	slowest := c.Delay + targetSlack
 	out = append(out,
 		row{fmt.Sprintf("concurrency N=%d D=%s", c.Chats, c.Delay), fmt.Sprintf("%s (%d/%d answered)", fmtDur(c.Elapsed), c.Answered, c.Chats),
@@ -112,6 +109,29 @@ func soakRows(s soakResult) []row {
 	}
 	return append(rows, row{"soak RSS first / last / max", fmt.Sprintf("%s / %s / %s", fmtMB(s.RSSFirst), fmtMB(s.RSSLast), fmtMB(s.RSSMax)),
 		"max ≤ " + fmtMB(targetPeakRSS), check(s.RSSMax <= targetPeakRSS)})
+}
+
+// idleRows are the idle memory figures side by side: VmRSS (all
+// resident pages, the binary's own code included), RssAnon (heap and
+// stacks: what only this process holds) and PSS (shared pages by share).
+func idleRows(id idleResult, d time.Duration) []row {
+	m := id.Mem
+	out := memRows(fmt.Sprintf("idle VmRSS (after %s)", d), m.RSS, id.Err, targetIdleRSS)
+	if id.Err != "" {
+		return out
+	}
+	if m.Anon+m.File > 0 {
+		out = append(out, memRows("idle RssAnon (heap, stacks)", m.Anon, "", targetIdleAnon)...)
+		split := fmtMB(m.File)
+		if m.Shmem > 0 {
+			split += fmt.Sprintf(" (+ %s shmem: binary on tmpfs?)", fmtMB(m.Shmem))
+		}
+		out = append(out, row{"idle RssFile (binary and files mapped)", split, "", statusInfo})
+	}
+	if m.PSS > 0 {
+		out = append(out, row{"idle PSS", fmtMB(m.PSS), "", statusInfo})
+	}
+	return append(out, row{"idle peak (VmHWM)", fmtMB(m.Peak), "", statusInfo})
 }
 
 // cpuRow shows which side of the throughput run used the CPU.

@@ -13,7 +13,7 @@ func goodResults() *results {
 	return &results{
 		BinaryBytes: 8 * mb,
 		Start:       startResult{Starts: []time.Duration{9 * time.Millisecond}, Median: 9 * time.Millisecond},
-		Idle:        idleResult{Mem: memInfo{RSS: 7 * mb, Peak: 8 * mb}},
+		Idle:        idleResult{Mem: memInfo{RSS: 7 * mb, Peak: 8 * mb, Anon: 2 * mb, File: 5 * mb, PSS: 7 * mb}},
 		Concurrency: concurrencyResult{Chats: 50, Delay: time.Second, Elapsed: 1100 * time.Millisecond, Answered: 50},
 		Throughput: throughputResult{Messages: 2000, Senders: 200, PerSecond: 1500, Answered: 2000,
 			P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Peak: memInfo{Peak: 20 * mb}},
@@ -33,7 +33,8 @@ func TestRowsTargets(t *testing.T) {
 		{name: "all met", change: func(*results) {}},
 		{name: "big binary", change: func(r *results) { r.BinaryBytes = 21 * mb }, failed: []string{"binary size"}},
 		{name: "slow start", change: func(r *results) { r.Start.Median = 31 * time.Millisecond }, failed: []string{"start → connected"}},
-		{name: "fat idle", change: func(r *results) { r.Idle.Mem.RSS = 11 * mb }, failed: []string{"idle RSS (after"}},
+		{name: "fat idle", change: func(r *results) { r.Idle.Mem.RSS = 11 * mb }, failed: []string{"idle VmRSS"}},
+		{name: "fat idle heap", change: func(r *results) { r.Idle.Mem.Anon = 3*mb + 1 }, failed: []string{"idle RssAnon"}},
 		{name: "concurrency slow", change: func(r *results) { r.Concurrency.Elapsed = 1501 * time.Millisecond }, failed: []string{"concurrency N="}},
 		{name: "concurrency lost", change: func(r *results) { r.Concurrency.Answered, r.Concurrency.Lost = 49, 1 },
 			failed: []string{"concurrency N=", "concurrency lost"}},

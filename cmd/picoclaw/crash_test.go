@@ -46,7 +46,7 @@ func startChild(t *testing.T, h *gatewayHarness) *exec.Cmd {
 
 // waitJournalDone waits until the gateway's inbox journal records msgID
 // as answered.
-func waitJournalDone(t *testing.T, workspace, msgID string) {
+func waitJournalDone(t *testing.T, dataDir, msgID string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -54,7 +54,7 @@ func waitJournalDone(t *testing.T, workspace, msgID string) {
 	defer tick.Stop()
 	want := `"op":"done","id":"` + msgID + `"`
 	for {
-		raw, _ := os.ReadFile(filepath.Join(workspace, "inbox", "journal.jsonl"))
+		raw, _ := os.ReadFile(filepath.Join(dataDir, "inbox", "journal.jsonl"))
 		if strings.Contains(string(raw), want) {
 			return
 		}
@@ -101,7 +101,7 @@ func TestKill9DuringModelCall(t *testing.T) {
 	}
 	// Done records reach the journal up to inbox.DoneDelay late; a kill
 	// before that would rightly answer "second" again after the restart.
-	waitJournalDone(t, h.workspace, second.MsgID)
+	waitJournalDone(t, h.dataDir, second.MsgID)
 	slow := h.push(dingtalktest.BotMessage{SenderStaffID: "user-b", Text: "slow question"})
 	<-inModel
 	if _, ok := findAck(h.dt, slow.MessageID); !ok {

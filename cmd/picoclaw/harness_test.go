@@ -23,6 +23,7 @@ type gatewayHarness struct {
 	dt        *dingtalktest.Server
 	llm       *providertest.OpenAI
 	workspace string
+	dataDir   string
 	cfgPath   string
 
 	mu     sync.Mutex
@@ -45,11 +46,11 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 	llm := providertest.NewOpenAI()
 	t.Cleanup(llm.Close)
 	port := freePort(t)
-	h := &gatewayHarness{t: t, dt: dt, llm: llm, workspace: t.TempDir(), logs: &testutil.SyncBuffer{}, port: port}
+	h := &gatewayHarness{t: t, dt: dt, llm: llm, workspace: t.TempDir(), dataDir: t.TempDir(), logs: &testutil.SyncBuffer{}, port: port}
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
-			"workspace": h.workspace, "model_name": "gpt", "max_tokens": 8192, "max_tool_iterations": 20,
+			"workspace": h.workspace, "data_dir": h.dataDir, "model_name": "gpt", "max_tokens": 8192, "max_tool_iterations": 20,
 		}},
 		"model_list": []any{map[string]any{
 			"model_name": "gpt", "model": "openai/gpt-4o-mini", "api_base": llm.URL(), "api_keys": []string{"sk-test-key"},

@@ -24,9 +24,6 @@ type env struct {
 	getenv         func(string) string
 	configPath     string
 	logLevel       string
-	// onConnected, when set, is called each time the DingTalk stream is up
-	// (run starts the memory trim with it).
-	onConnected func()
 	// shared is the HTTP transport of this run, made on first use.
 	shared *http.Transport
 }
@@ -38,9 +35,6 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv}
-	// Only the real process trims its memory (see trim.go); in-process
-	// tests call execute.
-	e.onConnected = e.trimOnConnect(ctx)
 	return e.execute(ctx, args)
 }
 
@@ -89,7 +83,7 @@ func (e *env) versionCommand() *cobra.Command {
 // transport returns the run's shared HTTP transport.
 func (e *env) transport() *http.Transport {
 	if e.shared == nil {
-		e.shared = newTransport()
+		e.shared = newTransport(e.getenv)
 	}
 	return e.shared
 }

@@ -1,18 +1,69 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 )
+
+// testDialEnv names the dial override that only picoclaw-bench and tests
+// set, never a user: a comma-separated list of host:port=127.0.0.1:port.
+// It lets a gateway reach a fake DingTalk under DingTalk's real host
+// names (https://api.dingtalk.com…) without touching /etc/hosts or DNS.
+// Targets must be loopback addresses, and certificates are still checked
+// against the host name asked for, so it can only reach a local server
+// whose certificate the process already trusts (SSL_CERT_FILE).
+const testDialEnv = "PICOCLAW_TEST_ONLY_DIAL_OVERRIDE"
 
 // newTransport is the HTTP transport shared by DingTalk and the models.
 // Go's default keeps only 2 idle connections per host, so answering many
 // chats at once would open and close a TCP (and TLS) connection per
 // webhook post or model call; 32 keeps them warm.
-func newTransport() *http.Transport {
+func newTransport(getenv func(string) string) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 128
 	t.MaxIdleConnsPerHost = 32
 	t.IdleConnTimeout = 90 * time.Second
+	if spec := getenv(testDialEnv); spec != "" {
+		t.DialContext = overrideDial(spec, &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+	}
 	return t
+}
+
+// overrideDial returns a DialContext that sends the host:ports named in
+// spec to their loopback targets and everything else on its way. A
+// malformed spec fails every dial with an error naming the variable, so a
+// mistake shows in the first connect's log line.
+func overrideDial(spec string, d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	to, err := parseDialOverride(spec)
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err != nil {
+			return nil, err
+		}
+		if target, ok := to[strings.ToLower(addr)]; ok {
+			addr = target
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
+// parseDialOverride reads host:port=127.0.0.1:port pairs.
+func parseDialOverride(spec string) (map[string]string, error) {
+	to := map[string]string{}
+	for _, pair := range strings.Split(spec, ",") {
+		from, target, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if _, _, err := net.SplitHostPort(from); !ok || err != nil {
+			return nil, fmt.Errorf("%s: expected host:port=127.0.0.1:port pairs separated by commas, got %q", testDialEnv, pair)
+		}
+		ap, err := netip.ParseAddrPort(target)
+		if err != nil || !ap.Addr().IsLoopback() {
+			return nil, fmt.Errorf("%s: target of %s must be a loopback ip:port, got %q", testDialEnv, from, target)
+		}
+		to[strings.ToLower(from)] = target
+	}
+	return to, nil
 }

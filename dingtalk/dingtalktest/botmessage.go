@@ -212,6 +212,6 @@ func (s *Server) botData(m BotMessage) (botData, string) {
 	d.RobotCode = s.ClientID
 	s.mu.Unlock()
 	token := s.openSession(d.ConversationID, d.MsgID, now.Add(ttl))
-	d.SessionWebhook = s.base + WebhookPath + "?session=" + token
+	d.SessionWebhook = s.oapiBase + WebhookPath + "?session=" + token
 	return d, token
 }

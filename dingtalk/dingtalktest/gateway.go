@@ -129,7 +129,7 @@ func (s *Server) handleOpen(w http.ResponseWriter, r *http.Request) {
 		rec.Ticket = newUUID()
 		s.tickets[rec.Ticket] = time.Now().Add(s.TicketTTL)
 		s.opens = append(s.opens, rec)
-		endpoint := "ws" + strings.TrimPrefix(s.base, "http") + ConnectPath
+		endpoint := s.wsBase + ConnectPath
 		writeJSON(w, http.StatusOK, map[string]string{"endpoint": endpoint, "ticket": rec.Ticket})
 	}
 }

@@ -2,6 +2,7 @@ package dingtalktest
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"sync/atomic"
 )
@@ -52,6 +53,10 @@ func withNetConn(ctx context.Context, c net.Conn) context.Context {
 }
 
 func netConnFrom(ctx context.Context) *gateConn {
-	c, _ := ctx.Value(netConnKey{}).(*gateConn)
-	return c
+	c := ctx.Value(netConnKey{})
+	if t, ok := c.(*tls.Conn); ok { // under StartTLS the gate is below TLS
+		c = t.NetConn()
+	}
+	g, _ := c.(*gateConn)
+	return g
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,8 +46,12 @@ type Server struct {
 	ChatWindow time.Duration
 
 	ts   *httptest.Server
-	base string // http://127.0.0.1:port
-	wg   sync.WaitGroup
+	base string // http://127.0.0.1:port, or https://api.dingtalk.com under StartTLS
+	// oapiBase serves session webhooks and wsBase stream sockets: base
+	// (ws for http) on a plain server, DingTalk's own hosts under StartTLS.
+	oapiBase, wsBase string
+	tls              *tlsState // set by StartTLS
+	wg               sync.WaitGroup
 
 	mu sync.Mutex
 	// changed fires on every recorded change; replied only when a webhook
@@ -74,6 +79,14 @@ type Server struct {
 
 // NewServer starts a fake DingTalk on 127.0.0.1. Call Close when done.
 func NewServer() *Server {
+	s := NewUnstartedServer()
+	s.Start()
+	return s
+}
+
+// NewUnstartedServer returns a fake DingTalk that is not yet listening:
+// set its fields, then call Start or StartTLS. Call Close when done.
+func NewUnstartedServer() *Server {
 	s := &Server{
 		ClientID:        DefaultClientID,
 		ClientSecret:    DefaultClientSecret,
@@ -101,9 +114,15 @@ func NewServer() *Server {
 	s.ts = httptest.NewUnstartedServer(mux)
 	s.ts.Listener = &gateListener{Listener: s.ts.Listener}
 	s.ts.Config.ConnContext = withNetConn
+	return s
+}
+
+// Start serves plain HTTP on 127.0.0.1; URL is http://127.0.0.1:port.
+func (s *Server) Start() {
 	s.ts.Start()
 	s.base = s.ts.URL
-	return s
+	s.oapiBase = s.base
+	s.wsBase = "ws" + strings.TrimPrefix(s.base, "http")
 }
 
 // URL is the base URL to use as the stream client's APIBase.
