@@ -28,7 +28,7 @@ const shell = `(?:\S*/)?(?:ba|z|da|k|a)?sh`
 // refusal, not the security boundary: the sandbox is. Each rule is a
 // named regular expression matched against the command line and against
 // forms of it with quotes, backslashes, $(echo …) and doubled slashes
-// undone, so r”m -rf '/' is rm -rf /.
+// undone: rm with empty quotes inside it, or with '/' quoted, is still rm.
 //
 //   - rm-recursive-root: rm with -r/-R/--recursive anywhere and /, /*, ~, *, $HOME as an argument
 //   - rm-no-preserve-root: rm … --no-preserve-root
