@@ -37,6 +37,7 @@ type gatewayHarness struct {
 type harnessOptions struct {
 	allowFrom          []string
 	reasoningChannelID string
+	tools              map[string]any // the config's tools section, if set
 }
 
 func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
@@ -61,6 +62,9 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 			"reasoning_channel_id": opts.reasoningChannelID, "api_base": dt.URL(),
 		}},
 		"gateway": map[string]any{"host": "127.0.0.1", "port": port},
+	}
+	if opts.tools != nil {
+		cfg["tools"] = opts.tools
 	}
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

@@ -14,9 +14,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"picoclaw/sandbox"
 )
 
-func main() { os.Exit(runProcess()) }
+func main() {
+	// A sandboxed exec command starts as this binary; it must confine
+	// itself before anything else runs.
+	sandbox.RunChildIfAsked()
+	os.Exit(runProcess())
+}
 
 // runProcess runs the command line of this process; SIGINT and SIGTERM
 // cancel its context, which stops the gateway gracefully.
