@@ -28,6 +28,9 @@ const (
 	// maxStoredToolResultBytes caps one tool result kept in the session
 	// history, which every later turn loads and sends again.
 	maxStoredToolResultBytes = 16 << 10
+	// toolGrace is how long a turn whose time is up waits for its running
+	// tools to notice; a tool still running then is left behind.
+	toolGrace = 500 * time.Millisecond
 )
 
 // TruncatedMark ends an answer that was cut off at MaxAnswerBytes.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"picoclaw"
 )
@@ -96,13 +97,17 @@ func (a *Agent) runTools(ctx context.Context, ts toolSet, calls []picoclaw.ToolC
 			text, err := func() (string, error) {
 				select {
 				case slots <- struct{}{}:
-				case <-ctx.Done():
-					return "", fmt.Errorf("tool %s was not run: %s", c.Name, whyNotFinished(ctx))
+				default:
+					// Only a call that has to wait for a slot is dropped
+					// when ctx ends; one that gets a slot runs and sees
+					// ctx itself.
+					select {
+					case slots <- struct{}{}:
+					case <-ctx.Done():
+						return "", fmt.Errorf("tool %s was not run: %s", c.Name, whyNotFinished(ctx))
+					}
 				}
 				defer func() { <-slots }()
-				if ctx.Err() != nil {
-					return "", fmt.Errorf("tool %s was not run: %s", c.Name, whyNotFinished(ctx))
-				}
 				return ts.call(ctx, c.Name, c.Arguments)
 			}()
 			if err != nil {
@@ -113,23 +118,24 @@ func (a *Agent) runTools(ctx context.Context, ts toolSet, calls []picoclaw.ToolC
 	}
 	texts := make([]string, len(calls))
 	have := make([]bool, len(calls))
+	var grace <-chan time.Time // set once ctx ends
+	done := ctx.Done()
+collect:
 	for n := 0; n < len(calls); n++ {
 		select {
 		case r := <-results:
 			texts[r.i], have[r.i] = r.text, true
-			continue
-		case <-ctx.Done():
+		case <-done:
+			// Tools that honour ctx return at once; give them a moment,
+			// then leave the rest behind.
+			done = nil
+			t := time.NewTimer(toolGrace)
+			defer t.Stop()
+			grace = t.C
+			n--
+		case <-grace:
+			break collect
 		}
-		// Collect what has already come in; the rest is abandoned.
-		for drained := false; !drained; {
-			select {
-			case r := <-results:
-				texts[r.i], have[r.i] = r.text, true
-			default:
-				drained = true
-			}
-		}
-		break
 	}
 	out := make([]picoclaw.Message, len(calls))
 	for i, c := range calls {
@@ -140,6 +146,21 @@ func (a *Agent) runTools(ctx context.Context, ts toolSet, calls []picoclaw.ToolC
 		out[i] = picoclaw.Message{
 			Role:       picoclaw.RoleTool,
 			Content:    texts[i],
+			ToolCallID: c.ID,
+			Name:       c.Name,
+			Time:       a.cfg.Now(),
+		}
+	}
+	return out
+}
+
+// refuseTools answers every call with an error saying why it was not run.
+func (a *Agent) refuseTools(calls []picoclaw.ToolCall, why string) []picoclaw.Message {
+	out := make([]picoclaw.Message, len(calls))
+	for i, c := range calls {
+		out[i] = picoclaw.Message{
+			Role:       picoclaw.RoleTool,
+			Content:    fmt.Sprintf("error: tool %s was not run: %s", c.Name, why),
 			ToolCallID: c.ID,
 			Name:       c.Name,
 			Time:       a.cfg.Now(),
