@@ -190,3 +190,57 @@ func TestStatusSaysHowExecRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityExecWithheldWithoutSandbox: where the sandbox cannot be set
+// up (here: the workspace is the home directory, which commands must not
+// read), the model is not offered exec at all, the log says why at start,
+// and `picoclaw status` says why.
+func TestSecurityExecWithheldWithoutSandbox(t *testing.T) {
+	h := newGatewayHarness(t, harnessOptions{})
+	t.Setenv("HOME", h.workspace)
+	code, out, errOut := runCLI(t, nil, "", "status", "--config", h.cfgPath)
+	if code != 0 || !strings.Contains(out, "exec:      not offered: sandbox: workspace") {
+		t.Fatalf("exit %d, status:\n%s%s", code, out, errOut)
+	}
+	h.llm.Enqueue(providertest.Reply{Content: "hi"})
+	h.start()
+	h.push(dingtalktestMessage("hello"))
+	h.waitReplies(1)
+	reqs := h.llm.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("no model call")
+	}
+	for _, d := range reqs[0].Tools {
+		if d.Name == "exec" {
+			t.Fatal("exec was offered to the model without a sandbox")
+		}
+	}
+	if !strings.Contains(h.logs.String(), "exec tool not offered") {
+		t.Errorf("the log does not say exec is withheld:\n%s", h.logs.String())
+	}
+}
+
+// TestSecurityExecWarnings: the settings that weaken the sandbox are
+// logged as warnings at every start.
+func TestSecurityExecWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		exec  map[string]any
+		want  string
+		check bool // needs a working sandbox
+	}{
+		{"sandbox off", map[string]any{"sandbox": "off"}, `level=WARN msg="SECURITY: exec tool is UNCONFINED`, false},
+		{"network on", map[string]any{"network": true}, `level=WARN msg="SECURITY: tools.exec.network is true`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newGatewayHarness(t, harnessOptions{tools: map[string]any{"exec": tc.exec}})
+			if tc.check {
+				requireSandbox(t, h)
+			}
+			h.start()
+			if !strings.Contains(h.logs.String(), tc.want) {
+				t.Fatalf("log lacks %q:\n%s", tc.want, h.logs.String())
+			}
+		})
+	}
+}
