@@ -85,10 +85,7 @@ func (e *env) gateway(ctx context.Context) error {
 		}
 		return c.Send(ctx, out)
 	}
-	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, func(ctx context.Context) (picoclaw.Peer, bool) {
-		_, chat, ok := originChat(ctx)
-		return chat, ok
-	})
+	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, sendScope(cfg))
 	rt, err := newRuntime(ctx, cfg, paths, log, e.transport(), send, sendFile)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

@@ -84,14 +84,11 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 	restrict := cfg.Agents.Defaults.RestrictToWorkspace == nil || *cfg.Agents.Defaults.RestrictToWorkspace
 	list := tools.NewFSToolsWith(tools.FSOptions{Workspace: ws, Restrict: restrict,
 		Private: rt.paths.private(), ChatMedia: rt.paths.chatMedia})
-	if tc := cfg.Tools.Exec; tc.Enabled {
-		ex, err := tools.NewExecTool(tools.ExecOptions{
-			Workspace: ws, Restrict: restrict, Timeout: time.Duration(tc.TimeoutSeconds) * time.Second,
-			DenyPatterns: tc.CustomDenyPatterns, AllowPatterns: tc.CustomAllowPatterns,
-		})
-		if err != nil {
-			return fmt.Errorf("tools.exec: %w", err)
-		}
+	ex, err := execTool(ctx, cfg, rt.paths.private(), restrict, rt.log)
+	if err != nil {
+		return fmt.Errorf("tools.exec: %w", err)
+	}
+	if ex != nil {
 		list = append(list, ex)
 	}
 	if wc := cfg.Tools.Web; wc.Enabled {
@@ -105,7 +102,7 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 		}
 		list = append(list, web...)
 	}
-	list = append(list, tools.NewMessageTool(send, "dingtalk"))
+	list = append(list, tools.NewMessageTool(send, "dingtalk", sendScope(cfg)))
 	if cfg.Tools.Cron.Enabled {
 		svc, err := cron.NewService(rt.paths.data.CronJobs(), rt.runJob(send), rt.log.With("component", "cron"), time.Now)
 		if err != nil {
