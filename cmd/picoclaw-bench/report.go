@@ -61,22 +61,22 @@ func check(ok bool) string {
 func (r *results) rows(o options) []row {
 	c, t := r.Concurrency, r.Throughput
 	out := []row{
-		num(mk("binary size", fmt.Sprintf("%s (%d bytes)", fmtMB(r.BinaryBytes), r.BinaryBytes), "≤ " + fmtMB(targetBinary), check(r.BinaryBytes <= targetBinary)), float64(r.BinaryBytes)),
-		num(mk(fmt.Sprintf("start → connected (median of %d)", len(r.Start.Starts)), fmtDur(r.Start.Median), "≤ " + fmtDur(targetStart), check(r.Start.Median <= targetStart)), r.Start.Median.Seconds()),
+		num(mk("binary size", fmt.Sprintf("%s (%d bytes)", fmtMB(r.BinaryBytes), r.BinaryBytes), "≤ "+fmtMB(targetBinary), check(r.BinaryBytes <= targetBinary)), float64(r.BinaryBytes)),
+		num(mk(fmt.Sprintf("start → connected (median of %d)", len(r.Start.Starts)), fmtDur(r.Start.Median), "≤ "+fmtDur(targetStart), check(r.Start.Median <= targetStart)), r.Start.Median.Seconds()),
 	}
 	out = append(out, idleRows(r.Idle, o.idle)...)
 	slowest := c.Delay + targetSlack
 	out = append(out,
 		num(mk(fmt.Sprintf("concurrency N=%d D=%s", c.Chats, c.Delay), fmt.Sprintf("%s (%d/%d answered)", fmtDur(c.Elapsed), c.Answered, c.Chats),
-			"≤ " + fmtDur(slowest) + ", all answered", check(c.Elapsed <= slowest && c.Answered == c.Chats)), c.Elapsed.Seconds()),
+			"≤ "+fmtDur(slowest)+", all answered", check(c.Elapsed <= slowest && c.Answered == c.Chats)), c.Elapsed.Seconds()),
 		mk("concurrency lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", c.Lost, c.Dups, c.Wrong, c.AcksLost), "0 / 0 / 0 / 0",
 			check(c.Lost+c.Dups+c.Wrong+c.AcksLost == 0)),
 		num(mk(fmt.Sprintf("throughput (%d msgs, %d chats)", t.Messages, t.Senders), fmt.Sprintf("%.0f answers/s (%d in %s)", t.PerSecond, t.Answered, fmtDur(t.Elapsed)),
 			fmt.Sprintf("≥ %d answers/s", targetPerSecond), check(t.PerSecond >= targetPerSecond)), t.PerSecond),
 		num(mk("latency p50 (push → reply)", fmtDur(t.P50), "", statusInfo), t.P50.Seconds()),
-		num(mk("latency p99 (push → reply)", fmtDur(t.P99), "≤ " + fmtDur(targetP99), check(t.Answered > 0 && t.P99 <= targetP99)), t.P99.Seconds()),
+		num(mk("latency p99 (push → reply)", fmtDur(t.P99), "≤ "+fmtDur(targetP99), check(t.Answered > 0 && t.P99 <= targetP99)), t.P99.Seconds()),
 		mk("latency max", fmtDur(t.Max), "", statusInfo),
-		mk("ack round trip p50 / p99 (one frame in flight)", fmtDur(t.AckP50) + " / " + fmtDur(t.AckP99), "", statusInfo),
+		mk("ack round trip p50 / p99 (one frame in flight)", fmtDur(t.AckP50)+" / "+fmtDur(t.AckP99), "", statusInfo),
 	)
 	out = append(out, cpuRow(t))
 	out = append(out, memRows("RSS peak (VmHWM after throughput)", t.Peak.Peak, t.MemErr, targetPeakRSS)...)
@@ -122,7 +122,7 @@ func soakRows(s soakResult) []row {
 		return append(rows, mk("soak RSS first / last / max", s.MemErr, "", statusNoFigure))
 	}
 	return append(rows, mk("soak RSS first / last / max", fmt.Sprintf("%s / %s / %s", fmtMB(s.RSSFirst), fmtMB(s.RSSLast), fmtMB(s.RSSMax)),
-		"max ≤ " + fmtMB(targetPeakRSS), check(s.RSSMax <= targetPeakRSS)))
+		"max ≤ "+fmtMB(targetPeakRSS), check(s.RSSMax <= targetPeakRSS)))
 }
 
 // idleRows are the idle memory figures side by side: VmRSS (all
@@ -169,7 +169,7 @@ func memRows(figure string, bytes int64, errText string, target int64) []row {
 	if target == 0 {
 		return []row{num(mk(figure, fmtMB(bytes), "", statusInfo), float64(bytes))}
 	}
-	return []row{num(mk(figure, fmtMB(bytes), "≤ " + fmtMB(target), check(bytes <= target)), float64(bytes))}
+	return []row{num(mk(figure, fmtMB(bytes), "≤ "+fmtMB(target), check(bytes <= target)), float64(bytes))}
 }
 
 func fmtMB(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/mb) }
