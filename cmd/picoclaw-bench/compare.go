@@ -60,6 +60,7 @@ func (h *harness) otherSubject() (*subject, error) {
 	for _, a := range strings.Fields(h.opts.compareArgs) {
 		s.args = append(s.args, r.Replace(a))
 	}
+	s.sigtermExitOK = true
 	s.env = []string{"HOME=" + s.dir, "PICOCLAW_HOME=" + s.dir, "PICOCLAW_CONFIG=" + s.cfgPath}
 	return s, nil
 }

@@ -97,6 +97,9 @@ func (g *gateway) stop() error {
 func (g *gateway) exitErr() error {
 	var ee *exec.ExitError
 	if errors.As(g.err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && g.sub.sigtermExitOK && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+			return nil
+		}
 		return fmt.Errorf("bench: gateway exited: %w", g.err)
 	}
 	return g.err

@@ -39,6 +39,9 @@ type subject struct {
 	cfgPath string
 	logPath string
 	port    int // its /health port
+	// sigtermExitOK accepts death by SIGTERM as a clean stop: picoclaw
+	// must handle the signal, a compared gateway need not.
+	sigtermExitOK bool
 }
 
 // newHarness creates the temporary directory, starts the fakes and writes
