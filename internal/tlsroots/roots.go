@@ -3,14 +3,17 @@
 //
 // crypto/x509's system pool parses every certificate of the CA bundle
 // and of the certificate directories (on Debian the same ~145 roots two
-// or three times over) before the first handshake: measured at 15–50 ms
-// and 1.2–3.7 MB of garbage on a small machine, more than everything
-// else a gateway does to connect. Roots instead indexes the same files by
-// subject name, which needs no public-key parsing, and parses only the
-// roots a server's chain names as issuers, once each. Verification itself
-// is crypto/x509's, with the same files, environment variables
-// (SSL_CERT_FILE, SSL_CERT_DIR) and options as crypto/tls would use, so
-// it accepts and rejects exactly what the default would.
+// or three times over, the directory through ~300 symlinks) before the
+// first handshake: measured at 15–50 ms and 1.2–3.7 MB of garbage on a
+// small machine, more than everything else a gateway does to connect.
+// Roots instead indexes the bundle by subject name, which needs no
+// public-key parsing, parses only the roots a server's chain names as
+// issuers, once each, and reads the directories only if a chain fails
+// to verify without them (a superset of roots can only verify more, so
+// the outcome is the same). Verification itself is crypto/x509's, with
+// the same files, environment variables (SSL_CERT_FILE, SSL_CERT_DIR)
+// and options as crypto/tls would use, so it accepts and rejects exactly
+// what the default would.
 package tlsroots
 
 import (
@@ -34,13 +37,15 @@ import (
 type Roots struct {
 	files, dirs []string
 
-	once  sync.Once
-	index map[string][][]byte // RawSubject → DER of the roots with it
+	once  sync.Once // loads the bundle file
 	err   error
-
-	mu     sync.Mutex
-	parsed map[string]*x509.Certificate // DER → parsed root
-	now    func() time.Time
+	mu    sync.Mutex
+	index map[string][][]byte // RawSubject → DER of the roots with it; guarded by mu after once
+	seen  map[[sha256.Size]byte]bool
+	// dirsRead is set once the directories were indexed too.
+	dirsRead bool
+	parsed   map[string]*x509.Certificate // DER → parsed root
+	now      func() time.Time
 }
 
 // New returns Roots read from the first readable file of files and from
@@ -72,7 +77,7 @@ func (r *Roots) VerifyConnection(cs tls.ConnectionState) error {
 	if len(certs) == 0 {
 		return errors.New("tlsroots: server sent no certificate")
 	}
-	pool, err := r.poolFor(certs)
+	pool, err := r.poolFor(certs, false)
 	if err != nil {
 		return err
 	}
@@ -85,7 +90,16 @@ func (r *Roots) VerifyConnection(cs tls.ConnectionState) error {
 	for _, c := range certs[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	if _, err := certs[0].Verify(opts); err != nil {
+	_, err = certs[0].Verify(opts)
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) {
+		// The bundle lacks the root: try again with the directories.
+		if opts.Roots, err = r.poolFor(certs, true); err != nil {
+			return err
+		}
+		_, err = certs[0].Verify(opts)
+	}
+	if err != nil {
 		return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
 	}
 	return nil
@@ -93,14 +107,23 @@ func (r *Roots) VerifyConnection(cs tls.ConnectionState) error {
 
 // poolFor returns a pool of the trusted roots whose subject is the issuer
 // of a certificate in chain: the only roots x509 would consider for it.
-func (r *Roots) poolFor(chain []*x509.Certificate) (*x509.CertPool, error) {
-	r.once.Do(r.load)
-	if r.err != nil {
-		return nil, r.err
-	}
-	pool := x509.NewCertPool()
+// withDirs indexes the certificate directories first, once.
+func (r *Roots) poolFor(chain []*x509.Certificate, withDirs bool) (*x509.CertPool, error) {
+	r.once.Do(r.loadFile)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if (withDirs || len(r.index) == 0) && !r.dirsRead {
+		// Wanted, or no bundle: systems without one keep roots there.
+		r.dirsRead = true
+		if err := r.loadDirs(); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
+	if len(r.index) == 0 && r.err != nil {
+		// No root anywhere, and something could not be read.
+		return nil, fmt.Errorf("tlsroots: load trusted roots: %w", r.err)
+	}
+	pool := x509.NewCertPool()
 	for _, c := range chain {
 		for _, der := range r.index[string(c.RawIssuer)] {
 			root, ok := r.parsed[string(der)]
@@ -118,30 +141,35 @@ func (r *Roots) poolFor(chain []*x509.Certificate) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// load indexes the files. Like crypto/x509 it fails only when no root was
-// found and a file or directory could not be read for another reason than
-// not existing.
-func (r *Roots) load() {
+// loadFile indexes the first bundle file that can be read. An error
+// other than a missing file is kept: like crypto/x509, verification fails
+// with it only if no root can be found anywhere.
+func (r *Roots) loadFile() {
 	r.index = map[string][][]byte{}
-	seen := map[[sha256.Size]byte]bool{}
-	var firstErr error
-	note := func(err error) {
-		if firstErr == nil && !errors.Is(err, fs.ErrNotExist) {
-			firstErr = err
-		}
-	}
+	r.seen = map[[sha256.Size]byte]bool{}
 	for _, f := range r.files {
 		data, err := os.ReadFile(f)
 		if err == nil {
-			r.add(data, seen)
-			break
+			r.add(data)
+			return
 		}
-		note(err)
+		if r.err == nil && !errors.Is(err, fs.ErrNotExist) {
+			r.err = err
+		}
 	}
+}
+
+// loadDirs indexes every file of the directories except links to a file
+// of the same directory; it returns an error if nothing at all was
+// found and some directory could not be read. Called with mu held.
+func (r *Roots) loadDirs() error {
+	var firstErr error
 	for _, dir := range r.dirs {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			note(err)
+			if firstErr == nil && !errors.Is(err, fs.ErrNotExist) {
+				firstErr = err
+			}
 			continue
 		}
 		for _, e := range entries {
@@ -149,17 +177,18 @@ func (r *Roots) load() {
 				continue // a hash link to a file read anyway
 			}
 			if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
-				r.add(data, seen)
+				r.add(data)
 			}
 		}
 	}
-	if len(r.index) == 0 && firstErr != nil {
-		r.err = fmt.Errorf("tlsroots: load trusted roots: %w", firstErr)
+	if len(r.index) == 0 {
+		return firstErr
 	}
+	return nil
 }
 
 // add indexes the CERTIFICATE blocks of a PEM document by subject.
-func (r *Roots) add(data []byte, seen map[[sha256.Size]byte]bool) {
+func (r *Roots) add(data []byte) {
 	for len(data) > 0 {
 		var block *pem.Block
 		block, data = pem.Decode(data)
@@ -170,14 +199,14 @@ func (r *Roots) add(data []byte, seen map[[sha256.Size]byte]bool) {
 			continue
 		}
 		sum := sha256.Sum256(block.Bytes)
-		if seen[sum] {
+		if r.seen[sum] {
 			continue
 		}
 		subject, err := rawSubject(block.Bytes)
 		if err != nil {
 			continue
 		}
-		seen[sum] = true
+		r.seen[sum] = true
 		r.index[string(subject)] = append(r.index[string(subject)], block.Bytes)
 	}
 }

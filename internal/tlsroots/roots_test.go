@@ -10,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
+	"log"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -55,6 +57,7 @@ func get(t *testing.T, ca testCA, roots *Roots, host string) error {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	ts.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf}}
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // rejected handshakes are the point
 	ts.StartTLS()
 	defer ts.Close()
 	tr := &http.Transport{TLSClientConfig: roots.ClientConfig(), DialContext: (&netDialer{addr: ts.Listener.Addr().String()}).dial}
@@ -158,4 +161,29 @@ func TestRawSubjectMatchesX509(t *testing.T) {
 		n++
 	}
 	t.Logf("%d certificates checked", n)
+}
+
+// TestDirectoriesOnlyWhenNeeded checks that a chain the bundle verifies
+// costs no directory scan, and that one it cannot verify gets one.
+func TestDirectoriesOnlyWhenNeeded(t *testing.T) {
+	good := newTestCA(t, "good CA", "api.example.test")
+	inDir := newTestCA(t, "dir CA", "api.example.test")
+	dir := t.TempDir()
+	bundle := writeFile(t, dir, "bundle.pem", good.pem)
+	certDir := filepath.Join(dir, "certs")
+	_ = os.Mkdir(certDir, 0o700)
+	writeFile(t, certDir, "dir.pem", inDir.pem)
+	roots := New([]string{bundle}, []string{certDir})
+	if err := get(t, good, roots, "api.example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if roots.dirsRead {
+		t.Fatal("directories read although the bundle had the root")
+	}
+	if err := get(t, inDir, roots, "api.example.test"); err != nil {
+		t.Fatalf("root only in the directory: %v", err)
+	}
+	if !roots.dirsRead {
+		t.Fatal("directories not marked read")
+	}
 }
