@@ -6,8 +6,8 @@
 // or three times over, the directory through ~300 symlinks) before the
 // first handshake: measured at 15–50 ms and 1.2–3.7 MB of garbage on a
 // small machine, more than everything else a gateway does to connect.
-// Roots instead indexes the bundle by subject name, which needs no
-// public-key parsing, parses only the roots a server's chain names as
+// Roots instead indexes the bundle by subject name, decoding only the
+// start of each certificate where the subject is, parses only the roots a server's chain names as
 // issuers, once each, and reads the directories only if a chain fails
 // to verify without them (a superset of roots can only verify more, so
 // the outcome is the same). Verification itself is crypto/x509's, with
@@ -17,13 +17,15 @@
 package tlsroots
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,11 +42,10 @@ type Roots struct {
 	once  sync.Once // loads the bundle file
 	err   error
 	mu    sync.Mutex
-	index map[string][][]byte // RawSubject → DER of the roots with it; guarded by mu after once
-	seen  map[[sha256.Size]byte]bool
+	index map[string][][]byte // RawSubject → PEM text of the roots with it; guarded by mu after once
 	// dirsRead is set once the directories were indexed too.
 	dirsRead bool
-	parsed   map[string]*x509.Certificate // DER → parsed root
+	parsed   map[string]*x509.Certificate // PEM text → parsed root
 	now      func() time.Time
 }
 
@@ -125,15 +126,18 @@ func (r *Roots) poolFor(chain []*x509.Certificate, withDirs bool) (*x509.CertPoo
 	}
 	pool := x509.NewCertPool()
 	for _, c := range chain {
-		for _, der := range r.index[string(c.RawIssuer)] {
-			root, ok := r.parsed[string(der)]
+		for _, text := range r.index[string(c.RawIssuer)] {
+			root, ok := r.parsed[string(text)]
 			if !ok {
-				var err error
-				if root, err = x509.ParseCertificate(der); err != nil {
-					// x509 skips unparsable roots too.
+				block, _ := pem.Decode(text)
+				if block == nil {
 					continue
 				}
-				r.parsed[string(der)] = root
+				var err error
+				if root, err = x509.ParseCertificate(block.Bytes); err != nil {
+					continue // x509 skips unparsable roots too
+				}
+				r.parsed[string(text)] = root
 			}
 			pool.AddCert(root)
 		}
@@ -146,7 +150,6 @@ func (r *Roots) poolFor(chain []*x509.Certificate, withDirs bool) (*x509.CertPoo
 // with it only if no root can be found anywhere.
 func (r *Roots) loadFile() {
 	r.index = map[string][][]byte{}
-	r.seen = map[[sha256.Size]byte]bool{}
 	for _, f := range r.files {
 		data, err := os.ReadFile(f)
 		if err == nil {
@@ -187,28 +190,138 @@ func (r *Roots) loadDirs() error {
 	return nil
 }
 
-// add indexes the CERTIFICATE blocks of a PEM document by subject.
+var (
+	pemBegin = []byte("-----BEGIN CERTIFICATE-----")
+	pemEnd   = []byte("-----END CERTIFICATE-----")
+)
+
+// add indexes the CERTIFICATE blocks of a PEM document by subject. It
+// decodes only the start of each block, where the subject is (the rest,
+// the key and extensions, is decoded for the few roots a chain needs),
+// and keeps the PEM text, which data must not be changed under.
 func (r *Roots) add(data []byte) {
-	for len(data) > 0 {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
+	for {
+		i := bytes.Index(data, pemBegin)
+		if i < 0 {
 			return
 		}
-		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
-			continue
+		data = data[i:]
+		j := bytes.Index(data, pemEnd)
+		if j < 0 {
+			return
 		}
-		sum := sha256.Sum256(block.Bytes)
-		if r.seen[sum] {
-			continue
+		text, body := data[:j+len(pemEnd)], data[len(pemBegin):j]
+		data = data[len(text):]
+		if bytes.IndexByte(body, ':') >= 0 {
+			continue // PEM headers (an encrypted block): x509 skips these too
 		}
-		subject, err := rawSubject(block.Bytes)
+		subject, err := subjectOfPEM(body)
 		if err != nil {
 			continue
 		}
-		r.seen[sum] = true
-		r.index[string(subject)] = append(r.index[string(subject)], block.Bytes)
+		dup := false
+		for _, t := range r.index[string(subject)] {
+			dup = dup || bytes.Equal(t, text)
+		}
+		if !dup {
+			r.index[string(subject)] = append(r.index[string(subject)], text)
+		}
 	}
+}
+
+// subjectPrefix is how much DER is decoded to find a subject: enough for
+// every root of a usual bundle; longer ones are decoded whole.
+const subjectPrefix = 1024
+
+// subjectOfPEM returns the DER subject of the certificate whose base64
+// body is given.
+func subjectOfPEM(body []byte) ([]byte, error) {
+	buf := make([]byte, subjectPrefix)
+	n, err := io.ReadFull(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(body)), buf)
+	if err == nil || errors.Is(err, io.ErrUnexpectedEOF) {
+		if subject, ok := subjectOfDERPrefix(buf[:n]); ok {
+			return subject, nil
+		}
+	}
+	// Unusual layout (spaces, a long issuer): decode it all.
+	block, _ := pem.Decode(append(append(append([]byte{}, pemBegin...), body...), pemEnd...))
+	if block == nil {
+		return nil, errors.New("tlsroots: certificate is not PEM")
+	}
+	return rawSubject(block.Bytes)
+}
+
+// subjectOfDERPrefix walks the start of a DER certificate (RFC 5280
+// §4.1): Certificate and TBSCertificate headers, then version, serial,
+// signature, issuer and validity, returning the subject that follows;
+// ok is false if the prefix ends first or the layout is not that.
+func subjectOfDERPrefix(der []byte) (subject []byte, ok bool) {
+	for _, want := range []byte{0x30, 0x30} { // Certificate, TBSCertificate
+		tag, hdr, _, ok := derHeader(der)
+		if !ok || tag != want {
+			return nil, false
+		}
+		der = der[hdr:] // enter the sequence
+	}
+	if len(der) > 0 && der[0] == 0xa0 { // [0] EXPLICIT version
+		if der, ok = derSkip(der); !ok {
+			return nil, false
+		}
+	}
+	for _, want := range []byte{0x02, 0x30, 0x30, 0x30} { // serial, signature, issuer, validity
+		if len(der) == 0 || der[0] != want {
+			return nil, false
+		}
+		if der, ok = derSkip(der); !ok {
+			return nil, false
+		}
+	}
+	tag, hdr, n, ok := derHeader(der)
+	if !ok || tag != 0x30 || hdr+n > len(der) {
+		return nil, false
+	}
+	return der[:hdr+n], true
+}
+
+// derHeader reads a DER tag and length: the header's size and the
+// content's. Only the short and 1–3 byte long length forms occur in
+// certificates.
+func derHeader(der []byte) (tag byte, hdr, n int, ok bool) {
+	if len(der) < 2 {
+		return 0, 0, 0, false
+	}
+	tag, l := der[0], int(der[1])
+	if l < 0x80 {
+		return tag, 2, l, true
+	}
+	k := l & 0x7f
+	if k < 1 || k > 3 || len(der) < 2+k {
+		return 0, 0, 0, false
+	}
+	n = 0
+	for _, b := range der[2 : 2+k] {
+		n = n<<8 | int(b)
+	}
+	return tag, 2 + k, n, true
+}
+
+// derSkip returns what follows the element at the start of der.
+func derSkip(der []byte) ([]byte, bool) {
+	_, hdr, n, ok := derHeader(der)
+	if !ok || hdr+n > len(der) {
+		return nil, false
+	}
+	return der[hdr+n:], true
+}
+
+// sameDirSymlink reports a symlink to a file of the same directory (the
+// hash links of c_rehash), which crypto/x509 skips as well.
+func sameDirSymlink(dir string, e fs.DirEntry) bool {
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	target, err := os.Readlink(filepath.Join(dir, e.Name()))
+	return err == nil && !strings.Contains(target, "/")
 }
 
 // tbsPrefix is the start of a TBSCertificate (RFC 5280 §4.1) up to the
@@ -222,8 +335,9 @@ type tbsPrefix struct {
 	Subject   asn1.RawValue
 }
 
-// rawSubject returns the DER subject of a certificate, the same bytes as
-// x509.Certificate.RawSubject, without parsing its key or extensions.
+// rawSubject returns the DER subject of a whole certificate, the same
+// bytes as x509.Certificate.RawSubject, without parsing its key or
+// extensions.
 func rawSubject(der []byte) ([]byte, error) {
 	var cert struct {
 		TBS asn1.RawValue
@@ -239,14 +353,4 @@ func rawSubject(der []byte) ([]byte, error) {
 		return nil, errors.New("tlsroots: certificate has no subject")
 	}
 	return tbs.Subject.FullBytes, nil
-}
-
-// sameDirSymlink reports a symlink to a file of the same directory (the
-// hash links of c_rehash), which crypto/x509 skips as well.
-func sameDirSymlink(dir string, e fs.DirEntry) bool {
-	if e.Type()&fs.ModeSymlink == 0 {
-		return false
-	}
-	target, err := os.Readlink(filepath.Join(dir, e.Name()))
-	return err == nil && !strings.Contains(target, "/")
 }

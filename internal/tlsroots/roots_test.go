@@ -135,7 +135,7 @@ func TestNoRoots(t *testing.T) {
 
 // TestRawSubjectMatchesX509 checks the cheap subject reader against
 // crypto/x509 on every root of this machine's bundle (when it has one).
-func TestRawSubjectMatchesX509(t *testing.T) {
+func TestSubjectMatchesX509(t *testing.T) {
 	var data []byte
 	for _, f := range systemFiles {
 		if d, err := os.ReadFile(f); err == nil {
@@ -157,6 +157,17 @@ func TestRawSubjectMatchesX509(t *testing.T) {
 		got, err := rawSubject(b.Bytes)
 		if err != nil || !bytes.Equal(got, c.RawSubject) {
 			t.Fatalf("%s: rawSubject = %x, %v; want %x", c.Subject, got, err, c.RawSubject)
+		}
+		body := pem.EncodeToMemory(b)
+		body = body[len(pemBegin)+1 : len(body)-len(pemEnd)-1]
+		if got, err := subjectOfPEM(body); err != nil || !bytes.Equal(got, c.RawSubject) {
+			t.Fatalf("%s: subjectOfPEM = %x, %v; want %x", c.Subject, got, err, c.RawSubject)
+		}
+		// Every cut of the DER either yields the subject or says no.
+		for cut := 0; cut < len(b.Bytes); cut += 37 {
+			if got, ok := subjectOfDERPrefix(b.Bytes[:cut]); ok && !bytes.Equal(got, c.RawSubject) {
+				t.Fatalf("%s: subjectOfDERPrefix(%d bytes) = %x", c.Subject, cut, got)
+			}
 		}
 		n++
 	}
@@ -185,5 +196,31 @@ func TestDirectoriesOnlyWhenNeeded(t *testing.T) {
 	}
 	if !roots.dirsRead {
 		t.Fatal("directories not marked read")
+	}
+}
+
+// FuzzSubjectOfDERPrefix: any bytes, no panic; a subject found lies
+// within the input.
+func FuzzSubjectOfDERPrefix(f *testing.F) {
+	f.Add([]byte{0x30, 0x82, 0x01, 0x00, 0x30, 0x81, 0x10, 0xa0, 0x03, 0x02, 0x01, 0x02})
+	f.Add([]byte{0x30, 0x84, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		if s, ok := subjectOfDERPrefix(der); ok && (len(s) > len(der) || s[0] != 0x30) {
+			t.Fatalf("subject %x out of %x", s, der)
+		}
+	})
+}
+
+// TestCRLFAndSpacedBundles: bundles written on Windows or indented still
+// index (the first by the prefix decoder, the second through pem.Decode).
+func TestCRLFAndSpacedBundles(t *testing.T) {
+	ca := newTestCA(t, "crlf CA", "api.example.test")
+	crlf := bytes.ReplaceAll(ca.pem, []byte("\n"), []byte("\r\n"))
+	spaced := bytes.ReplaceAll(ca.pem, []byte("\n"), []byte(" \t\n")) // trailing blanks, which pem.Decode trims
+	for name, pemText := range map[string][]byte{"crlf": crlf, "spaced": spaced} {
+		roots := New([]string{writeFile(t, t.TempDir(), "b.pem", pemText)}, nil)
+		if err := get(t, ca, roots, "api.example.test"); err != nil {
+			t.Errorf("%s bundle: %v", name, err)
+		}
 	}
 }
