@@ -145,7 +145,7 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.DropConnections()
+	s.CloseClientConnections()
 	s.ts.Close()
 	s.wg.Wait()
 }

@@ -179,10 +179,10 @@ func readRaw(t *testing.T, ws *websocket.Conn) (websocket.MessageType, []byte) {
 	return typ, b
 }
 
-func TestDropConnections(t *testing.T) {
+func TestCloseClientConnections(t *testing.T) {
 	s := newServer(t)
 	ws := dialRaw(t, s)
-	s.DropConnections()
+	s.CloseClientConnections()
 	if _, _, err := ws.Read(testCtx(t)); err == nil {
 		t.Fatal("read after drop succeeded")
 	}
