@@ -114,8 +114,7 @@ func TestTickets(t *testing.T) {
 		t.Fatalf("unknown ticket: HTTP %d, want 401", code)
 	}
 
-	s2 := newServer(t)
-	s2.TicketTTL = time.Nanosecond
+	s2 := newServerWith(t, func(s *Server) { s.TicketTTL = time.Nanosecond })
 	r = postOpen(t, s2, s2.ClientID, s2.ClientSecret)
 	_ = json.Unmarshal(r.body, &ep)
 	time.Sleep(time.Millisecond) // let the 1ns ticket expire
@@ -218,8 +217,7 @@ func TestZombieSwallowsPings(t *testing.T) {
 }
 
 func TestDisconnect(t *testing.T) {
-	s := newServer(t)
-	s.DisconnectDelay = 10 * time.Millisecond
+	s := newServerWith(t, func(s *Server) { s.DisconnectDelay = 10 * time.Millisecond })
 	ws := dialRaw(t, s)
 	id, err := s.Disconnect("connection is expired")
 	if err != nil {
@@ -240,8 +238,7 @@ func TestDisconnect(t *testing.T) {
 }
 
 func TestPushFrameToDraining(t *testing.T) {
-	s := newServer(t)
-	s.DisconnectDelay = time.Hour
+	s := newServerWith(t, func(s *Server) { s.DisconnectDelay = time.Hour })
 	ws := dialRaw(t, s)
 	id, err := s.Disconnect("bye")
 	if err != nil {
