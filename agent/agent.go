@@ -176,6 +176,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	// so that a timed-out turn can still apologise.
 	turnCtx, cancel := context.WithTimeout(ctx, a.cfg.TurnTimeout)
 	defer cancel()
+	turnCtx = picoclaw.WithRetryBudget(turnCtx, picoclaw.TurnRetries)
 
 	now := a.cfg.Now()
 	history, err := a.cfg.Sessions.Load(turnCtx, key)
