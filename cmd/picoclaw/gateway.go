@@ -77,6 +77,7 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	defer ch.Close() // after the dispatcher's shutdown (deferred later), whose answers it sends
 	channels := map[string]picoclaw.Channel{ch.Name(): ch}
 	send := func(ctx context.Context, out picoclaw.Outbound) error {
 		c, ok := channels[out.Channel]
