@@ -70,6 +70,12 @@ type Server struct {
 	acks     []RecordedAck
 	sessions map[string]*session
 	hookFail []int
+	// hookHTTPFail are HTTP-level webhook faults, answered before
+	// hookFail; hookCalls records every webhook post.
+	hookHTTPFail []WebhookFault
+	hookCalls    []WebhookCall
+	// closing is closed by Close, releasing hanging handlers.
+	closing chan struct{}
 	replies  []Reply
 	// sentAt holds recent webhook delivery times per conversation.
 	sentAt    map[string][]time.Time
@@ -103,6 +109,7 @@ func NewUnstartedServer() *Server {
 		ackIdx:          map[string]int{},
 		tickets:         map[string]time.Time{},
 		sessions:        map[string]*session{},
+		closing:         make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+OpenPath, s.handleOpen)
@@ -144,6 +151,7 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	close(s.closing)
 	s.mu.Unlock()
 	s.DropConnections()
 	s.ts.Close()
