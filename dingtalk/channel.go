@@ -109,9 +109,9 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Channel{
-		cfg:     cfg,
-		log:     log,
-		policy:  Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes},
+		cfg:    cfg,
+		log:    log,
+		policy: Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes},
 		webhook: &WebhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
 			// A failing webhook is not retried: the part goes by OpenAPI at
 			// once (see deliver). Throttling is still waited out.

@@ -1,8 +1,8 @@
 package dingtalk
 
 import (
-	"cmp"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,7 +34,7 @@ const (
 	// maxInlineWait is the longest Retry-After waited out inside a call;
 	// a longer one is returned to the caller.
 	maxInlineWait = 8 * time.Second
-	maxAPIAnswer       = 1 << 20
+	maxAPIAnswer  = 1 << 20
 )
 
 // OpenAPIConfig configures an OpenAPI client. ClientID and ClientSecret
@@ -50,8 +50,8 @@ type OpenAPIConfig struct {
 	// CallTimeout bounds the short calls (token, robot sends, download
 	// links), whatever HTTPClient's timeout; default DefaultCallTimeout.
 	CallTimeout time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time // default time.Now
+	Logger      *slog.Logger
+	Now         func() time.Time // default time.Now
 	// Sleep waits d unless ctx ends; default backoff.Sleep. Tests replace
 	// it to avoid real waits.
 	Sleep func(ctx context.Context, d time.Duration) error

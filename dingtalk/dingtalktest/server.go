@@ -76,7 +76,7 @@ type Server struct {
 	hookCalls    []WebhookCall
 	// closing is closed by Close, releasing hanging handlers.
 	closing chan struct{}
-	replies  []Reply
+	replies []Reply
 	// sentAt holds recent webhook delivery times per conversation.
 	sentAt    map[string][]time.Time
 	throttled int
