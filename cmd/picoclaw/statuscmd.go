@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,6 +59,7 @@ func (e *env) statusCommand() *cobra.Command {
 			if data, err := datadir.New(d.DataDir); err == nil {
 				fmt.Fprintf(w, "data dir:  %s (sessions, journal, cron jobs, received media; no tool can reach it)\n", data.Root())
 				fmt.Fprintf(w, "sessions:  %s\n", data.Sessions())
+				printOutboxStatus(w, data.Outbox(), time.Now())
 			}
 			return nil
 		},
