@@ -1,6 +1,8 @@
 package dingtalktest
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -158,4 +160,22 @@ func (s *Server) DeliveredCount(text string) int {
 		}
 	}
 	return n
+}
+
+// WaitFailedOpenAPICalls waits until at least n calls to path were
+// answered with a non-2xx status.
+func (s *Server) WaitFailedOpenAPICalls(ctx context.Context, path string, n int) error {
+	err := s.waitFor(ctx, func() bool {
+		got := 0
+		for _, r := range s.oa.requests {
+			if r.Path == path && (r.Status < 200 || r.Status > 299) {
+				got++
+			}
+		}
+		return got >= n
+	})
+	if err != nil {
+		return fmt.Errorf("dingtalktest: wait for %d failed calls to %s: %w", n, path, err)
+	}
+	return nil
 }
