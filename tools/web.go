@@ -3,19 +3,16 @@ package tools
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/netguard"
 )
 
 // Limits of web_fetch.
@@ -75,7 +72,7 @@ func NewWebTools(opts WebOptions) ([]picoclaw.Tool, error) {
 
 // ErrPrivateAddress is returned when web_fetch is asked to reach a
 // loopback, private, link-local or otherwise non-public address.
-var ErrPrivateAddress = errors.New("address is not public")
+var ErrPrivateAddress = netguard.ErrPrivateAddress
 
 // WebFetchTool fetches a URL and returns it as readable text.
 type WebFetchTool struct {
@@ -91,20 +88,10 @@ func NewWebFetchTool(opts WebOptions) (*WebFetchTool, error) {
 	opts = opts.withDefaults()
 	c := *opts.HTTPClient
 	if !opts.AllowPrivate {
-		var tr *http.Transport
-		switch base := c.Transport.(type) {
-		case nil:
-			tr = http.DefaultTransport.(*http.Transport).Clone()
-		case *http.Transport:
-			tr = base.Clone()
-		default:
-			return nil, fmt.Errorf("web_fetch: HTTPClient.Transport is %T; an *http.Transport is needed to refuse private addresses", base)
+		tr, err := netguard.Transport(c.Transport)
+		if err != nil {
+			return nil, fmt.Errorf("web_fetch: HTTPClient: %w", err)
 		}
-		// A proxy would hide the real destination from the dial check.
-		tr.Proxy = nil
-		d := &net.Dialer{Timeout: 10 * time.Second, Control: publicOnly}
-		tr.DialContext = d.DialContext
-		tr.DialTLSContext = nil
 		c.Transport = tr
 	}
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -117,40 +104,6 @@ func NewWebFetchTool(opts WebOptions) (*WebFetchTool, error) {
 		return nil
 	}
 	return &WebFetchTool{client: &c, userAgent: opts.UserAgent, guard: !opts.AllowPrivate}, nil
-}
-
-// publicOnly is a net.Dialer Control hook: it sees the resolved IP of
-// every connection (redirects included) just before it is made.
-func publicOnly(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return fmt.Errorf("refusing to connect to %q: %w", address, err)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("refusing to connect to %q: %w", address, err)
-	}
-	if !isPublic(ip) {
-		return fmt.Errorf("refusing to connect to %s: %w (loopback, private, link-local and reserved addresses are blocked)", ip, ErrPrivateAddress)
-	}
-	return nil
-}
-
-// isPublic reports whether ip is a globally routable unicast address.
-func isPublic(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
-		return false
-	}
-	for _, p := range []string{
-		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
-		"198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "64:ff9b::/96", "2001:db8::/32",
-	} {
-		if netip.MustParsePrefix(p).Contains(ip) {
-			return false
-		}
-	}
-	return true
 }
 
 // Def describes web_fetch.
@@ -180,8 +133,8 @@ func (t *WebFetchTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 		maxChars = min(max(a.MaxChars, 100), DefaultFetchChar)
 	}
 	if t.guard {
-		if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !isPublic(ip) {
-			return "", fmt.Errorf("web_fetch: refusing %s: %w", ip, ErrPrivateAddress)
+		if err := netguard.CheckURL(u); err != nil {
+			return "", fmt.Errorf("web_fetch: %w", err)
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -39,6 +40,8 @@ type gatewayHarness struct {
 type harnessOptions struct {
 	allowFrom          []string
 	reasoningChannelID string
+	// defaults are extra agents.defaults keys (e.g. turn_timeout).
+	defaults map[string]any
 }
 
 func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
@@ -64,6 +67,7 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 		}},
 		"gateway": map[string]any{"host": "127.0.0.1", "port": port},
 	}
+	maps.Copy(cfg["agents"].(map[string]any)["defaults"].(map[string]any), opts.defaults)
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		t.Fatal(err)
