@@ -22,7 +22,9 @@ import (
 // retry loop never spins), they are only shorter.
 func fastRetries(h *gatewayHarness) {
 	h.tuning = gatewayTuning{
-		sleep:       func(ctx context.Context, d time.Duration) error { return backoff.Sleep(ctx, min(d, 10*time.Millisecond)) },
+		sleep: func(ctx context.Context, d time.Duration) error {
+			return backoff.Sleep(ctx, min(d, 10*time.Millisecond))
+		},
 		callTimeout: 500 * time.Millisecond,
 		minBackoff:  5 * time.Millisecond, maxBackoff: 20 * time.Millisecond,
 	}
