@@ -1,6 +1,7 @@
 package dingtalk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +56,18 @@ type ChannelConfig struct {
 	// their turn in order. Defaults DefaultChatPerWindow, DefaultChatWindow.
 	ChatLimit  int
 	ChatWindow time.Duration
+	// CallTimeout bounds each short API call (stream open, access token,
+	// robot sends, webhook posts) independently of HTTPClient's timeout,
+	// which must allow media transfers; default DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Sleep waits between in-call retries; nil means backoff.Sleep. Tests
+	// shorten the waits with it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+// DefaultCallTimeout bounds a short API call: an endpoint that answers
+// late keeps the bot offline, or a chat waiting, no longer than this.
+const DefaultCallTimeout = 15 * time.Second
 
 // DefaultWebhookMargin keeps a reply from racing its webhook's expiry.
 const DefaultWebhookMargin = 5 * time.Minute
@@ -97,10 +109,13 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Channel{
-		cfg:     cfg,
-		log:     log,
-		policy:  Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes},
-		webhook: &WebhookClient{HTTP: cfg.HTTPClient, Logger: log, APIBase: cfg.APIBase},
+		cfg:    cfg,
+		log:    log,
+		policy: Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes},
+		webhook: &WebhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
+			// A failing webhook is not retried: the part goes by OpenAPI at
+			// once (see deliver). Throttling is still waited out.
+			Retry: WebhookRetry{FailFast: true, Sleep: cfg.Sleep}},
 		dedup:   NewDedup(DefaultDedupCapacity, DefaultDedupTTL, nil),
 		routes:  newRoutes(),
 		replyAt: cfg.ReplyAtSender == nil || *cfg.ReplyAtSender,
@@ -117,8 +132,10 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		RobotCode:    cfg.RobotCode,
 		APIBase:      cfg.APIBase,
 		HTTPClient:   cfg.HTTPClient,
+		CallTimeout:  cfg.CallTimeout,
 		Logger:       log,
 		Now:          func() time.Time { return c.now() },
+		Sleep:        cfg.Sleep,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dingtalk: new channel: %w", err)
@@ -168,6 +185,7 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 		Handler:      func(f *Frame) int { return c.onFrame(f, handle) },
 		OnConnected:  c.cfg.OnConnected,
 		IdleTimeout:  c.cfg.IdleTimeout,
+		OpenTimeout:  c.cfg.CallTimeout,
 		Backoff:      c.cfg.Backoff,
 	})
 	if err != nil {
@@ -308,4 +326,15 @@ func (c *Channel) replyNow(out picoclaw.Outbound) {
 	if err := c.Send(ctx, out); err != nil {
 		c.log.Warn("dingtalk: reply not delivered", "err", err)
 	}
+}
+
+// withTimeout copies hc (nil: a default client) with its timeout set to
+// d, or DefaultCallTimeout.
+func withTimeout(hc *http.Client, d time.Duration) *http.Client {
+	c := http.Client{}
+	if hc != nil {
+		c = *hc
+	}
+	c.Timeout = cmp.Or(d, DefaultCallTimeout)
+	return &c
 }

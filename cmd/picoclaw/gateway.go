@@ -86,6 +86,12 @@ func (e *env) gateway(ctx context.Context) error {
 		}
 		return c.Send(ctx, out)
 	}
+	ob, err := e.openOutbox(paths.data.Outbox(), channels, log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	defer closeOutbox(ob, log)
+	send = viaOutbox(ob, send, log)
 	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, sendScope(cfg))
 	rt, err := newRuntime(ctx, cfg, paths, log, e.transport(), send, sendFile)
 	if err != nil {
@@ -120,7 +126,7 @@ func (e *env) gateway(ctx context.Context) error {
 	}
 	ws := cfg.Agents.Defaults.Workspace
 
-	health, err := startHealth(cfg.Gateway.Host, cfg.Gateway.Port, channels, log)
+	health, err := startHealth(cfg.Gateway.Host, cfg.Gateway.Port, channels, ob, log)
 	if err != nil {
 		return err
 	}
@@ -164,5 +170,8 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},
 		ChatLimit:  dt.ChatLimit,
 		ChatWindow: time.Duration(dt.ChatWindowSeconds) * time.Second,
+		// Stream open, token, sends and webhooks: 15 s each (0 = default).
+		CallTimeout: e.tuning.callTimeout,
+		Sleep:       e.tuning.sleep,
 	})
 }

@@ -33,6 +33,8 @@ type gatewayHarness struct {
 	logs   *testutil.SyncBuffer
 	getenv func(string) string
 	port   int
+	// tuning shortens the in-process gateway's waits (retries, timeouts).
+	tuning gatewayTuning
 }
 
 type harnessOptions struct {
@@ -97,7 +99,7 @@ func (h *gatewayHarness) start() {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	e := &env{stdout: h.logs, stderr: h.logs, getenv: getenv}
+	e := &env{stdout: h.logs, stderr: h.logs, getenv: getenv, tuning: h.tuning}
 	go func() { done <- e.execute(ctx, []string{"gateway", "--config", h.cfgPath, "--log-level", "debug"}) }()
 	h.mu.Lock()
 	h.cancel, h.done = cancel, done

@@ -29,6 +29,8 @@ type env struct {
 	stopNow context.Context
 	// shared is the HTTP transport of this run, made on first use.
 	shared *http.Transport
+	// tuning shortens the gateway's waits in in-process tests.
+	tuning gatewayTuning
 }
 
 // exitError carries a process exit code through cobra.

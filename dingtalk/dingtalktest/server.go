@@ -72,7 +72,13 @@ type Server struct {
 	acks     []RecordedAck
 	sessions map[string]*session
 	hookFail []int
-	replies  []Reply
+	// hookHTTPFail are HTTP-level webhook faults, answered before
+	// hookFail; hookCalls records every webhook post.
+	hookHTTPFail []WebhookFault
+	hookCalls    []WebhookCall
+	// closing is closed by Close, releasing hanging handlers.
+	closing chan struct{}
+	replies []Reply
 	// sentAt holds recent webhook delivery times per conversation.
 	sentAt    map[string][]time.Time
 	throttled int
@@ -105,6 +111,7 @@ func NewUnstartedServer() *Server {
 		ackIdx:          map[string]int{},
 		tickets:         map[string]time.Time{},
 		sessions:        map[string]*session{},
+		closing:         make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+OpenPath, s.handleOpen)
@@ -146,6 +153,7 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	close(s.closing)
 	s.mu.Unlock()
 	s.CloseClientConnections()
 	s.ts.Close()
