@@ -89,7 +89,7 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	defer closeOutbox(ob, log)
+	defer e.closeOutbox(ob, log)
 	send = viaOutbox(ob, send, log)
 	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, func(ctx context.Context) (picoclaw.Peer, bool) {
 		_, chat, ok := originChat(ctx)
