@@ -310,6 +310,15 @@ func (c *Channel) flushRoutes() {
 	}
 }
 
+// Close releases what the channel holds beyond Run: its per-chat rate
+// limiter, whose queued and later sends then fail with
+// ErrChatLimiterClosed. Call it once the last Send is done (Run may have
+// returned long before: answers still finishing are sent after it).
+func (c *Channel) Close() error {
+	c.limiter.Close()
+	return nil
+}
+
 // replyNow sends a reply the channel gives itself (not the agent).
 func (c *Channel) replyNow(out picoclaw.Outbound) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -62,6 +62,7 @@ func newChannelHarness(t *testing.T, mod func(*ChannelConfig)) *channelHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ch.Close() })
 	h := &channelHarness{ch: ch, srv: srv, logs: logs, clock: testutil.NewClock(testNow)}
 	ch.now = h.clock.Now
 	ch.webhook.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }

@@ -146,7 +146,7 @@ func TestToolDefs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(NewFSTools(t.TempDir(), true), ex, NewMessageTool(nil, "dingtalk"))
+	all := append(NewFSTools(t.TempDir(), true), ex, NewMessageTool(nil, "dingtalk", picoclaw.SendScope{}))
 	all = append(all, web...)
 	r := newTestRegistry(t, all...)
 	want := []string{"append_file", "edit_file", "exec", "list_dir", "message", "read_file", "web_fetch", "web_search", "write_file"}
@@ -172,5 +172,26 @@ func TestToolDefs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRegistryDefsSortedAndCopied(t *testing.T) {
+	r := NewRegistry(nil)
+	for _, n := range []string{"write_file", "exec", "read_file"} {
+		if err := r.Register(&stubTool{name: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defs := r.Defs()
+	var names []string
+	for _, d := range defs {
+		names = append(names, d.Name)
+	}
+	if got, want := strings.Join(names, ","), "exec,read_file,write_file"; got != want {
+		t.Fatalf("Defs names = %s, want %s", got, want)
+	}
+	defs[0].Name = "changed"
+	if r.Defs()[0].Name != "exec" {
+		t.Error("changing the returned slice changed the registry")
 	}
 }

@@ -14,11 +14,13 @@ import (
 
 	"picoclaw/dingtalk/dingtalktest"
 	"picoclaw/provider/providertest"
+	"picoclaw/sandbox"
 )
 
 // TestMain lets the test binary act as the picoclaw binary, so the crash
 // test can kill -9 a real gateway process without a separate build.
 func TestMain(m *testing.M) {
+	sandbox.RunChildIfAsked()
 	if os.Getenv("PICOCLAW_TEST_AS_MAIN") == "1" {
 		os.Exit(runProcess())
 	}

@@ -77,6 +77,7 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	defer ch.Close() // after the dispatcher's shutdown (deferred later), whose answers it sends
 	channels := map[string]picoclaw.Channel{ch.Name(): ch}
 	send := func(ctx context.Context, out picoclaw.Outbound) error {
 		c, ok := channels[out.Channel]
@@ -91,10 +92,7 @@ func (e *env) gateway(ctx context.Context) error {
 	}
 	defer e.closeOutbox(ob, log)
 	send = viaOutbox(ob, send, log)
-	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, func(ctx context.Context) (picoclaw.Peer, bool) {
-		_, chat, ok := originChat(ctx)
-		return chat, ok
-	})
+	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, sendScope(cfg))
 	rt, err := newRuntime(ctx, cfg, paths, log, e.transport(), send, sendFile)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

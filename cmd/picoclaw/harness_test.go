@@ -42,6 +42,7 @@ type harnessOptions struct {
 	reasoningChannelID string
 	// defaults are extra agents.defaults keys (e.g. turn_timeout).
 	defaults map[string]any
+	tools    map[string]any // the config's tools section, if set
 }
 
 func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
@@ -68,6 +69,9 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 		"gateway": map[string]any{"host": "127.0.0.1", "port": port},
 	}
 	maps.Copy(cfg["agents"].(map[string]any)["defaults"].(map[string]any), opts.defaults)
+	if opts.tools != nil {
+		cfg["tools"] = opts.tools
+	}
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -11,9 +11,16 @@ package main
 
 import (
 	"os"
+
+	"picoclaw/sandbox"
 )
 
-func main() { os.Exit(runProcess()) }
+func main() {
+	// A sandboxed exec command starts as this binary; it must confine
+	// itself before anything else runs.
+	sandbox.RunChildIfAsked()
+	os.Exit(runProcess())
+}
 
 // runProcess runs the command line of this process. The first SIGINT or
 // SIGTERM stops the gateway gracefully, a second one at once (see

@@ -56,11 +56,14 @@ func (e *env) statusCommand() *cobra.Command {
 				fmt.Fprintln(w, "dingtalk:  disabled")
 			}
 			fmt.Fprintf(w, "gateway:   http://%s (/health, /ready)\n", net.JoinHostPort(cfg.Gateway.Host, strconv.Itoa(cfg.Gateway.Port)))
+			private := []string{path}
 			if data, err := datadir.New(d.DataDir); err == nil {
 				fmt.Fprintf(w, "data dir:  %s (sessions, journal, cron jobs, received media; no tool can reach it)\n", data.Root())
 				fmt.Fprintf(w, "sessions:  %s\n", data.Sessions())
+				private = append(private, data.Root())
 				printOutboxStatus(w, data.Outbox(), time.Now())
 			}
+			fmt.Fprintf(w, "exec:      %s\n", planExec(cmd.Context(), cfg, private).reason)
 			return nil
 		},
 	}

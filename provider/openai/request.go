@@ -8,15 +8,16 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"picoclaw"
+	"picoclaw/provider/internal/httpx"
 )
 
 // emptyToolResult stands in for a tool's empty output: go-openai omits an
 // empty content field, and the API rejects a tool message without one.
 const emptyToolResult = "(no output)"
 
-// buildRequest maps a picoclaw.Request onto go-openai's request. Fields
-// go-openai cannot express are returned as extra body keys.
-func buildRequest(model string, req picoclaw.Request) (goopenai.ChatCompletionRequest, map[string]any) {
+// buildRequest maps a picoclaw.Request onto go-openai's request, but for
+// the tools and the temperature, which the transport adds (Provider.fields).
+func buildRequest(model string, req picoclaw.Request) goopenai.ChatCompletionRequest {
 	out := goopenai.ChatCompletionRequest{
 		Model:         model,
 		Messages:      make([]goopenai.ChatCompletionMessage, 0, len(req.Messages)),
@@ -34,28 +35,28 @@ func buildRequest(model string, req picoclaw.Request) (goopenai.ChatCompletionRe
 	for _, m := range req.Messages {
 		out.Messages = append(out.Messages, buildMessage(m))
 	}
-	for _, t := range req.Tools {
-		params := t.Parameters
-		if len(params) == 0 {
-			params = json.RawMessage(`{"type":"object","properties":{}}`)
-		}
-		out.Tools = append(out.Tools, goopenai.Tool{
-			Type: goopenai.ToolTypeFunction,
-			Function: &goopenai.FunctionDefinition{
-				Name:        t.Name,
-				Description: t.Description,
-				Parameters:  params,
-			},
-		})
+	return out
+}
+
+// encodeTools is the wire form of the tool list, encoded once per change
+// (httpx.ToolsJSON) and added to the body by the transport: go-openai's
+// Tool.MarshalJSON builds a map per tool and compacts every schema twice,
+// per request.
+func encodeTools(defs []picoclaw.ToolDef) ([]byte, error) {
+	type function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Parameters  json.RawMessage `json:"parameters"`
 	}
-	var extra map[string]any
-	if req.Temperature != nil {
-		// Sent through the body overlay: go-openai's float32 omitempty field
-		// drops 0 and its reasoning-model validator rejects other values the
-		// server may well accept.
-		extra = map[string]any{"temperature": *req.Temperature}
+	type tool struct {
+		Type     string   `json:"type"`
+		Function function `json:"function"`
 	}
-	return out, extra
+	out := make([]tool, len(defs))
+	for i, d := range defs {
+		out[i] = tool{Type: "function", Function: function{Name: d.Name, Description: d.Description, Parameters: httpx.Schema(d.Parameters)}}
+	}
+	return json.Marshal(out)
 }
 
 // reasoningModel reports whether model wants max_completion_tokens.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -31,8 +32,12 @@ func CheckExtra(extra map[string]any) error {
 // answer's status and header: the SDKs drop both from their errors, and
 // they decide the error kind and Retry-After.
 type Transport struct {
-	Base    http.RoundTripper // nil → http.DefaultTransport
-	Extra   map[string]any    // merged into the JSON body; they win
+	Base http.RoundTripper // nil → http.DefaultTransport
+	// Append are top-level keys added to the JSON body as they are: keys
+	// the SDK was given nothing for and so leaves out (the pre-encoded
+	// tool list), which spares parsing the body.
+	Append  []Field
+	Extra   map[string]any    // merged into the JSON body after Append; they win
 	Headers map[string]string // set on every request
 	// OmitEmpty names headers removed when empty once Headers are set:
 	// with no key configured, send no key header rather than an empty one.
@@ -53,8 +58,8 @@ func (t *Transport) Client(hc *http.Client) *http.Client {
 // RoundTrip sends a copy of req with the body and headers rewritten.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := req.Clone(req.Context())
-	if len(t.Extra) > 0 && req.Body != nil {
-		if err := mergeBody(out, t.Extra); err != nil { // mergeBody closed the body
+	if (len(t.Append) > 0 || len(t.Extra) > 0) && req.Body != nil {
+		if err := rewriteBody(out, t.Append, t.Extra); err != nil { // it closed the body
 			return nil, fmt.Errorf("%w: %w", ErrBody, err)
 		}
 	}
@@ -87,31 +92,79 @@ func (t *Transport) Answer() (int, http.Header) {
 	return t.status, t.header
 }
 
-// mergeBody decodes the request body as a JSON object, sets extra's keys
-// (they win over the SDK's) and replaces the body.
-func mergeBody(req *http.Request, extra map[string]any) error {
+// Field is a top-level JSON body key and its encoded value.
+type Field struct {
+	Key   string          // a plain ASCII name: "tools"
+	Value json.RawMessage // valid JSON, written as it is
+}
+
+// rewriteBody adds fields to the request's JSON object body, then merges
+// extra into it, and replaces the body.
+func rewriteBody(req *http.Request, fields []Field, extra map[string]any) error {
 	raw, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	if err != nil {
 		return fmt.Errorf("read request body: %w", err)
 	}
+	if len(fields) > 0 {
+		if raw, err = appendFields(raw, fields); err != nil {
+			return err
+		}
+	}
+	if len(extra) > 0 {
+		if raw, err = mergeExtra(raw, extra); err != nil {
+			return err
+		}
+	}
+	req.Body = io.NopCloser(bytes.NewReader(raw))
+	req.ContentLength = int64(len(raw))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
+	return nil
+}
+
+// appendFields writes fields before the closing brace of the JSON object
+// raw.
+func appendFields(raw []byte, fields []Field) ([]byte, error) {
+	body := bytes.TrimRight(raw, " \t\r\n")
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
+		return nil, errors.New("add to request body: not a JSON object")
+	}
+	size := len(body)
+	for _, f := range fields {
+		size += len(f.Key) + len(f.Value) + 4
+	}
+	out := make([]byte, 0, size)
+	out = append(out, body[:len(body)-1]...)
+	empty := len(bytes.TrimSpace(body[1:len(body)-1])) == 0
+	for _, f := range fields {
+		if !empty {
+			out = append(out, ',')
+		}
+		empty = false
+		out = strconv.AppendQuote(out, f.Key)
+		out = append(out, ':')
+		out = append(out, f.Value...)
+	}
+	return append(out, '}'), nil
+}
+
+// mergeExtra decodes the JSON object raw, sets extra's keys (they win over
+// the SDK's) and encodes it again.
+func mergeExtra(raw []byte, extra map[string]any) ([]byte, error) {
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &body); err != nil {
-		return fmt.Errorf("decode request body: %w", err)
+		return nil, fmt.Errorf("decode request body: %w", err)
 	}
 	for k, v := range extra {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return fmt.Errorf("encode extra body key %q: %w", k, err)
+			return nil, fmt.Errorf("encode extra body key %q: %w", k, err)
 		}
 		body[k] = b
 	}
 	merged, err := json.Marshal(body)
 	if err != nil {
-		return fmt.Errorf("encode request body: %w", err)
+		return nil, fmt.Errorf("encode request body: %w", err)
 	}
-	req.Body = io.NopCloser(bytes.NewReader(merged))
-	req.ContentLength = int64(len(merged))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(merged)), nil }
-	return nil
+	return merged, nil
 }
