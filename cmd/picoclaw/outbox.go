@@ -78,10 +78,11 @@ func viaOutbox(ob *outbox.Outbox, direct func(context.Context, picoclaw.Outbound
 	}
 }
 
-// closeOutbox lets answers in flight finish for a moment (a second signal
-// cuts it short), then stops delivery; undelivered answers stay on disk.
+// closeOutbox lets answers in flight finish for a moment (within the
+// shutdown bound, see drainContext), then stops delivery; undelivered
+// answers stay on disk.
 func (e *env) closeOutbox(ob *outbox.Outbox, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(e.stopNowContext(), outboxDrain)
+	ctx, cancel := e.drainContext(outboxDrain)
 	defer cancel()
 	if err := ob.Drain(ctx); err != nil {
 		log.Warn("shutdown: undelivered answers kept for the next start", "err", err)
