@@ -24,6 +24,10 @@ const emptyAnswer = "(empty answer / 模型没有给出回答)"
 // ErrStopped is the cause of a turn cancelled by a stop command.
 var ErrStopped = errors.New("agent: turn stopped by the user")
 
+// ErrTurnTimeout is the cause of a turn that ran past Config.TurnTimeout;
+// Turn's error wraps it (the user has had an apology).
+var ErrTurnTimeout = errors.New("agent: turn timed out")
+
 // ErrShutdown is the cause of a turn cancelled because the process is
 // stopping. Such a turn records nothing and sends no apology: the message
 // is still pending in the gateway's inbox and is answered after restart.
@@ -174,7 +178,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 
 	// The turn's deadline covers the model; sending and recording use ctx
 	// so that a timed-out turn can still apologise.
-	turnCtx, cancel := context.WithTimeout(ctx, a.cfg.TurnTimeout)
+	turnCtx, cancel := context.WithTimeoutCause(ctx, a.cfg.TurnTimeout, ErrTurnTimeout)
 	defer cancel()
 
 	now := a.cfg.Now()
@@ -230,7 +234,14 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 			log.Info("agent: turn stopped by the user", "tool_messages", len(res.steps))
 			return fmt.Errorf("agent: turn %s: %w", key, ErrStopped)
 		}
+		timedOut := errors.Is(context.Cause(turnCtx), ErrTurnTimeout)
+		if timedOut {
+			err = fmt.Errorf("%w (%s): %w", ErrTurnTimeout, a.cfg.TurnTimeout, err)
+		}
 		kind, text := apology(err)
+		if timedOut {
+			kind, text = apology(context.DeadlineExceeded)
+		}
 		log.Error("agent: model call failed; sending apology", "kind", kind, "err", err)
 		sendErr := a.send(ctx, log, in, picoclaw.OutAnswer, text)
 		return errors.Join(fmt.Errorf("agent: turn %s: %w", key, err), sendErr)
@@ -248,7 +259,13 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	errAnswer := a.send(ctx, log, in, picoclaw.OutAnswer, res.answer.Content)
 	var errReasoning error
 	if len(res.reasoning) > 0 {
-		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, strings.Join(res.reasoning, "\n\n"))
+		// Each round's reasoning is capped; all of them together are too,
+		// so the parts sent for one turn stay bounded.
+		reasoning := strings.Join(res.reasoning, "\n\n")
+		if len(reasoning) > a.cfg.MaxAnswerBytes {
+			reasoning = truncateUTF8(reasoning, a.cfg.MaxAnswerBytes) + TruncatedMark
+		}
+		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, reasoning)
 	}
 	return errors.Join(errAnswer, errReasoning)
 }

@@ -132,7 +132,11 @@ func TestFaultTableStuckToolTimesOut(t *testing.T) {
 			return &picoclaw.Response{Content: "answer to " + req.Messages[len(req.Messages)-1].Content}, nil
 		}}
 		h := newHarness(t, p, func(c *Config) { c.Tools = tools; c.TurnTimeout = time.Minute })
-		d := h.agent.NewDispatcher(DispatcherOptions{})
+		var dead []string
+		d := h.agent.NewDispatcher(DispatcherOptions{DeadLetter: func(in picoclaw.Inbound, reason string) error {
+			dead = append(dead, in.MessageID+": "+reason)
+			return nil
+		}})
 		in := testIn
 		in.Text = "hang please"
 		d.Dispatch(in)
@@ -143,6 +147,9 @@ func TestFaultTableStuckToolTimesOut(t *testing.T) {
 		sent := h.out.sent()
 		if len(sent) != 2 || !strings.Contains(sent[0].Text, "took too long") || sent[1].Text != "answer to next" {
 			t.Errorf("sent %+v; want a timeout apology, then the next answer", sent)
+		}
+		if len(dead) != 1 || !strings.Contains(dead[0], "msg1: agent: turn") || !strings.Contains(dead[0], "timed out (1m0s)") {
+			t.Errorf("dead letters %q, want the timed-out message with its reason", dead)
 		}
 	})
 }
@@ -227,7 +234,7 @@ func TestFaultTableCrashingTurnIsDeadLettered(t *testing.T) {
 	for _, s := range h.out.sent() {
 		texts = append(texts, s.Text)
 	}
-	if len(texts) != 3 || texts[0] != gaveUpText || texts[1] != "answer to flaky" || texts[2] != "answer to next" {
+	if len(texts) != 3 || texts[0] != GaveUpText || texts[1] != "answer to flaky" || texts[2] != "answer to next" {
 		t.Errorf("sent %q; want the give-up apology, then both answers", texts)
 	}
 	if !strings.Contains(dead["m0"], "model client bug") || len(dead) != 1 {
@@ -254,10 +261,35 @@ func TestFaultTableReplayedPoisonIsNotRunAgain(t *testing.T) {
 	if len(p.requests()) != 0 {
 		t.Error("the model was asked again")
 	}
-	if sent := h.out.sent(); len(sent) != 1 || sent[0].Text != gaveUpText {
+	if sent := h.out.sent(); len(sent) != 1 || sent[0].Text != GaveUpText {
 		t.Errorf("sent %+v, want the give-up apology", sent)
 	}
 	if !strings.Contains(reason, "2 earlier turns did not finish") {
 		t.Errorf("reason %q", reason)
+	}
+}
+
+// Reasoning gathered over many tool rounds is capped as a whole too, so
+// one turn never sends more than about two answers' worth of parts.
+func TestFaultTableReasoningCappedAcrossRounds(t *testing.T) {
+	long := strings.Repeat("想", 3000) // 9,000 bytes a round
+	tools := fakeTools{"t": func(context.Context, json.RawMessage) (string, error) { return "ok", nil }}
+	p := &fakeProvider{reply: func(_ context.Context, call int, _ picoclaw.Request) (*picoclaw.Response, error) {
+		if call < 5 {
+			r := callTools(long, "t")
+			return r, nil
+		}
+		return &picoclaw.Response{Content: "done", Reasoning: long}, nil
+	}}
+	h := newHarness(t, p, func(c *Config) { c.Tools = tools; c.MaxAnswerBytes = 16 << 10 })
+	if err := h.agent.Turn(context.Background(), testIn); err != nil {
+		t.Fatal(err)
+	}
+	sent := h.out.sent()
+	if len(sent) != 2 || sent[1].Kind != picoclaw.OutReasoning {
+		t.Fatalf("sent %d messages, want the answer and the reasoning", len(sent))
+	}
+	if r := sent[1].Text; len(r) > 16<<10+len(TruncatedMark) || !strings.HasSuffix(r, TruncatedMark) {
+		t.Errorf("reasoning is %d bytes, want at most 16 KiB ending in the mark", len(r))
 	}
 }

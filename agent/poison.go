@@ -10,9 +10,11 @@ import (
 )
 
 // MaxAttempts is how many times a message's turn may fail to finish (a
-// panic, or the process dying or being stopped mid-turn) before the
-// message is given up on: answered with an apology and dead-lettered, so
-// that a poison message is never replayed forever.
+// panic, or the process dying mid-turn) before the message is given up
+// on: answered with an apology and dead-lettered, so that a poison message
+// is never replayed forever. A turn that times out is answered with an
+// apology at once and dead-lettered with the reason, never re-run: its
+// tools may already have acted.
 const MaxAttempts = 2
 
 // ErrCrashed is the error of a turn that panicked.
@@ -21,8 +23,8 @@ var ErrCrashed = errors.New("agent: turn crashed")
 // ErrGaveUp is the error AfterTurn gets for a message given up on.
 var ErrGaveUp = errors.New("agent: message given up after repeated failures")
 
-// gaveUpText is the apology for a message given up on.
-const gaveUpText = "抱歉，这条消息多次处理失败，已放弃处理，请换个说法再试。Sorry, this message failed more than once and has been set aside; please try rephrasing it."
+// GaveUpText is the apology for a message given up on.
+const GaveUpText = "抱歉，这条消息多次处理失败，已放弃处理，请换个说法再试。Sorry, this message failed more than once and has been set aside; please try rephrasing it."
 
 // safeTurn runs the turn, turning a panic into ErrCrashed.
 func (a *Agent) safeTurn(ctx context.Context, in picoclaw.Inbound) (err error) {
@@ -59,6 +61,13 @@ func (a *Agent) attemptTurns(ctx context.Context, in picoclaw.Inbound, o Dispatc
 			return a.giveUp(ctx, in, reason, o)
 		}
 		err := a.safeTurn(ctx, in)
+		if errors.Is(err, ErrTurnTimeout) && o.DeadLetter != nil {
+			// Answered with an apology already; not re-run (its tools
+			// may have acted), but kept for the operator to look at.
+			if derr := o.DeadLetter(in, err.Error()); derr != nil {
+				a.log.Error("agent: dead-letter timed-out message", "session", string(in.SessionKey()), "err", derr)
+			}
+		}
 		if !errors.Is(err, ErrCrashed) || ctx.Err() != nil {
 			return err
 		}
@@ -70,7 +79,7 @@ func (a *Agent) attemptTurns(ctx context.Context, in picoclaw.Inbound, o Dispatc
 func (a *Agent) giveUp(ctx context.Context, in picoclaw.Inbound, reason string, o DispatcherOptions) error {
 	log := a.log.With("session", string(in.SessionKey()), "message_id", in.MessageID)
 	log.Error("agent: giving up on a message", "reason", reason)
-	sendErr := a.send(ctx, log, in, picoclaw.OutAnswer, gaveUpText)
+	sendErr := a.send(ctx, log, in, picoclaw.OutAnswer, GaveUpText)
 	if o.DeadLetter != nil {
 		if err := o.DeadLetter(in, reason); err != nil {
 			log.Error("agent: dead-letter message", "err", err)

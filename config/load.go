@@ -148,6 +148,7 @@ func defaults() Config {
 // values in canonical form. It runs after env overrides, before validation.
 func normalize(c *Config, getenv func(string) string) error {
 	d := &c.Agents.Defaults
+	defaultLimits(d)
 	if d.ModelName == "" {
 		d.ModelName = d.Model
 	}

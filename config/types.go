@@ -32,6 +32,13 @@ type AgentDefaults struct {
 	// loading, default ~/.picoclaw/data. Never inside the workspace, nor
 	// the workspace inside it.
 	DataDir string `json:"data_dir"`
+	// TurnTimeout bounds one turn (model calls, tools, retries), in
+	// seconds; MaxAnswerBytes cuts off a longer answer, which then ends
+	// with "[answer truncated]"; ToolTimeBudget bounds the time all tool
+	// calls of one turn take together, in seconds. See limits.go.
+	TurnTimeout    int `json:"turn_timeout"`
+	MaxAnswerBytes int `json:"max_answer_bytes"`
+	ToolTimeBudget int `json:"tool_time_budget"`
 	// RestrictToWorkspace is never nil after loading (default true).
 	RestrictToWorkspace       *bool  `json:"restrict_to_workspace"`
 	AllowReadOutsideWorkspace bool   `json:"allow_read_outside_workspace"`

@@ -37,6 +37,7 @@ func validate(c *Config) (warnings []string, errs []error) {
 			fail("agents.defaults."+f.key, "must not be negative, got %d", f.n)
 		}
 	}
+	validateLimits(&d, fail)
 	if p := d.SummarizeTokenPercent; p < 0 || p > 100 {
 		fail("agents.defaults.summarize_token_percent", "must be between 0 and 100, got %d", p)
 	}

@@ -194,3 +194,25 @@ func TestLockIsExclusiveAndNamesTheHolder(t *testing.T) {
 	}
 	_ = l2.Unlock()
 }
+
+func TestCheckApartFollowsSymlinks(t *testing.T) {
+	base := t.TempDir()
+	ws := filepath.Join(base, "ws")
+	if err := os.MkdirAll(filepath.Join(ws, "inner"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "data-link")
+	if err := os.Symlink(filepath.Join(ws, "inner"), link); err != nil {
+		t.Fatal(err)
+	}
+	err := mustNew(t, link).CheckApart(ws)
+	if err == nil || !strings.Contains(err.Error(), "after following symlinks") {
+		t.Errorf("data dir linked into the workspace: %v, want a refusal", err)
+	}
+	if err := mustNew(t, filepath.Join(base, "data")).Ensure(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mustNew(t, filepath.Join(base, "data")).CheckApart(ws); err != nil {
+		t.Errorf("separate folders refused: %v", err)
+	}
+}

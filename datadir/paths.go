@@ -131,3 +131,22 @@ func within(root, p string) bool {
 	}
 	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel))
 }
+
+// CheckApart refuses a data dir and workspace that overlap once symlinks
+// are followed (config validation compares the paths as written): tools
+// reach everything in the workspace. A workspace that does not exist yet
+// cannot overlap.
+func (d Dir) CheckApart(workspace string) error {
+	ws, err := filepath.EvalSymlinks(workspace)
+	if err != nil {
+		return nil
+	}
+	root, err := filepath.EvalSymlinks(d.root)
+	if err != nil {
+		return fmt.Errorf("datadir: resolve %s: %w", d.root, err)
+	}
+	if within(ws, root) || within(root, ws) {
+		return fmt.Errorf("agents.defaults.data_dir %s and agents.defaults.workspace %s are the same place or one holds the other (after following symlinks): tools would reach the gateway's data; give them separate folders", d.root, workspace)
+	}
+	return nil
+}

@@ -169,7 +169,7 @@ func (r *MediaResolver) Resolve(ctx context.Context, in *picoclaw.Inbound) error
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("dingtalk: resolve media of %s: %w", in.MessageID, err)
 		}
-		r.resolveOne(ctx, in.Session, in.MessageID, a)
+		r.resolveOne(ctx, in.SessionKey(), in.MessageID, a)
 		if a.Note != "" {
 			notes = append(notes, a.Note)
 		}

@@ -48,6 +48,27 @@ func (b *Inbox) Attempt(id string) (int, error) {
 	return e.attempts, nil
 }
 
+// Release takes back the last Attempt of the pending message id: its turn
+// was cancelled cleanly (a graceful shutdown) and did not fail, so it
+// should not count towards giving the message up.
+func (b *Inbox) Release(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.f == nil {
+		return fmt.Errorf("inbox: release %s: %w", id, ErrClosed)
+	}
+	e, ok := b.pending[id]
+	if !ok || e.attempts == 0 {
+		return nil
+	}
+	if err := b.append(&record{Op: opRelease, ID: id, At: b.cfg.now()}); err != nil {
+		return fmt.Errorf("inbox: release %s: %w", id, err)
+	}
+	e.attempts--
+	b.maybeCompact()
+	return nil
+}
+
 // DeadLetter gives up on in: it appends in and reason to the dead-letter
 // file (fsynced, mode 0600) and marks the message done, so it is never
 // replayed again. The caller tells the user.

@@ -30,6 +30,14 @@ func TestAttemptsSurviveCrashAndCompaction(t *testing.T) {
 	if n, err := b3.Attempt("m1"); err != nil || n != 3 {
 		t.Fatalf("Attempt after a compaction = %d, %v; want 3", n, err)
 	}
+	// A cleanly cancelled turn (graceful shutdown) does not count.
+	if err := b3.Release("m1"); err != nil {
+		t.Fatal(err)
+	}
+	b4 := openT(t, dir, fixedConfig(), nil)
+	if n, err := b4.Attempt("m1"); err != nil || n != 3 {
+		t.Fatalf("Attempt after a release = %d, %v; want 3 again", n, err)
+	}
 	if n, err := b3.Attempt("m2"); err != nil || n != 1 {
 		t.Fatalf("Attempt of another message = %d, %v; want 1", n, err)
 	}

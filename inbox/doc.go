@@ -17,7 +17,10 @@
 // warning. An attempt record is written (and synced) when a turn for the
 // message starts, so the number of attempts survives kill -9: the gateway
 // gives up on a message whose turns keep dying instead of replaying it at
-// every start. Given-up messages go to deadletter.jsonl with the reason.
+// every start; a release record takes an attempt back when its turn was
+// cancelled cleanly by a graceful shutdown. Messages given up on (turns
+// that kept dying, or one that timed out) go to deadletter.jsonl with the
+// reason.
 //
 // An Accept's record is written and fdatasynced (fsync where fdatasync is
 // not available) before Accept returns, so a message is durable before

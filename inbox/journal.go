@@ -81,6 +81,10 @@ func (b *Inbox) apply(line []byte, lineNo int) {
 		if e, ok := b.pending[r.ID]; ok {
 			e.attempts++
 		}
+	case opRelease:
+		if e, ok := b.pending[r.ID]; ok && e.attempts > 0 {
+			e.attempts--
+		}
 	case opDone:
 		delete(b.pending, r.ID)
 		b.done[r.ID] = r.At

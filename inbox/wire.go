@@ -21,6 +21,7 @@ const (
 	opAccept  = "accept"
 	opDone    = "done"
 	opAttempt = "attempt"
+	opRelease = "release"
 )
 
 // record is one journal line as the inbox uses it.

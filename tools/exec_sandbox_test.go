@@ -154,7 +154,7 @@ func TestExecSandboxRefusesWorkingDirOutside(t *testing.T) {
 	}
 }
 
-type chatKey struct{}
+type execChatKey struct{}
 
 // TestSecurityExecChatMedia: a command may read the received media of the
 // chat it runs for, which lie in the otherwise hidden data dir, but not
@@ -174,10 +174,10 @@ func TestSecurityExecChatMedia(t *testing.T) {
 	}
 	sandboxtest.Require(t, box)
 	tool := newExec(t, ExecOptions{Workspace: ws, Sandbox: box, ReadFor: func(ctx context.Context) []string {
-		chat, _ := ctx.Value(chatKey{}).(string)
+		chat, _ := ctx.Value(execChatKey{}).(string)
 		return []string{media(chat)}
 	}})
-	ctx := context.WithValue(context.Background(), chatKey{}, "alice")
+	ctx := context.WithValue(context.Background(), execChatKey{}, "alice")
 	run := func(command string) (string, error) {
 		raw, _ := json.Marshal(map[string]string{"command": command})
 		return tool.Call(ctx, raw)

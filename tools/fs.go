@@ -76,6 +76,10 @@ func (s sandbox) readFile(ctx context.Context, raw json.RawMessage) (string, err
 	if err != nil {
 		return "", fmt.Errorf("read_file: %w", err)
 	}
+	if err := s.checkOpened(ctx, f, a.Path, false); err != nil {
+		f.Close()
+		return "", fmt.Errorf("read_file: %w", err)
+	}
 	defer f.Close()
 	if st.IsDir() {
 		return "", fmt.Errorf("read_file: %q is a directory; use list_dir to see its entries", a.Path)
@@ -134,6 +138,10 @@ func (s sandbox) editFile(ctx context.Context, raw json.RawMessage) (string, err
 	if err != nil {
 		return "", fmt.Errorf("edit_file: %w", err)
 	}
+	if err := s.checkOpened(ctx, f, a.Path, true); err != nil {
+		f.Close()
+		return "", fmt.Errorf("edit_file: %w", err)
+	}
 	defer f.Close()
 	if st.IsDir() {
 		return "", fmt.Errorf("edit_file: %q is a directory", a.Path)
@@ -182,6 +190,10 @@ func (s sandbox) appendFile(ctx context.Context, raw json.RawMessage) (string, e
 	if err != nil {
 		return "", fmt.Errorf("append_file: %w", err)
 	}
+	if err := s.checkOpened(ctx, f, a.Path, true); err != nil {
+		f.Close()
+		return "", fmt.Errorf("append_file: %w", err)
+	}
 	if _, err := f.WriteString(*a.Content); err != nil {
 		f.Close()
 		return "", fmt.Errorf("append_file: %w", err)
@@ -206,6 +218,10 @@ func (s sandbox) listDir(ctx context.Context, raw json.RawMessage) (string, erro
 	}
 	d, st, err := openRegular(p, a.Path, os.O_RDONLY, 0, true)
 	if err != nil {
+		return "", fmt.Errorf("list_dir: %w", err)
+	}
+	if err := s.checkOpened(ctx, d, a.Path, false); err != nil {
+		d.Close()
 		return "", fmt.Errorf("list_dir: %w", err)
 	}
 	defer d.Close()

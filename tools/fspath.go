@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -97,6 +98,30 @@ func (s sandbox) resolveIn(ctx context.Context, p string, write bool) (string, e
 		return resolveMedia(media, rel, p)
 	}
 	return s.resolve(p)
+}
+
+// checkOpened re-checks an opened file by the path the kernel actually
+// opened (Linux: the /proc/self/fd link), so that a symlink swapped into
+// the path between resolve and open (an exec tool running at the same
+// time can make one) cannot lead into private data or out of the
+// workspace. Where that link cannot be read, resolve's check stands alone.
+func (s sandbox) checkOpened(ctx context.Context, f *os.File, shown string, write bool) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	var real string
+	var rerr error
+	// Control, not Fd: Fd would switch the descriptor to blocking mode.
+	if err := rc.Control(func(fd uintptr) {
+		real, rerr = os.Readlink("/proc/self/fd/" + strconv.FormatUint(uint64(fd), 10))
+	}); err != nil || rerr != nil || !filepath.IsAbs(real) {
+		return nil
+	}
+	if _, err := s.resolveIn(ctx, real, write); err != nil {
+		return fmt.Errorf("path %q changed while it was being opened: %w", shown, err)
+	}
+	return nil
 }
 
 // underMediaPrefix reports whether the relative path p names the media

@@ -92,7 +92,8 @@ func (h *harness) build(ctx context.Context) (int64, error) {
 }
 
 // writeConfig writes a config pointing the gateway at the fakes, with its
-// workspace and a free health port. The gateway's own defaults apply to
+// workspace, its own data dir (a bench must never share, or lock,
+// ~/.picoclaw/data) and a free health port. The gateway's own defaults apply to
 // everything else, as for a user.
 func (h *harness) writeConfig() error {
 	port, err := freePort()
@@ -111,7 +112,8 @@ func (h *harness) writeConfig() error {
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
-			"workspace": filepath.Join(h.dir, "workspace"), "model_name": "bench", "max_tokens": 8192,
+			"workspace": filepath.Join(h.dir, "workspace"), "data_dir": filepath.Join(h.dir, "data"),
+			"model_name": "bench", "max_tokens": 8192,
 		}},
 		"model_list": []any{map[string]any{
 			"model_name": "bench", "model": "openai/gpt-4o-mini", "api_base": h.llm.URL(), "api_keys": []string{"sk-bench-key"},

@@ -101,7 +101,7 @@ func TestStatusHidesSecrets(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{h.cfgPath, h.workspace, "gpt", "client_secret set", "allow_from everyone"} {
+	for _, want := range []string{h.cfgPath, h.workspace, "data dir:  " + h.dataDir, "gpt", "client_secret set", "allow_from everyone"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}

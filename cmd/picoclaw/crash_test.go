@@ -79,7 +79,7 @@ func kill9(t *testing.T, cmd *exec.Cmd) {
 // kill -9 during a slow model call loses nothing: after restart the
 // message is answered exactly once, and a redelivery of an answered
 // message gets no second answer.
-func TestKill9DuringModelCall(t *testing.T) {
+func TestFaultTableKill9MidTurn(t *testing.T) {
 	h := newGatewayHarness(t, harnessOptions{})
 	inModel := make(chan struct{}, 1)
 	block := make(chan struct{})

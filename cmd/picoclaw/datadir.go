@@ -27,6 +27,9 @@ func openDataDir(cfg *config.Config, configPath string, log *slog.Logger) (paths
 	if err := d.Ensure(); err != nil {
 		return paths{}, err
 	}
+	if err := d.CheckApart(cfg.Agents.Defaults.Workspace); err != nil {
+		return paths{}, err
+	}
 	p := paths{config: configPath, data: d}
 	return p, migrateDataDir(cfg, d, log)
 }
@@ -46,9 +49,11 @@ func migrateDataDir(cfg *config.Config, d datadir.Dir, log *slog.Logger) error {
 	return nil
 }
 
-// private lists what no tool may touch: the data dir and the config file.
+// private lists what no file tool may touch, even with
+// restrict_to_workspace off: the data dir, the config file, and this
+// process's /proc entry (its environ holds the PICOCLAW_* secrets).
 func (p paths) private() []string {
-	out := []string{p.data.Root()}
+	out := []string{p.data.Root(), "/proc/self", "/proc/thread-self"}
 	if p.config != "" {
 		out = append(out, p.config)
 	}
@@ -59,8 +64,12 @@ func (p paths) private() []string {
 // ctx answers.
 func (p paths) chatMedia(ctx context.Context) (string, bool) {
 	in, ok := agent.InboundFrom(ctx)
-	if !ok || in.Session == "" {
+	if !ok {
 		return "", false
 	}
-	return p.data.ChatMedia(in.Session), true
+	key := in.SessionKey()
+	if key == "" {
+		return "", false
+	}
+	return p.data.ChatMedia(key), true
 }

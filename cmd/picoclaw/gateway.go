@@ -20,9 +20,6 @@ import (
 	"picoclaw/internal/cpuprof"
 )
 
-// shutdownGrace bounds how long running turns may finish after a signal.
-const shutdownGrace = 20 * time.Second
-
 func (e *env) gatewayCommand() *cobra.Command {
 	var cpuProfile string
 	cmd := &cobra.Command{
@@ -108,6 +105,7 @@ func (e *env) gateway(ctx context.Context) error {
 	}
 	k := &intake{box: box, send: send, log: log}
 	k.disp = rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: k.afterTurn,
+		Attempt: k.attempt, DeadLetter: k.deadLetter,
 		Prepare: func(ctx context.Context, in *picoclaw.Inbound) {
 			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
 				_ = media.Resolve(ctx, in) // failures become notes for the model
@@ -130,13 +128,9 @@ func (e *env) gateway(ctx context.Context) error {
 	log.Info("gateway starting", "config", path, "workspace", ws, "data_dir", paths.data.Root(), "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
 	// The message is on disk before handle returns, that is before the
 	// frame is acked: a crash after the ack loses nothing.
+	defer e.announceStop(ctx, k.disp, log)()
 	runErr := ch.Run(ctx, k.accept)
-
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := k.disp.Shutdown(sctx); err != nil {
-		log.Warn("shutdown: turns cancelled after grace period", "err", err)
-	}
+	e.finishTurns(k.disp, log)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("gateway: %w", runErr)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -38,6 +39,8 @@ type harnessOptions struct {
 	allowFrom          []string
 	reasoningChannelID string
 	tools              map[string]any // the config's tools section, if set
+	// defaults are extra agents.defaults keys (e.g. turn_timeout).
+	defaults map[string]any
 }
 
 func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
@@ -66,6 +69,7 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 	if opts.tools != nil {
 		cfg["tools"] = opts.tools
 	}
+	maps.Copy(cfg["agents"].(map[string]any)["defaults"].(map[string]any), opts.defaults)
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		t.Fatal(err)

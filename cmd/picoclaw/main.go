@@ -10,10 +10,7 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"picoclaw/sandbox"
 )
@@ -25,10 +22,11 @@ func main() {
 	os.Exit(runProcess())
 }
 
-// runProcess runs the command line of this process; SIGINT and SIGTERM
-// cancel its context, which stops the gateway gracefully.
+// runProcess runs the command line of this process. The first SIGINT or
+// SIGTERM stops the gateway gracefully, a second one at once (see
+// notifyShutdown).
 func runProcess() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop, now, release := notifyShutdown(os.Stderr, os.Exit, shutdownGrace)
+	defer release()
+	return run(stop, now, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 }

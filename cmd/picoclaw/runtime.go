@@ -66,6 +66,9 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 		ContextWindow:             d.ContextWindow,
 		SummarizeMessageThreshold: d.SummarizeMessageThreshold,
 		SummarizeTokenPercent:     d.SummarizeTokenPercent,
+		TurnTimeout:               time.Duration(d.TurnTimeout) * time.Second,
+		MaxAnswerBytes:            d.MaxAnswerBytes,
+		ToolTimeBudget:            time.Duration(d.ToolTimeBudget) * time.Second,
 		Logger:                    log,
 	})
 	if err != nil {

@@ -34,22 +34,9 @@ func requireSandbox(t *testing.T, h *gatewayHarness) {
 	sandboxtest.Require(t, box)
 }
 
-// toolResults returns what the model was told by each tool call, by id.
-func toolResults(h *gatewayHarness) map[string]string {
-	out := map[string]string{}
-	for _, req := range h.llm.Requests() {
-		for _, m := range req.Messages {
-			if m.Role == "tool" {
-				out[m.ToolCallID] = m.Content
-			}
-		}
-	}
-	return out
-}
-
-// assertNoLeak greps every tool result, every message DingTalk received and
+// assertNothingLeaked greps every tool result, every message DingTalk received and
 // the gateway's log for the secrets.
-func assertNoLeak(t *testing.T, h *gatewayHarness, extra ...string) {
+func assertNothingLeaked(t *testing.T, h *gatewayHarness, extra ...string) {
 	t.Helper()
 	var everything strings.Builder
 	for _, r := range toolResults(h) {
@@ -132,7 +119,7 @@ func TestSecurityExecThroughGateway(t *testing.T) {
 	if results["c11"] != "ok\n" {
 		t.Errorf("a normal command in the workspace = %q, want ok", results["c11"])
 	}
-	assertNoLeak(t, h, "env-secret-77a1")
+	assertNothingLeaked(t, h, "env-secret-77a1")
 }
 
 // TestSecurityMessageToStrangerThroughGateway: the model tries to DM a
