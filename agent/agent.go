@@ -14,7 +14,7 @@ import (
 // Defaults for zero Config fields.
 const (
 	DefaultMaxHistory  = 50
-	DefaultTurnTimeout = 5 * time.Minute
+	DefaultTurnTimeout = 10 * time.Minute
 )
 
 // emptyAnswer is sent when the model answered nothing, so the user is never
@@ -23,6 +23,10 @@ const emptyAnswer = "(empty answer / 模型没有给出回答)"
 
 // ErrStopped is the cause of a turn cancelled by a stop command.
 var ErrStopped = errors.New("agent: turn stopped by the user")
+
+// ErrTurnTimeout is the cause of a turn that ran past Config.TurnTimeout;
+// Turn's error wraps it (the user has had an apology).
+var ErrTurnTimeout = errors.New("agent: turn timed out")
 
 // ErrShutdown is the cause of a turn cancelled because the process is
 // stopping. Such a turn records nothing and sends no apology: the message
@@ -63,8 +67,15 @@ type Config struct {
 	// TurnTimeout bounds loading, the model calls, tools and retries
 	// (default DefaultTurnTimeout).
 	TurnTimeout time.Duration
-	Logger      *slog.Logger     // nil discards
-	Now         func() time.Time // nil means time.Now
+	// MaxAnswerBytes cuts off an answer (and its reasoning) that grows
+	// past it; the answer then ends with TruncatedMark (default
+	// DefaultMaxAnswerBytes).
+	MaxAnswerBytes int
+	// ToolTimeBudget bounds the time all tool rounds of a turn take
+	// together (default DefaultToolTimeBudget).
+	ToolTimeBudget time.Duration
+	Logger         *slog.Logger     // nil discards
+	Now            func() time.Time // nil means time.Now
 }
 
 // Agent answers inbound messages. It is safe for concurrent use; the
@@ -97,7 +108,7 @@ func New(cfg Config) (*Agent, error) {
 		{"MaxHistory", cfg.MaxHistory}, {"MaxTokens", cfg.MaxTokens},
 		{"MaxToolIterations", cfg.MaxToolIterations}, {"MaxSubagents", cfg.MaxSubagents},
 		{"ContextWindow", cfg.ContextWindow}, {"SummarizeMessageThreshold", cfg.SummarizeMessageThreshold},
-		{"SummarizeTokenPercent", cfg.SummarizeTokenPercent},
+		{"SummarizeTokenPercent", cfg.SummarizeTokenPercent}, {"MaxAnswerBytes", cfg.MaxAnswerBytes},
 	} {
 		if f.v < 0 {
 			return nil, fmt.Errorf("agent: new: Config.%s is %d, want >= 0", f.name, f.v)
@@ -108,6 +119,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.TurnTimeout < 0 {
 		return nil, fmt.Errorf("agent: new: Config.TurnTimeout is %s, want >= 0", cfg.TurnTimeout)
+	}
+	if cfg.ToolTimeBudget < 0 {
+		return nil, fmt.Errorf("agent: new: Config.ToolTimeBudget is %s, want >= 0", cfg.ToolTimeBudget)
 	}
 	def := func(v *int, d int) {
 		if *v == 0 {
@@ -120,8 +134,12 @@ func New(cfg Config) (*Agent, error) {
 	def(&cfg.ContextWindow, DefaultContextWindow)
 	def(&cfg.SummarizeMessageThreshold, DefaultSummarizeMessageThreshold)
 	def(&cfg.SummarizeTokenPercent, DefaultSummarizeTokenPercent)
+	def(&cfg.MaxAnswerBytes, DefaultMaxAnswerBytes)
 	if cfg.TurnTimeout == 0 {
 		cfg.TurnTimeout = DefaultTurnTimeout
+	}
+	if cfg.ToolTimeBudget == 0 {
+		cfg.ToolTimeBudget = DefaultToolTimeBudget
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -160,7 +178,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 
 	// The turn's deadline covers the model; sending and recording use ctx
 	// so that a timed-out turn can still apologise.
-	turnCtx, cancel := context.WithTimeout(ctx, a.cfg.TurnTimeout)
+	turnCtx, cancel := context.WithTimeoutCause(ctx, a.cfg.TurnTimeout, ErrTurnTimeout)
 	defer cancel()
 
 	now := a.cfg.Now()
@@ -216,7 +234,14 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 			log.Info("agent: turn stopped by the user", "tool_messages", len(res.steps))
 			return fmt.Errorf("agent: turn %s: %w", key, ErrStopped)
 		}
+		timedOut := errors.Is(context.Cause(turnCtx), ErrTurnTimeout)
+		if timedOut {
+			err = fmt.Errorf("%w (%s): %w", ErrTurnTimeout, a.cfg.TurnTimeout, err)
+		}
 		kind, text := apology(err)
+		if timedOut {
+			kind, text = apology(context.DeadlineExceeded)
+		}
 		log.Error("agent: model call failed; sending apology", "kind", kind, "err", err)
 		sendErr := a.send(ctx, log, in, picoclaw.OutAnswer, text)
 		return errors.Join(fmt.Errorf("agent: turn %s: %w", key, err), sendErr)
@@ -234,7 +259,13 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	errAnswer := a.send(ctx, log, in, picoclaw.OutAnswer, res.answer.Content)
 	var errReasoning error
 	if len(res.reasoning) > 0 {
-		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, strings.Join(res.reasoning, "\n\n"))
+		// Each round's reasoning is capped; all of them together are too,
+		// so the parts sent for one turn stay bounded.
+		reasoning := strings.Join(res.reasoning, "\n\n")
+		if len(reasoning) > a.cfg.MaxAnswerBytes {
+			reasoning = truncateUTF8(reasoning, a.cfg.MaxAnswerBytes) + TruncatedMark
+		}
+		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, reasoning)
 	}
 	return errors.Join(errAnswer, errReasoning)
 }
@@ -270,6 +301,11 @@ func (a *Agent) prefix(system string, history []picoclaw.Message) []picoclaw.Mes
 // record appends msgs to the session. It runs even when ctx is cancelled
 // (a shutdown), since the exchange happened; failures are logged only.
 func (a *Agent) record(ctx context.Context, log *slog.Logger, key picoclaw.SessionKey, msgs ...picoclaw.Message) {
+	for i := range msgs {
+		if msgs[i].Role == picoclaw.RoleTool {
+			msgs[i].Content = capText(msgs[i].Content, maxStoredToolResultBytes, "tool result")
+		}
+	}
 	if err := a.cfg.Sessions.Append(context.WithoutCancel(ctx), key, msgs...); err != nil {
 		log.Error("agent: session write failed; this exchange is missing from history", "err", err)
 	}

@@ -15,7 +15,7 @@ func apology(err error) (kind, text string) {
 	case errors.As(err, &rl):
 		return "rate_limit", "抱歉，模型服务繁忙（请求过于频繁），请稍后再试。Sorry, the model is busy right now (rate limited); please try again later."
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout", "抱歉，模型响应超时，请稍后再试。Sorry, the model took too long to answer; please try again later."
+		return "timeout", "抱歉，处理超时，已停止，请稍后再试。Sorry, answering this took too long and was stopped; please try again later."
 	case errors.Is(err, picoclaw.ErrAuth):
 		return "auth", "抱歉，模型服务认证或配置有误，请联系管理员检查配置。Sorry, the model service rejected our credentials or is misconfigured; please ask the administrator."
 	case errors.Is(err, picoclaw.ErrContextLength):

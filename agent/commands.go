@@ -121,7 +121,7 @@ func (a *Agent) NewDispatcher(opts DispatcherOptions) *Dispatcher {
 		if prepare != nil {
 			prepare(ctx, &in)
 		}
-		err := a.Turn(ctx, in) // Turn logs its failures
+		err := a.attemptTurns(ctx, in, opts) // Turn logs its failures
 		if after != nil {
 			after(in, err)
 		}

@@ -17,7 +17,7 @@ const maxRetryAfter = 10 * time.Second
 // errors, rate limits) after the delays in a.retryDelays.
 func (a *Agent) complete(ctx context.Context, req picoclaw.Request) (*picoclaw.Response, error) {
 	for attempt := 0; ; attempt++ {
-		resp, err := a.cfg.Provider.Complete(ctx, req, nil)
+		resp, err := a.completeCapped(ctx, req)
 		if err == nil && resp == nil {
 			err = fmt.Errorf("agent: provider returned no response: %w", picoclaw.ErrBadResponse)
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"picoclaw"
 )
@@ -14,6 +15,8 @@ import (
 const (
 	DefaultMaxConcurrent = 64
 	DefaultQueueLen      = 100
+	// DefaultAbandonAfter is how long Shutdown waits for cancelled turns.
+	DefaultAbandonAfter = time.Second
 )
 
 // DispatcherOptions tunes a Dispatcher; zero fields take the defaults.
@@ -33,6 +36,10 @@ type DispatcherOptions struct {
 	IsStop func(in picoclaw.Inbound) bool
 	OnStop func(ctx context.Context, in picoclaw.Inbound, stopped bool)
 
+	// AbandonAfter bounds how long Shutdown waits for cancelled turns
+	// once its own deadline has passed (default DefaultAbandonAfter).
+	AbandonAfter time.Duration
+
 	// AfterTurn, if set, runs after each turn of Agent.NewDispatcher with
 	// the turn's error (nil when answered); the gateway marks the message
 	// done in its inbox unless the error is ErrShutdown.
@@ -40,6 +47,13 @@ type DispatcherOptions struct {
 	// Prepare, if set, runs before each turn of Agent.NewDispatcher, off
 	// the channel's receive path (e.g. to download a message's media).
 	Prepare func(ctx context.Context, in *picoclaw.Inbound)
+	// Attempt, if set, records durably that a turn of Agent.NewDispatcher
+	// for in is starting and returns the how-manieth it is (0: unknown).
+	// A message past MaxAttempts is not run again but given up on:
+	// apologised for and passed to DeadLetter, then AfterTurn gets
+	// ErrGaveUp.
+	Attempt    func(in picoclaw.Inbound) (int, error)
+	DeadLetter func(in picoclaw.Inbound, reason string) error
 }
 
 // Dispatcher runs turns: in order within a session key, in parallel across
@@ -53,6 +67,8 @@ type Dispatcher struct {
 	log      *slog.Logger
 	queueLen int
 	sem      chan struct{}
+	// abandonAfter: see DispatcherOptions.AbandonAfter.
+	abandonAfter time.Duration
 
 	// base is the context of every turn; Shutdown cancels it when its own
 	// deadline passes.
@@ -81,18 +97,22 @@ func NewDispatcher(turn func(ctx context.Context, in picoclaw.Inbound), opts Dis
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.AbandonAfter <= 0 {
+		opts.AbandonAfter = DefaultAbandonAfter
+	}
 	base, cancel := context.WithCancelCause(context.Background())
 	return &Dispatcher{
-		turn:     turn,
-		isStop:   opts.IsStop,
-		onStop:   opts.OnStop,
-		log:      opts.Logger,
-		queueLen: opts.QueueLen,
-		sem:      make(chan struct{}, opts.MaxConcurrent),
-		base:     base,
-		cancel:   cancel,
-		queues:   make(map[picoclaw.SessionKey]*[]picoclaw.Inbound),
-		running:  make(map[picoclaw.SessionKey]context.CancelCauseFunc),
+		turn:         turn,
+		isStop:       opts.IsStop,
+		onStop:       opts.OnStop,
+		log:          opts.Logger,
+		queueLen:     opts.QueueLen,
+		abandonAfter: opts.AbandonAfter,
+		sem:          make(chan struct{}, opts.MaxConcurrent),
+		base:         base,
+		cancel:       cancel,
+		queues:       make(map[picoclaw.SessionKey]*[]picoclaw.Inbound),
+		running:      make(map[picoclaw.SessionKey]context.CancelCauseFunc),
 	}
 }
 
@@ -195,8 +215,16 @@ func (d *Dispatcher) runOne(ctx context.Context, key picoclaw.SessionKey, in pic
 		return
 	}
 	defer func() { <-d.sem }()
-	if ctx.Err() != nil {
-		d.log.Warn("agent: dropping queued message (stopped or shutting down)", "session", string(key), "message_id", in.MessageID, "cause", context.Cause(ctx))
+	// The slot may have been freed by a turn that shutdown just cancelled:
+	// the base context is cancelled before any of its children, so
+	// checking it (not only ctx, whose cancellation may still be on its
+	// way) keeps a queued turn from starting during shutdown.
+	if d.base.Err() != nil || ctx.Err() != nil {
+		cause := context.Cause(d.base)
+		if cause == nil {
+			cause = context.Cause(ctx)
+		}
+		d.log.Warn("agent: dropping queued message (stopped or shutting down)", "session", string(key), "message_id", in.MessageID, "cause", cause)
 		return
 	}
 	// A panicking turn must not take every other chat down with it.
@@ -211,8 +239,8 @@ func (d *Dispatcher) runOne(ctx context.Context, key picoclaw.SessionKey, in pic
 
 // Shutdown stops accepting messages and waits for queued and running turns
 // to finish. If ctx ends first, it cancels the running turns' context,
-// drops what is still queued, waits for the turns to return and reports
-// ctx.Err().
+// drops what is still queued, waits at most AbandonAfter for the turns to
+// return and reports ctx.Err(): it never waits without bound.
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	d.mu.Lock()
 	d.closed = true
@@ -229,7 +257,19 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		d.cancel(ErrShutdown)
-		<-done
+	}
+	// A turn stuck where cancellation cannot reach (a tool blocked in a
+	// system call) must not hold the process: wait a moment for the
+	// cancelled turns, then leave them. Their messages stay pending in the
+	// journal and are answered after the restart.
+	t := time.NewTimer(d.abandonAfter)
+	defer t.Stop()
+	select {
+	case <-done:
 		return ctx.Err()
+	case <-t.C:
+		n := d.Pending()
+		d.log.Error("agent: shutdown: turns did not stop after cancellation; leaving them", "turns", n, "waited", d.abandonAfter)
+		return fmt.Errorf("agent: shutdown: %d turns still running %s after cancellation: %w", n, d.abandonAfter, ctx.Err())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -267,6 +268,32 @@ func TestDispatcherStopDropsTurnWaitingForSlot(t *testing.T) {
 		mustShutdown(t, d)
 		if !slices.Equal(ran, []string{"a"}) {
 			t.Errorf("turns run: %q, want only a (b was stopped before it began)", ran)
+		}
+	})
+}
+
+// A turn that ignores its cancelled context (a tool stuck in a system
+// call) does not hold Shutdown past its deadline plus AbandonAfter.
+func TestDispatcherShutdownAbandonsStuckTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stuck := make(chan struct{})
+		defer close(stuck)
+		started := make(chan struct{})
+		d := NewDispatcher(func(context.Context, picoclaw.Inbound) {
+			close(started)
+			<-stuck // deaf to ctx
+		}, DispatcherOptions{AbandonAfter: 2 * time.Second})
+		d.Dispatch(inboundFor("a", 0))
+		<-started
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := d.Shutdown(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "1 turns still running") {
+			t.Errorf("Shutdown = %v, want DeadlineExceeded naming the stuck turn", err)
+		}
+		if waited := time.Since(start); waited != 22*time.Second {
+			t.Errorf("Shutdown returned after %s, want deadline + AbandonAfter = 22s", waited)
 		}
 	})
 }

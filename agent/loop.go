@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"picoclaw"
 )
@@ -56,6 +57,7 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 	var r loopResult
 	defs := s.tools.defs()
 	toolCtx := WithInbound(ctx, s.in)
+	var toolTime time.Duration // spent in tool rounds so far
 	shrunk := false
 	for round := 0; ; {
 		final := round >= s.maxIter
@@ -126,7 +128,17 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 			Time:               a.cfg.Now(),
 		}
 		s.log.Debug("agent: running tools", "round", round, "calls", len(resp.ToolCalls))
-		results := a.runTools(toolCtx, s.tools, resp.ToolCalls)
+		var results []picoclaw.Message
+		if left := a.cfg.ToolTimeBudget - toolTime; left > 0 {
+			roundCtx, cancelRound := context.WithTimeoutCause(toolCtx, left, errToolBudget)
+			start := time.Now()
+			results = a.runTools(roundCtx, s.tools, resp.ToolCalls)
+			toolTime += time.Since(start)
+			cancelRound()
+		} else {
+			s.log.Warn("agent: tool time budget used up; tools not run", "budget", a.cfg.ToolTimeBudget, "calls", len(resp.ToolCalls))
+			results = a.refuseTools(resp.ToolCalls, "the tool time budget of this turn is used up; answer with what you have")
+		}
 		// Call and results go in together: history never holds a call
 		// without its result.
 		r.steps = append(r.steps, call)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"sync"
+	"time"
 
 	"picoclaw"
 )
@@ -77,27 +77,94 @@ func (t toolSet) call(ctx context.Context, name string, args json.RawMessage) (o
 	return t.runner.Call(ctx, name, args)
 }
 
-// runTools runs calls concurrently and returns one tool message per call,
-// in call order. A failed call's error becomes its result, for the model
-// to read; it never ends the turn.
+// runTools runs calls, at most MaxParallelTools at once, and returns one
+// tool message per call, in call order. A failed call's error becomes its
+// result, for the model to read; it never ends the turn. When ctx ends,
+// runTools returns at once: calls still waiting are not run, and calls
+// still running (a tool deaf to its context) are left behind with an error
+// as their result, so no tool can hold the turn past its time.
 func (a *Agent) runTools(ctx context.Context, ts toolSet, calls []picoclaw.ToolCall) []picoclaw.Message {
-	out := make([]picoclaw.Message, len(calls))
-	var wg sync.WaitGroup
+	type result struct {
+		i    int
+		text string
+	}
+	// Buffered for every call, so a tool that finishes after runTools
+	// returned never blocks.
+	results := make(chan result, len(calls))
+	slots := make(chan struct{}, MaxParallelTools)
 	for i, c := range calls {
-		wg.Go(func() {
-			text, err := ts.call(ctx, c.Name, c.Arguments)
+		go func() {
+			text, err := func() (string, error) {
+				select {
+				case slots <- struct{}{}:
+				default:
+					// Only a call that has to wait for a slot is dropped
+					// when ctx ends; one that gets a slot runs and sees
+					// ctx itself.
+					select {
+					case slots <- struct{}{}:
+					case <-ctx.Done():
+						return "", fmt.Errorf("tool %s was not run: %s", c.Name, whyNotFinished(ctx))
+					}
+				}
+				defer func() { <-slots }()
+				return ts.call(ctx, c.Name, c.Arguments)
+			}()
 			if err != nil {
 				text = "error: " + err.Error()
 			}
-			out[i] = picoclaw.Message{
-				Role:       picoclaw.RoleTool,
-				Content:    text,
-				ToolCallID: c.ID,
-				Name:       c.Name,
-				Time:       a.cfg.Now(),
-			}
-		})
+			results <- result{i, capText(text, maxToolResultBytes, "tool result")}
+		}()
 	}
-	wg.Wait()
+	texts := make([]string, len(calls))
+	have := make([]bool, len(calls))
+	var grace <-chan time.Time // set once ctx ends
+	done := ctx.Done()
+collect:
+	for n := 0; n < len(calls); n++ {
+		select {
+		case r := <-results:
+			texts[r.i], have[r.i] = r.text, true
+		case <-done:
+			// Tools that honour ctx return at once; give them a moment,
+			// then leave the rest behind.
+			done = nil
+			t := time.NewTimer(toolGrace)
+			defer t.Stop()
+			grace = t.C
+			n--
+		case <-grace:
+			break collect
+		}
+	}
+	out := make([]picoclaw.Message, len(calls))
+	for i, c := range calls {
+		if !have[i] {
+			ts.log.Warn("agent: tool did not finish; left behind", "tool", c.Name, "cause", context.Cause(ctx))
+			texts[i] = fmt.Sprintf("error: tool %s did not finish: %s", c.Name, whyNotFinished(ctx))
+		}
+		out[i] = picoclaw.Message{
+			Role:       picoclaw.RoleTool,
+			Content:    texts[i],
+			ToolCallID: c.ID,
+			Name:       c.Name,
+			Time:       a.cfg.Now(),
+		}
+	}
+	return out
+}
+
+// refuseTools answers every call with an error saying why it was not run.
+func (a *Agent) refuseTools(calls []picoclaw.ToolCall, why string) []picoclaw.Message {
+	out := make([]picoclaw.Message, len(calls))
+	for i, c := range calls {
+		out[i] = picoclaw.Message{
+			Role:       picoclaw.RoleTool,
+			Content:    fmt.Sprintf("error: tool %s was not run: %s", c.Name, why),
+			ToolCallID: c.ID,
+			Name:       c.Name,
+			Time:       a.cfg.Now(),
+		}
+	}
 	return out
 }

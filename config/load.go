@@ -60,6 +60,9 @@ func Load(path string, getenv func(string) string) (*Config, []string, error) {
 	}
 	// PicoClaw v0.2.6 may keep secrets in .security.yml beside config.json;
 	// this build reads JSON and env only, so say so rather than fail later.
+	if w := permWarning(path, data); w != "" {
+		warnings = append(warnings, w)
+	}
 	sec := filepath.Join(filepath.Dir(path), ".security.yml")
 	if _, err := os.Stat(sec); err == nil {
 		warnings = append(warnings, fmt.Sprintf("config: %s is not read by this build; put its secrets in %s or PICOCLAW_* environment variables", sec, filepath.Base(path)))
@@ -111,9 +114,20 @@ func Parse(data []byte, getenv func(string) string) (*Config, []string, error) {
 	warnings, errs := validate(&cfg)
 	warnings = append(d.warnings, warnings...)
 	if len(errs) > 0 {
+		blameEnv(errs, getenv)
 		return nil, warnings, &Error{Problems: errs}
 	}
 	return &cfg, warnings, nil
+}
+
+// blameEnv adds the variable to each problem whose value came from the
+// environment, since the file does not show it.
+func blameEnv(errs []error, getenv func(string) string) {
+	for _, e := range errs {
+		if fe, ok := e.(*FieldError); ok && getenv(EnvName(fe.Path)) != "" {
+			fe.Msg += " (set by " + EnvName(fe.Path) + ")"
+		}
+	}
 }
 
 func defaults() Config {
@@ -134,6 +148,7 @@ func defaults() Config {
 // values in canonical form. It runs after env overrides, before validation.
 func normalize(c *Config, getenv func(string) string) error {
 	d := &c.Agents.Defaults
+	defaultLimits(d)
 	if d.ModelName == "" {
 		d.ModelName = d.Model
 	}
@@ -151,6 +166,17 @@ func normalize(c *Config, getenv func(string) string) error {
 		return &FieldError{Path: "agents.defaults.workspace", Msg: err.Error()}
 	}
 	d.Workspace = ws
+	if d.DataDir == "" {
+		d.DataDir = filepath.Join(picoclawHome(getenv), "data")
+	}
+	dd, err := expandHome(d.DataDir, getenv)
+	if err != nil {
+		return &FieldError{Path: "agents.defaults.data_dir", Msg: err.Error()}
+	}
+	if dd, err = filepath.Abs(dd); err != nil {
+		return &FieldError{Path: "agents.defaults.data_dir", Msg: err.Error()}
+	}
+	d.DataDir = dd
 	if d.MaxTokens == 0 {
 		d.MaxTokens = DefaultMaxTokens
 	}

@@ -18,10 +18,31 @@ const (
 // other tool settings (skills, media_cleanup, per-tool switches, …) are
 // reported as unknown keys.
 type Tools struct {
-	Exec ExecConfig    `json:"exec"`
-	Web  WebConfig     `json:"web"`
-	Cron CronConfig    `json:"cron"`
-	MCP  MCPToolConfig `json:"mcp"`
+	Exec    ExecConfig    `json:"exec"`
+	Web     WebConfig     `json:"web"`
+	Cron    CronConfig    `json:"cron"`
+	MCP     MCPToolConfig `json:"mcp"`
+	Message MessageConfig `json:"message"`
+}
+
+// Values of tools.exec.sandbox.
+const (
+	// SandboxOn (the default, also written "") runs every command in the
+	// Landlock + namespaces sandbox, and withholds exec where the kernel
+	// cannot provide it.
+	SandboxOn = "on"
+	// SandboxOff runs commands unconfined, as the gateway's own user.
+	SandboxOff = "off"
+)
+
+// MessageConfig is tools.message: where the message, send_file and cron
+// tools may send besides the chat a turn answers.
+type MessageConfig struct {
+	// AllowTo lists the other chats a turn may send to: session keys
+	// ("dingtalk:group:cid…", "dingtalk:direct:<staff id>"), bare chat or
+	// user ids, or "*" for any chat (a deliberate broadcast bot). Empty:
+	// only the turn's own chat.
+	AllowTo StringList `json:"allow_to"`
 }
 
 // ExecConfig is tools.exec.
@@ -38,6 +59,16 @@ type ExecConfig struct {
 	CustomDenyPatterns []string `json:"custom_deny_patterns"`
 	// CustomAllowPatterns exempt a matching command from every deny rule.
 	CustomAllowPatterns []string `json:"custom_allow_patterns"`
+	// Sandbox is "on" (default, also "") or "off"; see SandboxOn.
+	Sandbox string `json:"sandbox"`
+	// Network gives sandboxed commands the host's network; off, they have
+	// none at all (not even loopback).
+	Network bool `json:"network"`
+}
+
+// SandboxOff reports whether tools.exec.sandbox turns the sandbox off.
+func (e ExecConfig) SandboxOff() bool {
+	return strings.EqualFold(strings.TrimSpace(e.Sandbox), SandboxOff)
 }
 
 // WebConfig is tools.web: web_search and web_fetch.
@@ -179,6 +210,16 @@ func validateTools(t Tools) (warnings []string, errs []error) {
 	if p := t.Exec.EnableDenyPatterns; p != nil && !*p {
 		warnings = append(warnings, "config: tools.exec.enable_deny_patterns false is not supported by this build (ignored): the built-in deny rules always apply; use tools.exec.custom_allow_patterns to exempt commands")
 	}
+	switch strings.ToLower(strings.TrimSpace(t.Exec.Sandbox)) {
+	case "", SandboxOn, SandboxOff:
+	default:
+		fail("tools.exec.sandbox", `must be "on" or "off", got %q`, t.Exec.Sandbox)
+	}
+	for i, to := range t.Message.AllowTo {
+		if msg := checkAllowTo(to); msg != "" {
+			fail(fmt.Sprintf("tools.message.allow_to[%d]", i), "%s", msg)
+		}
+	}
 	if t.Exec.TimeoutSeconds < 0 {
 		fail("tools.exec.timeout_seconds", "must not be negative, got %d", t.Exec.TimeoutSeconds)
 	}
@@ -226,6 +267,23 @@ func validateTools(t Tools) (warnings []string, errs []error) {
 		}
 	}
 	return warnings, errs
+}
+
+// checkAllowTo says what is wrong with one tools.message.allow_to entry.
+func checkAllowTo(to string) string {
+	to = strings.TrimSpace(to)
+	switch {
+	case to == "":
+		return `must not be empty; expected "*", a session key such as "dingtalk:group:<conversation id>", or a chat id`
+	case to == "*":
+		return ""
+	case strings.ContainsAny(to, " \t\n*"):
+		return fmt.Sprintf(`%q is not a chat: expected "*", a session key such as "dingtalk:direct:<staff id>", or a chat id`, to)
+	}
+	if parts := strings.SplitN(to, ":", 3); len(parts) == 3 && (parts[0] == "" || parts[2] == "" || (parts[1] != "direct" && parts[1] != "group")) {
+		return fmt.Sprintf(`%q is not a session key: expected "<channel>:direct:<id>" or "<channel>:group:<id>"`, to)
+	}
+	return ""
 }
 
 // mcpProblem is one problem with an MCP server entry; field is "" when

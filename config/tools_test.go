@@ -211,3 +211,29 @@ func TestMCPTransport(t *testing.T) {
 		})
 	}
 }
+
+func TestToolsSandboxAndAllowTo(t *testing.T) {
+	cfg, _ := mustParse(t, `{"tools":{"exec":{"sandbox":"off","network":true},"message":{"allow_to":["dingtalk:group:cidAB==", 1234, "*"]}}}`, nil)
+	if !cfg.Tools.Exec.SandboxOff() || !cfg.Tools.Exec.Network {
+		t.Errorf("exec = %+v, want sandbox off and network on", cfg.Tools.Exec)
+	}
+	if want := (StringList{"dingtalk:group:cidAB==", "1234", "*"}); !slices.Equal(cfg.Tools.Message.AllowTo, want) {
+		t.Errorf("allow_to = %q, want %q", cfg.Tools.Message.AllowTo, want)
+	}
+	def, _ := mustParse(t, `{}`, nil)
+	if def.Tools.Exec.SandboxOff() || def.Tools.Exec.Network || len(def.Tools.Message.AllowTo) != 0 {
+		t.Errorf("defaults = %+v %+v, want sandbox on, no network, no allow_to", def.Tools.Exec, def.Tools.Message)
+	}
+	for _, tc := range []struct{ src, path string }{
+		{`{"tools":{"exec":{"sandbox":"maybe"}}}`, "tools.exec.sandbox"},
+		{`{"tools":{"message":{"allow_to":["dingtalk:group:cid", ""]}}}`, "tools.message.allow_to[1]"},
+		{`{"tools":{"message":{"allow_to":["dingtalk:friends:x"]}}}`, "tools.message.allow_to[0]"},
+		{`{"tools":{"message":{"allow_to":["ding*"]}}}`, "tools.message.allow_to[0]"},
+	} {
+		_, _, err := Parse([]byte(tc.src), envFrom(nil))
+		var fe *FieldError
+		if err == nil || !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.path+":") {
+			t.Errorf("Parse(%s) = %v, want an error naming %s", tc.src, err, tc.path)
+		}
+	}
+}

@@ -24,8 +24,21 @@ type Agents struct {
 // AgentDefaults is agents.defaults. Fields this build does not act on are
 // kept so that a PicoClaw config's known keys are not reported as unknown.
 type AgentDefaults struct {
-	// Workspace is absolute after loading, with "~" expanded.
+	// Workspace is absolute after loading, with "~" expanded: what the
+	// model's tools see.
 	Workspace string `json:"workspace"`
+	// DataDir is the gateway's own data (sessions, journal, outbox, routes,
+	// cron jobs, received media), out of every tool's reach; absolute after
+	// loading, default ~/.picoclaw/data. Never inside the workspace, nor
+	// the workspace inside it.
+	DataDir string `json:"data_dir"`
+	// TurnTimeout bounds one turn (model calls, tools, retries), in
+	// seconds; MaxAnswerBytes cuts off a longer answer, which then ends
+	// with "[answer truncated]"; ToolTimeBudget bounds the time all tool
+	// calls of one turn take together, in seconds. See limits.go.
+	TurnTimeout    int `json:"turn_timeout"`
+	MaxAnswerBytes int `json:"max_answer_bytes"`
+	ToolTimeBudget int `json:"tool_time_budget"`
 	// RestrictToWorkspace is never nil after loading (default true).
 	RestrictToWorkspace       *bool  `json:"restrict_to_workspace"`
 	AllowReadOutsideWorkspace bool   `json:"allow_read_outside_workspace"`

@@ -22,8 +22,12 @@ func validate(c *Config) (warnings []string, errs []error) {
 	if d.MaxToolIterations < 0 {
 		fail("agents.defaults.max_tool_iterations", "must not be negative, got %d", d.MaxToolIterations)
 	}
-	if d.Temperature != nil && (*d.Temperature < 0 || *d.Temperature > 2) {
-		fail("agents.defaults.temperature", "must be between 0 and 2, got %g", *d.Temperature)
+	// Written so that NaN, which compares false with everything, fails.
+	if t := d.Temperature; t != nil && !(*t >= 0 && *t <= 2) {
+		fail("agents.defaults.temperature", "must be a number between 0 and 2, got %g", *t)
+	}
+	if msg := checkDataDir(d.Workspace, d.DataDir); msg != "" {
+		fail("agents.defaults.data_dir", "%s", msg)
 	}
 	for _, f := range []struct {
 		key string
@@ -33,6 +37,7 @@ func validate(c *Config) (warnings []string, errs []error) {
 			fail("agents.defaults."+f.key, "must not be negative, got %d", f.n)
 		}
 	}
+	validateLimits(&d, fail)
 	if p := d.SummarizeTokenPercent; p < 0 || p > 100 {
 		fail("agents.defaults.summarize_token_percent", "must be between 0 and 100, got %d", p)
 	}
@@ -93,7 +98,7 @@ func validate(c *Config) (warnings []string, errs []error) {
 		fail("channels.dingtalk.chat_window_seconds", "must not be negative (0 takes the default, 60)")
 	}
 	w, e := validateTools(c.Tools)
-	return append(warnings, w...), append(errs, e...)
+	return append(warnings, w...), checkNumbers(c, append(errs, e...))
 }
 
 func validateModel(path string, m ModelConfig, used bool, names []string) (warnings []string, errs []error) {

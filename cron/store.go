@@ -12,11 +12,6 @@ import (
 	"picoclaw/internal/fsutil"
 )
 
-// StorePath is where a workspace keeps its jobs.
-func StorePath(workspace string) string {
-	return filepath.Join(workspace, "cron", "jobs.json")
-}
-
 // fileVersion is the "version" written in jobs.json.
 const fileVersion = 1
 

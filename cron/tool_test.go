@@ -188,3 +188,30 @@ func TestToolListRemoveEnableDisable(t *testing.T) {
 		t.Errorf("jobs left = %v, want the group's only", ids(jobs))
 	}
 }
+
+// TestSecurityCronTargetsOwnChat: a job is always for the chat that asked
+// for it; target-looking arguments a hostile prompt adds are ignored, and
+// another chat's jobs cannot be seen or changed.
+func TestSecurityCronTargetsOwnChat(t *testing.T) {
+	s, _ := newTestService(t, fixedClock(t0))
+	tool := NewTool(s, fakeOrigin)
+	stranger := picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "stranger"}
+	args := `{"action":"add","message":"phish","every_minutes":5,"chat_id":"dingtalk:direct:stranger","channel":"dingtalk","to":"stranger"}`
+	if _, err := call(t, tool, inChat(alice), args); err != nil {
+		t.Fatal(err)
+	}
+	jobs := s.List()
+	if len(jobs) != 1 || jobs[0].Chat != alice {
+		t.Fatalf("jobs = %+v, want one for alice", jobs)
+	}
+	out, err := call(t, tool, inChat(stranger), `{"action":"list"}`)
+	if err != nil || strings.Contains(out, "phish") {
+		t.Fatalf("the stranger's list = %q, %v; want alice's job hidden", out, err)
+	}
+	if _, err := call(t, tool, inChat(stranger), `{"action":"remove","job_id":"`+jobs[0].ID+`"}`); err == nil {
+		t.Fatal("the stranger removed alice's job")
+	}
+	if _, err := call(t, tool, context.Background(), `{"action":"add","message":"x","every_minutes":5}`); err == nil {
+		t.Fatal("a job was added outside any chat")
+	}
+}

@@ -132,10 +132,14 @@ type Downloader interface {
 // frame was acked, and turns them into something the model can use.
 type MediaResolver struct {
 	Downloader Downloader
-	// Dir is where files are saved, normally <workspace>/media.
+	// ChatDir returns the folder of a chat's received files, in the
+	// gateway's data dir, where only that chat's turns can read them (as
+	// "media/…", the name the model is told). When nil, files go to Dir.
+	ChatDir func(session picoclaw.SessionKey) string
+	// Dir is where files are saved when ChatDir is nil.
 	Dir string
-	// Workspace is what saved paths are shown relative to; the parent of
-	// Dir when empty.
+	// Workspace is what paths under Dir are shown relative to; the parent
+	// of Dir when empty.
 	Workspace string
 	// MaxSize caps each download (agents.defaults.max_media_size);
 	// DefaultMaxMediaSize when zero.
@@ -165,7 +169,7 @@ func (r *MediaResolver) Resolve(ctx context.Context, in *picoclaw.Inbound) error
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("dingtalk: resolve media of %s: %w", in.MessageID, err)
 		}
-		r.resolveOne(ctx, in.MessageID, a)
+		r.resolveOne(ctx, in.SessionKey(), in.MessageID, a)
 		if a.Note != "" {
 			notes = append(notes, a.Note)
 		}
@@ -182,7 +186,7 @@ func (r *MediaResolver) Resolve(ctx context.Context, in *picoclaw.Inbound) error
 	return nil
 }
 
-func (r *MediaResolver) resolveOne(ctx context.Context, msgID string, a *picoclaw.Attachment) {
+func (r *MediaResolver) resolveOne(ctx context.Context, session picoclaw.SessionKey, msgID string, a *picoclaw.Attachment) {
 	log := r.logger()
 	label := kindLabel(a.Kind)
 	name := a.Name
@@ -224,7 +228,7 @@ func (r *MediaResolver) resolveOne(ctx context.Context, msgID string, a *picocla
 	if !strings.Contains(name, ".") {
 		name += extensionFor(sniffed)
 	}
-	path, rel, err := r.save(msgID, name, data)
+	path, rel, err := r.save(session, msgID, name, data)
 	if err != nil {
 		log.Error("dingtalk: save attachment", "msg_id", msgID, "kind", a.Kind, "err", err)
 		a.Note = fmt.Sprintf("%s %s (%s) was downloaded but could not be saved", label, name, humanSize(a.Size))
@@ -239,25 +243,30 @@ func (r *MediaResolver) resolveOne(ctx context.Context, msgID string, a *picocla
 		a.Note = fmt.Sprintf("image saved at %s, %s; %s", filepath.ToSlash(rel), humanSize(a.Size), why)
 		return
 	}
-	note := fmt.Sprintf("%s %s (%s) saved at %s; use read_file/exec to inspect it", label, name, humanSize(a.Size), filepath.ToSlash(rel))
+	note := fmt.Sprintf("%s %s (%s) saved at %s; use read_file to inspect it", label, name, humanSize(a.Size), filepath.ToSlash(rel))
 	if a.Note != "" {
 		note = a.Note + "; " + note
 	}
 	a.Note = note
 }
 
-// save writes data to Dir/<date>/<msgId>-<name>, adding -1, -2… on a
-// collision, and returns its path and the path relative to the workspace
-// (the one shown to the model).
-func (r *MediaResolver) save(msgID, name string, data []byte) (path, rel string, err error) {
-	if r.Dir == "" {
+// save writes data to <chat folder>/<date>/<msgId>-<name>, adding -1,
+// -2… on a collision, and returns its path and the one shown to the
+// model: "media/<date>/<file>" in a chat folder, else relative to the
+// workspace.
+func (r *MediaResolver) save(session picoclaw.SessionKey, msgID, name string, data []byte) (path, rel string, err error) {
+	dir := r.Dir
+	if r.ChatDir != nil {
+		dir = r.ChatDir(session)
+	}
+	if dir == "" {
 		return "", "", errors.New("dingtalk: save media: no media directory configured")
 	}
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
 	}
-	day := filepath.Join(r.Dir, now().Format("2006-01-02"))
+	day := filepath.Join(dir, now().Format("2006-01-02"))
 	if err := os.MkdirAll(day, 0o700); err != nil {
 		return "", "", fmt.Errorf("dingtalk: save media: %w", err)
 	}
@@ -284,6 +293,10 @@ func (r *MediaResolver) save(msgID, name string, data []byte) (path, rel string,
 		if werr != nil {
 			_ = os.Remove(p)
 			return "", "", fmt.Errorf("dingtalk: save media %s: %w", fn, werr)
+		}
+		if r.ChatDir != nil {
+			// The file tools show the chat's own folder as "media".
+			return p, filepath.Join("media", filepath.Base(day), fn), nil
 		}
 		if rel, err := filepath.Rel(r.workspace(), p); err == nil {
 			return p, rel, nil

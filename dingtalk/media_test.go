@@ -307,7 +307,7 @@ func TestResolveFiles(t *testing.T) {
 				t.Errorf("Size = %d, MIME = %q", a.Size, a.MIMEType)
 			}
 			rel := "media/2024-05-06/" + tt.wantBase
-			if !strings.Contains(a.Note, "(12 bytes) saved at "+rel+"; use read_file/exec to inspect it") {
+			if !strings.Contains(a.Note, "(12 bytes) saved at "+rel+"; use read_file to inspect it") {
 				t.Errorf("Note = %q, want it to give size and %s", a.Note, rel)
 			}
 			if tt.att.Note != "" && !strings.HasPrefix(a.Note, tt.att.Note+"; ") {

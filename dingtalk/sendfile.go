@@ -38,14 +38,15 @@ func isImageExt(ext string) bool {
 type sendFileTool struct {
 	api       MediaSender
 	workspace string
-	origin    func(ctx context.Context) (picoclaw.Peer, bool)
+	scope     picoclaw.SendScope
 }
 
 // NewSendFileTool returns the send_file tool, which uploads a file from the
 // workspace and sends it to a DingTalk chat: the one the current message
-// came from (origin tells which), or the one chat_id names.
-func NewSendFileTool(api MediaSender, workspace string, origin func(ctx context.Context) (picoclaw.Peer, bool)) picoclaw.Tool {
-	return &sendFileTool{api: api, workspace: workspace, origin: origin}
+// came from, or the one chat_id names when scope allows it (see
+// picoclaw.SendScope: tools.message.allow_to).
+func NewSendFileTool(api MediaSender, workspace string, scope picoclaw.SendScope) picoclaw.Tool {
+	return &sendFileTool{api: api, workspace: workspace, scope: scope}
 }
 
 func (t *sendFileTool) Def() picoclaw.ToolDef {
@@ -151,17 +152,18 @@ func (t *sendFileTool) target(ctx context.Context, chatID string) (picoclaw.Peer
 			return chat, fmt.Errorf(`chat_id %q is not "%s:direct:<user id>" or "%s:group:<conversation id>"`, chatID, ChannelName, ChannelName)
 		}
 	} else {
-		var ok bool
-		if t.origin != nil {
-			chat, ok = t.origin(ctx)
-		}
-		if !ok || chat.ID == "" {
+		channel, own, ok := t.scope.Current(ctx)
+		chat = own
+		if !ok || channel != ChannelName || chat.ID == "" {
 			return chat, errors.New(`there is no current DingTalk chat: pass chat_id ("dingtalk:direct:<user id>" or "dingtalk:group:<conversation id>")`)
 		}
 	}
 	if chat.Kind == picoclaw.ChatDirect && strings.HasPrefix(chat.ID, "$:") {
 		// batchSend takes staff ids; a $:LWCP id is a user outside the organisation.
 		return chat, errors.New("this user has no staff id (not a member of the organisation), so DingTalk's API cannot send them files")
+	}
+	if err := t.scope.Check(ctx, ChannelName, chat); err != nil {
+		return chat, err
 	}
 	return chat, nil
 }

@@ -78,8 +78,37 @@ func writeFile(t *testing.T, path string, data string) {
 	}
 }
 
-func originOf(p picoclaw.Peer, ok bool) func(context.Context) (picoclaw.Peer, bool) {
-	return func(context.Context) (picoclaw.Peer, bool) { return p, ok }
+// originOf is a scope whose turn answers p (none unless ok) and which may
+// send anywhere, for the tests that are not about recipients.
+func originOf(p picoclaw.Peer, ok bool) picoclaw.SendScope {
+	return picoclaw.SendScope{
+		Origin:  func(context.Context) (string, picoclaw.Peer, bool) { return ChannelName, p, ok },
+		AllowTo: []string{"*"},
+	}
+}
+
+// TestSecuritySendFileToStranger: without tools.message.allow_to a turn
+// sends files to its own chat only.
+func TestSecuritySendFileToStranger(t *testing.T) {
+	alice := picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "alice"}
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "report.pdf"), "%PDF-1.7")
+	scope := originOf(alice, true)
+	scope.AllowTo = nil
+	api := &fakeMediaAPI{}
+	tool := NewSendFileTool(api, ws, scope)
+	for _, chatID := range []string{"dingtalk:direct:stranger", "dingtalk:group:cidOther=="} {
+		_, err := tool.Call(context.Background(), json.RawMessage(`{"path":"report.pdf","chat_id":"`+chatID+`"}`))
+		if !errors.Is(err, picoclaw.ErrRecipientNotAllowed) {
+			t.Errorf("send to %s: err = %v, want a refusal", chatID, err)
+		}
+	}
+	if len(api.uploads) != 0 || len(api.sends) != 0 {
+		t.Fatalf("uploads %v, sends %v after refusals", api.uploads, api.sends)
+	}
+	if _, err := tool.Call(context.Background(), json.RawMessage(`{"path":"report.pdf"}`)); err != nil || len(api.sends) != 1 {
+		t.Fatalf("own chat: err = %v, sends %v", err, api.sends)
+	}
 }
 
 func TestSendFile(t *testing.T) {
@@ -238,7 +267,7 @@ func TestSendFileRefuses(t *testing.T) {
 }
 
 func TestSendFileDef(t *testing.T) {
-	def := NewSendFileTool(&fakeMediaAPI{}, t.TempDir(), nil).Def()
+	def := NewSendFileTool(&fakeMediaAPI{}, t.TempDir(), picoclaw.SendScope{}).Def()
 	var schema struct {
 		Properties map[string]any `json:"properties"`
 		Required   []string       `json:"required"`

@@ -66,3 +66,30 @@ func BenchmarkAcceptDuplicate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAcceptAttemptDone measures a message's journal cost with its
+// turn's durable attempt record: two fdatasyncs (Accept, Attempt), the
+// Done riding with the next write.
+func BenchmarkAcceptAttemptDone(b *testing.B) {
+	ib, err := Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ib.Close() })
+	in := newInbound("")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		in.MessageID = "m" + strconv.Itoa(i)
+		i++
+		if _, err := ib.Accept(in); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ib.Attempt(in.MessageID); err != nil {
+			b.Fatal(err)
+		}
+		if err := ib.Done(in.MessageID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

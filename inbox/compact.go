@@ -3,8 +3,6 @@ package inbox
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
@@ -67,13 +65,12 @@ func (b *Inbox) compact() error {
 	b.expire(b.cfg.now())
 
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
+	enc := newEncoder(&buf)
 	n := 0
 	for _, e := range b.pendingInOrder() {
 		in := e.in
-		if err := enc.Encode(&record{Op: opAccept, ID: in.MessageID, At: e.at, In: &in}); err != nil {
-			return fmt.Errorf("encode record: %w", err)
+		if err := encodeRecord(enc, &record{Op: opAccept, ID: in.MessageID, At: e.at, In: &in, Attempts: e.attempts}); err != nil {
+			return err
 		}
 		n++
 	}
@@ -85,8 +82,8 @@ func (b *Inbox) compact() error {
 		return cmp.Or(x.at.Compare(y.at), cmp.Compare(x.id, y.id))
 	})
 	for _, d := range done {
-		if err := enc.Encode(&record{Op: opDone, ID: d.id, At: d.at}); err != nil {
-			return fmt.Errorf("encode record: %w", err)
+		if err := encodeRecord(enc, &record{Op: opDone, ID: d.id, At: d.at}); err != nil {
+			return err
 		}
 		n++
 	}

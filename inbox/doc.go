@@ -5,10 +5,22 @@
 // it struck within DoneDelay of the answer (see below).
 //
 // The state lives in one append-only file, journal.jsonl, holding one JSON
-// record per line:
+// record per line in the journal's own versioned wire format (wire.go;
+// field names are the format, never Go field names):
 //
-//	{"op":"accept","id":"msgId","at":"…","in":{…the picoclaw.Inbound…}}
-//	{"op":"done","id":"msgId","at":"…"}
+//	{"v":1,"op":"accept","id":"msgId","at":"…","in":{"channel":"dingtalk","chat_kind":"direct","chat_id":"…","message_id":"msgId","text":"…",…}}
+//	{"v":1,"op":"attempt","id":"msgId","at":"…"}
+//	{"v":1,"op":"done","id":"msgId","at":"…"}
+//
+// Records without "v" (version 0, written before the format had a
+// version) are still read; a record of a newer version is skipped with a
+// warning. An attempt record is written (and synced) when a turn for the
+// message starts, so the number of attempts survives kill -9: the gateway
+// gives up on a message whose turns keep dying instead of replaying it at
+// every start; a release record takes an attempt back when its turn was
+// cancelled cleanly by a graceful shutdown. Messages given up on (turns
+// that kept dying, or one that timed out) go to deadletter.jsonl with the
+// reason.
 //
 // An Accept's record is written and fdatasynced (fsync where fdatasync is
 // not available) before Accept returns, so a message is durable before

@@ -64,6 +64,8 @@ type entry struct {
 	in  picoclaw.Inbound
 	at  time.Time
 	seq uint64
+	// attempts counts the turns started for the message (see Attempt).
+	attempts int
 }
 
 // Inbox is the durable inbox. It is safe for concurrent use. Every write
@@ -133,10 +135,8 @@ func open(dir string, logger *slog.Logger, cfg config) (*Inbox, error) {
 		compactRecords: cfg.maxRecords,
 		compactBytes:   cfg.maxBytes,
 	}
-	b.enc = json.NewEncoder(&b.buf)
-	b.enc.SetEscapeHTML(false)
-	b.doneEnc = json.NewEncoder(&b.doneBuf)
-	b.doneEnc.SetEscapeHTML(false)
+	b.enc = newEncoder(&b.buf)
+	b.doneEnc = newEncoder(&b.doneBuf)
 	b.removeStaleTemps()
 
 	f, err := os.OpenFile(b.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
@@ -219,8 +219,8 @@ func (b *Inbox) Done(messageID string) error {
 		return nil
 	}
 	now := b.cfg.now()
-	if err := b.doneEnc.Encode(&record{Op: opDone, ID: messageID, At: now}); err != nil {
-		return fmt.Errorf("inbox: done %s: encode record: %w", messageID, err)
+	if err := encodeRecord(b.doneEnc, &record{Op: opDone, ID: messageID, At: now}); err != nil {
+		return fmt.Errorf("inbox: done %s: %w", messageID, err)
 	}
 	b.doneN++
 	if b.doneTimer == nil {

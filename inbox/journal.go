@@ -8,24 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"picoclaw"
 	"picoclaw/internal/fsutil"
 )
-
-const (
-	opAccept = "accept"
-	opDone   = "done"
-)
-
-// record is one line of the journal.
-type record struct {
-	Op string            `json:"op"`
-	ID string            `json:"id"`
-	At time.Time         `json:"at"`
-	In *picoclaw.Inbound `json:"in,omitempty"`
-}
 
 // replay rebuilds the state from f. Bad lines are skipped with a warning;
 // only a read error fails. A last line without its newline was being
@@ -72,8 +57,8 @@ func (b *Inbox) apply(line []byte, lineNo int) {
 	if len(line) == 0 {
 		return
 	}
-	var r record
-	if err := json.Unmarshal(line, &r); err != nil {
+	r, err := decodeRecord(line)
+	if err != nil {
 		b.logger.Warn("inbox: skipped corrupt journal line", "line", lineNo, "err", err)
 		return
 	}
@@ -91,7 +76,15 @@ func (b *Inbox) apply(line []byte, lineNo int) {
 			return
 		}
 		b.seq++
-		b.pending[r.ID] = &entry{in: *r.In, at: r.At, seq: b.seq}
+		b.pending[r.ID] = &entry{in: *r.In, at: r.At, seq: b.seq, attempts: r.Attempts}
+	case opAttempt:
+		if e, ok := b.pending[r.ID]; ok {
+			e.attempts++
+		}
+	case opRelease:
+		if e, ok := b.pending[r.ID]; ok && e.attempts > 0 {
+			e.attempts--
+		}
 	case opDone:
 		delete(b.pending, r.ID)
 		b.done[r.ID] = r.At
@@ -114,8 +107,8 @@ func (b *Inbox) append(r *record) error {
 	b.buf.Write(b.doneBuf.Bytes())
 	n := b.doneN
 	if r != nil {
-		if err := b.enc.Encode(r); err != nil {
-			return fmt.Errorf("encode record: %w", err)
+		if err := encodeRecord(b.enc, r); err != nil {
+			return err
 		}
 		n++
 	}
@@ -147,4 +140,16 @@ func (b *Inbox) append(r *record) error {
 func (b *Inbox) clearDone() {
 	b.doneBuf.Reset()
 	b.doneN = 0
+}
+
+// encodeRecord writes r in the current wire format.
+func encodeRecord(enc *json.Encoder, r *record) error {
+	w, err := toWire(r)
+	if err == nil {
+		err = enc.Encode(w)
+	}
+	if err != nil {
+		return fmt.Errorf("encode record: %w", err)
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"picoclaw"
@@ -33,6 +34,9 @@ type Store struct {
 	locks map[picoclaw.SessionKey]*sync.Mutex
 
 	cache *historyCache
+	// write appends to a session file; tests inject faults (a full
+	// disk) here.
+	write func(f *os.File, b []byte) (int, error)
 }
 
 var _ picoclaw.SessionStore = (*Store)(nil)
@@ -55,6 +59,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		now:    time.Now,
 		locks:  make(map[picoclaw.SessionKey]*sync.Mutex),
 		cache:  newHistoryCache(DefaultCacheBytes),
+		write:  (*os.File).Write,
 	}, nil
 }
 
@@ -105,11 +110,14 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 
 	_, statErr := os.Lstat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	// O_NONBLOCK and the regular-file check: a FIFO or device put in a
+	// session file's place must fail the write, not block it or fill
+	// the disk.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
-	before, after, prefixed, err := appendTo(f, data)
+	before, after, prefixed, err := s.appendTo(f, data)
 	if err != nil {
 		f.Close()
 		s.cache.drop(key)
@@ -156,10 +164,13 @@ func (s *Store) remember(key picoclaw.SessionKey, lines []byte, before, after os
 // appendTo appends data to f and fdatasyncs it, returning the file before
 // and after (after is nil if it could not be read) and whether a newline
 // had to go first to close a torn last line.
-func appendTo(f *os.File, data []byte) (before, after os.FileInfo, prefixed bool, err error) {
+func (s *Store) appendTo(f *os.File, data []byte) (before, after os.FileInfo, prefixed bool, err error) {
 	before, err = f.Stat()
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("stat: %w", err)
+	}
+	if !before.Mode().IsRegular() {
+		return nil, nil, false, fmt.Errorf("%s is not a regular file (mode %v)", f.Name(), before.Mode().Type())
 	}
 	if size := before.Size(); size > 0 {
 		// Opened read-write so the last byte can be checked with pread.
@@ -172,7 +183,7 @@ func appendTo(f *os.File, data []byte) (before, after os.FileInfo, prefixed bool
 			prefixed = true
 		}
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := s.write(f, data); err != nil {
 		return nil, nil, false, fmt.Errorf("write: %w", err)
 	}
 	// fdatasync: the appended bytes and the new size are flushed; the
@@ -245,7 +256,7 @@ func (s *Store) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.M
 
 // readFile reads the file at path and describes it as it was opened.
 func readFile(path string) ([]byte, os.FileInfo, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -253,6 +264,10 @@ func readFile(path string) ([]byte, os.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		// A device such as /dev/zero would be read without end.
+		return nil, nil, fmt.Errorf("%s is not a regular file (mode %v)", path, fi.Mode().Type())
 	}
 	data := make([]byte, 0, fi.Size()+1)
 	for {

@@ -13,12 +13,16 @@ import (
 	"time"
 
 	"picoclaw"
+	execbox "picoclaw/sandbox"
 )
 
 // Defaults of ExecOptions.
 const (
 	DefaultExecTimeout   = 60 * time.Second
 	DefaultExecMaxOutput = 16 << 10
+	// DefaultExecConcurrency is how many commands run at once, across all
+	// chats: a reply with 300 exec calls must not start 300 shells.
+	DefaultExecConcurrency = 4
 )
 
 // ExecOptions configures the exec tool.
@@ -39,6 +43,13 @@ type ExecOptions struct {
 	// AllowPatterns are regular expressions; a command matching one is
 	// exempt from every deny rule.
 	AllowPatterns []string
+	// Sandbox confines every command (Landlock, namespaces, no network);
+	// nil runs commands unconfined, which only tools.exec.sandbox "off"
+	// asks for.
+	Sandbox *execbox.Sandbox
+	// MaxConcurrent bounds the commands running at once (default
+	// DefaultExecConcurrency); the others wait for a slot.
+	MaxConcurrent int
 }
 
 // ExecTool runs shell commands for the model.
@@ -47,6 +58,8 @@ type ExecTool struct {
 	timeout   time.Duration
 	maxOutput int
 	policy    *policy
+	box       *execbox.Sandbox
+	slots     chan struct{}
 }
 
 // NewExecTool returns the exec tool. It fails when a pattern is not a
@@ -61,7 +74,18 @@ func NewExecTool(opts ExecOptions) (*ExecTool, error) {
 		timeout:   opts.Timeout,
 		maxOutput: opts.MaxOutput,
 		policy:    p,
+		box:       opts.Sandbox,
 	}
+	if t.box != nil {
+		// The sandbox grants the workspace only; a command started
+		// elsewhere could not even read its own directory.
+		t.sb = newSandbox(opts.Workspace, true)
+	}
+	n := opts.MaxConcurrent
+	if n <= 0 {
+		n = DefaultExecConcurrency
+	}
+	t.slots = make(chan struct{}, n)
 	if t.timeout <= 0 {
 		t.timeout = DefaultExecTimeout
 	}
@@ -73,8 +97,15 @@ func NewExecTool(opts ExecOptions) (*ExecTool, error) {
 
 // Def describes exec.
 func (t *ExecTool) Def() picoclaw.ToolDef {
-	return def("exec",
-		fmt.Sprintf("Run a shell command (sh -c) in the workspace and return its output and exit status. Commands are killed after %s. Destructive commands (rm -rf /, mkfs, sudo, shutdown, …) are refused.", t.timeout),
+	desc := fmt.Sprintf("Run a shell command (sh -c) in the workspace and return its output and exit status. Commands are killed after %s. Destructive commands (rm -rf /, mkfs, sudo, shutdown, …) are refused.", t.timeout)
+	if t.box != nil {
+		net := "no network access"
+		if t.box.Policy().Network {
+			net = "network access"
+		}
+		desc += " Commands run in a sandbox: the workspace is writable, system programs are read-only, nothing else on the machine is visible, " + net + "; $TMPDIR is a private scratch folder."
+	}
+	return def("exec", desc,
 		`{"type":"object","properties":{"command":{"type":"string","description":"Shell command to run"},"working_dir":{"type":"string","description":"Directory to run in; default is the workspace"}},"required":["command"]}`)
 }
 
@@ -108,23 +139,29 @@ func (t *ExecTool) Call(ctx context.Context, raw json.RawMessage) (string, error
 		return "", fmt.Errorf("exec: working directory %q does not exist or is not a directory", dir)
 	}
 
+	select {
+	case t.slots <- struct{}{}:
+		defer func() { <-t.slots }()
+	case <-ctx.Done():
+		return "", fmt.Errorf("exec: cancelled while waiting for a free slot: %w", ctx.Err())
+	}
+
 	runCtx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	out := newHeadTail(t.maxOutput)
-	cmd := exec.CommandContext(runCtx, "sh", "-c", a.Command)
-	cmd.Dir = dir
-	cmd.Env = commandEnv(os.Environ())
+	cmd, cleanup, err := t.command(runCtx, dir, a.Command)
+	if err != nil {
+		return "", fmt.Errorf("exec: %w", err)
+	}
+	defer cleanup()
 	cmd.Stdout, cmd.Stderr = out, out
-	// Own process group, so that killing it also ends what the shell
-	// started (pipelines, background jobs).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	// A process that left the group may hold the pipes open; stop waiting
-	// for it shortly after the kill.
-	cmd.WaitDelay = 2 * time.Second
 
-	err := cmd.Run()
+	err = cmd.Run()
 	text := out.String()
+	var setup *exec.ExitError
+	if t.box != nil && errors.As(err, &setup) && setup.ExitCode() == execbox.SetupFailedCode && strings.HasPrefix(text, "sandbox:") {
+		return "", fmt.Errorf("exec: the command was not run: %s", strings.TrimSpace(text))
+	}
 	if ctxErr := runCtx.Err(); ctxErr != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("exec: cancelled: %w", ctx.Err())
@@ -140,6 +177,26 @@ func (t *ExecTool) Call(ctx context.Context, raw json.RawMessage) (string, error
 	default:
 		return "", fmt.Errorf("exec: run command: %w", err)
 	}
+}
+
+// command prepares script to run in dir: in the sandbox, or (sandbox
+// off) as a plain sh -c in its own process group with PICOCLAW_*
+// dropped from the environment.
+func (t *ExecTool) command(ctx context.Context, dir, script string) (*exec.Cmd, func(), error) {
+	if t.box != nil {
+		return t.box.Command(ctx, dir, script)
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = commandEnv(os.Environ())
+	// Own process group, so that killing it also ends what the shell
+	// started (pipelines, background jobs).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// A process that left the group may hold the pipes open; stop waiting
+	// for it shortly after the kill.
+	cmd.WaitDelay = 2 * time.Second
+	return cmd, func() {}, nil
 }
 
 // commandEnv drops PICOCLAW_* variables, which carry this process's own

@@ -77,6 +77,55 @@ func TestPolicyDeny(t *testing.T) {
 	}
 }
 
+// TestSecurityDenyListBypasses checks the spellings that got past the old
+// deny list. The sandbox is what makes them harmless; the deny list only
+// refuses them early with a clear reason.
+func TestSecurityDenyListBypasses(t *testing.T) {
+	p, err := newPolicy(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	denied := []struct{ command, rule string }{
+		{"r''m -rf /", "rm-recursive-root"},
+		{`r""m -rf /`, "rm-recursive-root"},
+		{`"r"m -rf /`, "rm-recursive-root"},
+		{`\rm -rf /`, "rm-recursive-root"},
+		{"rm -rf '/'", "rm-recursive-root"},
+		{`rm -rf "/"`, "rm-recursive-root"},
+		{"rm -rf //", "rm-recursive-root"},
+		{"rm -rf /./", "rm-recursive-root"},
+		{"rm -rf ///*", "rm-recursive-root"},
+		{"$(echo rm) -rf /", "rm-recursive-root"},
+		{"`echo rm` -rf /", "rm-recursive-root"},
+		{"rm${IFS}-rf${IFS}/", "rm-recursive-root"},
+		{"/bin/rm -rf /*", "rm-recursive-root"},
+		{"rm / -rf", "rm-recursive-root"},
+		{"rm -f -v -r /", "rm-recursive-root"},
+		{"echo cm0gLXJmIC8= | base64 -d | sh", "pipe-to-shell"},
+		{"echo cm0gLXJmIC8= | base64 --decode | bash -s", "pipe-to-shell"},
+		{"cat x | /bin/sh", "pipe-to-shell"},
+		{"/sbin/reboot", "power"},
+		{"/usr/sbin/shutdown -h now", "power"},
+		{"true && /sbin/poweroff -f", "power"},
+		{"chmod 777 -R /", "chmod-recursive-root"},
+		{"chmod -R 777 '/'", "chmod-recursive-root"},
+		{"chmod 777 / -R", "chmod-recursive-root"},
+		{"chmod --recursive 777 /", "chmod-recursive-root"},
+		{"bomb(){ bomb|bomb& };bomb", "fork-bomb"},
+		{"f() { f | f & }; f", "fork-bomb"},
+		{"su -c id", "sudo"},
+	}
+	for _, tc := range denied {
+		t.Run(tc.command, func(t *testing.T) {
+			err := p.check(tc.command)
+			want := "command denied by safety policy: " + tc.rule
+			if err == nil || err.Error() != want {
+				t.Fatalf("check(%q) = %v, want %q", tc.command, err, want)
+			}
+		})
+	}
+}
+
 func TestPolicyCustomAndAllow(t *testing.T) {
 	p, err := newPolicy([]string{`\bgit\s+push\b`}, []string{`^sudo systemctl restart picoclaw$`})
 	if err != nil {

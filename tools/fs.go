@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"picoclaw"
@@ -30,7 +31,12 @@ const maxListEntries = 1000
 // with restrict, paths outside it (by "..", absolute path or symlink) are
 // refused.
 func NewFSTools(workspace string, restrict bool) []picoclaw.Tool {
-	sb := newSandbox(workspace, restrict)
+	return NewFSToolsWith(FSOptions{Workspace: workspace, Restrict: restrict})
+}
+
+// NewFSToolsWith is NewFSTools with private paths and per-chat media.
+func NewFSToolsWith(o FSOptions) []picoclaw.Tool {
+	sb := newSandboxWith(o)
 	return []picoclaw.Tool{
 		&funcTool{def("read_file", "Read a text file. Relative paths are taken from the workspace. Files over 256 KiB are truncated.",
 			`{"type":"object","properties":{"path":{"type":"string","description":"Path of the file to read"}},"required":["path"]}`),
@@ -57,24 +63,24 @@ type fsArgs struct {
 	NewText *string `json:"new_text"`
 }
 
-func (s sandbox) readFile(_ context.Context, raw json.RawMessage) (string, error) {
+func (s sandbox) readFile(ctx context.Context, raw json.RawMessage) (string, error) {
 	var a fsArgs
 	if err := decodeArgs("read_file", raw, &a, `{"path": "notes/todo.md"}`); err != nil {
 		return "", err
 	}
-	p, err := s.resolve(a.Path)
+	p, err := s.readPath(ctx, a.Path)
 	if err != nil {
 		return "", fmt.Errorf("read_file: %w", err)
 	}
-	f, err := os.Open(p)
+	f, st, err := openRegular(p, a.Path, os.O_RDONLY, 0, true)
 	if err != nil {
+		return "", fmt.Errorf("read_file: %w", err)
+	}
+	if err := s.checkOpened(ctx, f, a.Path, false); err != nil {
+		f.Close()
 		return "", fmt.Errorf("read_file: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("read_file: %w", err)
-	}
 	if st.IsDir() {
 		return "", fmt.Errorf("read_file: %q is a directory; use list_dir to see its entries", a.Path)
 	}
@@ -89,7 +95,7 @@ func (s sandbox) readFile(_ context.Context, raw json.RawMessage) (string, error
 	return string(buf), nil
 }
 
-func (s sandbox) writeFile(_ context.Context, raw json.RawMessage) (string, error) {
+func (s sandbox) writeFile(ctx context.Context, raw json.RawMessage) (string, error) {
 	var a fsArgs
 	if err := decodeArgs("write_file", raw, &a, `{"path": "notes/todo.md", "content": "..."}`); err != nil {
 		return "", err
@@ -97,8 +103,11 @@ func (s sandbox) writeFile(_ context.Context, raw json.RawMessage) (string, erro
 	if a.Content == nil {
 		return "", errors.New("write_file: content is required (use \"\" for an empty file)")
 	}
-	p, err := s.resolve(a.Path)
+	p, err := s.writePath(ctx, a.Path)
 	if err != nil {
+		return "", fmt.Errorf("write_file: %w", err)
+	}
+	if err := checkRegular(p, a.Path, false); err != nil {
 		return "", fmt.Errorf("write_file: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -110,7 +119,7 @@ func (s sandbox) writeFile(_ context.Context, raw json.RawMessage) (string, erro
 	return fmt.Sprintf("wrote %d bytes to %s", len(*a.Content), a.Path), nil
 }
 
-func (s sandbox) editFile(_ context.Context, raw json.RawMessage) (string, error) {
+func (s sandbox) editFile(ctx context.Context, raw json.RawMessage) (string, error) {
 	var a fsArgs
 	if err := decodeArgs("edit_file", raw, &a, `{"path": "notes/todo.md", "old_text": "- [ ] call Li", "new_text": "- [x] call Li"}`); err != nil {
 		return "", err
@@ -121,23 +130,31 @@ func (s sandbox) editFile(_ context.Context, raw json.RawMessage) (string, error
 	if a.NewText == nil {
 		return "", errors.New("edit_file: new_text is required (use \"\" to delete old_text)")
 	}
-	p, err := s.resolve(a.Path)
+	p, err := s.writePath(ctx, a.Path)
 	if err != nil {
 		return "", fmt.Errorf("edit_file: %w", err)
 	}
-	st, err := os.Stat(p)
+	f, st, err := openRegular(p, a.Path, os.O_RDONLY, 0, true)
 	if err != nil {
 		return "", fmt.Errorf("edit_file: %w", err)
 	}
+	if err := s.checkOpened(ctx, f, a.Path, true); err != nil {
+		f.Close()
+		return "", fmt.Errorf("edit_file: %w", err)
+	}
+	defer f.Close()
 	if st.IsDir() {
 		return "", fmt.Errorf("edit_file: %q is a directory", a.Path)
 	}
 	if st.Size() > maxEditBytes {
 		return "", fmt.Errorf("edit_file: %q is %d bytes, over the %d-byte limit for editing", a.Path, st.Size(), maxEditBytes)
 	}
-	data, err := os.ReadFile(p)
+	data, err := io.ReadAll(io.LimitReader(f, maxEditBytes+1))
 	if err != nil {
 		return "", fmt.Errorf("edit_file: %w", err)
+	}
+	if len(data) > maxEditBytes {
+		return "", fmt.Errorf("edit_file: %q grew past the %d-byte limit for editing", a.Path, maxEditBytes)
 	}
 	content := string(data)
 	switch n := strings.Count(content, *a.OldText); n {
@@ -154,7 +171,7 @@ func (s sandbox) editFile(_ context.Context, raw json.RawMessage) (string, error
 	return fmt.Sprintf("edited %s", a.Path), nil
 }
 
-func (s sandbox) appendFile(_ context.Context, raw json.RawMessage) (string, error) {
+func (s sandbox) appendFile(ctx context.Context, raw json.RawMessage) (string, error) {
 	var a fsArgs
 	if err := decodeArgs("append_file", raw, &a, `{"path": "memory/log.md", "content": "..."}`); err != nil {
 		return "", err
@@ -162,15 +179,19 @@ func (s sandbox) appendFile(_ context.Context, raw json.RawMessage) (string, err
 	if a.Content == nil {
 		return "", errors.New("append_file: content is required")
 	}
-	p, err := s.resolve(a.Path)
+	p, err := s.writePath(ctx, a.Path)
 	if err != nil {
 		return "", fmt.Errorf("append_file: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", fmt.Errorf("append_file: create parent directories: %w", err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, _, err := openRegular(p, a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644, false)
 	if err != nil {
+		return "", fmt.Errorf("append_file: %w", err)
+	}
+	if err := s.checkOpened(ctx, f, a.Path, true); err != nil {
+		f.Close()
 		return "", fmt.Errorf("append_file: %w", err)
 	}
 	if _, err := f.WriteString(*a.Content); err != nil {
@@ -183,7 +204,7 @@ func (s sandbox) appendFile(_ context.Context, raw json.RawMessage) (string, err
 	return fmt.Sprintf("appended %d bytes to %s", len(*a.Content), a.Path), nil
 }
 
-func (s sandbox) listDir(_ context.Context, raw json.RawMessage) (string, error) {
+func (s sandbox) listDir(ctx context.Context, raw json.RawMessage) (string, error) {
 	var a fsArgs
 	if err := decodeArgs("list_dir", raw, &a, `{"path": "."}`); err != nil {
 		return "", err
@@ -191,14 +212,27 @@ func (s sandbox) listDir(_ context.Context, raw json.RawMessage) (string, error)
 	if strings.TrimSpace(a.Path) == "" {
 		a.Path = "."
 	}
-	p, err := s.resolve(a.Path)
+	p, err := s.readPath(ctx, a.Path)
 	if err != nil {
 		return "", fmt.Errorf("list_dir: %w", err)
 	}
-	entries, err := os.ReadDir(p)
+	d, st, err := openRegular(p, a.Path, os.O_RDONLY, 0, true)
 	if err != nil {
 		return "", fmt.Errorf("list_dir: %w", err)
 	}
+	if err := s.checkOpened(ctx, d, a.Path, false); err != nil {
+		d.Close()
+		return "", fmt.Errorf("list_dir: %w", err)
+	}
+	defer d.Close()
+	if !st.IsDir() {
+		return "", fmt.Errorf("list_dir: %q is a file, not a directory; use read_file to read it", a.Path)
+	}
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return "", fmt.Errorf("list_dir: %w", err)
+	}
+	slices.SortFunc(entries, func(x, y fs.DirEntry) int { return strings.Compare(x.Name(), y.Name()) })
 	if len(entries) == 0 {
 		return "(empty directory)", nil
 	}

@@ -3,7 +3,69 @@ package tools
 import (
 	"net/url"
 	"strings"
+
+	"golang.org/x/net/html"
 )
+
+// Pages come from anywhere and may be hostile or broken, so they are read
+// with golang.org/x/net/html's tokenizer (the HTML5 tokenization rules,
+// fuzzed upstream) rather than by hand. A token stream, not a tree, is
+// enough for readable text and keeps memory flat on huge pages.
+
+// htmlTokens calls yield for every start, self-closing, end and text token
+// of doc, with tag names lower-cased and text and attribute values
+// unescaped, until yield returns false or the input ends. Comments and
+// doctypes are dropped. A self-closing tag of an element whose content the
+// tokenizer reads as raw text (<script/>) is passed on as a start tag, as
+// browsers treat it, so its content is skipped with it.
+func htmlTokens(doc string, yield func(html.Token) bool) {
+	z := html.NewTokenizer(strings.NewReader(doc))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return // io.EOF: the reader is a string and cannot fail otherwise
+		case html.CommentToken, html.DoctypeToken:
+			continue
+		}
+		t := z.Token()
+		if t.Type == html.SelfClosingTagToken && rawTextTag(t.Data) {
+			t.Type = html.StartTagToken
+		}
+		if !yield(t) {
+			return
+		}
+	}
+}
+
+// rawTextTag reports whether the tokenizer reads an element's content as
+// text up to its end tag.
+func rawTextTag(name string) bool {
+	switch name {
+	case "iframe", "noembed", "noframes", "noscript", "plaintext", "script", "style", "textarea", "title", "xmp":
+		return true
+	}
+	return false
+}
+
+// tagAttr returns the first value of the attribute key, or "".
+func tagAttr(t html.Token, key string) string {
+	for _, a := range t.Attr {
+		if a.Key == key && a.Namespace == "" {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// hasClass reports whether t's class attribute lists c.
+func hasClass(t html.Token, c string) bool {
+	for _, f := range strings.Fields(tagAttr(t, "class")) {
+		if f == c {
+			return true
+		}
+	}
+	return false
+}
 
 // skippedTag reports whether an element's whole content is left out of the
 // readable text: code, styling, navigation and other chrome.
@@ -33,71 +95,74 @@ func blockBreak(name string) int {
 func htmlToText(doc string, base *url.URL) (title, text string) {
 	var (
 		w        textWriter
-		z        = newHTMLTokenizer(doc)
 		skipName string
 		skipN    int
 		inTitle  bool
 		pre      int
 		link     *linkState
 	)
-	for {
-		t, ok := z.next()
-		if !ok {
-			break
+	htmlTokens(doc, func(t html.Token) bool {
+		var (
+			start = t.Type == html.StartTagToken || t.Type == html.SelfClosingTagToken
+			end   = t.Type == html.EndTagToken
+			name  = ""
+		)
+		if start || end {
+			name = t.Data
 		}
-		if t.name == "title" {
-			inTitle = t.kind == tokStart && title == ""
-			continue
+		if name == "title" {
+			inTitle = t.Type == html.StartTagToken && title == ""
+			return true
 		}
-		if inTitle && t.kind == tokText {
-			title = strings.Join(strings.Fields(t.text), " ")
-			continue
+		if inTitle && t.Type == html.TextToken {
+			title = strings.Join(strings.Fields(t.Data), " ")
+			return true
 		}
 		if skipN > 0 {
 			switch {
-			case skipName == "head" && t.kind == tokStart && t.name == "body":
+			case skipName == "head" && start && name == "body":
 				skipN = 0 // <head> left unclosed
-			case t.name == skipName && t.kind == tokStart && !t.selfClosing:
+			case name == skipName && t.Type == html.StartTagToken:
 				skipN++
-				continue
-			case t.name == skipName && t.kind == tokEnd:
+				return true
+			case name == skipName && end:
 				skipN--
-				continue
+				return true
 			default:
-				continue
+				return true
 			}
 		}
-		switch t.kind {
-		case tokText:
+		switch {
+		case t.Type == html.TextToken:
 			if link != nil {
-				link.text.WriteString(t.text)
+				link.text.WriteString(t.Data)
 			} else {
-				w.text(t.text, pre > 0)
+				w.text(t.Data, pre > 0)
 			}
-		case tokStart:
-			if skippedTag(t.name) && !t.selfClosing {
-				skipName, skipN = t.name, 1
-				continue
+		case start:
+			if skippedTag(name) && t.Type == html.StartTagToken {
+				skipName, skipN = name, 1
+				return true
 			}
 			switch {
-			case t.name == "a":
-				link = &linkState{href: resolveLink(base, t.attr("href"))}
-			case len(t.name) == 2 && t.name[0] == 'h' && t.name[1] >= '1' && t.name[1] <= '6':
+			case name == "a":
+				link = &linkState{href: resolveLink(base, tagAttr(t, "href"))}
+			case len(name) == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6':
 				w.block(2)
-				w.write(strings.Repeat("#", int(t.name[1]-'0')) + " ")
-				continue
-			case t.name == "li":
+				w.write(strings.Repeat("#", int(name[1]-'0')) + " ")
+				return true
+			case name == "li":
 				w.block(1)
 				w.write("- ")
-				continue
-			case t.name == "pre":
+				return true
+			case name == "pre":
 				pre++
-			case t.name == "td" || t.name == "th":
+			case name == "td" || name == "th":
 				w.space = true
 			}
-			w.block(blockBreak(t.name))
-		case tokEnd:
-			switch t.name {
+			w.block(blockBreak(name))
+		case end:
+			switch name {
 			case "a":
 				if link != nil {
 					w.text(link.markdown(), pre > 0)
@@ -106,9 +171,10 @@ func htmlToText(doc string, base *url.URL) (title, text string) {
 			case "pre":
 				pre = max(pre-1, 0)
 			}
-			w.block(blockBreak(t.name))
+			w.block(blockBreak(name))
 		}
-	}
+		return true
+	})
 	if link != nil {
 		w.text(link.markdown(), pre > 0)
 	}

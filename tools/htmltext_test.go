@@ -3,7 +3,9 @@ package tools
 import (
 	"net/url"
 	"os"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestHTMLToTextPage(t *testing.T) {
@@ -48,4 +50,47 @@ func TestHTMLToTextEdgeCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzHTMLToText feeds hostile and broken markup to the text extraction
+// web_fetch and web_search use: it must never panic or hang, and what it
+// returns must keep the shape the model is promised.
+func FuzzHTMLToText(f *testing.F) {
+	page, err := os.ReadFile("testdata/page.html")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(page))
+	for _, seed := range []string{
+		"<html><head><title>T</title><body><p>Hi</p>",
+		`<script>x="</scr"+"ipt>"</script>after`,
+		"<script/>hidden</script>shown",
+		"<p>text<a href=\"x",
+		"<a href='//h.test/%zz'>bad escape</a>",
+		"<pre>  a\n\tb</pre><pre><pre>nested</pre>",
+		"<nav><nav><nav>",
+		"</a></a><a><a href=#x>y</a>",
+		"&#0;&#xD800;&amp&lt;&unknown; \x00 \xff",
+		"<svg><style><img src=x onerror=alert(1)></style></svg>",
+		"<plaintext><p>not a tag</p>",
+		"<!-- <p>comment</p> --><!DOCTYPE html><![CDATA[x]]>",
+	} {
+		f.Add(seed)
+	}
+	base, _ := url.Parse("http://h.test/a/")
+	f.Fuzz(func(t *testing.T, doc string) {
+		title, text := htmlToText(doc, base)
+		if strings.Contains(title, "\n") {
+			t.Errorf("title %q holds a line break", title)
+		}
+		if strings.TrimSpace(text) != text {
+			t.Errorf("text %q is not trimmed", text)
+		}
+		if strings.Contains(text, "\n\n\n") {
+			t.Errorf("text %q holds more than one blank line in a row", text)
+		}
+		if utf8.ValidString(doc) && !utf8.ValidString(text+title) {
+			t.Errorf("valid UTF-8 in, invalid out: %q %q", title, text)
+		}
+	})
 }

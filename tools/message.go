@@ -10,25 +10,27 @@ import (
 	"picoclaw"
 )
 
-// MessageTool lets the model send a message to a chat other than (or as
-// well as) the one it is answering.
+// MessageTool lets the model send a message to the chat it is answering
+// or, where the configuration allows, to another chat.
 type MessageTool struct {
 	send           func(ctx context.Context, out picoclaw.Outbound) error
 	defaultChannel string
+	scope          picoclaw.SendScope
 }
 
 // NewMessageTool returns the message tool. send delivers the message (the
 // channel router); defaultChannel is used when neither channel nor chat_id
-// names one.
-func NewMessageTool(send func(ctx context.Context, out picoclaw.Outbound) error, defaultChannel string) *MessageTool {
-	return &MessageTool{send: send, defaultChannel: defaultChannel}
+// names one; scope says which chats a turn may reach (its own, plus
+// tools.message.allow_to).
+func NewMessageTool(send func(ctx context.Context, out picoclaw.Outbound) error, defaultChannel string, scope picoclaw.SendScope) *MessageTool {
+	return &MessageTool{send: send, defaultChannel: defaultChannel, scope: scope}
 }
 
 // Def describes message.
 func (t *MessageTool) Def() picoclaw.ToolDef {
 	return def("message",
-		"Send a message to a chat. chat_id is \"dingtalk:direct:<user id>\" or \"dingtalk:group:<conversation id>\", or a bare id together with chat_type.",
-		`{"type":"object","properties":{"content":{"type":"string","description":"Text to send"},"channel":{"type":"string","description":"Channel name, e.g. dingtalk; default is the current channel"},"chat_id":{"type":"string","description":"Target chat: dingtalk:direct:<id>, dingtalk:group:<id>, or a bare id with chat_type"},"chat_type":{"type":"string","enum":["direct","group"],"description":"Kind of chat for a bare chat_id"}},"required":["content","chat_id"]}`)
+		"Send a message to the current chat now (before the answer), or to another chat the administrator allowed. chat_id is \"dingtalk:direct:<user id>\" or \"dingtalk:group:<conversation id>\", or a bare id together with chat_type; default is the current chat.",
+		`{"type":"object","properties":{"content":{"type":"string","description":"Text to send"},"channel":{"type":"string","description":"Channel name, e.g. dingtalk; default is the current channel"},"chat_id":{"type":"string","description":"Target chat: dingtalk:direct:<id>, dingtalk:group:<id>, or a bare id with chat_type; default is the current chat"},"chat_type":{"type":"string","enum":["direct","group"],"description":"Kind of chat for a bare chat_id"}},"required":["content"]}`)
 }
 
 type messageArgs struct {
@@ -50,8 +52,11 @@ func (t *MessageTool) Call(ctx context.Context, raw json.RawMessage) (string, er
 	if t.send == nil {
 		return "", errors.New("message: sending is not available in this mode")
 	}
-	channel, chat, err := t.target(a)
+	channel, chat, err := t.target(ctx, a)
 	if err != nil {
+		return "", fmt.Errorf("message: %w", err)
+	}
+	if err := t.scope.Check(ctx, channel, chat); err != nil {
 		return "", fmt.Errorf("message: %w", err)
 	}
 	out := picoclaw.Outbound{Channel: channel, Chat: chat, Kind: picoclaw.OutAnswer, Text: a.Content}
@@ -63,10 +68,13 @@ func (t *MessageTool) Call(ctx context.Context, raw json.RawMessage) (string, er
 
 // target works out the channel and chat from channel, chat_id and
 // chat_type, refusing any contradiction between them.
-func (t *MessageTool) target(a messageArgs) (string, picoclaw.Peer, error) {
+func (t *MessageTool) target(ctx context.Context, a messageArgs) (string, picoclaw.Peer, error) {
 	id := strings.TrimSpace(a.ChatID)
 	if id == "" {
-		return "", picoclaw.Peer{}, errors.New(`chat_id is required, e.g. "dingtalk:direct:<user id>" or "dingtalk:group:<conversation id>"`)
+		if ch, chat, ok := t.scope.Current(ctx); ok && (a.Channel == "" || a.Channel == ch) {
+			return ch, chat, nil
+		}
+		return "", picoclaw.Peer{}, errors.New(`chat_id is required outside a chat, e.g. "dingtalk:direct:<user id>" or "dingtalk:group:<conversation id>"`)
 	}
 	channel := strings.TrimSpace(a.Channel)
 	kindWord := strings.ToLower(strings.TrimSpace(a.ChatType))

@@ -42,7 +42,7 @@ func TestMessageTool(t *testing.T) {
 			tool := NewMessageTool(func(_ context.Context, out picoclaw.Outbound) error {
 				sent = append(sent, out)
 				return nil
-			}, "dingtalk")
+			}, "dingtalk", picoclaw.SendScope{AllowTo: []string{"*"}})
 			raw, _ := json.Marshal(tc.args)
 			got, err := tool.Call(context.Background(), raw)
 			if tc.wantErr != "" {
@@ -63,13 +63,61 @@ func TestMessageTool(t *testing.T) {
 
 func TestMessageToolSendError(t *testing.T) {
 	cause := errors.New("webhook expired")
-	tool := NewMessageTool(func(context.Context, picoclaw.Outbound) error { return cause }, "dingtalk")
+	tool := NewMessageTool(func(context.Context, picoclaw.Outbound) error { return cause }, "dingtalk", picoclaw.SendScope{AllowTo: []string{"*"}})
 	_, err := tool.Call(context.Background(), json.RawMessage(`{"content":"x","chat_id":"dingtalk:group:g"}`))
 	if !errors.Is(err, cause) || !strings.Contains(err.Error(), "send to dingtalk:group:g") {
 		t.Fatalf("err = %v, want it to wrap the cause and name the chat", err)
 	}
-	_, err = NewMessageTool(nil, "dingtalk").Call(context.Background(), json.RawMessage(`{"content":"x","chat_id":"dingtalk:group:g"}`))
+	_, err = NewMessageTool(nil, "dingtalk", picoclaw.SendScope{}).Call(context.Background(), json.RawMessage(`{"content":"x","chat_id":"dingtalk:group:g"}`))
 	if err == nil || !strings.Contains(err.Error(), "not available") {
 		t.Fatalf("nil send: err = %v", err)
+	}
+}
+
+type turnKey struct{}
+
+func turnOrigin(ctx context.Context) (string, picoclaw.Peer, bool) {
+	p, ok := ctx.Value(turnKey{}).(picoclaw.Peer)
+	return "dingtalk", p, ok
+}
+
+// TestSecurityMessageToStranger: a turn for alice may message alice (by
+// default, or naming her chat) but not a staff member who never wrote to
+// the bot, unless tools.message.allow_to lists them.
+func TestSecurityMessageToStranger(t *testing.T) {
+	alice := picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "alice"}
+	ctx := context.WithValue(context.Background(), turnKey{}, alice)
+	tests := []struct {
+		name    string
+		allowTo []string
+		args    string
+		want    *picoclaw.Peer
+	}{
+		{"default target is the own chat", nil, `{"content":"x"}`, &alice},
+		{"own chat by key", nil, `{"content":"x","chat_id":"dingtalk:direct:alice"}`, &alice},
+		{"stranger", nil, `{"content":"x","chat_id":"dingtalk:direct:stranger"}`, nil},
+		{"stranger by bare id", nil, `{"content":"x","chat_id":"stranger","chat_type":"direct"}`, nil},
+		{"a group", nil, `{"content":"x","chat_id":"dingtalk:group:cidOther=="}`, nil},
+		{"listed group", []string{"dingtalk:group:cidOther=="}, `{"content":"x","chat_id":"dingtalk:group:cidOther=="}`, &picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: "cidOther=="}},
+		{"other group not listed", []string{"dingtalk:group:cidOther=="}, `{"content":"x","chat_id":"dingtalk:group:cidThird=="}`, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent []picoclaw.Outbound
+			tool := NewMessageTool(func(_ context.Context, out picoclaw.Outbound) error {
+				sent = append(sent, out)
+				return nil
+			}, "dingtalk", picoclaw.SendScope{Origin: turnOrigin, AllowTo: tc.allowTo})
+			_, err := tool.Call(ctx, json.RawMessage(tc.args))
+			if tc.want == nil {
+				if !errors.Is(err, picoclaw.ErrRecipientNotAllowed) || len(sent) != 0 || !strings.Contains(err.Error(), "tools.message.allow_to") {
+					t.Fatalf("err = %v, sent %v; want a refusal naming tools.message.allow_to and nothing sent", err, sent)
+				}
+				return
+			}
+			if err != nil || len(sent) != 1 || sent[0].Chat != *tc.want {
+				t.Fatalf("err = %v, sent %+v; want one message to %+v", err, sent, *tc.want)
+			}
+		})
 	}
 }

@@ -146,7 +146,7 @@ func TestToolDefs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(NewFSTools(t.TempDir(), true), ex, NewMessageTool(nil, "dingtalk"))
+	all := append(NewFSTools(t.TempDir(), true), ex, NewMessageTool(nil, "dingtalk", picoclaw.SendScope{}))
 	all = append(all, web...)
 	r := newTestRegistry(t, all...)
 	want := []string{"append_file", "edit_file", "exec", "list_dir", "message", "read_file", "web_fetch", "web_search", "write_file"}

@@ -46,6 +46,15 @@ type WebOptions struct {
 	// DuckDuckGoURL and BraveURL are the search services' base URLs
 	// (default https://html.duckduckgo.com and https://api.search.brave.com).
 	DuckDuckGoURL, BraveURL string
+	// LookupIP resolves a host name for web_fetch's guard (default: the
+	// system resolver). Every address is checked before one is dialled,
+	// and the checked address is the one dialled, so a name that resolves
+	// to loopback, or changes its answer between check and use, is refused.
+	LookupIP func(ctx context.Context, host string) ([]netip.Addr, error)
+
+	// dial connects to an address already checked (tests point "public"
+	// addresses at a local server); default a net.Dialer.
+	dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 func (o WebOptions) withDefaults() WebOptions {
@@ -102,17 +111,32 @@ func NewWebFetchTool(opts WebOptions) (*WebFetchTool, error) {
 		}
 		// A proxy would hide the real destination from the dial check.
 		tr.Proxy = nil
-		d := &net.Dialer{Timeout: 10 * time.Second, Control: publicOnly}
-		tr.DialContext = d.DialContext
+		g := guardedDialer{lookup: opts.LookupIP, dial: opts.dial}
+		if g.lookup == nil {
+			g.lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+				return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+			}
+		}
+		if g.dial == nil {
+			d := &net.Dialer{Timeout: 10 * time.Second, Control: publicOnly}
+			g.dial = d.DialContext
+		}
+		tr.DialContext = g.DialContext
 		tr.DialTLSContext = nil
 		c.Transport = tr
 	}
+	guard := !opts.AllowPrivate
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
 		}
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 			return fmt.Errorf("redirect to unsupported scheme %q", req.URL.Scheme)
+		}
+		if guard {
+			if err := checkHost(req.URL.Hostname()); err != nil {
+				return fmt.Errorf("redirect: %w", err)
+			}
 		}
 		return nil
 	}
@@ -180,8 +204,8 @@ func (t *WebFetchTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 		maxChars = min(max(a.MaxChars, 100), DefaultFetchChar)
 	}
 	if t.guard {
-		if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && !isPublic(ip) {
-			return "", fmt.Errorf("web_fetch: refusing %s: %w", ip, ErrPrivateAddress)
+		if err := checkHost(u.Hostname()); err != nil {
+			return "", fmt.Errorf("web_fetch: %w", err)
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

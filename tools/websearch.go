@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/net/html"
+
 	"picoclaw"
 )
 
@@ -171,49 +173,45 @@ func (t *WebSearchTool) duckDuckGo(ctx context.Context, query string, count int)
 func parseDuckDuckGo(page string, count int) []searchResult {
 	var (
 		out     []searchResult
-		z       = newHTMLTokenizer(page)
 		capture *strings.Builder // text of the title or snippet being read
 		field   *string
 		endTag  string
 		depth   int
 	)
-	for len(out) <= count {
-		tk, ok := z.next()
-		if !ok {
-			break
-		}
+	htmlTokens(page, func(tk html.Token) bool {
 		if capture != nil {
 			switch {
-			case tk.kind == tokText:
-				capture.WriteString(tk.text)
-			case tk.kind == tokStart && tk.name == endTag:
+			case tk.Type == html.TextToken:
+				capture.WriteString(tk.Data)
+			case tk.Type == html.StartTagToken && tk.Data == endTag:
 				depth++
-			case tk.kind == tokEnd && tk.name == endTag:
+			case tk.Type == html.EndTagToken && tk.Data == endTag:
 				if depth--; depth == 0 {
 					*field = strings.Join(strings.Fields(capture.String()), " ")
 					capture = nil
 				}
 			}
-			continue
+			return len(out) <= count
 		}
-		if tk.kind != tokStart {
-			continue
+		if tk.Type != html.StartTagToken && tk.Type != html.SelfClosingTagToken {
+			return true
 		}
 		switch {
-		case tk.name == "a" && tk.hasClass("result__a"):
-			link := ddgTarget(tk.attr("href"))
+		case tk.Data == "a" && hasClass(tk, "result__a"):
+			link := ddgTarget(tagAttr(tk, "href"))
 			if link == "" {
-				continue // an ad, or a link that leads nowhere useful
+				return true // an ad, or a link that leads nowhere useful
 			}
 			out = append(out, searchResult{URL: link})
 			field = &out[len(out)-1].Title
-		case tk.hasClass("result__snippet") && len(out) > 0 && out[len(out)-1].Snippet == "":
+		case hasClass(tk, "result__snippet") && len(out) > 0 && out[len(out)-1].Snippet == "":
 			field = &out[len(out)-1].Snippet
 		default:
-			continue
+			return true
 		}
-		capture, endTag, depth = &strings.Builder{}, tk.name, 1
-	}
+		capture, endTag, depth = &strings.Builder{}, tk.Data, 1
+		return len(out) <= count
+	})
 	if len(out) > count {
 		out = out[:count]
 	}

@@ -22,6 +22,7 @@ const defaultConfig = `{
   "agents": {
     "defaults": {
       "workspace": WORKSPACE,
+      "data_dir": "~/.picoclaw/data",
       "restrict_to_workspace": true,
       "model_name": "gpt-4o-mini",
       "max_tokens": 8192,

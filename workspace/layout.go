@@ -17,13 +17,12 @@ import (
 //go:embed templates/*
 var templates embed.FS
 
-// Subdirectories of a workspace.
+// Subdirectories of a workspace. The gateway's own data (sessions,
+// journal, cron jobs, received media) is not here but in the data dir
+// (package datadir), out of the tools' reach.
 const (
-	SessionsDir = "sessions"
-	MemoryDir   = "memory"
-	SkillsDir   = "skills"
-	CronDir     = "cron"
-	MediaDir    = "media"
+	MemoryDir = "memory"
+	SkillsDir = "skills"
 )
 
 // Workspace data is personal: only its owner may read it.
@@ -31,9 +30,6 @@ const (
 	dirMode  = 0o700
 	fileMode = 0o600
 )
-
-// Sessions returns the directory of conversation histories in dir.
-func Sessions(dir string) string { return filepath.Join(dir, SessionsDir) }
 
 // Memory returns the memory directory in dir.
 func Memory(dir string) string { return filepath.Join(dir, MemoryDir) }
@@ -43,12 +39,6 @@ func MemoryFile(dir string) string { return filepath.Join(dir, MemoryDir, "MEMOR
 
 // Skills returns the skills directory in dir.
 func Skills(dir string) string { return filepath.Join(dir, SkillsDir) }
-
-// Cron returns the scheduled-jobs directory in dir.
-func Cron(dir string) string { return filepath.Join(dir, CronDir) }
-
-// Media returns the attachments directory in dir.
-func Media(dir string) string { return filepath.Join(dir, MediaDir) }
 
 // Init creates the workspace dir with its subdirectories and writes each
 // template file that is missing. With force it also rewrites template
@@ -63,7 +53,7 @@ func Init(dir string, force bool) (created []string, err error) {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("workspace: init: %w", err)
 	}
-	for _, sub := range []string{SessionsDir, MemoryDir, SkillsDir, CronDir, MediaDir} {
+	for _, sub := range []string{MemoryDir, SkillsDir} {
 		p := filepath.Join(dir, sub)
 		if _, err := os.Stat(p); err == nil {
 			continue

@@ -10,7 +10,7 @@ import (
 )
 
 var wantFresh = []string{
-	"sessions/", "memory/", "skills/", "cron/", "media/",
+	"memory/", "skills/",
 	"AGENTS.md", "IDENTITY.md", "SOUL.md", "USER.md", "memory/MEMORY.md",
 }
 
@@ -67,7 +67,7 @@ func TestInitFresh(t *testing.T) {
 			t.Errorf("%s mode = %v (%v), want 0600", rel, st.Mode(), err)
 		}
 	}
-	for _, d := range []string{Sessions(dir), Memory(dir), Skills(dir), Cron(dir), Media(dir)} {
+	for _, d := range []string{Memory(dir), Skills(dir)} {
 		if st, err := os.Stat(d); err != nil || !st.IsDir() || st.Mode().Perm() != 0o700 {
 			t.Errorf("%s: %v %v, want a 0700 directory", d, st, err)
 		}
@@ -79,7 +79,7 @@ func TestInitKeepsUserFiles(t *testing.T) {
 	mustInit(t, dir, false)
 	writeFile(t, filepath.Join(dir, "USER.md"), "my own notes")
 	writeFile(t, MemoryFile(dir), "remembered")
-	writeFile(t, filepath.Join(Sessions(dir), "dingtalk_direct_1.jsonl"), "{}\n")
+	writeFile(t, filepath.Join(dir, "notes", "todo.md"), "{}\n")
 	writeFile(t, filepath.Join(Memory(dir), "2026-01.md"), "log")
 
 	if created := mustInit(t, dir, false); len(created) != 0 {
@@ -104,8 +104,8 @@ func TestInitKeepsUserFiles(t *testing.T) {
 		t.Error("force did not restore USER.md")
 	}
 	for name, text := range map[string]string{
-		filepath.Join(Sessions(dir), "dingtalk_direct_1.jsonl"): "{}\n",
-		filepath.Join(Memory(dir), "2026-01.md"):                "log",
+		filepath.Join(dir, "notes", "todo.md"):   "{}\n",
+		filepath.Join(Memory(dir), "2026-01.md"): "log",
 	} {
 		if got := readFile(t, name); got != text {
 			t.Errorf("%s changed by force: %q", name, got)
@@ -156,12 +156,9 @@ func TestPaths(t *testing.T) {
 	tests := []struct {
 		got, want string
 	}{
-		{Sessions("/w"), "/w/sessions"},
 		{Memory("/w"), "/w/memory"},
 		{MemoryFile("/w"), "/w/memory/MEMORY.md"},
 		{Skills("/w"), "/w/skills"},
-		{Cron("/w"), "/w/cron"},
-		{Media("/w"), "/w/media"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

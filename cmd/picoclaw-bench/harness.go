@@ -137,7 +137,8 @@ func (h *harness) newSubject(name, binary string) (*subject, error) {
 }
 
 // oursSubject writes a config pointing picoclaw at the fakes, with its
-// workspace and a free health port. The gateway's own defaults apply to
+// workspace, its own data dir (a bench must never share, or lock,
+// ~/.picoclaw/data) and a free health port. The gateway's own defaults apply to
 // everything else, as for a user.
 func (h *harness) oursSubject() (*subject, error) {
 	s, err := h.newSubject("picoclaw", h.opts.binary)
@@ -160,7 +161,8 @@ func (h *harness) oursSubject() (*subject, error) {
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
-			"workspace": filepath.Join(s.dir, "workspace"), "model_name": "bench", "max_tokens": 8192,
+			"workspace": filepath.Join(s.dir, "workspace"), "data_dir": filepath.Join(s.dir, "data"),
+			"model_name": "bench", "max_tokens": 8192,
 		}},
 		"model_list": []any{map[string]any{
 			"model_name": "bench", "model": "openai/gpt-4o-mini", "api_base": h.llm.URL(), "api_keys": []string{benchModelKey},

@@ -42,7 +42,11 @@ func (e *env) agentRun(ctx context.Context, message string, showReasoning bool, 
 	if err != nil {
 		return err
 	}
-	cfg, _, err := e.loadConfig(log)
+	cfg, cfgPath, err := e.loadConfig(log)
+	if err != nil {
+		return err
+	}
+	p, err := openDataDir(cfg, cfgPath, log)
 	if err != nil {
 		return err
 	}
@@ -62,7 +66,7 @@ func (e *env) agentRun(ctx context.Context, message string, showReasoning bool, 
 		}
 		return nil
 	}
-	rt, err := newRuntime(ctx, cfg, log, e.transport(), send)
+	rt, err := newRuntime(ctx, cfg, p, log, e.transport(), send)
 	if err != nil {
 		return err
 	}

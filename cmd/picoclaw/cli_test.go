@@ -49,8 +49,8 @@ func TestAgentOneMessage(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].LastUser() != "hello" {
 		t.Fatalf("model requests %+v, want one with the message", reqs)
 	}
-	// The CLI keeps its own session, cli:default, on disk.
-	if _, err := os.Stat(filepath.Join(h.workspace, "sessions")); err != nil {
+	// The CLI keeps its own session, cli:default, in the data dir.
+	if _, err := os.Stat(filepath.Join(h.dataDir, "sessions")); err != nil {
 		t.Error(err)
 	}
 	code, _, _ = runCLI(t, nil, "", "agent", "--config", h.cfgPath, "-m", "again")
@@ -101,7 +101,7 @@ func TestStatusHidesSecrets(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{h.cfgPath, h.workspace, "gpt", "client_secret set", "allow_from everyone"} {
+	for _, want := range []string{h.cfgPath, h.workspace, "data dir:  " + h.dataDir, "gpt", "client_secret set", "allow_from everyone"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}

@@ -14,11 +14,13 @@ import (
 
 	"picoclaw/dingtalk/dingtalktest"
 	"picoclaw/provider/providertest"
+	"picoclaw/sandbox"
 )
 
 // TestMain lets the test binary act as the picoclaw binary, so the crash
 // test can kill -9 a real gateway process without a separate build.
 func TestMain(m *testing.M) {
+	sandbox.RunChildIfAsked()
 	if os.Getenv("PICOCLAW_TEST_AS_MAIN") == "1" {
 		os.Exit(runProcess())
 	}
@@ -46,7 +48,7 @@ func startChild(t *testing.T, h *gatewayHarness) *exec.Cmd {
 
 // waitJournalDone waits until the gateway's inbox journal records msgID
 // as answered.
-func waitJournalDone(t *testing.T, workspace, msgID string) {
+func waitJournalDone(t *testing.T, dataDir, msgID string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -54,7 +56,7 @@ func waitJournalDone(t *testing.T, workspace, msgID string) {
 	defer tick.Stop()
 	want := `"op":"done","id":"` + msgID + `"`
 	for {
-		raw, _ := os.ReadFile(filepath.Join(workspace, "inbox", "journal.jsonl"))
+		raw, _ := os.ReadFile(filepath.Join(dataDir, "inbox", "journal.jsonl"))
 		if strings.Contains(string(raw), want) {
 			return
 		}
@@ -77,7 +79,7 @@ func kill9(t *testing.T, cmd *exec.Cmd) {
 // kill -9 during a slow model call loses nothing: after restart the
 // message is answered exactly once, and a redelivery of an answered
 // message gets no second answer.
-func TestKill9DuringModelCall(t *testing.T) {
+func TestFaultTableKill9MidTurn(t *testing.T) {
 	h := newGatewayHarness(t, harnessOptions{})
 	inModel := make(chan struct{}, 1)
 	block := make(chan struct{})
@@ -101,7 +103,7 @@ func TestKill9DuringModelCall(t *testing.T) {
 	}
 	// Done records reach the journal up to inbox.DoneDelay late; a kill
 	// before that would rightly answer "second" again after the restart.
-	waitJournalDone(t, h.workspace, second.MsgID)
+	waitJournalDone(t, h.dataDir, second.MsgID)
 	slow := h.push(dingtalktest.BotMessage{SenderStaffID: "user-b", Text: "slow question"})
 	<-inModel
 	if _, ok := findAck(h.dt, slow.MessageID); !ok {

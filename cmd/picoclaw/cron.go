@@ -12,14 +12,14 @@ import (
 	"picoclaw/cron"
 )
 
-// cronCommand edits <workspace>/cron/jobs.json. A running gateway notices
+// cronCommand edits <data_dir>/cron/jobs.json. A running gateway notices
 // the change within 30 seconds (it watches the file), so no restart is
 // needed.
 func (e *env) cronCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cron",
 		Short: "List, add and remove scheduled messages",
-		Long: "Scheduled jobs live in <workspace>/cron/jobs.json. A running gateway picks up\n" +
+		Long: "Scheduled jobs live in <data_dir>/cron/jobs.json (~/.picoclaw/data by default). A running gateway picks up\n" +
 			"changes made here within 30 seconds.",
 	}
 	cmd.AddCommand(e.cronListCommand(), e.cronAddCommand(), e.cronRemoveCommand(),
@@ -33,11 +33,15 @@ func (e *env) cronService() (*cron.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, _, err := e.loadConfig(log)
+	cfg, cfgPath, err := e.loadConfig(log)
 	if err != nil {
 		return nil, err
 	}
-	return cron.NewService(cron.StorePath(cfg.Agents.Defaults.Workspace), nil, log, time.Now)
+	p, err := openDataDir(cfg, cfgPath, log)
+	if err != nil {
+		return nil, err
+	}
+	return cron.NewService(p.data.CronJobs(), nil, log, time.Now)
 }
 
 func (e *env) cronListCommand() *cobra.Command {

@@ -19,14 +19,18 @@ type cronCLI struct {
 	t         *testing.T
 	cfgPath   string
 	workspace string
+	dataDir   string
 }
+
+// jobsPath is where the CLI keeps the jobs: in the data dir.
+func (c *cronCLI) jobsPath() string { return filepath.Join(c.dataDir, "cron", "jobs.json") }
 
 func newCronCLI(t *testing.T) *cronCLI {
 	t.Helper()
-	c := &cronCLI{t: t, workspace: t.TempDir()}
+	c := &cronCLI{t: t, workspace: t.TempDir(), dataDir: t.TempDir()}
 	cfg := map[string]any{
 		"version": 2,
-		"agents":  map[string]any{"defaults": map[string]any{"workspace": c.workspace}},
+		"agents":  map[string]any{"defaults": map[string]any{"workspace": c.workspace, "data_dir": c.dataDir}},
 	}
 	data, err := json.Marshal(cfg)
 	if err != nil {
@@ -60,7 +64,7 @@ func (c *cronCLI) mustRun(args ...string) string {
 
 func (c *cronCLI) jobs() []cron.Job {
 	c.t.Helper()
-	jobs, err := cron.NewStore(cron.StorePath(c.workspace)).Load()
+	jobs, err := cron.NewStore(c.jobsPath()).Load()
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -145,7 +149,7 @@ func TestCronCLIErrors(t *testing.T) {
 			if code == 0 || !strings.Contains(errOut, tt.want) {
 				t.Fatalf("exit %d, stderr %q; want a failure mentioning %q", code, errOut, tt.want)
 			}
-			if _, err := os.Stat(cron.StorePath(c.workspace)); err == nil && len(c.jobs()) != 0 {
+			if _, err := os.Stat(c.jobsPath()); err == nil && len(c.jobs()) != 0 {
 				t.Errorf("a failed command left jobs behind")
 			}
 		})
@@ -154,7 +158,7 @@ func TestCronCLIErrors(t *testing.T) {
 
 func TestCronCLICorruptFile(t *testing.T) {
 	c := newCronCLI(t)
-	path := cron.StorePath(c.workspace)
+	path := c.jobsPath()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}

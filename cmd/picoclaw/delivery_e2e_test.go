@@ -176,7 +176,7 @@ func TestDeliveryCronAfterWebhookExpired(t *testing.T) {
 	h.dt.ExpireWebhooks()
 	// RFC3339 with an offset, as a user in China would write it.
 	at := time.Now().Add(2 * time.Second).In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339)
-	c := &cronCLI{t: t, cfgPath: h.cfgPath, workspace: h.workspace}
+	c := &cronCLI{t: t, cfgPath: h.cfgPath, workspace: h.workspace, dataDir: h.dataDir}
 	c.mustRun("add", "--name", "dm", "--message", "Stand-up in 5 minutes", "--at", at,
 		"--chat", "dingtalk:direct:"+alice, "--deliver")
 	c.mustRun("add", "--name", "group", "--message", "Group stand-up now", "--at", at,

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,14 +14,11 @@ import (
 	"picoclaw"
 	"picoclaw/agent"
 	"picoclaw/config"
+	"picoclaw/datadir"
 	"picoclaw/dingtalk"
 	"picoclaw/inbox"
 	"picoclaw/internal/cpuprof"
-	"picoclaw/workspace"
 )
-
-// shutdownGrace bounds how long running turns may finish after a signal.
-const shutdownGrace = 20 * time.Second
 
 func (e *env) gatewayCommand() *cobra.Command {
 	var cpuProfile string
@@ -62,7 +58,22 @@ func (e *env) gateway(ctx context.Context) error {
 	if err := cfg.CheckDingTalk(path); err != nil {
 		return err
 	}
-	ch, err := e.dingtalkChannel(cfg, log)
+	// One gateway per data dir, checked before anything is opened or
+	// connected: two would share the journal and answer twice.
+	data, err := datadir.New(cfg.Agents.Defaults.DataDir)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	lock, err := data.Lock()
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	paths, err := openDataDir(cfg, path, log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	ch, err := e.dingtalkChannel(cfg, paths, log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -74,30 +85,27 @@ func (e *env) gateway(ctx context.Context) error {
 		}
 		return c.Send(ctx, out)
 	}
-	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, func(ctx context.Context) (picoclaw.Peer, bool) {
-		_, chat, ok := originChat(ctx)
-		return chat, ok
-	})
-	rt, err := newRuntime(ctx, cfg, log, e.transport(), send, sendFile)
+	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, sendScope(cfg))
+	rt, err := newRuntime(ctx, cfg, paths, log, e.transport(), send, sendFile)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer rt.Close()
-	box, err := inbox.Open(filepath.Join(cfg.Agents.Defaults.Workspace, "inbox"), log.With("component", "inbox"))
+	box, err := inbox.Open(paths.data.Inbox(), log.With("component", "inbox"))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer box.Close()
 	media := &dingtalk.MediaResolver{
 		Downloader: ch.OpenAPI(),
-		Dir:        workspace.Media(cfg.Agents.Defaults.Workspace),
-		Workspace:  cfg.Agents.Defaults.Workspace,
+		ChatDir:    paths.data.ChatMedia,
 		MaxSize:    int64(cfg.Agents.Defaults.MaxMediaSize),
 		Vision:     visionOf(cfg),
 		Logger:     log.With("component", "media"),
 	}
 	k := &intake{box: box, send: send, log: log}
 	k.disp = rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: k.afterTurn,
+		Attempt: k.attempt, DeadLetter: k.deadLetter,
 		Prepare: func(ctx context.Context, in *picoclaw.Inbound) {
 			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
 				_ = media.Resolve(ctx, in) // failures become notes for the model
@@ -117,16 +125,12 @@ func (e *env) gateway(ctx context.Context) error {
 	}
 	defer health.Close()
 
-	log.Info("gateway starting", "config", path, "workspace", ws, "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
+	log.Info("gateway starting", "config", path, "workspace", ws, "data_dir", paths.data.Root(), "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
 	// The message is on disk before handle returns, that is before the
 	// frame is acked: a crash after the ack loses nothing.
+	defer e.announceStop(ctx, k.disp, log)()
 	runErr := ch.Run(ctx, k.accept)
-
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := k.disp.Shutdown(sctx); err != nil {
-		log.Warn("shutdown: turns cancelled after grace period", "err", err)
-	}
+	e.finishTurns(k.disp, log)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("gateway: %w", runErr)
 	}
@@ -142,7 +146,7 @@ func visionOf(cfg *config.Config) bool {
 }
 
 // dingtalkChannel builds the DingTalk channel from channels.dingtalk.
-func (e *env) dingtalkChannel(cfg *config.Config, log *slog.Logger) (*dingtalk.Channel, error) {
+func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*dingtalk.Channel, error) {
 	dt := cfg.Channels.DingTalk
 	return dingtalk.NewChannel(dingtalk.ChannelConfig{
 		ClientID:           dt.ClientID,
@@ -153,7 +157,7 @@ func (e *env) dingtalkChannel(cfg *config.Config, log *slog.Logger) (*dingtalk.C
 		Prefixes:           dt.GroupTrigger.Prefixes,
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
-		StateDir:           filepath.Join(cfg.Agents.Defaults.Workspace, "state"),
+		StateDir:           p.data.State(),
 		Logger:             log.With("channel", "dingtalk"),
 		// A generous bound: media downloads of up to max_media_size.
 		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},

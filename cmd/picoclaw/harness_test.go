@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ type gatewayHarness struct {
 	dt        *dingtalktest.Server
 	llm       *providertest.OpenAI
 	workspace string
+	dataDir   string
 	cfgPath   string
 
 	mu     sync.Mutex
@@ -36,6 +38,9 @@ type gatewayHarness struct {
 type harnessOptions struct {
 	allowFrom          []string
 	reasoningChannelID string
+	// defaults are extra agents.defaults keys (e.g. turn_timeout).
+	defaults map[string]any
+	tools    map[string]any // the config's tools section, if set
 }
 
 func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
@@ -45,11 +50,11 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 	llm := providertest.NewOpenAI()
 	t.Cleanup(llm.Close)
 	port := freePort(t)
-	h := &gatewayHarness{t: t, dt: dt, llm: llm, workspace: t.TempDir(), logs: &testutil.SyncBuffer{}, port: port}
+	h := &gatewayHarness{t: t, dt: dt, llm: llm, workspace: t.TempDir(), dataDir: t.TempDir(), logs: &testutil.SyncBuffer{}, port: port}
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
-			"workspace": h.workspace, "model_name": "gpt", "max_tokens": 8192, "max_tool_iterations": 20,
+			"workspace": h.workspace, "data_dir": h.dataDir, "model_name": "gpt", "max_tokens": 8192, "max_tool_iterations": 20,
 		}},
 		"model_list": []any{map[string]any{
 			"model_name": "gpt", "model": "openai/gpt-4o-mini", "api_base": llm.URL(), "api_keys": []string{"sk-test-key"},
@@ -60,6 +65,10 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 			"reasoning_channel_id": opts.reasoningChannelID, "api_base": dt.URL(),
 		}},
 		"gateway": map[string]any{"host": "127.0.0.1", "port": port},
+	}
+	maps.Copy(cfg["agents"].(map[string]any)["defaults"].(map[string]any), opts.defaults)
+	if opts.tools != nil {
+		cfg["tools"] = opts.tools
 	}
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

@@ -71,9 +71,21 @@ func (k *intake) dispatch(in picoclaw.Inbound) {
 // stays pending and is answered after restart.
 func (k *intake) afterTurn(in picoclaw.Inbound, err error) {
 	if errors.Is(err, agent.ErrShutdown) {
+		// Cancelled cleanly: the attempt does not count against it.
+		if err := k.box.Release(in.MessageID); err != nil {
+			k.log.Warn("inbox: release turn attempt", "session", in.SessionKey(), "err", err)
+		}
 		return
 	}
 	k.done(in)
+}
+
+// attempt records that a turn for in starts (see agent.MaxAttempts).
+func (k *intake) attempt(in picoclaw.Inbound) (int, error) { return k.box.Attempt(in.MessageID) }
+
+// deadLetter keeps a message given up on, with the reason.
+func (k *intake) deadLetter(in picoclaw.Inbound, reason string) error {
+	return k.box.DeadLetter(in, reason)
 }
 
 func (k *intake) done(in picoclaw.Inbound) {

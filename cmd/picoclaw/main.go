@@ -10,18 +10,23 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"picoclaw/sandbox"
 )
 
-func main() { os.Exit(runProcess()) }
+func main() {
+	// A sandboxed exec command starts as this binary; it must confine
+	// itself before anything else runs.
+	sandbox.RunChildIfAsked()
+	os.Exit(runProcess())
+}
 
-// runProcess runs the command line of this process; SIGINT and SIGTERM
-// cancel its context, which stops the gateway gracefully.
+// runProcess runs the command line of this process. The first SIGINT or
+// SIGTERM stops the gateway gracefully, a second one at once (see
+// notifyShutdown).
 func runProcess() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop, now, release := notifyShutdown(os.Stderr, os.Exit, shutdownGrace)
+	defer release()
+	return run(stop, now, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 }

@@ -48,20 +48,21 @@ func lastUser(t *testing.T, r providertest.RecordedRequest) providertest.Recorde
 	return providertest.RecordedMessage{}
 }
 
-// savedMedia finds the file under <workspace>/media whose name ends in
-// suffix, and returns its path relative to the workspace.
-func savedMedia(t *testing.T, workspace, suffix string) (rel string, data []byte) {
+// savedMedia finds the file under <data dir>/media/<chat>/ whose name
+// ends in suffix, and returns the name the model is told,
+// media/<date>/<file>.
+func savedMedia(t *testing.T, dataDir, suffix string) (rel string, data []byte) {
 	t.Helper()
-	err := filepath.WalkDir(filepath.Join(workspace, "media"), func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(dataDir, "media"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, suffix) {
 			return err
 		}
-		rel, _ = filepath.Rel(workspace, p)
+		rel = filepath.Join("media", filepath.Base(filepath.Dir(p)), filepath.Base(p))
 		data, err = os.ReadFile(p)
 		return err
 	})
 	if err != nil || rel == "" {
-		t.Fatalf("no file *%s saved under %s/media (%v)", suffix, workspace, err)
+		t.Fatalf("no file *%s saved under %s/media (%v)", suffix, dataDir, err)
 	}
 	return filepath.ToSlash(rel), data
 }
@@ -120,7 +121,7 @@ func TestMediaToModel(t *testing.T) {
 		h.dt.AddFile("file-download-code", pdf, "application/pdf")
 		req := turn(t, dingtalktest.BotMessage{SenderStaffID: alice, MsgType: "file",
 			Content: json.RawMessage(`{"spaceId":"223573","fileName":"report.pdf","downloadCode":"file-download-code","fileId":"117848"}`)})
-		rel, data := savedMedia(t, h.workspace, "-report.pdf")
+		rel, data := savedMedia(t, h.dataDir, "-report.pdf")
 		if !bytes.Equal(data, pdf) {
 			t.Errorf("saved %s holds %d bytes, want the %d sent", rel, len(data), len(pdf))
 		}
@@ -164,7 +165,7 @@ func TestMediaPictureWithoutVision(t *testing.T) {
 	h.push(dingtalktest.BotMessage{SenderStaffID: alice, MsgType: "picture",
 		Content: json.RawMessage(`{"pictureDownloadCode":"pic-picture-code","downloadCode":"pic-download-code"}`)})
 	h.waitReplies(1)
-	rel, data := savedMedia(t, h.workspace, ".png")
+	rel, data := savedMedia(t, h.dataDir, ".png")
 	if !bytes.Equal(data, pic) {
 		t.Errorf("saved %s is not the picture", rel)
 	}

@@ -24,6 +24,9 @@ type env struct {
 	getenv         func(string) string
 	configPath     string
 	logLevel       string
+	// stopNow is cancelled by a second SIGINT/SIGTERM: stop at once
+	// (nil: never).
+	stopNow context.Context
 	// shared is the HTTP transport of this run, made on first use.
 	shared *http.Transport
 }
@@ -33,8 +36,10 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdout: stdout, stderr: stderr, getenv: getenv}
+// run runs the command line; ctx ends at the first signal, stopNow at the
+// second.
+func run(ctx, stopNow context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, stopNow: stopNow}
 	return e.execute(ctx, args)
 }
 

@@ -21,6 +21,7 @@ import (
 // runtime is the agent and what it needs, shared by `gateway` and `agent`.
 type runtime struct {
 	cfg      *config.Config
+	paths    paths
 	log      *slog.Logger
 	agent    *agent.Agent
 	registry *tools.Registry
@@ -30,13 +31,13 @@ type runtime struct {
 
 // newRuntime builds the agent. send delivers outbound messages; extra
 // tools (e.g. the channel's send_file) are registered too.
-func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger, transport http.RoundTripper,
+func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logger, transport http.RoundTripper,
 	send func(context.Context, picoclaw.Outbound) error, extra ...picoclaw.Tool) (*runtime, error) {
 	ws := cfg.Agents.Defaults.Workspace
 	if _, err := workspace.Init(ws, false); err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", ws, err)
 	}
-	sessions, err := session.Open(workspace.Sessions(ws), log)
+	sessions, err := session.Open(p.data.Sessions(), log)
 	if err != nil {
 		return nil, fmt.Errorf("open sessions: %w", err)
 	}
@@ -44,7 +45,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger, trans
 	if err != nil {
 		return nil, err
 	}
-	rt := &runtime{cfg: cfg, log: log, registry: tools.NewRegistry(log)}
+	rt := &runtime{cfg: cfg, paths: p, log: log, registry: tools.NewRegistry(log)}
 	if err := rt.registerTools(ctx, send, extra); err != nil {
 		rt.Close()
 		return nil, err
@@ -65,6 +66,9 @@ func newRuntime(ctx context.Context, cfg *config.Config, log *slog.Logger, trans
 		ContextWindow:             d.ContextWindow,
 		SummarizeMessageThreshold: d.SummarizeMessageThreshold,
 		SummarizeTokenPercent:     d.SummarizeTokenPercent,
+		TurnTimeout:               time.Duration(d.TurnTimeout) * time.Second,
+		MaxAnswerBytes:            d.MaxAnswerBytes,
+		ToolTimeBudget:            time.Duration(d.ToolTimeBudget) * time.Second,
 		Logger:                    log,
 	})
 	if err != nil {
@@ -78,15 +82,13 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 	cfg := rt.cfg
 	ws := cfg.Agents.Defaults.Workspace
 	restrict := cfg.Agents.Defaults.RestrictToWorkspace == nil || *cfg.Agents.Defaults.RestrictToWorkspace
-	list := tools.NewFSTools(ws, restrict)
-	if tc := cfg.Tools.Exec; tc.Enabled {
-		ex, err := tools.NewExecTool(tools.ExecOptions{
-			Workspace: ws, Restrict: restrict, Timeout: time.Duration(tc.TimeoutSeconds) * time.Second,
-			DenyPatterns: tc.CustomDenyPatterns, AllowPatterns: tc.CustomAllowPatterns,
-		})
-		if err != nil {
-			return fmt.Errorf("tools.exec: %w", err)
-		}
+	list := tools.NewFSToolsWith(tools.FSOptions{Workspace: ws, Restrict: restrict,
+		Private: rt.paths.private(), ChatMedia: rt.paths.chatMedia})
+	ex, err := execTool(ctx, cfg, rt.paths.private(), restrict, rt.log)
+	if err != nil {
+		return fmt.Errorf("tools.exec: %w", err)
+	}
+	if ex != nil {
 		list = append(list, ex)
 	}
 	if wc := cfg.Tools.Web; wc.Enabled {
@@ -100,9 +102,9 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 		}
 		list = append(list, web...)
 	}
-	list = append(list, tools.NewMessageTool(send, "dingtalk"))
+	list = append(list, tools.NewMessageTool(send, "dingtalk", sendScope(cfg)))
 	if cfg.Tools.Cron.Enabled {
-		svc, err := cron.NewService(cron.StorePath(ws), rt.runJob(send), rt.log.With("component", "cron"), time.Now)
+		svc, err := cron.NewService(rt.paths.data.CronJobs(), rt.runJob(send), rt.log.With("component", "cron"), time.Now)
 		if err != nil {
 			return fmt.Errorf("tools.cron: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"picoclaw/config"
+	"picoclaw/datadir"
 	"picoclaw/workspace"
 )
 
@@ -54,7 +55,13 @@ func (e *env) statusCommand() *cobra.Command {
 				fmt.Fprintln(w, "dingtalk:  disabled")
 			}
 			fmt.Fprintf(w, "gateway:   http://%s (/health, /ready)\n", net.JoinHostPort(cfg.Gateway.Host, strconv.Itoa(cfg.Gateway.Port)))
-			fmt.Fprintf(w, "sessions:  %s\n", workspace.Sessions(d.Workspace))
+			private := []string{path}
+			if data, err := datadir.New(d.DataDir); err == nil {
+				fmt.Fprintf(w, "data dir:  %s (sessions, journal, cron jobs, received media; no tool can reach it)\n", data.Root())
+				fmt.Fprintf(w, "sessions:  %s\n", data.Sessions())
+				private = append(private, data.Root())
+			}
+			fmt.Fprintf(w, "exec:      %s\n", planExec(cmd.Context(), cfg, private).reason)
 			return nil
 		},
 	}

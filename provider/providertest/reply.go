@@ -31,6 +31,11 @@ type Reply struct {
 	InterleaveToolCalls bool
 	// CutStream drops the connection after about half of the content.
 	CutStream bool
+	// Repeat, if > 1, streams Content that many times in a row, as one
+	// answer (a runaway model), without building it in memory: a 1 KiB
+	// Content with Repeat 20480 is a 20 MiB answer. The stream stops
+	// early when the client goes away.
+	Repeat int
 	// Malformed sends a data line that is not JSON after the first
 	// content delta.
 	Malformed bool

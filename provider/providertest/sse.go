@@ -75,6 +75,7 @@ type sseWriter struct {
 	id      string
 	model   string
 	created int64
+	err     error // the first write error: the client is gone
 }
 
 func (s *sseWriter) data(v any) {
@@ -86,7 +87,9 @@ func (s *sseWriter) data(v any) {
 }
 
 func (s *sseWriter) line(payload []byte) {
-	_, _ = fmt.Fprintf(s.w, "data: %s\n\n", payload)
+	if _, err := fmt.Fprintf(s.w, "data: %s\n\n", payload); err != nil && s.err == nil {
+		s.err = err
+	}
 	if f, ok := s.w.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -144,6 +147,15 @@ func writeStream(w http.ResponseWriter, rec RecordedRequest, r Reply, id string,
 		pieces++
 	}
 	content := split(r.Content, n)
+	for range max(r.Repeat, 1) - 1 {
+		for _, p := range content {
+			s.delta(obj{{"content", p}}, "")
+			pieces++
+		}
+		if s.err != nil {
+			return // the client hung up on a runaway answer
+		}
+	}
 	for i, p := range content {
 		if r.CutStream && i >= (len(content)+1)/2 {
 			cut()
