@@ -16,6 +16,11 @@
 // chat by either route, for "answered exactly once". Wire shapes follow the fixtures in testdata/
 // and are checked against the official Go Stream SDK in sdk_test.go.
 //
+// StartTLS (after NewUnstartedServer) serves the same over TLS under
+// DingTalk's own host names with a CA made for the server, for clients
+// that keep the real https://api.dingtalk.com URLs; Client returns an HTTP
+// client that trusts it and dials it for those names.
+//
 // Everything is safe for concurrent use; Close stops every goroutine the
 // server started.
 package dingtalktest
