@@ -12,8 +12,10 @@ import (
 )
 
 // outboxDrain bounds how long a stopping gateway waits for answers still
-// being delivered; what is left stays on disk for the next start.
-const outboxDrain = 5 * time.Second
+// being delivered (within shutdown's exit slack); what is left stays on
+// disk for the next start. Cutting a delivery short risks sending its
+// part in flight twice, never losing it.
+const outboxDrain = 1500 * time.Millisecond
 
 // partSender is a channel that can resume an answer after its accepted
 // parts (dingtalk.Channel).
