@@ -77,7 +77,9 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	defer ch.Close() // after the dispatcher's shutdown (deferred later), whose answers it sends
+	// Deferred first, so it runs last: the shutdown steps deferred below
+	// (dispatcher, outbox) still send through the channel.
+	defer ch.Close()
 	channels := map[string]picoclaw.Channel{ch.Name(): ch}
 	send := func(ctx context.Context, out picoclaw.Outbound) error {
 		c, ok := channels[out.Channel]
