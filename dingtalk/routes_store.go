@@ -55,12 +55,7 @@ func recordOf(r route) routeRecord {
 // expired at now; ok is false for a record that names no chat.
 func (rec routeRecord) route(now time.Time) (r route, ok bool) {
 	var kind picoclaw.ChatKind
-	switch rec.Kind {
-	case "direct":
-		kind = picoclaw.ChatDirect
-	case "group":
-		kind = picoclaw.ChatGroup
-	default:
+	if err := kind.UnmarshalText([]byte(rec.Kind)); err != nil || kind == 0 {
 		return route{}, false
 	}
 	if rec.ID == "" {

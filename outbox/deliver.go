@@ -15,7 +15,7 @@ import (
 // spawnLocked starts the chat's worker unless it runs or delivery has not
 // started. Callers hold o.mu.
 func (o *Outbox) spawnLocked(key picoclaw.SessionKey) {
-	if o.runCtx == nil || o.working[key] || len(o.queues[key]) == 0 {
+	if o.runCtx == nil || o.stopping || o.working[key] || len(o.queues[key]) == 0 {
 		return
 	}
 	o.working[key] = true

@@ -89,6 +89,7 @@ type Outbox struct {
 	changed     chan struct{} // closed and replaced when entries change
 	runCtx      context.Context
 	cancel      context.CancelFunc
+	stopping    bool // Close began: Put still writes, but starts no worker
 	wg          sync.WaitGroup
 }
 
@@ -210,7 +211,7 @@ func (o *Outbox) Put(ctx context.Context, out picoclaw.Outbound) error {
 func (o *Outbox) Start() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.runCtx != nil || o.f == nil {
+	if o.runCtx != nil || o.stopping {
 		return
 	}
 	o.runCtx, o.cancel = context.WithCancel(context.Background())
@@ -241,6 +242,7 @@ func (o *Outbox) Drain(ctx context.Context) error {
 // stays on disk for the next start) and closes the file.
 func (o *Outbox) Close() error {
 	o.mu.Lock()
+	o.stopping = true
 	if o.cancel != nil {
 		o.cancel()
 	}

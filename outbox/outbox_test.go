@@ -314,3 +314,39 @@ func TestDamagedFileIsReadBack(t *testing.T) {
 		t.Errorf("file after the repair:\n%s", raw)
 	}
 }
+
+// Answers put while the outbox closes are kept on disk for the next
+// start; nothing races (run with -race).
+func TestPutDuringClose(t *testing.T) {
+	dir := t.TempDir()
+	svc := &fakeService{}
+	o := openT(t, dir, svc)
+	o.Start()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 50 {
+			if err := o.Put(context.Background(), answer(fmt.Sprintf("chat-%d", i), "x")); err != nil {
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("put %d: %v", i, err)
+				}
+				return
+			}
+		}
+	}()
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	st, err := Inspect(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := &fakeService{}
+	o2 := openT(t, dir, after)
+	o2.Start()
+	drain(t, o2)
+	if got := len(svc.got()) + len(after.got()); got < st.Pending || len(after.got()) != st.Pending {
+		t.Errorf("%d pending after close, %d delivered after restart", st.Pending, len(after.got()))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +29,11 @@ func TestGoldenV1(t *testing.T) {
 			out  picoclaw.Outbound
 			from int
 		}
+		var mu sync.Mutex // the two chats are delivered concurrently
 		var calls []call
 		deliver := func(_ context.Context, out picoclaw.Outbound, from int, _ func(int)) error {
+			mu.Lock()
+			defer mu.Unlock()
 			calls = append(calls, call{out, from})
 			return nil
 		}

@@ -100,6 +100,7 @@ func (s *Sandbox) Policy() Policy { return s.policy }
 type spec struct {
 	RW      []string `json:"rw"`
 	RO      []string `json:"ro"`
+	Extra   []string `json:"extra"`
 	Devices []string `json:"dev"`
 	Hidden  []string `json:"hidden"`
 	Network bool     `json:"net"`
@@ -108,8 +109,9 @@ type spec struct {
 // Command returns a command that runs script with sh -c in dir (inside the
 // workspace) in the sandbox, and a cleanup to call after Wait. Its stdout
 // and stderr are for the caller to set; on ctx's end the whole sandbox is
-// killed.
-func (s *Sandbox) Command(ctx context.Context, dir, script string) (*exec.Cmd, func(), error) {
+// killed. extraRead are further paths this one command may read even
+// inside a hidden one (the received media of the chat it runs for).
+func (s *Sandbox) Command(ctx context.Context, dir, script string, extraRead ...string) (*exec.Cmd, func(), error) {
 	// A private temporary directory, since /tmp is not granted.
 	tmp, err := os.MkdirTemp("", "picoclaw-exec-")
 	if err != nil {
@@ -119,6 +121,7 @@ func (s *Sandbox) Command(ctx context.Context, dir, script string) (*exec.Cmd, f
 	sp := spec{
 		RW:      []string{s.policy.Workspace, tmp},
 		RO:      s.policy.ReadOnly,
+		Extra:   extraRead,
 		Devices: defaultDevices,
 		Hidden:  s.policy.Hidden,
 		Network: s.policy.Network,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"syscall"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
@@ -109,7 +110,13 @@ func childMain(args []string) int {
 	var rules []landlock.Rule
 	add := func(roots []string, write bool) {
 		for _, root := range roots {
-			for _, g := range carve(root, sp.Hidden) {
+			hidden := sp.Hidden
+			if slices.Contains(sp.Extra, root) {
+				// Granted on purpose inside a hidden path: only what is
+				// hidden below it stays out.
+				hidden = slices.DeleteFunc(slices.Clone(hidden), func(h string) bool { return h == root || !within(h, root) })
+			}
+			for _, g := range carve(root, hidden) {
 				switch {
 				case write && g.dir:
 					rules = append(rules, landlock.RWDirs(g.path).WithRefer())
@@ -125,6 +132,7 @@ func childMain(args []string) int {
 	}
 	add(sp.RW, true)
 	add(sp.RO, false)
+	add(sp.Extra, false)
 	add(sp.Devices, true)
 
 	cfg := landlock.V11.BestEffort()

@@ -50,6 +50,10 @@ type ExecOptions struct {
 	// MaxConcurrent bounds the commands running at once (default
 	// DefaultExecConcurrency); the others wait for a slot.
 	MaxConcurrent int
+	// ReadFor returns further paths a sandboxed command may read for the
+	// turn in ctx: its chat's received media, which live in the otherwise
+	// hidden data dir. Nil: none.
+	ReadFor func(ctx context.Context) []string
 }
 
 // ExecTool runs shell commands for the model.
@@ -60,6 +64,7 @@ type ExecTool struct {
 	policy    *policy
 	box       *execbox.Sandbox
 	slots     chan struct{}
+	readFor   func(ctx context.Context) []string
 }
 
 // NewExecTool returns the exec tool. It fails when a pattern is not a
@@ -75,6 +80,7 @@ func NewExecTool(opts ExecOptions) (*ExecTool, error) {
 		maxOutput: opts.MaxOutput,
 		policy:    p,
 		box:       opts.Sandbox,
+		readFor:   opts.ReadFor,
 	}
 	if t.box != nil {
 		// The sandbox grants the workspace only; a command started
@@ -184,7 +190,11 @@ func (t *ExecTool) Call(ctx context.Context, raw json.RawMessage) (string, error
 // dropped from the environment.
 func (t *ExecTool) command(ctx context.Context, dir, script string) (*exec.Cmd, func(), error) {
 	if t.box != nil {
-		return t.box.Command(ctx, dir, script)
+		var extra []string
+		if t.readFor != nil {
+			extra = t.readFor(ctx)
+		}
+		return t.box.Command(ctx, dir, script, extra...)
 	}
 	cmd := exec.CommandContext(ctx, "sh", "-c", script)
 	cmd.Dir = dir

@@ -153,3 +153,51 @@ func TestExecSandboxRefusesWorkingDirOutside(t *testing.T) {
 		t.Fatalf("err = %v, want outside the workspace", err)
 	}
 }
+
+type execChatKey struct{}
+
+// TestSecurityExecChatMedia: a command may read the received media of the
+// chat it runs for, which lie in the otherwise hidden data dir, but not
+// another chat's, and may not change them.
+func TestSecurityExecChatMedia(t *testing.T) {
+	ws, cfg, data := gatewayFiles(t)
+	media := func(chat string) string { return filepath.Join(data, "media", chat) }
+	writeFile(t, filepath.Join(media("alice"), "photo.txt"), "alice's photo")
+	writeFile(t, filepath.Join(media("bob"), "photo.txt"), testSecret)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := execbox.New(execbox.Policy{Workspace: ws, Hidden: []string{cfg, data}}, exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandboxtest.Require(t, box)
+	tool := newExec(t, ExecOptions{Workspace: ws, Sandbox: box, ReadFor: func(ctx context.Context) []string {
+		chat, _ := ctx.Value(execChatKey{}).(string)
+		return []string{media(chat)}
+	}})
+	ctx := context.WithValue(context.Background(), execChatKey{}, "alice")
+	run := func(command string) (string, error) {
+		raw, _ := json.Marshal(map[string]string{"command": command})
+		return tool.Call(ctx, raw)
+	}
+	if out, err := run("cat " + filepath.Join(media("alice"), "photo.txt")); err != nil || out != "alice's photo" {
+		t.Fatalf("own media = %q, %v", out, err)
+	}
+	for _, command := range []string{
+		"cat " + filepath.Join(media("bob"), "photo.txt"),
+		"ls " + filepath.Join(data, "media"),
+		"cat " + filepath.Join(data, "sessions", "*"),
+		"echo x > " + filepath.Join(media("alice"), "photo.txt"),
+		"rm " + filepath.Join(media("alice"), "photo.txt"),
+	} {
+		out, _ := run(command)
+		if !strings.Contains(out, "exit status") || strings.Contains(out, testSecret) {
+			t.Errorf("%q = %q; want refused", command, out)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(media("alice"), "photo.txt")); err != nil || string(b) != "alice's photo" {
+		t.Fatalf("alice's photo after the attempts = %q, %v", b, err)
+	}
+}

@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -12,10 +11,10 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/netguard"
 )
 
 // Limits of web_fetch.
@@ -47,13 +46,14 @@ type WebOptions struct {
 	// (default https://html.duckduckgo.com and https://api.search.brave.com).
 	DuckDuckGoURL, BraveURL string
 	// LookupIP resolves a host name for web_fetch's guard (default: the
-	// system resolver). Every address is checked before one is dialled,
-	// and the checked address is the one dialled, so a name that resolves
-	// to loopback, or changes its answer between check and use, is refused.
+	// system resolver). Every answer is checked before one is dialled,
+	// and the checked address is the one dialled, so a name resolving to
+	// loopback, or to a public and a private address, is refused.
 	LookupIP func(ctx context.Context, host string) ([]netip.Addr, error)
 
-	// dial connects to an address already checked (tests point "public"
-	// addresses at a local server); default a net.Dialer.
+	// dial connects to an address already checked (default: netguard's
+	// dialer, which checks it once more); tests point the "public"
+	// address of a fake site at a local server.
 	dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
@@ -84,7 +84,7 @@ func NewWebTools(opts WebOptions) ([]picoclaw.Tool, error) {
 
 // ErrPrivateAddress is returned when web_fetch is asked to reach a
 // loopback, private, link-local or otherwise non-public address.
-var ErrPrivateAddress = errors.New("address is not public")
+var ErrPrivateAddress = netguard.ErrPrivateAddress
 
 // WebFetchTool fetches a URL and returns it as readable text.
 type WebFetchTool struct {
@@ -100,17 +100,10 @@ func NewWebFetchTool(opts WebOptions) (*WebFetchTool, error) {
 	opts = opts.withDefaults()
 	c := *opts.HTTPClient
 	if !opts.AllowPrivate {
-		var tr *http.Transport
-		switch base := c.Transport.(type) {
-		case nil:
-			tr = http.DefaultTransport.(*http.Transport).Clone()
-		case *http.Transport:
-			tr = base.Clone()
-		default:
-			return nil, fmt.Errorf("web_fetch: HTTPClient.Transport is %T; an *http.Transport is needed to refuse private addresses", base)
+		tr, err := netguard.Transport(c.Transport)
+		if err != nil {
+			return nil, fmt.Errorf("web_fetch: HTTPClient: %w", err)
 		}
-		// A proxy would hide the real destination from the dial check.
-		tr.Proxy = nil
 		g := guardedDialer{lookup: opts.LookupIP, dial: opts.dial}
 		if g.lookup == nil {
 			g.lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
@@ -118,11 +111,9 @@ func NewWebFetchTool(opts WebOptions) (*WebFetchTool, error) {
 			}
 		}
 		if g.dial == nil {
-			d := &net.Dialer{Timeout: 10 * time.Second, Control: publicOnly}
-			g.dial = d.DialContext
+			g.dial = tr.DialContext
 		}
 		tr.DialContext = g.DialContext
-		tr.DialTLSContext = nil
 		c.Transport = tr
 	}
 	guard := !opts.AllowPrivate
@@ -134,47 +125,13 @@ func NewWebFetchTool(opts WebOptions) (*WebFetchTool, error) {
 			return fmt.Errorf("redirect to unsupported scheme %q", req.URL.Scheme)
 		}
 		if guard {
-			if err := checkHost(req.URL.Hostname()); err != nil {
+			if err := netguard.CheckURL(req.URL); err != nil {
 				return fmt.Errorf("redirect: %w", err)
 			}
 		}
 		return nil
 	}
 	return &WebFetchTool{client: &c, userAgent: opts.UserAgent, guard: !opts.AllowPrivate}, nil
-}
-
-// publicOnly is a net.Dialer Control hook: it sees the resolved IP of
-// every connection (redirects included) just before it is made.
-func publicOnly(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return fmt.Errorf("refusing to connect to %q: %w", address, err)
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("refusing to connect to %q: %w", address, err)
-	}
-	if !isPublic(ip) {
-		return fmt.Errorf("refusing to connect to %s: %w (loopback, private, link-local and reserved addresses are blocked)", ip, ErrPrivateAddress)
-	}
-	return nil
-}
-
-// isPublic reports whether ip is a globally routable unicast address.
-func isPublic(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
-		return false
-	}
-	for _, p := range []string{
-		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
-		"198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "64:ff9b::/96", "2001:db8::/32",
-	} {
-		if netip.MustParsePrefix(p).Contains(ip) {
-			return false
-		}
-	}
-	return true
 }
 
 // Def describes web_fetch.
@@ -204,7 +161,7 @@ func (t *WebFetchTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 		maxChars = min(max(a.MaxChars, 100), DefaultFetchChar)
 	}
 	if t.guard {
-		if err := checkHost(u.Hostname()); err != nil {
+		if err := netguard.CheckURL(u); err != nil {
 			return "", fmt.Errorf("web_fetch: %w", err)
 		}
 	}

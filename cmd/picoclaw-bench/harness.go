@@ -137,7 +137,8 @@ func (h *harness) newSubject(name, binary string) (*subject, error) {
 }
 
 // oursSubject writes a config pointing picoclaw at the fakes, with its
-// workspace and a free health port. The gateway's own defaults apply to
+// workspace, its own data dir (a bench must never share, or lock,
+// ~/.picoclaw/data) and a free health port. The gateway's own defaults apply to
 // everything else, as for a user.
 func (h *harness) oursSubject() (*subject, error) {
 	s, err := h.newSubject("picoclaw", h.opts.binary)

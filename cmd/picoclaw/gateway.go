@@ -100,7 +100,7 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	defer closeOutbox(ob, log)
+	defer e.closeOutbox(ob, log)
 	send = viaOutbox(ob, send, log)
 	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, sendScope(cfg))
 	rt, err := newRuntime(ctx, cfg, paths, log, e.transport(), send, sendFile)

@@ -12,8 +12,10 @@ import (
 )
 
 // outboxDrain bounds how long a stopping gateway waits for answers still
-// being delivered; what is left stays on disk for the next start.
-const outboxDrain = 5 * time.Second
+// being delivered (within shutdown's exit slack); what is left stays on
+// disk for the next start. Cutting a delivery short risks sending its
+// part in flight twice, never losing it.
+const outboxDrain = 1500 * time.Millisecond
 
 // partSender is a channel that can resume an answer after its accepted
 // parts (dingtalk.Channel).
@@ -76,10 +78,11 @@ func viaOutbox(ob *outbox.Outbox, direct func(context.Context, picoclaw.Outbound
 	}
 }
 
-// closeOutbox lets answers in flight finish for a moment, then stops
-// delivery; undelivered answers stay on disk.
-func closeOutbox(ob *outbox.Outbox, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), outboxDrain)
+// closeOutbox lets answers in flight finish for a moment (within the
+// shutdown bound, see drainContext), then stops delivery; undelivered
+// answers stay on disk.
+func (e *env) closeOutbox(ob *outbox.Outbox, log *slog.Logger) {
+	ctx, cancel := e.drainContext(outboxDrain)
 	defer cancel()
 	if err := ob.Drain(ctx); err != nil {
 		log.Warn("shutdown: undelivered answers kept for the next start", "err", err)

@@ -84,7 +84,7 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 	restrict := cfg.Agents.Defaults.RestrictToWorkspace == nil || *cfg.Agents.Defaults.RestrictToWorkspace
 	list := tools.NewFSToolsWith(tools.FSOptions{Workspace: ws, Restrict: restrict,
 		Private: rt.paths.private(), ChatMedia: rt.paths.chatMedia})
-	ex, err := execTool(ctx, cfg, rt.paths.private(), restrict, rt.log)
+	ex, err := execTool(ctx, cfg, rt.paths.private(), restrict, rt.paths.chatMediaList, rt.log)
 	if err != nil {
 		return fmt.Errorf("tools.exec: %w", err)
 	}

@@ -58,7 +58,7 @@ func planExec(ctx context.Context, cfg *config.Config, private []string) execSet
 
 // execTool builds the exec tool per plan, logging what a security
 // reviewer must see at every start; nil when exec is not offered.
-func execTool(ctx context.Context, cfg *config.Config, private []string, restrict bool, log *slog.Logger) (*tools.ExecTool, error) {
+func execTool(ctx context.Context, cfg *config.Config, private []string, restrict bool, readFor func(context.Context) []string, log *slog.Logger) (*tools.ExecTool, error) {
 	plan := planExec(ctx, cfg, private)
 	tc := cfg.Tools.Exec
 	switch {
@@ -79,6 +79,15 @@ func execTool(ctx context.Context, cfg *config.Config, private []string, restric
 		Workspace: cfg.Agents.Defaults.Workspace, Restrict: restrict,
 		Timeout:      time.Duration(tc.TimeoutSeconds) * time.Second,
 		DenyPatterns: tc.CustomDenyPatterns, AllowPatterns: tc.CustomAllowPatterns,
-		Sandbox: plan.box,
+		Sandbox: plan.box, ReadFor: readFor,
 	})
+}
+
+// chatMediaList is chatMedia as the exec tool's ReadFor: a command may
+// read the received media of the chat it runs for, no other chat's.
+func (p paths) chatMediaList(ctx context.Context) []string {
+	if d, ok := p.chatMedia(ctx); ok {
+		return []string{d}
+	}
+	return nil
 }

@@ -25,7 +25,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -200,6 +199,7 @@ var (
 // the key and extensions, is decoded for the few roots a chain needs),
 // and keeps the PEM text, which data must not be changed under.
 func (r *Roots) add(data []byte) {
+	var sc subjectScratch
 	for {
 		i := bytes.Index(data, pemBegin)
 		if i < 0 {
@@ -215,7 +215,7 @@ func (r *Roots) add(data []byte) {
 		if bytes.IndexByte(body, ':') >= 0 {
 			continue // PEM headers (an encrypted block): x509 skips these too
 		}
-		subject, err := subjectOfPEM(body)
+		subject, err := subjectOfPEM(body, &sc)
 		if err != nil {
 			continue
 		}
@@ -229,21 +229,37 @@ func (r *Roots) add(data []byte) {
 	}
 }
 
-// subjectPrefix is how much DER is decoded to find a subject: enough for
-// every root of a usual bundle; longer ones are decoded whole.
-const subjectPrefix = 1024
+// subjectPrefix is how much base64 text (a multiple of 4) is decoded to
+// find a subject: 1,026 bytes of DER, enough for every root of a usual
+// bundle; longer ones are decoded whole.
+const subjectPrefix = 1368
+
+// subjectScratch are the buffers subjectOfPEM reuses from one
+// certificate to the next, so that indexing a bundle allocates little.
+type subjectScratch struct {
+	b64 [subjectPrefix]byte
+	der [subjectPrefix / 4 * 3]byte
+}
 
 // subjectOfPEM returns the DER subject of the certificate whose base64
-// body is given.
-func subjectOfPEM(body []byte) ([]byte, error) {
-	buf := make([]byte, subjectPrefix)
-	n, err := io.ReadFull(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(body)), buf)
-	if err == nil || errors.Is(err, io.ErrUnexpectedEOF) {
-		if subject, ok := subjectOfDERPrefix(buf[:n]); ok {
+// body is given. The result may point into sc: copy it to keep it.
+func subjectOfPEM(body []byte, sc *subjectScratch) ([]byte, error) {
+	b64 := sc.b64[:0]
+	for _, c := range body {
+		if c == '\n' || c == '\r' {
+			continue
+		}
+		if len(b64) == len(sc.b64) {
+			break
+		}
+		b64 = append(b64, c)
+	}
+	if n, err := base64.StdEncoding.Decode(sc.der[:], b64[:len(b64)/4*4]); err == nil {
+		if subject, ok := subjectOfDERPrefix(sc.der[:n]); ok {
 			return subject, nil
 		}
 	}
-	// Unusual layout (spaces, a long issuer): decode it all.
+	// Unusual layout (blanks, a long issuer): decode it all.
 	block, _ := pem.Decode(append(append(append([]byte{}, pemBegin...), body...), pemEnd...))
 	if block == nil {
 		return nil, errors.New("tlsroots: certificate is not PEM")

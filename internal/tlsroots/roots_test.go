@@ -160,7 +160,7 @@ func TestSubjectMatchesX509(t *testing.T) {
 		}
 		body := pem.EncodeToMemory(b)
 		body = body[len(pemBegin)+1 : len(body)-len(pemEnd)-1]
-		if got, err := subjectOfPEM(body); err != nil || !bytes.Equal(got, c.RawSubject) {
+		if got, err := subjectOfPEM(body, new(subjectScratch)); err != nil || !bytes.Equal(got, c.RawSubject) {
 			t.Fatalf("%s: subjectOfPEM = %x, %v; want %x", c.Subject, got, err, c.RawSubject)
 		}
 		// Every cut of the DER either yields the subject or says no.

@@ -128,9 +128,9 @@ func (p *Provider) attempt(ctx context.Context, key string, creq goopenai.ChatCo
 	// extra headers, and its Temperature is a float32 with omitempty, so 0
 	// cannot be sent. The transport adds them, and keeps the response
 	// header so that a 429's Retry-After survives go-openai's error
-	// handling, which drops headers. The tools go the same way, encoded
-	// once per change of the list instead of by go-openai per request.
-	rt := &httpx.Transport{Append: fields, Extra: extra, Headers: p.headers}
+	// handling, which drops headers. The messages and tools go the same
+	// way (see fields), so go-openai encodes only a few small keys.
+	rt := &httpx.Transport{Set: fields, Extra: extra, Headers: p.headers}
 	cc := goopenai.DefaultConfig(key)
 	cc.BaseURL = p.baseURL
 	cc.HTTPClient = rt.Client(p.http)
@@ -174,13 +174,18 @@ func (p *Provider) attempt(ctx context.Context, key string, creq goopenai.ChatCo
 }
 
 // fields returns the body keys the transport adds to go-openai's
-// encoding: the tool list (cached JSON) and the temperature, which
+// encoding: the messages (see message), the tool list (cached JSON) and
+// the temperature, which
 // go-openai's float32 omitempty field would drop at 0 and its
 // reasoning-model validator rejects at values the server may well accept.
 // A configured extra "temperature" is merged later and wins unless the
 // request has its own (see Complete).
 func (p *Provider) fields(req picoclaw.Request) ([]httpx.Field, error) {
-	var fields []httpx.Field
+	msgs, err := encodeMessages(req.Messages)
+	if err != nil {
+		return nil, fmt.Errorf("encode messages: %w", err)
+	}
+	fields := []httpx.Field{{Key: "messages", Value: msgs}}
 	if len(req.Tools) > 0 {
 		raw, err := p.tools.Get(req.Tools)
 		if err != nil {

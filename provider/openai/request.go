@@ -11,16 +11,16 @@ import (
 	"picoclaw/provider/internal/httpx"
 )
 
-// emptyToolResult stands in for a tool's empty output: go-openai omits an
-// empty content field, and the API rejects a tool message without one.
+// emptyToolResult stands in for a tool's empty output: an empty content
+// field is omitted, and the API rejects a tool message without one.
 const emptyToolResult = "(no output)"
 
 // buildRequest maps a picoclaw.Request onto go-openai's request, but for
-// the tools and the temperature, which the transport adds (Provider.fields).
+// the messages, the tools and the temperature: the transport adds those
+// (see Provider.fields).
 func buildRequest(model string, req picoclaw.Request) goopenai.ChatCompletionRequest {
 	out := goopenai.ChatCompletionRequest{
 		Model:         model,
-		Messages:      make([]goopenai.ChatCompletionMessage, 0, len(req.Messages)),
 		Stream:        true,
 		StreamOptions: &goopenai.StreamOptions{IncludeUsage: true},
 	}
@@ -31,9 +31,6 @@ func buildRequest(model string, req picoclaw.Request) goopenai.ChatCompletionReq
 		} else {
 			out.MaxTokens = req.MaxTokens
 		}
-	}
-	for _, m := range req.Messages {
-		out.Messages = append(out.Messages, buildMessage(m))
 	}
 	return out
 }
@@ -69,52 +66,90 @@ func reasoningModel(model string) bool {
 	return false
 }
 
-func buildMessage(m picoclaw.Message) goopenai.ChatCompletionMessage {
-	out := goopenai.ChatCompletionMessage{Role: string(m.Role), Name: m.Name}
+// message is a chat message on the wire. go-openai's own type encodes
+// every message twice (its MarshalJSON marshals a copy, which the outer
+// encoder then checks and compacts again), a large share of a request's
+// CPU with a long system prompt; this one is encoded once, by the
+// transport's body field.
+type message struct {
+	Role       string     `json:"role"`
+	Content    any        `json:"content,omitempty"` // a string or []part; nil when empty
+	Name       string     `json:"name,omitempty"`
+	ToolCalls  []toolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+}
+
+type part struct {
+	Type     string    `json:"type"`
+	Text     string    `json:"text,omitempty"`
+	ImageURL *imageURL `json:"image_url,omitempty"`
+}
+
+type imageURL struct {
+	URL string `json:"url"`
+}
+
+type toolCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Function functionCall `json:"function"`
+}
+
+type functionCall struct {
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments,omitempty"`
+}
+
+// encodeMessages is the JSON of the messages array.
+func encodeMessages(msgs []picoclaw.Message) ([]byte, error) {
+	out := make([]message, len(msgs))
+	for i, m := range msgs {
+		out[i] = buildMessage(m)
+	}
+	return json.Marshal(out)
+}
+
+func buildMessage(m picoclaw.Message) message {
+	out := message{Role: string(m.Role), Name: m.Name}
+	text := m.Content
 	switch m.Role {
 	case picoclaw.RoleUser:
-		images := imageParts(m.Images)
-		if len(images) == 0 {
-			out.Content = m.Content
-			break
+		if images := imageParts(m.Images); len(images) > 0 {
+			var parts []part
+			if text != "" {
+				parts = append(parts, part{Type: "text", Text: text})
+			}
+			out.Content = append(parts, images...)
+			return out
 		}
-		if m.Content != "" {
-			out.MultiContent = append(out.MultiContent, goopenai.ChatMessagePart{
-				Type: goopenai.ChatMessagePartTypeText, Text: m.Content,
-			})
-		}
-		out.MultiContent = append(out.MultiContent, images...)
 	case picoclaw.RoleAssistant:
 		// Reasoning is not sent back: DeepSeek rejects reasoning_content in
 		// input messages and other servers ignore it.
-		out.Content = m.Content
 		for _, tc := range m.ToolCalls {
 			args := string(tc.Arguments)
 			if args == "" {
 				args = "{}"
 			}
-			out.ToolCalls = append(out.ToolCalls, goopenai.ToolCall{
-				ID:       tc.ID,
-				Type:     goopenai.ToolTypeFunction,
-				Function: goopenai.FunctionCall{Name: tc.Name, Arguments: args},
+			out.ToolCalls = append(out.ToolCalls, toolCall{
+				ID: tc.ID, Type: "function", Function: functionCall{Name: tc.Name, Arguments: args},
 			})
 		}
 	case picoclaw.RoleTool:
 		out.ToolCallID = m.ToolCallID
-		out.Content = m.Content
-		if out.Content == "" {
-			out.Content = emptyToolResult
+		if text == "" {
+			text = emptyToolResult
 		}
-	default:
-		out.Content = m.Content
+	}
+	if text != "" {
+		out.Content = text
 	}
 	return out
 }
 
 // imageParts turns in-memory image attachments into data-URL parts.
 // Attachments without Data (not loaded, or not images) are skipped.
-func imageParts(atts []picoclaw.Attachment) []goopenai.ChatMessagePart {
-	var parts []goopenai.ChatMessagePart
+func imageParts(atts []picoclaw.Attachment) []part {
+	var parts []part
 	for _, a := range atts {
 		if len(a.Data) == 0 || (a.Kind != "" && a.Kind != "image") {
 			continue
@@ -123,11 +158,9 @@ func imageParts(atts []picoclaw.Attachment) []goopenai.ChatMessagePart {
 		if mime == "" {
 			mime = "image/png"
 		}
-		parts = append(parts, goopenai.ChatMessagePart{
-			Type: goopenai.ChatMessagePartTypeImageURL,
-			ImageURL: &goopenai.ChatMessageImageURL{
-				URL: "data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(a.Data),
-			},
+		parts = append(parts, part{
+			Type:     "image_url",
+			ImageURL: &imageURL{URL: "data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(a.Data)},
 		})
 	}
 	return parts

@@ -72,3 +72,35 @@ func TestTransportAppendsFields(t *testing.T) {
 		}
 	}
 }
+
+func TestTransportSetReplacesSDKKeys(t *testing.T) {
+	url, got := echoServer(t)
+	rt := &Transport{
+		Set:    []Field{{Key: "messages", Value: json.RawMessage(`[{"role":"user","content":"hi"}]`)}, {Key: "top_k", Value: json.RawMessage(`1`)}},
+		Append: []Field{{Key: "tools", Value: json.RawMessage(`[]`)}},
+		Extra:  map[string]any{"top_k": 5},
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url,
+		strings.NewReader(`{"model":"m","messages":null,"stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := rt.Client(&http.Client{}).Do(req)
+	if err != nil {
+		t.Fatalf("Do: %v", err)
+	}
+	resp.Body.Close()
+	s := <-got
+	want := map[string]string{"model": `"m"`, "messages": `[{"role":"user","content":"hi"}]`, "stream": "true", "tools": "[]", "top_k": "5"}
+	if len(s.body) != len(want) {
+		t.Errorf("body = %s, want %v", s.body, want)
+	}
+	for k, v := range want {
+		if string(s.body[k]) != v {
+			t.Errorf("body key %s = %s, want %s", k, s.body[k], v)
+		}
+	}
+	if n := strings.Count(string(s.raw), `"messages"`); n != 1 {
+		t.Errorf("body %s has %d messages keys, want 1", s.raw, n)
+	}
+}

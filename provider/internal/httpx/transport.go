@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -28,16 +30,23 @@ func CheckExtra(extra map[string]any) error {
 
 // Transport wraps a RoundTripper for one attempt. The SDKs serialise a
 // fixed request struct and take only an HTTP client, so vendor body keys
-// (Extra) and extra headers are added here. It also remembers the
+// (Extra), extra headers and the parts of the body picoclaw encodes
+// itself, once per change or faster than the SDK (Append, Set), are added
+// here. It also remembers the
 // answer's status and header: the SDKs drop both from their errors, and
 // they decide the error kind and Retry-After.
 type Transport struct {
 	Base http.RoundTripper // nil → http.DefaultTransport
-	// Append are top-level keys added to the JSON body as they are: keys
-	// the SDK was given nothing for and so leaves out (the pre-encoded
-	// tool list), which spares parsing the body.
-	Append  []Field
-	Extra   map[string]any    // merged into the JSON body after Append; they win
+	// Append are top-level keys added to the JSON body as they are, which
+	// spares parsing the body: keys the SDK was given nothing for and so
+	// leaves out (go-anthropic's omitted tools).
+	Append []Field
+	// Set are top-level keys that replace the SDK's own (go-openai writes
+	// "messages":null when given none). The SDK's body is parsed for that,
+	// its top level only: meant for the small body of an SDK that was
+	// given the bulk of the request as Set fields.
+	Set     []Field
+	Extra   map[string]any    // merged into the JSON body last; they win
 	Headers map[string]string // set on every request
 	// OmitEmpty names headers removed when empty once Headers are set:
 	// with no key configured, send no key header rather than an empty one.
@@ -58,8 +67,8 @@ func (t *Transport) Client(hc *http.Client) *http.Client {
 // RoundTrip sends a copy of req with the body and headers rewritten.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := req.Clone(req.Context())
-	if (len(t.Append) > 0 || len(t.Extra) > 0) && req.Body != nil {
-		if err := rewriteBody(out, t.Append, t.Extra); err != nil { // it closed the body
+	if (len(t.Append) > 0 || len(t.Set) > 0 || len(t.Extra) > 0) && req.Body != nil {
+		if err := t.rewriteBody(out); err != nil { // it closed the body
 			return nil, fmt.Errorf("%w: %w", ErrBody, err)
 		}
 	}
@@ -98,23 +107,21 @@ type Field struct {
 	Value json.RawMessage // valid JSON, written as it is
 }
 
-// rewriteBody adds fields to the request's JSON object body, then merges
-// extra into it, and replaces the body.
-func rewriteBody(req *http.Request, fields []Field, extra map[string]any) error {
+// rewriteBody adds t's fields and extra keys to the request's JSON object
+// body and replaces the body.
+func (t *Transport) rewriteBody(req *http.Request) error {
 	raw, err := io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	if err != nil {
 		return fmt.Errorf("read request body: %w", err)
 	}
-	if len(fields) > 0 {
-		if raw, err = appendFields(raw, fields); err != nil {
-			return err
-		}
+	if len(t.Set) > 0 || len(t.Extra) > 0 {
+		raw, err = mergeFields(raw, append(slices.Clip(t.Set), t.Append...), t.Extra)
+	} else {
+		raw, err = appendFields(raw, t.Append)
 	}
-	if len(extra) > 0 {
-		if raw, err = mergeExtra(raw, extra); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	req.Body = io.NopCloser(bytes.NewReader(raw))
 	req.ContentLength = int64(len(raw))
@@ -148,12 +155,21 @@ func appendFields(raw []byte, fields []Field) ([]byte, error) {
 	return append(out, '}'), nil
 }
 
-// mergeExtra decodes the JSON object raw, sets extra's keys (they win over
-// the SDK's) and encodes it again.
-func mergeExtra(raw []byte, extra map[string]any) ([]byte, error) {
+// mergeFields decodes the top level of the JSON object raw, sets fields
+// and then extra's keys (they win over the SDK's and the fields), and
+// writes the object again. Values are written as they are, not encoded
+// again: the SDK's come from its encoder, fields are valid JSON and
+// extra's are encoded here.
+func mergeFields(raw []byte, fields []Field, extra map[string]any) ([]byte, error) {
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &body); err != nil {
 		return nil, fmt.Errorf("decode request body: %w", err)
+	}
+	if body == nil {
+		return nil, errors.New("decode request body: not a JSON object")
+	}
+	for _, f := range fields {
+		body[f.Key] = f.Value
 	}
 	for k, v := range extra {
 		b, err := json.Marshal(v)
@@ -162,9 +178,23 @@ func mergeExtra(raw []byte, extra map[string]any) ([]byte, error) {
 		}
 		body[k] = b
 	}
-	merged, err := json.Marshal(body)
-	if err != nil {
-		return nil, fmt.Errorf("encode request body: %w", err)
+	size := 2
+	for k, v := range body {
+		size += len(k) + len(v) + 4
 	}
-	return merged, nil
+	out := make([]byte, 0, size)
+	out = append(out, '{')
+	for i, k := range slices.Sorted(maps.Keys(body)) {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		key, err := json.Marshal(k)
+		if err != nil {
+			return nil, fmt.Errorf("encode body key %q: %w", k, err)
+		}
+		out = append(out, key...)
+		out = append(out, ':')
+		out = append(out, body[k]...)
+	}
+	return append(out, '}'), nil
 }
