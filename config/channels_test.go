@@ -270,3 +270,29 @@ func TestVersion3PermWarning(t *testing.T) {
 		t.Errorf("warnings = %q, want the mode warning for a secret under settings", warnings)
 	}
 }
+
+// The README's version 3 example, verbatim.
+func TestReadmeVersion3Example(t *testing.T) {
+	src := `{
+  "version": 3,
+  "agents": {"defaults": {"workspace": "~/.picoclaw/workspace", "model_name": "gpt"}},
+  "model_list": [{"model_name": "gpt", "model": "openai/gpt-4o-mini", "api_keys": ["sk-…"]}],
+  "channel_list": {
+    "dingtalk": {
+      "enabled": true, "type": "dingtalk",
+      "allow_from": [], "group_trigger": {"mention_only": true}, "reasoning_channel_id": "",
+      "settings": {"client_id": "YOUR_CLIENT_ID", "client_secret": "YOUR_CLIENT_SECRET"}
+    }
+  }
+}`
+	cfg, warnings := mustParse(t, src, nil)
+	if len(warnings) != 0 {
+		t.Errorf("warnings = %q", warnings)
+	}
+	if err := cfg.CheckDingTalk("config.json"); err != nil {
+		t.Error(err)
+	}
+	if b := cfg.Channels.DingTalk; !b.Enabled || b.ClientID != "YOUR_CLIENT_ID" || b.ClientSecret != "YOUR_CLIENT_SECRET" {
+		t.Errorf("bot = %+v", b)
+	}
+}
