@@ -250,6 +250,10 @@ func TestBothLayouts(t *testing.T) {
 	if b := cfg.DingTalkBots; len(b) != 1 || b[0].ClientID != "old" {
 		t.Errorf("bots = %+v", b)
 	}
+	_, warnings = mustParse(t, `{"providers":{"openai":{"api_key":"k"}}}`, nil)
+	if !strings.Contains(strings.Join(warnings, "\n"), "providers is the pre-model_list layout") {
+		t.Errorf("warnings = %q", warnings)
+	}
 	_, warnings = mustParse(t, `{"version":4}`, nil)
 	if !slices.Contains(warnings, "config: version 4 is newer than this build reads (3); unknown keys are ignored") {
 		t.Errorf("warnings = %q", warnings)

@@ -143,6 +143,10 @@ func (d *decoder) decodeDocument(data []byte, raw any, cfg *Config) (entries []n
 			migrateLegacyDingTalk(dt, version)
 		}
 	}
+	if _, ok := obj["model_list"]; !ok && obj["providers"] != nil {
+		// PicoClaw converts this pre-v0.2 layout on load; this build does not.
+		d.warnings = append(d.warnings, "config: providers is the pre-model_list layout of PicoClaw before v0.2, which this build does not convert: write model_list (or let PicoClaw v0.2.6 or later migrate the file once)")
+	}
 	list, hasList := obj["channel_list"]
 	delete(obj, "channel_list")
 	d.decode("", obj, reflect.ValueOf(cfg).Elem())
