@@ -71,12 +71,14 @@ type dingTalkEntry struct {
 // dingTalkSettings is channel_list.<name>.settings: PicoClaw's client_id
 // and client_secret, and this build's extra keys.
 type dingTalkSettings struct {
-	ClientID          string `json:"client_id"`
-	ClientSecret      string `json:"client_secret" secret:"true"`
-	APIBase           string `json:"api_base"`
-	ReplyAtSender     *bool  `json:"reply_at_sender"`
-	ChatLimit         int    `json:"chat_limit"`
-	ChatWindowSeconds int    `json:"chat_window_seconds"`
+	ClientID          string                   `json:"client_id"`
+	ClientSecret      string                   `json:"client_secret" secret:"true"`
+	APIBase           string                   `json:"api_base"`
+	ReplyAtSender     *bool                    `json:"reply_at_sender"`
+	ChatLimit         int                      `json:"chat_limit"`
+	ChatWindowSeconds int                      `json:"chat_window_seconds"`
+	GroupAllowFrom    StringList               `json:"group_allow_from"`
+	Groups            map[string]GroupSettings `json:"groups"`
 }
 
 func (e dingTalkEntry) config() DingTalkConfig {
@@ -91,6 +93,8 @@ func (e dingTalkEntry) config() DingTalkConfig {
 		APIBase:            e.Settings.APIBase,
 		ChatLimit:          e.Settings.ChatLimit,
 		ChatWindowSeconds:  e.Settings.ChatWindowSeconds,
+		GroupAllowFrom:     e.Settings.GroupAllowFrom,
+		Groups:             e.Settings.Groups,
 	}
 }
 

@@ -151,6 +151,13 @@ type DingTalkConfig struct {
 	// keys, they let a test shrink the window.
 	ChatLimit         int `json:"chat_limit"`
 	ChatWindowSeconds int `json:"chat_window_seconds"`
+	// GroupAllowFrom lists the group chats answered (conversation ids,
+	// bare or "dingtalk:group:<id>"); empty or "*" answers every group.
+	// Not a PicoClaw key.
+	GroupAllowFrom StringList `json:"group_allow_from"`
+	// Groups holds per-group settings by conversation id, "*" for every
+	// group; see GroupSettings and DingTalkConfig.Group. Not a PicoClaw key.
+	Groups map[string]GroupSettings `json:"groups"`
 }
 
 // GroupTrigger decides when the bot answers in a group chat.

@@ -62,6 +62,9 @@ func validate(c *Config) (warnings []string, errs []error) {
 		}
 		used[name] = true
 	}
+	for _, b := range c.DingTalkBots {
+		warnings = append(warnings, validateGroups(b, names, used, fail)...)
+	}
 	// Per-entry fallbacks are reachable too, transitively.
 	for changed := true; changed; {
 		changed = false
