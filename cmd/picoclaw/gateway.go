@@ -173,6 +173,7 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		AllowFrom:          dt.AllowFrom,
 		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
 		Prefixes:           dt.GroupTrigger.Prefixes,
+		Group:              groupRule(dt),
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
 		StateDir:           p.data.State(),
@@ -185,4 +186,14 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		CallTimeout: e.tuning.callTimeout,
 		Sleep:       e.tuning.sleep,
 	})
+}
+
+// groupRule hands the channel each group's groups.<conversationId> and
+// group_allow_from settings. A group's system_prompt and model_name are
+// not acted on yet.
+func groupRule(dt config.DingTalkConfig) func(string) dingtalk.GroupRule {
+	return func(cid string) dingtalk.GroupRule {
+		g := dt.Group(cid)
+		return dingtalk.GroupRule{Answered: g.Answered, MentionOnly: g.MentionOnly, Prefixes: g.Prefixes, AllowFrom: g.AllowFrom}
+	}
 }

@@ -28,7 +28,10 @@ func TestGatewayVersion3Config(t *testing.T) {
 	// Written as text so that the file's key order is known: "work" first.
 	work, _ := json.Marshal(map[string]any{
 		"enabled": true, "type": "dingtalk", "allow_from": old["allow_from"], "group_trigger": old["group_trigger"],
-		"settings": map[string]any{"client_id": old["client_id"], "client_secret": old["client_secret"], "api_base": old["api_base"]},
+		"settings": map[string]any{"client_id": old["client_id"], "client_secret": old["client_secret"], "api_base": old["api_base"],
+			// Per-group settings: one group answered, without a mention.
+			"group_allow_from": []string{"cidTeam"},
+			"groups":           map[string]any{"cidTeam": map[string]any{"mention_only": false, "prefixes": []string{"/ai"}}}},
 	})
 	rest, _ := json.Marshal(cfg)
 	second := `{"enabled": true, "type": "dingtalk", "settings": {"client_id": "second-id", "client_secret": "second-secret", "api_base": "` + h.dt.URL() + `"}}`
@@ -42,6 +45,17 @@ func TestGatewayVersion3Config(t *testing.T) {
 	h.push(dingtalktest.BotMessage{Text: "hello from v3"})
 	if r := h.waitReplies(1); !strings.Contains(r[0].Text, "hello from v3") {
 		t.Errorf("reply = %+v", r[0])
+	}
+	// Pushed in order on one connection: the first is refused before the
+	// second is taken.
+	h.push(dingtalktest.BotMessage{Group: true, ConversationID: "cidOther", InAtList: true, Text: "not answered here"})
+	h.push(dingtalktest.BotMessage{Group: true, ConversationID: "cidTeam", Text: "/ai ping the team"})
+	r := h.waitReplies(2)
+	if r[1].ConversationID != "cidTeam" || !strings.Contains(r[1].Text, "ping the team") || strings.Contains(r[1].Text, "/ai") {
+		t.Errorf("group reply = %+v", r[1])
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, "group not answered") || !strings.Contains(logs, "cidOther") {
+		t.Errorf("logs lack the refused group:\n%s", logs)
 	}
 	for _, o := range h.dt.OpenRequests() {
 		if o.ClientID != "test-client-id" {
