@@ -32,6 +32,9 @@ type ChannelConfig struct {
 	AllowFrom              []string
 	MentionOnly            bool
 	Prefixes               []string
+	// Group gives a group chat its own rule (see Policy.Group); nil
+	// applies AllowFrom, MentionOnly and Prefixes to every group.
+	Group func(conversationID string) GroupRule
 	// ReasoningChannelID is where reasoning goes: "dingtalk:direct:<id>",
 	// "dingtalk:group:<id>" or a bare id; empty drops reasoning.
 	ReasoningChannelID string
@@ -111,7 +114,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	c := &Channel{
 		cfg:    cfg,
 		log:    log,
-		policy: Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes},
+		policy: Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group},
 		webhook: &WebhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
 			// A failing webhook is not retried: the part goes by OpenAPI at
 			// once (see deliver). Throttling is still waited out.
@@ -217,6 +220,11 @@ func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
 	}
 	if c.dedup.Seen("msg:" + m.MsgID) {
 		c.log.Debug("dingtalk: duplicate bot message", "msg_id", m.MsgID)
+		return AckOK
+	}
+	if !c.policy.Answers(m) {
+		c.log.Info("dingtalk: group not answered (group_allow_from, or the group's enabled: false)", "msg_id", m.MsgID,
+			"conversation_id", m.ConversationID)
 		return AckOK
 	}
 	if !c.policy.Allowed(m) {
