@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"picoclaw"
+	"picoclaw/internal/text"
 )
 
 // Bounds on what a quoted message may add to a prompt: the quote is
@@ -276,7 +277,7 @@ func placeholder(msgType string) string {
 		return "[message]"
 	}
 	name := sanitizeName(msgType, "message")
-	return "[" + truncateUTF8(name, 40) + "]"
+	return "[" + text.Truncate(name, 40) + "]"
 }
 
 // cleanNick makes a name fit on one line of a prompt.
@@ -290,12 +291,12 @@ func cleanNick(s string) string {
 	return truncateRunes(strings.TrimSpace(s), maxNickRunes)
 }
 
+// truncateRunes cuts s to n runes, marking the cut.
 func truncateRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
+	if cut := text.TruncateRunes(s, n); len(cut) < len(s) {
+		return cut + text.Ellipsis
 	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
+	return s
 }
 
 // Who names the quoted message's author for the model.
