@@ -251,6 +251,7 @@ func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
 		go c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
 		return AckOK
 	}
+	text, atts = WithQuote(m, text, atts)
 	if text == "" && len(atts) == 0 {
 		c.log.Debug("dingtalk: ignoring empty text message", "msg_id", m.MsgID, "msgtype", m.MsgType)
 		return AckOK
