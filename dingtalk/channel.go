@@ -66,6 +66,12 @@ type ChannelConfig struct {
 	// Sleep waits between in-call retries; nil means backoff.Sleep. Tests
 	// shorten the waits with it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// ThinkingReaction puts "🤔思考中" on a message while it is answered
+	// (StartThinking, StopThinking); nil means true.
+	ThinkingReaction *bool
+	// ReactionTimeout bounds each reaction call; default
+	// DefaultReactionTimeout.
+	ReactionTimeout time.Duration
 }
 
 // DefaultCallTimeout bounds a short API call: an endpoint that answers
@@ -92,6 +98,8 @@ type Channel struct {
 	limiter *ChatLimiter
 	now     func() time.Time
 	stream  atomic.Pointer[Stream]
+	// thinking is the reaction on messages being answered (reaction.go).
+	thinking *thinking
 }
 
 var _ picoclaw.Channel = (*Channel)(nil)
@@ -144,6 +152,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		return nil, fmt.Errorf("dingtalk: new channel: %w", err)
 	}
 	c.openapi = api
+	c.thinking = newThinking(api, log, cfg.ThinkingReaction == nil || *cfg.ThinkingReaction, cfg.ReactionTimeout)
 	if cfg.StateDir != "" {
 		c.store = newRouteStore(cfg.StateDir, c.routes, log)
 		// A broken file only costs the remembered webhooks: OpenAPI still
@@ -324,6 +333,7 @@ func (c *Channel) flushRoutes() {
 // ErrChatLimiterClosed. Call it once the last Send is done (Run may have
 // returned long before: answers still finishing are sent after it).
 func (c *Channel) Close() error {
+	c.thinking.close()
 	c.limiter.Close()
 	return nil
 }

@@ -58,6 +58,8 @@ func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from in
 		c.log.Error("dingtalk: answer not delivered", "chat", string(key), "reply_to", out.ReplyTo, "err", err)
 		return fmt.Errorf("dingtalk: send answer to %s: %w", key, err)
 	}
+	// Delivered: the question no longer needs its "thinking" reaction.
+	c.StopThinking(out.ReplyTo)
 	return nil
 }
 
