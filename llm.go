@@ -96,6 +96,9 @@ type Provider interface {
 
 // Tool is something the model can call.
 type Tool interface {
+	// Def describes the tool. It must not change once the tool is
+	// registered: the registry reads it once and offers that to the model
+	// every turn.
 	Def() ToolDef
 	// Call runs the tool. A returned error is shown to the model, not fatal.
 	Call(ctx context.Context, args json.RawMessage) (string, error)

@@ -180,6 +180,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	// so that a timed-out turn can still apologise.
 	turnCtx, cancel := context.WithTimeoutCause(ctx, a.cfg.TurnTimeout, ErrTurnTimeout)
 	defer cancel()
+	turnCtx = picoclaw.WithRetryBudget(turnCtx, picoclaw.TurnRetries)
 
 	now := a.cfg.Now()
 	history, err := a.cfg.Sessions.Load(turnCtx, key)

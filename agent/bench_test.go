@@ -48,3 +48,27 @@ func BenchmarkPromptHistory500(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSystemPromptWithSkills is one turn's system prompt in a
+// workspace with prompt files and three skills, unchanged since the last
+// turn.
+func BenchmarkSystemPromptWithSkills(b *testing.B) {
+	dir := b.TempDir()
+	files := map[string]string{
+		"AGENTS.md":        strings.Repeat("Be helpful. ", 200),
+		"SOUL.md":          strings.Repeat("Warm and direct. ", 100),
+		"memory/MEMORY.md": strings.Repeat("- likes tea\n", 300),
+	}
+	for _, s := range []string{"weather", "notes", "translate"} {
+		files["skills/"+s+"/SKILL.md"] = "---\nname: " + s + "\ndescription: What " + s + " does.\n---\n" + strings.Repeat("Steps. ", 100)
+	}
+	writeFiles(b, dir, files)
+	pb := NewPromptBuilder(dir)
+	in := picoclaw.Inbound{Channel: "dingtalk", Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "0123"}, SenderName: "Li", Text: "hi"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := pb.Build(testNow, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

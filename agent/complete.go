@@ -14,7 +14,9 @@ import (
 const maxRetryAfter = 10 * time.Second
 
 // complete makes one model call, retrying retryable failures (temporary
-// errors, rate limits) after the delays in a.retryDelays.
+// errors, rate limits) after the delays in a.retryDelays, while the turn's
+// retry budget (picoclaw.SpendRetry) lasts: the pool's fallbacks and the
+// providers' next-key retries draw on the same budget.
 func (a *Agent) complete(ctx context.Context, req picoclaw.Request) (*picoclaw.Response, error) {
 	for attempt := 0; ; attempt++ {
 		resp, err := a.completeCapped(ctx, req)
@@ -24,7 +26,7 @@ func (a *Agent) complete(ctx context.Context, req picoclaw.Request) (*picoclaw.R
 		if err == nil {
 			return resp, nil
 		}
-		if !picoclaw.IsRetryable(err) || attempt >= len(a.retryDelays) || ctx.Err() != nil {
+		if !picoclaw.IsRetryable(err) || attempt >= len(a.retryDelays) || ctx.Err() != nil || !picoclaw.SpendRetry(ctx) {
 			return nil, err
 		}
 		wait := a.retryDelays[attempt]

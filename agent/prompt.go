@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"picoclaw"
-	"picoclaw/workspace"
 )
 
 // identity is the first line of every system prompt; the workspace files
@@ -40,8 +39,9 @@ const maxPromptFile = 64 << 10
 type PromptBuilder struct {
 	workspace string
 
-	mu    sync.Mutex
-	cache map[string]cachedFile
+	mu     sync.Mutex
+	cache  map[string]cachedFile
+	skills skillsCache
 }
 
 type cachedFile struct {
@@ -93,7 +93,7 @@ func (b *PromptBuilder) Build(now time.Time, in picoclaw.Inbound) (string, error
 	}
 
 	if b.workspace != "" {
-		skills, err := workspace.SkillsSummary(b.workspace)
+		skills, err := b.skills.summary(b.workspace)
 		if err != nil {
 			errs = append(errs, err)
 		} else if skills != "" {

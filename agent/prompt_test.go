@@ -175,3 +175,56 @@ func BenchmarkSystemPrompt(b *testing.B) {
 		}
 	}
 }
+
+// The skill list is cached between turns, yet every change to the skills
+// shows in the next prompt.
+func TestPromptBuilderSeesSkillChanges(t *testing.T) {
+	dir := t.TempDir()
+	b := NewPromptBuilder(dir)
+	build := func() string {
+		t.Helper()
+		got, err := b.Build(testNow, testIn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	skill := func(name, desc string) string {
+		return "---\nname: " + name + "\ndescription: " + desc + "\n---\n"
+	}
+	touch := func(rel string, d time.Duration) {
+		t.Helper()
+		at := time.Now().Add(d)
+		if err := os.Chtimes(filepath.Join(dir, rel), at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := build(); strings.Contains(got, "## Skills") {
+		t.Fatalf("prompt lists skills before there are any:\n%s", got)
+	}
+	writeFiles(t, dir, map[string]string{"skills/weather/SKILL.md": skill("weather", "Forecasts v1.")})
+	if got := build(); !strings.Contains(got, "Forecasts v1.") {
+		t.Fatalf("new skill missing:\n%s", got)
+	}
+	// Edited in place, same size: its time tells.
+	writeFiles(t, dir, map[string]string{"skills/weather/SKILL.md": skill("weather", "Forecasts v2.")})
+	touch("skills/weather/SKILL.md", time.Hour)
+	if got := build(); !strings.Contains(got, "Forecasts v2.") {
+		t.Errorf("edited skill not seen:\n%s", got)
+	}
+	// A skill directory made first, its SKILL.md written later.
+	if err := os.Mkdir(filepath.Join(dir, "skills", "notes"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	build()
+	writeFiles(t, dir, map[string]string{"skills/notes/SKILL.md": skill("notes", "Take notes.")})
+	if got := build(); !strings.Contains(got, "Take notes.") {
+		t.Errorf("SKILL.md written into an existing directory not seen:\n%s", got)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "skills", "weather")); err != nil {
+		t.Fatal(err)
+	}
+	if got := build(); strings.Contains(got, "Forecasts") {
+		t.Errorf("removed skill still listed:\n%s", got)
+	}
+}

@@ -129,6 +129,7 @@ func (a *Agent) runSubagent(id, label, task string, in picoclaw.Inbound) {
 	}()
 	ctx, cancel := context.WithTimeout(a.subs.ctx, a.cfg.TurnTimeout)
 	defer cancel()
+	ctx = picoclaw.WithRetryBudget(ctx, picoclaw.TurnRetries)
 
 	now := a.cfg.Now()
 	system, err := a.prompts.Build(now, in)

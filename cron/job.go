@@ -93,8 +93,10 @@ type Job struct {
 func (j Job) SessionKey() picoclaw.SessionKey { return picoclaw.NewSessionKey(j.Channel, j.Chat) }
 
 type chatJSON struct {
-	Kind string `json:"kind"`
-	ID   string `json:"id"`
+	// Kind is the chat kind's text ("direct" or "group"), decoded apart so
+	// that an error names the field.
+	Kind json.RawMessage `json:"kind"`
+	ID   string          `json:"id"`
 }
 
 // jobAlias has Job's fields without its methods, so that marshalling it
@@ -108,7 +110,11 @@ type jobJSON struct {
 
 // MarshalJSON writes the chat as {"kind": "direct"|"group", "id": …}.
 func (j Job) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jobJSON{jobAlias: jobAlias(j), Chat: chatJSON{Kind: j.Chat.Kind.String(), ID: j.Chat.ID}})
+	kind, err := json.Marshal(j.Chat.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("chat.kind: %w", err)
+	}
+	return json.Marshal(jobJSON{jobAlias: jobAlias(j), Chat: chatJSON{Kind: kind, ID: j.Chat.ID}})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -119,25 +125,15 @@ func (j *Job) UnmarshalJSON(data []byte) error {
 	}
 	*j = Job(w.jobAlias)
 	j.Chat = picoclaw.Peer{ID: w.Chat.ID}
-	if w.Chat.Kind != "" || w.Chat.ID != "" {
-		kind, err := parseChatKind(w.Chat.Kind)
-		if err != nil {
+	if len(w.Chat.Kind) > 0 {
+		if err := json.Unmarshal(w.Chat.Kind, &j.Chat.Kind); err != nil {
 			return fmt.Errorf("chat.kind: %w", err)
 		}
-		j.Chat.Kind = kind
+	}
+	if j.Chat.Kind == 0 && j.Chat.ID != "" {
+		return errors.New(`chat.kind: expected "direct" or "group"`)
 	}
 	return nil
-}
-
-func parseChatKind(s string) (picoclaw.ChatKind, error) {
-	switch s {
-	case "direct":
-		return picoclaw.ChatDirect, nil
-	case "group":
-		return picoclaw.ChatGroup, nil
-	default:
-		return 0, fmt.Errorf(`expected "direct" or "group", got %q`, s)
-	}
 }
 
 // cronParser accepts the classic five fields and descriptors (@daily).

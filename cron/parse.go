@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"picoclaw"
 )
 
 const atFormat = `an RFC3339 time with its offset such as "2026-12-01T09:00:00+08:00", or a delay such as "in 10 minutes" or "1h30m"`
@@ -110,18 +108,4 @@ func splitNumberUnit(w string) (float64, string, bool) {
 	}
 	n, err := strconv.ParseFloat(w[:i], 64)
 	return n, w[i:], err == nil
-}
-
-// ParseChat reads "channel:direct:<id>" or "channel:group:<id>". The id
-// may itself contain colons.
-func ParseChat(s string) (channel string, chat picoclaw.Peer, err error) {
-	parts := strings.SplitN(strings.TrimSpace(s), ":", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
-		return "", picoclaw.Peer{}, fmt.Errorf(`chat: %q; expected "dingtalk:direct:<user id>" or "dingtalk:group:<conversation id>"`, s)
-	}
-	kind, err := parseChatKind(parts[1])
-	if err != nil {
-		return "", picoclaw.Peer{}, fmt.Errorf("chat: %q: kind %w", s, err)
-	}
-	return parts[0], picoclaw.Peer{Kind: kind, ID: parts[2]}, nil
 }

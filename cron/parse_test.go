@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"picoclaw"
 )
 
 func TestParseAt(t *testing.T) {
@@ -63,29 +61,6 @@ func TestParseEvery(t *testing.T) {
 			got, err := ParseEvery(tt.in)
 			if tt.err != (err != nil) || got != tt.want {
 				t.Fatalf("ParseEvery = %d, %v; want %d (error %v)", got, err, tt.want, tt.err)
-			}
-		})
-	}
-}
-
-func TestParseChat(t *testing.T) {
-	tests := []struct {
-		in      string
-		channel string
-		chat    picoclaw.Peer
-		err     bool
-	}{
-		{in: "dingtalk:direct:0123", channel: "dingtalk", chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "0123"}},
-		{in: "dingtalk:group:cid:a==", channel: "dingtalk", chat: picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: "cid:a=="}},
-		{in: "dingtalk:team:1", err: true},
-		{in: "dingtalk:direct:", err: true},
-		{in: "0123", err: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			ch, chat, err := ParseChat(tt.in)
-			if tt.err != (err != nil) || ch != tt.channel || chat != tt.chat {
-				t.Fatalf("ParseChat = %q, %+v, %v; want %q, %+v (error %v)", ch, chat, err, tt.channel, tt.chat, tt.err)
 			}
 		})
 	}

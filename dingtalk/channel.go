@@ -1,6 +1,7 @@
 package dingtalk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type ChannelConfig struct {
 	AllowFrom              []string
 	MentionOnly            bool
 	Prefixes               []string
+	// Group gives a group chat its own rule (see Policy.Group); nil
+	// applies AllowFrom, MentionOnly and Prefixes to every group.
+	Group func(conversationID string) GroupRule
 	// ReasoningChannelID is where reasoning goes: "dingtalk:direct:<id>",
 	// "dingtalk:group:<id>" or a bare id; empty drops reasoning.
 	ReasoningChannelID string
@@ -55,7 +59,18 @@ type ChannelConfig struct {
 	// their turn in order. Defaults DefaultChatPerWindow, DefaultChatWindow.
 	ChatLimit  int
 	ChatWindow time.Duration
+	// CallTimeout bounds each short API call (stream open, access token,
+	// robot sends, webhook posts) independently of HTTPClient's timeout,
+	// which must allow media transfers; default DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Sleep waits between in-call retries; nil means backoff.Sleep. Tests
+	// shorten the waits with it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+// DefaultCallTimeout bounds a short API call: an endpoint that answers
+// late keeps the bot offline, or a chat waiting, no longer than this.
+const DefaultCallTimeout = 15 * time.Second
 
 // DefaultWebhookMargin keeps a reply from racing its webhook's expiry.
 const DefaultWebhookMargin = 5 * time.Minute
@@ -97,10 +112,13 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Channel{
-		cfg:     cfg,
-		log:     log,
-		policy:  Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes},
-		webhook: &WebhookClient{HTTP: cfg.HTTPClient, Logger: log, APIBase: cfg.APIBase},
+		cfg:    cfg,
+		log:    log,
+		policy: Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group},
+		webhook: &WebhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
+			// A failing webhook is not retried: the part goes by OpenAPI at
+			// once (see deliver). Throttling is still waited out.
+			Retry: WebhookRetry{FailFast: true, Sleep: cfg.Sleep}},
 		dedup:   NewDedup(DefaultDedupCapacity, DefaultDedupTTL, nil),
 		routes:  newRoutes(),
 		replyAt: cfg.ReplyAtSender == nil || *cfg.ReplyAtSender,
@@ -117,8 +135,10 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		RobotCode:    cfg.RobotCode,
 		APIBase:      cfg.APIBase,
 		HTTPClient:   cfg.HTTPClient,
+		CallTimeout:  cfg.CallTimeout,
 		Logger:       log,
 		Now:          func() time.Time { return c.now() },
+		Sleep:        cfg.Sleep,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dingtalk: new channel: %w", err)
@@ -168,6 +188,7 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 		Handler:      func(f *Frame) int { return c.onFrame(f, handle) },
 		OnConnected:  c.cfg.OnConnected,
 		IdleTimeout:  c.cfg.IdleTimeout,
+		OpenTimeout:  c.cfg.CallTimeout,
 		Backoff:      c.cfg.Backoff,
 	})
 	if err != nil {
@@ -201,6 +222,11 @@ func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
 		c.log.Debug("dingtalk: duplicate bot message", "msg_id", m.MsgID)
 		return AckOK
 	}
+	if !c.policy.Answers(m) {
+		c.log.Info("dingtalk: group not answered (group_allow_from, or the group's enabled: false)", "msg_id", m.MsgID,
+			"conversation_id", m.ConversationID)
+		return AckOK
+	}
 	if !c.policy.Allowed(m) {
 		c.log.Info("dingtalk: sender not in allow_from", "msg_id", m.MsgID,
 			"sender_staff_id", m.SenderStaffID, "sender_id", m.SenderID, "sender_nick", m.SenderNick)
@@ -225,6 +251,7 @@ func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
 		go c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
 		return AckOK
 	}
+	text, atts = WithQuote(m, text, atts)
 	if text == "" && len(atts) == 0 {
 		c.log.Debug("dingtalk: ignoring empty text message", "msg_id", m.MsgID, "msgtype", m.MsgType)
 		return AckOK
@@ -292,6 +319,15 @@ func (c *Channel) flushRoutes() {
 	}
 }
 
+// Close releases what the channel holds beyond Run: its per-chat rate
+// limiter, whose queued and later sends then fail with
+// ErrChatLimiterClosed. Call it once the last Send is done (Run may have
+// returned long before: answers still finishing are sent after it).
+func (c *Channel) Close() error {
+	c.limiter.Close()
+	return nil
+}
+
 // replyNow sends a reply the channel gives itself (not the agent).
 func (c *Channel) replyNow(out picoclaw.Outbound) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -299,4 +335,15 @@ func (c *Channel) replyNow(out picoclaw.Outbound) {
 	if err := c.Send(ctx, out); err != nil {
 		c.log.Warn("dingtalk: reply not delivered", "err", err)
 	}
+}
+
+// withTimeout copies hc (nil: a default client) with its timeout set to
+// d, or DefaultCallTimeout.
+func withTimeout(hc *http.Client, d time.Duration) *http.Client {
+	c := http.Client{}
+	if hc != nil {
+		c = *hc
+	}
+	c.Timeout = cmp.Or(d, DefaultCallTimeout)
+	return &c
 }

@@ -78,6 +78,7 @@ func newLiveChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelCon
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { ch.Close() })
 	ch.now = lc.clock.Now
 	ch.webhook.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	ch.openapi.cfg.Sleep = func(ctx context.Context, d time.Duration) error {

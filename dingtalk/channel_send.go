@@ -24,22 +24,37 @@ type delivery struct {
 // order; a webhook that turns out expired is dropped and the rest of the
 // message goes by OpenAPI.
 func (c *Channel) Send(ctx context.Context, out picoclaw.Outbound) error {
+	return c.SendParts(ctx, out, 0, nil)
+}
+
+// SendParts is Send for a caller that records progress (the outbox): it
+// skips the first from parts of the split message, already accepted by
+// DingTalk, and calls accepted (if not nil) with each part's index as soon
+// as DingTalk accepted it. The split is the same for the same text, so a
+// retry resumes exactly where the last attempt stopped.
+//
+// A session webhook that fails (5xx, timeout, redirect, a body that is
+// not its JSON, errcode 300001) is not retried: that part and the rest go
+// by OpenAPI at once. OpenAPI failures are returned with their kind
+// (picoclaw.ErrTemporary, *picoclaw.RateLimitError, ErrNoRoute, …), for
+// the caller to decide whether to retry later.
+func (c *Channel) SendParts(ctx context.Context, out picoclaw.Outbound, from int, accepted func(part int)) error {
 	switch out.Kind {
 	case picoclaw.OutAnswer:
-		return c.sendAnswer(ctx, out)
+		return c.sendAnswer(ctx, out, from, accepted)
 	case picoclaw.OutReasoning:
-		return c.sendReasoning(ctx, out)
+		return c.sendReasoning(ctx, out, from, accepted)
 	default:
 		return fmt.Errorf("dingtalk: send: unknown outbound kind %d", out.Kind)
 	}
 }
 
-func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound) error {
+func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int)) error {
 	key := picoclaw.NewSessionKey(ChannelName, out.Chat)
 	if out.Chat.ID == "" {
 		return fmt.Errorf("dingtalk: send answer to %s: %w: empty chat id", key, ErrNoRoute)
 	}
-	if err := c.deliver(ctx, c.answerDelivery(out), out.Text); err != nil {
+	if err := c.deliver(ctx, c.answerDelivery(out), out.Text, from, accepted); err != nil {
 		c.log.Error("dingtalk: answer not delivered", "chat", string(key), "reply_to", out.ReplyTo, "err", err)
 		return fmt.Errorf("dingtalk: send answer to %s: %w", key, err)
 	}
@@ -72,7 +87,7 @@ func (c *Channel) answerDelivery(out picoclaw.Outbound) delivery {
 	return d
 }
 
-func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound) error {
+func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int)) error {
 	target := c.cfg.ReasoningChannelID
 	if target == "" {
 		return nil
@@ -85,7 +100,7 @@ func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound) erro
 	if r, ok := c.routes.chat(chat); ok && r.usable(c.now(), c.margin) {
 		d.webhook = r.webhook
 	}
-	if err := c.deliver(ctx, d, ReasoningHeader+"\n\n"+out.Text); err != nil {
+	if err := c.deliver(ctx, d, ReasoningHeader+"\n\n"+out.Text, from, accepted); err != nil {
 		return fmt.Errorf("dingtalk: send reasoning to %s: %w", picoclaw.NewSessionKey(ChannelName, chat), err)
 	}
 	return nil
@@ -114,13 +129,18 @@ func (c *Channel) resolveChat(target string) (picoclaw.Peer, error) {
 	return p, nil
 }
 
-// deliver sends text to d in parts, in order, each titled by its own
-// first words. A webhook answering 300001 is forgotten and that part and
-// the rest go by OpenAPI.
-func (c *Channel) deliver(ctx context.Context, d delivery, text string) error {
+// deliver sends text to d in parts, in order, from part from on, each
+// titled by its own first words, and reports each accepted part. A
+// webhook that fails in a way another route may fix (see fallsOver) is
+// left for that part and the rest, which go by OpenAPI; one answering
+// 300001 is also forgotten.
+func (c *Channel) deliver(ctx context.Context, d delivery, text string, from int, accepted func(int)) error {
 	parts := Split(text, MaxReplyBytes)
+	if from >= len(parts) {
+		return nil
+	}
 	key := string(picoclaw.NewSessionKey(ChannelName, d.chat))
-	var expired error
+	var fellOver error
 	send := func(i int, part string) error {
 		title := picoclaw.Title(part, 20)
 		if d.webhook != "" {
@@ -134,22 +154,33 @@ func (c *Channel) deliver(ctx context.Context, d delivery, text string) error {
 			switch {
 			case err == nil:
 				return nil
-			case errors.As(err, &rl):
+			case errors.As(err, &rl) && !errors.Is(err, picoclaw.ErrTemporary):
 				// Throttled despite the limiter (another sender in the
 				// chat): hold the chat back for a window.
 				c.limiter.Penalize(key, DefaultChatWindow)
 				return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
-			case !errors.Is(err, ErrSessionExpired):
+			case !fallsOver(ctx, err):
 				return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
 			}
-			c.log.Info("dingtalk: session webhook expired; sending by OpenAPI", "chat", key, "part", i+1)
-			c.routes.forget(d.webhook)
-			c.saveRoutes()
-			d.webhook, expired = "", err
+			expired := errors.Is(err, ErrSessionExpired)
+			if expired {
+				c.routes.forget(d.webhook)
+				c.saveRoutes()
+			}
+			if !reachableByOpenAPI(d.chat) {
+				// No other route: a failing webhook is kept for a later retry.
+				return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
+			}
+			if expired {
+				c.log.Info("dingtalk: session webhook expired; sending by OpenAPI", "chat", key, "part", i+1)
+			} else {
+				c.log.Warn("dingtalk: session webhook failed; sending by OpenAPI", "chat", key, "part", i+1, "err", err)
+			}
+			d.webhook, fellOver = "", err
 		}
 		if err := c.sendOpenAPI(ctx, d.chat, title, part); err != nil {
-			if expired != nil {
-				return fmt.Errorf("part %d of %d: %w (the session webhook had expired: %w)", i+1, len(parts), err, expired)
+			if fellOver != nil {
+				return fmt.Errorf("part %d of %d: %w (the session webhook had failed: %v)", i+1, len(parts), err, fellOver)
 			}
 			return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
 		}
@@ -157,11 +188,37 @@ func (c *Channel) deliver(ctx context.Context, d delivery, text string) error {
 	}
 	// One batch per message: its parts stay together and in order, and
 	// the chat's rate limit is kept.
-	fns := make([]func(context.Context) error, len(parts))
-	for i, part := range parts {
-		fns[i] = func(context.Context) error { return send(i, part) }
+	fns := make([]func(context.Context) error, 0, len(parts)-from)
+	for i := from; i < len(parts); i++ {
+		fns = append(fns, func(context.Context) error {
+			if err := send(i, parts[i]); err != nil {
+				return err
+			}
+			if accepted != nil {
+				accepted(i)
+			}
+			return nil
+		})
 	}
 	return c.limiter.Do(ctx, key, fns...)
+}
+
+// fallsOver says whether a webhook failure sends the part by OpenAPI at
+// once: the session expired (300001), a 5xx, a timeout or dropped
+// connection, a redirect, or an answer that is not the webhook's JSON.
+// A refusal of the message itself (460101 body too large, other
+// errcodes) would fail the same way by OpenAPI; a cancelled ctx stops.
+func fallsOver(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	return errors.Is(err, ErrSessionExpired) || errors.Is(err, picoclaw.ErrTemporary) || errors.Is(err, picoclaw.ErrBadResponse)
+}
+
+// reachableByOpenAPI: groups by conversation id, single chats only by a
+// staff id.
+func reachableByOpenAPI(chat picoclaw.Peer) bool {
+	return chat.Kind == picoclaw.ChatGroup || (chat.Kind == picoclaw.ChatDirect && isStaffID(chat.ID))
 }
 
 // sendOpenAPI sends one markdown part by OpenAPI: a group by its

@@ -188,3 +188,21 @@ func TestChannelRunWarnsAboutOpenAccess(t *testing.T) {
 		}
 	}
 }
+
+// Close releases the channel's rate limiter: a send after it fails at
+// once instead of queueing forever.
+func TestChannelCloseStopsSends(t *testing.T) {
+	h := newChannelHarness(t, nil)
+	h.deliver(t, h.message(t, "bot-text-private.json", "direct", nil))
+	if err := h.ch.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := h.srv.requests()
+	err := h.ch.Send(context.Background(), picoclaw.Outbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "042***297"}, Text: "late"})
+	if !errors.Is(err, ErrChatLimiterClosed) {
+		t.Errorf("Send after Close = %v, want ErrChatLimiterClosed", err)
+	}
+	if n := h.srv.requests() - before; n != 0 {
+		t.Errorf("%d requests sent after Close, want 0", n)
+	}
+}

@@ -2,6 +2,7 @@ package dingtalk
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,7 +31,10 @@ const (
 	openAPIQPSRetries  = 3 // 403 QpsLimit: DingTalk counts per second, so a short wait is enough
 	openAPITempRetries = 3 // 5xx and network failures
 	openAPIQPSWait     = time.Second
-	maxAPIAnswer       = 1 << 20
+	// maxInlineWait is the longest Retry-After waited out inside a call;
+	// a longer one is returned to the caller.
+	maxInlineWait = 8 * time.Second
+	maxAPIAnswer  = 1 << 20
 )
 
 // OpenAPIConfig configures an OpenAPI client. ClientID and ClientSecret
@@ -42,9 +46,12 @@ type OpenAPIConfig struct {
 	// OAPIBase is the legacy host for media upload: DefaultOAPIBase when
 	// APIBase is the default, else APIBase (a local fake serves both).
 	OAPIBase   string
-	HTTPClient *http.Client // nil → a client with a 30 s timeout
-	Logger     *slog.Logger
-	Now        func() time.Time // default time.Now
+	HTTPClient *http.Client // nil → a client with a 30 s timeout; used for media
+	// CallTimeout bounds the short calls (token, robot sends, download
+	// links), whatever HTTPClient's timeout; default DefaultCallTimeout.
+	CallTimeout time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time // default time.Now
 	// Sleep waits d unless ctx ends; default backoff.Sleep. Tests replace
 	// it to avoid real waits.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -56,7 +63,8 @@ type OpenAPIConfig struct {
 type OpenAPI struct {
 	cfg      OpenAPIConfig
 	log      *slog.Logger
-	hc       *http.Client
+	hc       *http.Client // media transfers
+	callHC   *http.Client // short calls, with CallTimeout
 	apiBase  string
 	oapiBase string
 
@@ -108,7 +116,9 @@ func NewOpenAPI(cfg OpenAPIConfig) (*OpenAPI, error) {
 	// A redirect would carry the token header to a host never checked
 	// (net/http drops only Authorization and cookies across hosts).
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &OpenAPI{cfg: cfg, log: cfg.Logger, hc: &hc, apiBase: cfg.APIBase, oapiBase: cfg.OAPIBase}, nil
+	callHC := hc
+	callHC.Timeout = cmp.Or(cfg.CallTimeout, DefaultCallTimeout)
+	return &OpenAPI{cfg: cfg, log: cfg.Logger, hc: &hc, callHC: &callHC, apiBase: cfg.APIBase, oapiBase: cfg.OAPIBase}, nil
 }
 
 // RobotCode is the robot code sent with every robot call.
@@ -120,6 +130,8 @@ func (a *OpenAPI) RobotCode() string { return a.cfg.RobotCode }
 type APIError struct {
 	Status                   int
 	Code, Message, RequestID string
+	// RetryAfter is the answer's Retry-After header; zero when absent.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -149,7 +161,10 @@ func (e *APIError) Unwrap() error {
 		e.Code == "Forbidden.AccessDenied.AccessTokenPermissionDenied":
 		return picoclaw.ErrAuth
 	case e.Status == http.StatusTooManyRequests || isQPSCode(e.Code):
-		return &picoclaw.RateLimitError{RetryAfter: openAPIQPSWait, Err: errQPSLimit}
+		return &picoclaw.RateLimitError{RetryAfter: max(e.RetryAfter, openAPIQPSWait), Err: errQPSLimit}
+	case e.Status >= 500 && e.RetryAfter > 0:
+		// An overloaded host said when to come back: still temporary.
+		return &picoclaw.RateLimitError{RetryAfter: e.RetryAfter, Err: picoclaw.ErrTemporary}
 	case e.Status >= 500 || e.Code == "-1": // -1: the legacy host's "系统繁忙"
 		return picoclaw.ErrTemporary
 	}
@@ -205,13 +220,18 @@ func (a *OpenAPI) withRetry(ctx context.Context, op string, useToken bool, attem
 			a.invalidate(token)
 			a.log.Info("dingtalk api: access token refused; refreshing it", "op", op, "err", err)
 			continue
-		case errors.As(err, &rl) && qps < openAPIQPSRetries:
+		case errors.As(err, &rl) && rl.RetryAfter <= openAPIQPSWait && qps < openAPIQPSRetries:
+			// A longer Retry-After is left to the caller (the outbox
+			// waits it out on disk, not inside this call).
 			qps++
 			// Jitter spreads out the clients that were throttled together.
 			delay = openAPIQPSWait*3/4 + rand.N(openAPIQPSWait/2)
-		case errors.Is(err, picoclaw.ErrTemporary) && temp < openAPITempRetries:
+		case errors.Is(err, picoclaw.ErrTemporary) && temp < openAPITempRetries && (rl == nil || rl.RetryAfter <= maxInlineWait):
 			temp++
 			delay = b.Next()
+			if rl != nil {
+				delay = max(delay, rl.RetryAfter)
+			}
 		default:
 			return fmt.Errorf("dingtalk: %s: %w", op, err)
 		}
@@ -238,12 +258,14 @@ func (a *OpenAPI) postJSON(ctx context.Context, path, token string, in, out any)
 	if token != "" {
 		req.Header.Set(accessTokenHeader, token)
 	}
-	status, raw, err := a.do(req)
+	status, header, raw, err := a.do(a.callHC, req)
 	if err != nil {
 		return err
 	}
 	if status < 200 || status > 299 {
-		return a.apiError(status, raw, token)
+		e := a.apiError(status, raw, token)
+		e.RetryAfter = retryAfter(header, a.cfg.Now())
+		return e
 	}
 	if out == nil {
 		return nil
@@ -254,22 +276,23 @@ func (a *OpenAPI) postJSON(ctx context.Context, path, token string, in, out any)
 	return nil
 }
 
-// do sends req and reads its answer. Transport errors are ErrTemporary;
-// they never quote the URL, whose query may hold a token.
-func (a *OpenAPI) do(req *http.Request) (int, []byte, error) {
-	resp, err := a.hc.Do(req)
+// do sends req with hc and reads its answer. Transport errors (timeouts
+// included) are ErrTemporary; they never quote the URL, whose query may
+// hold a token.
+func (a *OpenAPI) do(hc *http.Client, req *http.Request) (int, http.Header, []byte, error) {
+	resp, err := hc.Do(req)
 	if err != nil {
 		if cerr := req.Context().Err(); cerr != nil {
-			return 0, nil, cerr
+			return 0, nil, nil, cerr
 		}
-		return 0, nil, fmt.Errorf("%w: %w", picoclaw.ErrTemporary, stripURL(err))
+		return 0, nil, nil, fmt.Errorf("%w: %w", picoclaw.ErrTemporary, stripURL(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIAnswer))
 	if err != nil {
-		return 0, nil, fmt.Errorf("read answer: %w: %w", picoclaw.ErrTemporary, stripURL(err))
+		return 0, nil, nil, fmt.Errorf("read answer: %w: %w", picoclaw.ErrTemporary, stripURL(err))
 	}
-	return resp.StatusCode, raw, nil
+	return resp.StatusCode, resp.Header, raw, nil
 }
 
 // apiError builds the error of a non-2xx answer, which may be JSON or,

@@ -160,7 +160,7 @@ func (a *OpenAPI) upload(ctx context.Context, token, mediaType, contentType stri
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/json")
-	status, raw, err := a.do(req)
+	status, _, raw, err := a.do(a.hc, req)
 	if err != nil {
 		return "", err
 	}

@@ -55,12 +55,7 @@ func recordOf(r route) routeRecord {
 // expired at now; ok is false for a record that names no chat.
 func (rec routeRecord) route(now time.Time) (r route, ok bool) {
 	var kind picoclaw.ChatKind
-	switch rec.Kind {
-	case "direct":
-		kind = picoclaw.ChatDirect
-	case "group":
-		kind = picoclaw.ChatGroup
-	default:
+	if err := kind.UnmarshalText([]byte(rec.Kind)); err != nil || kind == 0 {
 		return route{}, false
 	}
 	if rec.ID == "" {
@@ -92,16 +87,28 @@ type routeStore struct {
 	t             *routes
 	delay         time.Duration
 	log           *slog.Logger
+	// writeFile writes the snapshot (fsutil.WriteFileAtomic; tests block it).
+	writeFile func(path string, data []byte, perm os.FileMode) error
 
-	// mu serialises appends and snapshots: a snapshot holds it from
-	// reading t until the log is emptied, so no change falls between.
+	// saveMu serialises snapshots. It is held while one is written to
+	// disk (fsync included); record never takes it.
+	saveMu sync.Mutex
+
+	// mu guards the log and the state below. It is never held across an
+	// fsync: a snapshot copies the routes under it and writes them
+	// outside it, so the ack path (record) never waits for a disk sync.
 	mu    sync.Mutex
 	lf    *os.File // the log, open for appending; nil until needed
 	buf   bytes.Buffer
 	enc   *json.Encoder
 	dirty bool // the log holds changes the snapshot lacks
 	timer *time.Timer
-	saves int // snapshots written, for tests
+	// saving is set while a snapshot is written; later holds the lines
+	// logged meanwhile, which that snapshot may lack: they are written
+	// back to the emptied log.
+	saving bool
+	later  []byte
+	saves  int // snapshots written, for tests
 }
 
 func newRouteStore(dir string, t *routes, log *slog.Logger) *routeStore {
@@ -109,7 +116,7 @@ func newRouteStore(dir string, t *routes, log *slog.Logger) *routeStore {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &routeStore{path: filepath.Join(dir, RoutesFile), logPath: filepath.Join(dir, RoutesLogFile),
-		t: t, delay: routesSnapshotDelay, log: log}
+		t: t, delay: routesSnapshotDelay, log: log, writeFile: fsutil.WriteFileAtomic}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
 	return s
@@ -190,12 +197,12 @@ func readRouteLog(path string) (recs []routeRecord, bad int, err error) {
 	return recs, bad, nil
 }
 
-// snapshotLocked writes every chat route of s.t atomically: a temporary
-// file in the same directory, synced, renamed over the old one, and the
-// directory synced. Called with s.mu held.
-func (s *routeStore) snapshotLocked() error {
-	doc := routesDoc{Version: routesVersion, Chats: []routeRecord{}}
-	for _, r := range s.t.chats() {
+// writeSnapshot writes chats atomically: a temporary file in the same
+// directory, synced, renamed over the old one, and the directory synced.
+// It holds no lock of s but saveMu, which the caller holds.
+func (s *routeStore) writeSnapshot(chats []route) error {
+	doc := routesDoc{Version: routesVersion, Chats: make([]routeRecord, 0, len(chats))}
+	for _, r := range chats {
 		doc.Chats = append(doc.Chats, recordOf(r))
 	}
 	sort.Slice(doc.Chats, func(i, j int) bool {
@@ -211,7 +218,7 @@ func (s *routeStore) snapshotLocked() error {
 	}
 	// A failed directory sync is an error here: the log is emptied next,
 	// so the new snapshot must outlive a power cut.
-	if err := fsutil.WriteFileAtomic(s.path, raw, 0o600); err != nil {
+	if err := s.writeFile(s.path, raw, 0o600); err != nil {
 		return fmt.Errorf("dingtalk: save routes: %w", err)
 	}
 	return nil

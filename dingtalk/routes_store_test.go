@@ -204,3 +204,43 @@ func TestChannelFlushesRoutesWhenRunEnds(t *testing.T) {
 		t.Errorf("routes log has %d lines after Run, want 0", n)
 	}
 }
+
+// The ack path logs a route while a snapshot is being written (and
+// synced) without waiting for it, and a route logged meanwhile is still
+// on disk after the snapshot empties the log.
+func TestRoutesRecordDoesNotWaitForSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	s := newRouteStore(dir, newRoutes(), nil)
+	s.delay = time.Hour // only this test's flush writes a snapshot
+	t.Cleanup(func() { s.close() })
+	writing, release := make(chan struct{}), make(chan struct{})
+	write := s.writeFile
+	s.writeFile = func(path string, data []byte, perm os.FileMode) error {
+		close(writing)
+		<-release // the disk is slow
+		return write(path, data, perm)
+	}
+	remember(t, s, directRoute("0123", "first", now, time.Hour), now)
+	flushed := make(chan error, 1)
+	go func() { flushed <- s.flush() }()
+	<-writing
+
+	// Would deadlock (and the test time out) if record waited for the
+	// snapshot.
+	remember(t, s, directRoute("0456", "during", now, time.Hour), now)
+	close(release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	s.writeFile = write
+	if n := fileLines(t, filepath.Join(dir, RoutesLogFile)); n != 1 {
+		t.Errorf("log has %d lines after the snapshot, want the 1 logged during it", n)
+	}
+	got := loadRoutes(t, dir, now) // as after kill -9 now
+	for _, id := range []string{"0123", "0456"} {
+		if _, ok := got.chat(picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: id}); !ok {
+			t.Errorf("chat %s lost", id)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package dingtalk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,10 @@ type StreamConfig struct {
 	IdleTimeout            time.Duration
 	PingTimeout            time.Duration
 	Backoff                *backoff.Backoff // nil → Min 1s, Max 60s
+	// OpenTimeout bounds the connections/open call, whatever HTTPClient's
+	// own timeout (the channel's client allows minutes for media); default
+	// DefaultCallTimeout.
+	OpenTimeout time.Duration
 }
 
 // Stream is a DingTalk Stream Mode client: it opens a connection, reads
@@ -52,6 +57,7 @@ type Stream struct {
 	cfg     StreamConfig
 	log     *slog.Logger
 	openURL string
+	openHC  *http.Client // HTTPClient with OpenTimeout
 	ua      string
 	drain   time.Duration // drainTimeout; tests shorten it
 
@@ -91,10 +97,13 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	if cfg.Backoff == nil {
 		cfg.Backoff = &backoff.Backoff{Min: time.Second, Max: 60 * time.Second}
 	}
+	openHC := *cfg.HTTPClient
+	openHC.Timeout = cmp.Or(cfg.OpenTimeout, DefaultCallTimeout)
 	return &Stream{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		openURL: strings.TrimRight(cfg.APIBase, "/") + openPath,
+		openHC:  &openHC,
 		ua:      "picoclaw/" + version(),
 		drain:   drainTimeout,
 	}, nil

@@ -96,7 +96,7 @@ func (s *Stream) open(ctx context.Context) (endpoint, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json") // without it the gateway may answer XML
-	resp, err := s.cfg.HTTPClient.Do(req)
+	resp, err := s.openHC.Do(req)
 	if err != nil {
 		return endpoint{}, fmt.Errorf("dingtalk: open connection: %w: %w", picoclaw.ErrTemporary, err)
 	}

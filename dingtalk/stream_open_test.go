@@ -96,7 +96,7 @@ func TestStreamAuthAfterSuccessKeepsRetrying(t *testing.T) {
 	h := startStream(t, srv, nil)
 	h.waitConns(t, 1)
 	srv.SetCredentials(srv.ClientID, "rotated")
-	srv.DropConnections()
+	srv.CloseClientConnections()
 	// Two rejected opens prove Run neither returned nor stopped retrying.
 	waited := make(chan error, 1)
 	go func() { waited <- srv.WaitOpens(streamCtx(t), 3) }()
@@ -158,7 +158,7 @@ func TestStreamSecretsStayOutOfLogs(t *testing.T) {
 	srv.FailOpen(200, fmt.Sprintf(`{"endpoint":"ws://127.0.0.1:1/connect","ticket":%q}`, ticket), 1)
 	h := startStream(t, srv, nil)
 	h.waitConns(t, 1)
-	srv.DropConnections()
+	srv.CloseClientConnections()
 	h.waitConns(t, 2)
 	h.push(t, dingtalktest.BotMessage{Text: "x"})
 	h.stop(t)

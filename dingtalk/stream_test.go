@@ -143,7 +143,7 @@ func TestStreamReconnects(t *testing.T) {
 		mod   func(*StreamConfig)
 		fault func(*dingtalktest.Server)
 	}{
-		{"dropped TCP", nil, func(s *dingtalktest.Server) { s.DropConnections() }},
+		{"dropped TCP", nil, func(s *dingtalktest.Server) { s.CloseClientConnections() }},
 		{"zombie socket (dead-man)", func(c *StreamConfig) {
 			c.IdleTimeout, c.PingTimeout = 30*time.Millisecond, 30*time.Millisecond
 		}, func(s *dingtalktest.Server) { s.SetZombie(true) }},

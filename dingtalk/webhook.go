@@ -62,6 +62,10 @@ type WebhookRetry struct {
 	// Sleep waits d unless ctx ends; nil means backoff.Sleep. Tests
 	// replace it to avoid real waits.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// FailFast returns temporary failures (5xx, timeouts, dropped
+	// connections) at once instead of retrying them, for a caller that
+	// has another route; throttling is still retried.
+	FailFast bool
 }
 
 // WebhookClient posts replies to session webhooks.
@@ -140,12 +144,13 @@ func (c *WebhookClient) SendMarkdown(ctx context.Context, webhook, title, text s
 	log := c.logger()
 	for try := 1; ; try++ {
 		err = c.post(ctx, webhook, target, body)
-		if err == nil || !picoclaw.IsRetryable(err) || try >= attempts || ctx.Err() != nil {
+		var rl *picoclaw.RateLimitError
+		throttled := errors.As(err, &rl)
+		if err == nil || !picoclaw.IsRetryable(err) || try >= attempts || ctx.Err() != nil || (c.Retry.FailFast && !throttled) {
 			return err
 		}
 		delay := b.Next()
-		var rl *picoclaw.RateLimitError
-		if errors.As(err, &rl) && rl.RetryAfter > delay {
+		if throttled && rl.RetryAfter > delay {
 			delay = rl.RetryAfter
 		}
 		log.Warn("dingtalk: webhook send failed, retrying", "webhook", target, "attempt", try, "delay", delay, "err", err)
@@ -176,9 +181,17 @@ func (c *WebhookClient) post(ctx context.Context, webhook, target string, body [
 	}
 	switch {
 	case resp.StatusCode >= 500:
-		return fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d", target, picoclaw.ErrTemporary, resp.StatusCode)
+		err := fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d", target, picoclaw.ErrTemporary, resp.StatusCode)
+		if d := retryAfter(resp.Header, time.Now()); d > 0 {
+			return &picoclaw.RateLimitError{RetryAfter: d, Err: err}
+		}
+		return err
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return &picoclaw.RateLimitError{Err: fmt.Errorf("dingtalk: webhook %s: HTTP 429", target)}
+		return &picoclaw.RateLimitError{RetryAfter: retryAfter(resp.Header, time.Now()), Err: fmt.Errorf("dingtalk: webhook %s: HTTP 429", target)}
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		// Redirects are never followed (see client): the answer was not
+		// delivered, whatever the body says.
+		return fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d redirect, not followed", target, picoclaw.ErrBadResponse, resp.StatusCode)
 	}
 	var ans struct {
 		Code *int   `json:"errcode"`

@@ -20,7 +20,11 @@ func line(t *testing.T, op, id string) string {
 		in := newInbound(id)
 		r.In = &in
 	}
-	data, err := json.Marshal(&r)
+	w, err := toWire(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(w)
 	if err != nil {
 		t.Fatal(err)
 	}

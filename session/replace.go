@@ -27,7 +27,7 @@ func (s *Store) Replace(ctx context.Context, key picoclaw.SessionKey, msgs []pic
 		return fmt.Errorf("session: replace %s: %w", key, err)
 	}
 
-	defer s.lock(key).Unlock()
+	defer s.lock(key)()
 	s.cache.drop(key)
 
 	// 0600, like Append's files. A failed directory sync fails Replace:

@@ -31,7 +31,7 @@ type Store struct {
 	now    func() time.Time
 
 	mu    sync.Mutex
-	locks map[picoclaw.SessionKey]*sync.Mutex
+	locks map[picoclaw.SessionKey]*keyLock // only keys in use: see lock
 
 	cache *historyCache
 	// write appends to a session file; tests inject faults (a full
@@ -57,7 +57,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		dir:    dir,
 		logger: logger,
 		now:    time.Now,
-		locks:  make(map[picoclaw.SessionKey]*sync.Mutex),
+		locks:  make(map[picoclaw.SessionKey]*keyLock),
 		cache:  newHistoryCache(DefaultCacheBytes),
 		write:  (*os.File).Write,
 	}, nil
@@ -66,17 +66,33 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 // Dir returns the directory holding the session files.
 func (s *Store) Dir() string { return s.dir }
 
-// lock returns the held per-key mutex; the caller must unlock it.
-func (s *Store) lock(key picoclaw.SessionKey) *sync.Mutex {
+// keyLock serialises the file operations of one key.
+type keyLock struct {
+	mu   sync.Mutex
+	refs int // holders and waiters; guarded by Store.mu
+}
+
+// lock takes key's lock and returns the function that releases it. A
+// key's entry lives only while someone holds or waits for it, so the map
+// does not grow with every chat ever seen.
+func (s *Store) lock(key picoclaw.SessionKey) (unlock func()) {
 	s.mu.Lock()
-	m := s.locks[key]
-	if m == nil {
-		m = new(sync.Mutex)
-		s.locks[key] = m
+	l := s.locks[key]
+	if l == nil {
+		l = new(keyLock)
+		s.locks[key] = l
 	}
+	l.refs++
 	s.mu.Unlock()
-	m.Lock()
-	return m
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		s.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(s.locks, key)
+		}
+		s.mu.Unlock()
+	}
 }
 
 func (s *Store) path(key picoclaw.SessionKey) (string, error) {
@@ -106,7 +122,7 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
 
-	defer s.lock(key).Unlock()
+	defer s.lock(key)()
 
 	_, statErr := os.Lstat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
@@ -206,15 +222,15 @@ func (s *Store) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.M
 	if err != nil {
 		return nil, err
 	}
-	m := s.lock(key)
+	unlock := s.lock(key)
 	if fi, err := os.Stat(path); err == nil {
 		if msgs, ok := s.cache.get(key, fi); ok {
-			m.Unlock()
+			unlock()
 			return msgs, nil
 		}
 	}
 	data, fi, err := readFile(path)
-	m.Unlock()
+	unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -297,7 +313,7 @@ func (s *Store) Reset(ctx context.Context, key picoclaw.SessionKey) error {
 	}
 	path := filepath.Join(s.dir, name+fileExt)
 
-	defer s.lock(key).Unlock()
+	defer s.lock(key)()
 
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -23,6 +23,10 @@ type Registry struct {
 
 	mu    sync.RWMutex
 	tools map[string]picoclaw.Tool
+	// defs are the tools' definitions sorted by name, read once at
+	// registration: the agent asks for them every turn, and some tools
+	// build theirs (compacting a schema) on each Def call.
+	defs []picoclaw.ToolDef
 }
 
 // NewRegistry returns an empty registry. A nil logger discards.
@@ -52,6 +56,8 @@ func (r *Registry) Register(t picoclaw.Tool) error {
 		return fmt.Errorf("tools: register %s: a tool with this name is already registered", d.Name)
 	}
 	r.tools[d.Name] = t
+	i, _ := slices.BinarySearchFunc(r.defs, d.Name, func(e picoclaw.ToolDef, name string) int { return strings.Compare(e.Name, name) })
+	r.defs = slices.Insert(r.defs, i, d)
 	return nil
 }
 
@@ -76,16 +82,12 @@ func (r *Registry) Names() []string {
 }
 
 // Defs returns the definitions of every tool, sorted by name so that the
-// prompt sent to the model is stable (and cacheable) across turns.
+// prompt sent to the model is stable (and cacheable) across turns. A
+// tool's definition is the one it gave when it was registered.
 func (r *Registry) Defs() []picoclaw.ToolDef {
-	names := r.Names()
-	defs := make([]picoclaw.ToolDef, 0, len(names))
-	for _, n := range names {
-		if t, ok := r.Get(n); ok {
-			defs = append(defs, t.Def())
-		}
-	}
-	return defs
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Clone(r.defs)
 }
 
 // Call runs the tool called name with args. Every failure, a panic

@@ -174,3 +174,24 @@ func TestToolDefs(t *testing.T) {
 		})
 	}
 }
+
+func TestRegistryDefsSortedAndCopied(t *testing.T) {
+	r := NewRegistry(nil)
+	for _, n := range []string{"write_file", "exec", "read_file"} {
+		if err := r.Register(&stubTool{name: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defs := r.Defs()
+	var names []string
+	for _, d := range defs {
+		names = append(names, d.Name)
+	}
+	if got, want := strings.Join(names, ","), "exec,read_file,write_file"; got != want {
+		t.Fatalf("Defs names = %s, want %s", got, want)
+	}
+	defs[0].Name = "changed"
+	if r.Defs()[0].Name != "exec" {
+		t.Error("changing the returned slice changed the registry")
+	}
+}

@@ -16,6 +16,7 @@ const stopGrace = 25 * time.Second
 
 // gateway is one running child process.
 type gateway struct {
+	sub  *subject
 	cmd  *exec.Cmd
 	log  *os.File
 	done chan struct{} // closed when the process has exited
@@ -26,20 +27,17 @@ type gateway struct {
 	cancel context.CancelCauseFunc
 }
 
-// start execs the gateway and waits until the fake DingTalk has accepted
-// its stream socket; it returns the time from exec to that moment.
-func (h *harness) start(ctx context.Context) (*gateway, time.Duration, error) {
-	logf, err := os.OpenFile(h.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+// start execs the gateway of sub and waits until the fake DingTalk has
+// accepted its stream socket; it returns the time from exec to that
+// moment.
+func (h *harness) start(ctx context.Context, sub *subject) (*gateway, time.Duration, error) {
+	logf, err := os.OpenFile(sub.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, 0, fmt.Errorf("bench: open gateway log: %w", err)
 	}
-	args := []string{"gateway", "--config", h.cfgPath, "--log-level", h.opts.logLevel}
-	if h.opts.gwProfile != "" {
-		// Each start rewrites it; the last process's profile is kept.
-		args = append(args, "--cpuprofile", h.opts.gwProfile)
-	}
-	cmd := exec.Command(h.binary, args...)
-	cmd.Stdout, cmd.Stderr, cmd.Env, cmd.Dir = logf, logf, append(childEnv(), h.env...), h.dir
+	cmd := exec.Command(sub.binary, sub.args...)
+	cmd.Stdout, cmd.Stderr, cmd.Dir = logf, logf, sub.dir
+	cmd.Env = append(append(childEnv(), h.env...), sub.env...)
 	detach(cmd)
 	before := h.dt.ConnectionCount()
 
@@ -48,11 +46,11 @@ func (h *harness) start(ctx context.Context) (*gateway, time.Duration, error) {
 		logf.Close()
 		return nil, 0, fmt.Errorf("bench: start gateway: %w", err)
 	}
-	g := &gateway{cmd: cmd, log: logf, done: make(chan struct{})}
+	g := &gateway{sub: sub, cmd: cmd, log: logf, done: make(chan struct{})}
 	g.ctx, g.cancel = context.WithCancelCause(context.Background())
 	go func() {
 		g.err = cmd.Wait()
-		g.cancel(fmt.Errorf("bench: gateway exited (%v); see %s", g.err, h.logPath))
+		g.cancel(fmt.Errorf("bench: gateway %s exited (%v); see %s", sub.name, g.err, sub.logPath))
 		close(g.done)
 	}()
 
@@ -66,7 +64,7 @@ func (h *harness) start(ctx context.Context) (*gateway, time.Duration, error) {
 		if cause := context.Cause(g.ctx); cause != nil {
 			return nil, 0, cause
 		}
-		return nil, 0, fmt.Errorf("bench: gateway did not connect within %s: %w", elapsed.Round(time.Millisecond), err)
+		return nil, 0, fmt.Errorf("bench: gateway %s did not connect within %s: %w", sub.name, elapsed.Round(time.Millisecond), err)
 	}
 	return g, time.Since(t0), nil
 }
@@ -99,6 +97,9 @@ func (g *gateway) stop() error {
 func (g *gateway) exitErr() error {
 	var ee *exec.ExitError
 	if errors.As(g.err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && g.sub.sigtermExitOK && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+			return nil
+		}
 		return fmt.Errorf("bench: gateway exited: %w", g.err)
 	}
 	return g.err

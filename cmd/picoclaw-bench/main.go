@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,6 +34,9 @@ type options struct {
 	cpuProfile string
 	gwProfile  string
 	plain      bool
+	netns      bool
+	// compare is another gateway binary run through the same phases.
+	compare, compareConfig, compareArgs, compareName string
 }
 
 func main() {
@@ -51,6 +55,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "picoclaw-bench:", err)
 		return 2
 	}
+	if opts.netns && !inNetns() {
+		code, err := reexecInNetns(ctx, args, stdout, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "picoclaw-bench:", err)
+			return 1
+		}
+		return code
+	}
 	if opts.cpuProfile != "" {
 		stopProfile, err := cpuprof.Start(opts.cpuProfile)
 		if err != nil {
@@ -59,15 +71,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
-	res, err := bench(ctx, opts, newProgress(stderr))
+	all, err := bench(ctx, opts, newProgress(stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "picoclaw-bench:", err)
 		return 1
 	}
-	rows := res.rows(opts)
-	if opts.json {
-		err = writeJSON(stdout, res, rows)
-	} else {
+	rows := all[0].rows(opts)
+	switch {
+	case opts.json:
+		err = writeJSON(stdout, all, opts)
+	case len(all) > 1:
+		if err = writeCompareTable(stdout, rows, all[1].rows(opts), all[1].Name); err == nil {
+			err = writeSummary(stdout, rows)
+		}
+	default:
 		err = writeTable(stdout, rows)
 	}
 	if err != nil {
@@ -98,6 +115,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the fakes) to FILE")
 	fs.StringVar(&o.gwProfile, "gateway-cpuprofile", "", "write a CPU profile of the last gateway process (idle to shutdown) to FILE")
 	fs.BoolVar(&o.plain, "plain", false, "serve the fake DingTalk over plain HTTP on 127.0.0.1 (default: TLS under DingTalk's host names)")
+	fs.BoolVar(&o.netns, "netns", false, "run in private user, mount and network namespaces, where DingTalk's names resolve to the fake on 127.0.0.1:443 "+
+		"through a private /etc/hosts (needs root or unprivileged user namespaces; implied by --compare)")
+	fs.StringVar(&o.compare, "compare", "", "also measure this gateway `BINARY` (e.g. PicoClaw's), interleaved, and print both with their ratios")
+	fs.StringVar(&o.compareConfig, "compare-config", "", "config `TEMPLATE` of the --compare binary; placeholders:\n"+strings.Join(placeholderDoc, "\n"))
+	fs.StringVar(&o.compareArgs, "compare-args", "gateway", "command line of the --compare binary ({{config}} is its config file)")
+	fs.StringVar(&o.compareName, "compare-name", "", "column name of the --compare binary (default: its file name)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -111,6 +134,18 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if f.v < 1 {
 			return o, fmt.Errorf("--%s must be at least 1, got %d", f.name, f.v)
 		}
+	}
+	if o.compare != "" {
+		if o.compareConfig == "" {
+			return o, errors.New("--compare needs --compare-config, the other gateway's config template")
+		}
+		if o.plain {
+			return o, errors.New("--compare runs over TLS in a network namespace; drop --plain")
+		}
+		o.netns = true // the other binary knows no dial override: DingTalk's names must resolve to the fake
+	}
+	if o.netns && o.plain {
+		return o, errors.New("--netns serves DingTalk's names over TLS; drop --plain")
 	}
 	if o.timeout <= 0 || o.delay < 0 || o.idle < 0 || o.soak < 0 {
 		return o, errors.New("--timeout must be positive; --delay, --idle and --soak not negative")

@@ -65,7 +65,7 @@ func (h *harness) measureSoak(ctx context.Context, g *gateway, d time.Duration, 
 		r.RSSLast, r.RSSMax = m.RSS, max(r.RSSMax, m.RSS)
 		ms := memSample{At: time.Since(begin).Round(time.Second), RSS: m.RSS}
 		defer func() { r.Samples = append(r.Samples, ms) }()
-		if st, err := h.health(pctx); err == nil {
+		if st, err := g.health(pctx); err == nil {
 			ms.Goroutines, ms.Heap = st.Goroutines, st.Heap
 			if r.Goroutines[0] == 0 {
 				r.Goroutines[0], r.Heap[0] = st.Goroutines, st.Heap
@@ -118,10 +118,11 @@ type healthStats struct {
 	Heap       int64 `json:"heap_live_bytes"`
 }
 
-// health reads the gateway's goroutine count and heap from /health.
-func (h *harness) health(ctx context.Context) (healthStats, error) {
+// health reads the gateway's goroutine count and heap from /health
+// (picoclaw's own; another gateway's may lack them).
+func (g *gateway) health(ctx context.Context) (healthStats, error) {
 	var st healthStats
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/health", h.port), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/health", g.sub.port), nil)
 	if err != nil {
 		return st, err
 	}

@@ -10,28 +10,42 @@ import (
 type startResult struct {
 	Starts []time.Duration `json:"starts_ns"`
 	Median time.Duration   `json:"median_ns"`
+	// CPU is the gateway's CPU time (all threads, user and system) from
+	// exec to connected: unlike the wall time it does not grow when
+	// other work shares the machine. Empty where it cannot be read.
+	CPU       []time.Duration `json:"cpu_ns,omitempty"`
+	CPUMedian time.Duration   `json:"cpu_median_ns,omitempty"`
 }
 
-// measureStarts starts the gateway n times, each a fresh process, and
-// times exec → stream connected. It keeps the last process running and
-// returns it for the next phases.
-func (h *harness) measureStarts(ctx context.Context, n int, p *progress) (*gateway, startResult, error) {
-	var r startResult
-	for i := 1; ; i++ {
-		p.update("start %d/%d…", i, n)
-		g, d, err := h.start(ctx)
-		if err != nil {
-			return nil, r, err
-		}
-		r.Starts = append(r.Starts, d)
-		if i == n {
-			r.Median = median(r.Starts)
-			return g, r, nil
-		}
-		if err := g.stop(); err != nil {
-			return nil, r, fmt.Errorf("bench: stop after start %d: %w", i, err)
+// measureStarts starts each gateway n times, each a fresh process,
+// taking turns (a, b, a, b…) so that both see the same machine, and
+// times exec → stream connected. Every process is stopped again; on
+// failure it returns the gateway that failed.
+func (h *harness) measureStarts(ctx context.Context, subs []*subject, n int, p *progress) ([]startResult, *subject, error) {
+	r := make([]startResult, len(subs))
+	for i := 1; i <= n; i++ {
+		for j, s := range subs {
+			p.update("start %d/%d of %s…", i, n, s.name)
+			g, d, err := h.start(ctx, s)
+			if err != nil {
+				return nil, s, err
+			}
+			r[j].Starts = append(r[j].Starts, d)
+			if cpu, err := threadsCPU(g.pid()); err == nil {
+				r[j].CPU = append(r[j].CPU, cpu)
+			}
+			if err := g.stop(); err != nil {
+				return nil, s, fmt.Errorf("bench: stop %s after start %d: %w", s.name, i, err)
+			}
 		}
 	}
+	for j := range r {
+		r[j].Median = median(r[j].Starts)
+		if len(r[j].CPU) > 0 {
+			r[j].CPUMedian = median(r[j].CPU)
+		}
+	}
+	return r, nil, nil
 }
 
 // idleResult is the gateway's memory after it sat connected and idle.

@@ -34,6 +34,20 @@ type row struct {
 	Value  string `json:"value"`
 	Target string `json:"target"`
 	Status string `json:"status"` // pass, FAIL, — (no target) or n/a (not measured)
+	// Num is the figure as a number (bytes, seconds, answers/s) where it
+	// is one, for the ratio of --compare; 0 otherwise.
+	Num float64 `json:"num,omitempty"`
+}
+
+// mk is a row without a number.
+func mk(figure, value, target, status string) row {
+	return row{Figure: figure, Value: value, Target: target, Status: status}
+}
+
+// num sets the row's number.
+func num(r row, n float64) row {
+	r.Num = n
+	return r
 }
 
 func check(ok bool) string {
@@ -47,30 +61,33 @@ func check(ok bool) string {
 func (r *results) rows(o options) []row {
 	c, t := r.Concurrency, r.Throughput
 	out := []row{
-		{"binary size (stripped)", fmt.Sprintf("%s (%d bytes)", fmtMB(r.BinaryBytes), r.BinaryBytes), "≤ " + fmtMB(targetBinary), check(r.BinaryBytes <= targetBinary)},
-		{fmt.Sprintf("start → connected (median of %d)", len(r.Start.Starts)), fmtDur(r.Start.Median), "≤ " + fmtDur(targetStart), check(r.Start.Median <= targetStart)},
+		num(mk("binary size", fmt.Sprintf("%s (%d bytes)", fmtMB(r.BinaryBytes), r.BinaryBytes), "≤ "+fmtMB(targetBinary), check(r.BinaryBytes <= targetBinary)), float64(r.BinaryBytes)),
+		num(mk(fmt.Sprintf("start → connected (median of %d)", len(r.Start.Starts)), fmtDur(r.Start.Median), "≤ "+fmtDur(targetStart), check(r.Start.Median <= targetStart)), r.Start.Median.Seconds()),
+	}
+	if r.Start.CPUMedian > 0 {
+		out = append(out, num(mk("start CPU to connected (all threads, median)", fmtDur(r.Start.CPUMedian), "", statusInfo), r.Start.CPUMedian.Seconds()))
 	}
 	out = append(out, idleRows(r.Idle, o.idle)...)
 	slowest := c.Delay + targetSlack
 	out = append(out,
-		row{fmt.Sprintf("concurrency N=%d D=%s", c.Chats, c.Delay), fmt.Sprintf("%s (%d/%d answered)", fmtDur(c.Elapsed), c.Answered, c.Chats),
-			"≤ " + fmtDur(slowest) + ", all answered", check(c.Elapsed <= slowest && c.Answered == c.Chats)},
-		row{"concurrency lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", c.Lost, c.Dups, c.Wrong, c.AcksLost), "0 / 0 / 0 / 0",
-			check(c.Lost+c.Dups+c.Wrong+c.AcksLost == 0)},
-		row{fmt.Sprintf("throughput (%d msgs, %d chats)", t.Messages, t.Senders), fmt.Sprintf("%.0f answers/s (%d in %s)", t.PerSecond, t.Answered, fmtDur(t.Elapsed)),
-			fmt.Sprintf("≥ %d answers/s", targetPerSecond), check(t.PerSecond >= targetPerSecond)},
-		row{"latency p50 (push → reply)", fmtDur(t.P50), "", statusInfo},
-		row{"latency p99 (push → reply)", fmtDur(t.P99), "≤ " + fmtDur(targetP99), check(t.Answered > 0 && t.P99 <= targetP99)},
-		row{"latency max", fmtDur(t.Max), "", statusInfo},
-		row{"ack round trip p50 / p99 (one frame in flight)", fmtDur(t.AckP50) + " / " + fmtDur(t.AckP99), "", statusInfo},
+		num(mk(fmt.Sprintf("concurrency N=%d D=%s", c.Chats, c.Delay), fmt.Sprintf("%s (%d/%d answered)", fmtDur(c.Elapsed), c.Answered, c.Chats),
+			"≤ "+fmtDur(slowest)+", all answered", check(c.Elapsed <= slowest && c.Answered == c.Chats)), c.Elapsed.Seconds()),
+		mk("concurrency lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", c.Lost, c.Dups, c.Wrong, c.AcksLost), "0 / 0 / 0 / 0",
+			check(c.Lost+c.Dups+c.Wrong+c.AcksLost == 0)),
+		num(mk(fmt.Sprintf("throughput (%d msgs, %d chats)", t.Messages, t.Senders), fmt.Sprintf("%.0f answers/s (%d in %s)", t.PerSecond, t.Answered, fmtDur(t.Elapsed)),
+			fmt.Sprintf("≥ %d answers/s", targetPerSecond), check(t.PerSecond >= targetPerSecond)), t.PerSecond),
+		num(mk("latency p50 (push → reply)", fmtDur(t.P50), "", statusInfo), t.P50.Seconds()),
+		num(mk("latency p99 (push → reply)", fmtDur(t.P99), "≤ "+fmtDur(targetP99), check(t.Answered > 0 && t.P99 <= targetP99)), t.P99.Seconds()),
+		mk("latency max", fmtDur(t.Max), "", statusInfo),
+		mk("ack round trip p50 / p99 (one frame in flight)", fmtDur(t.AckP50)+" / "+fmtDur(t.AckP99), "", statusInfo),
 	)
 	out = append(out, cpuRow(t))
 	out = append(out, memRows("RSS peak (VmHWM after throughput)", t.Peak.Peak, t.MemErr, targetPeakRSS)...)
 	out = append(out,
-		row{"acks lost (none within 5 s)", fmt.Sprint(t.AcksLost), "0", check(t.AcksLost == 0)},
-		row{"answers lost", fmt.Sprintf("%d (after --timeout %s)", t.Lost, o.timeout), "0", check(t.Lost == 0)},
-		row{"answers duplicated", fmt.Sprint(t.Dups), "0", check(t.Dups == 0)},
-		row{"replies not matching their message", fmt.Sprint(t.Wrong), "0", check(t.Wrong == 0)},
+		mk("acks lost (none within 5 s)", fmt.Sprint(t.AcksLost), "0", check(t.AcksLost == 0)),
+		mk("answers lost", fmt.Sprintf("%d (after --timeout %s)", t.Lost, o.timeout), "0", check(t.Lost == 0)),
+		mk("answers duplicated", fmt.Sprint(t.Dups), "0", check(t.Dups == 0)),
+		mk("replies not matching their message", fmt.Sprint(t.Wrong), "0", check(t.Wrong == 0)),
 	)
 	if s := r.Soak; s != nil {
 		out = append(out, soakRows(*s)...)
@@ -81,11 +98,11 @@ func (r *results) rows(o options) []row {
 func soakRows(s soakResult) []row {
 	want := float64(s.Rate) * targetSoakShare
 	rows := []row{
-		{fmt.Sprintf("soak %s at %d/s", s.Duration, s.Rate), fmt.Sprintf("%.1f answers/s (%d/%d answered)", s.PerSecond, s.Answered, s.Pushed),
-			fmt.Sprintf("≥ %.1f answers/s", want), check(s.PerSecond >= want)},
-		{"soak latency p99", fmtDur(s.P99), "≤ " + fmtDur(targetP99), check(s.Answered > 0 && s.P99 <= targetP99)},
-		{"soak lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", s.Lost, s.Dups, s.Wrong, s.AcksLost), "0 / 0 / 0 / 0",
-			check(s.Lost+s.Dups+s.Wrong+s.AcksLost == 0)},
+		mk(fmt.Sprintf("soak %s at %d/s", s.Duration, s.Rate), fmt.Sprintf("%.1f answers/s (%d/%d answered)", s.PerSecond, s.Answered, s.Pushed),
+			fmt.Sprintf("≥ %.1f answers/s", want), check(s.PerSecond >= want)),
+		mk("soak latency p99", fmtDur(s.P99), "≤ "+fmtDur(targetP99), check(s.Answered > 0 && s.P99 <= targetP99)),
+		mk("soak lost / duplicated / wrong / acks lost", fmt.Sprintf("%d / %d / %d / %d", s.Lost, s.Dups, s.Wrong, s.AcksLost), "0 / 0 / 0 / 0",
+			check(s.Lost+s.Dups+s.Wrong+s.AcksLost == 0)),
 	}
 	if len(s.Samples) > 1 {
 		// One figure a minute is enough to see whether memory levels off.
@@ -96,19 +113,19 @@ func soakRows(s soakResult) []row {
 			heap = append(heap, fmt.Sprintf("%.1f", float64(s.Samples[i].Heap)/mb))
 		}
 		rows = append(rows,
-			row{"soak RSS each minute (MB)", strings.Join(rss, " "), "levels off", statusNoFigure},
-			row{"soak live heap each minute (MB)", strings.Join(heap, " "), "levels off", statusNoFigure})
+			mk("soak RSS each minute (MB)", strings.Join(rss, " "), "levels off", statusNoFigure),
+			mk("soak live heap each minute (MB)", strings.Join(heap, " "), "levels off", statusNoFigure))
 	}
 	if s.Goroutines[0] > 0 {
 		rows = append(rows,
-			row{"soak goroutines first / last / max", fmt.Sprintf("%d / %d / %d", s.Goroutines[0], s.Goroutines[1], s.Goroutines[2]), "flat", statusNoFigure},
-			row{"soak heap first / last / max", fmt.Sprintf("%s / %s / %s", fmtMB(s.Heap[0]), fmtMB(s.Heap[1]), fmtMB(s.Heap[2])), "flat", statusNoFigure})
+			mk("soak goroutines first / last / max", fmt.Sprintf("%d / %d / %d", s.Goroutines[0], s.Goroutines[1], s.Goroutines[2]), "flat", statusNoFigure),
+			mk("soak heap first / last / max", fmt.Sprintf("%s / %s / %s", fmtMB(s.Heap[0]), fmtMB(s.Heap[1]), fmtMB(s.Heap[2])), "flat", statusNoFigure))
 	}
 	if s.MemErr != "" {
-		return append(rows, row{"soak RSS first / last / max", s.MemErr, "", statusNoFigure})
+		return append(rows, mk("soak RSS first / last / max", s.MemErr, "", statusNoFigure))
 	}
-	return append(rows, row{"soak RSS first / last / max", fmt.Sprintf("%s / %s / %s", fmtMB(s.RSSFirst), fmtMB(s.RSSLast), fmtMB(s.RSSMax)),
-		"max ≤ " + fmtMB(targetPeakRSS), check(s.RSSMax <= targetPeakRSS)})
+	return append(rows, mk("soak RSS first / last / max", fmt.Sprintf("%s / %s / %s", fmtMB(s.RSSFirst), fmtMB(s.RSSLast), fmtMB(s.RSSMax)),
+		"max ≤ "+fmtMB(targetPeakRSS), check(s.RSSMax <= targetPeakRSS)))
 }
 
 // idleRows are the idle memory figures side by side: VmRSS (all
@@ -126,36 +143,36 @@ func idleRows(id idleResult, d time.Duration) []row {
 		if m.Shmem > 0 {
 			split += fmt.Sprintf(" (+ %s shmem: binary on tmpfs?)", fmtMB(m.Shmem))
 		}
-		out = append(out, row{"idle RssFile (binary and files mapped)", split, "", statusInfo})
+		out = append(out, num(mk("idle RssFile (binary and files mapped)", split, "", statusInfo), float64(m.File)))
 	}
 	if m.PSS > 0 {
-		out = append(out, row{"idle PSS", fmtMB(m.PSS), "", statusInfo})
+		out = append(out, num(mk("idle PSS", fmtMB(m.PSS), "", statusInfo), float64(m.PSS)))
 	}
-	return append(out, row{"idle peak (VmHWM)", fmtMB(m.Peak), "", statusInfo})
+	return append(out, num(mk("idle peak (VmHWM)", fmtMB(m.Peak), "", statusInfo), float64(m.Peak)))
 }
 
 // cpuRow shows which side of the throughput run used the CPU.
 func cpuRow(t throughputResult) row {
 	const figure = "CPU in throughput: gateway / bench+fakes"
 	if t.CPUErr != "" {
-		return row{figure, t.CPUErr, "", statusNoFigure}
+		return mk(figure, t.CPUErr, "", statusNoFigure)
 	}
 	per := time.Duration(0)
 	if t.Answered > 0 {
 		per = t.GatewayCPU / time.Duration(t.Answered)
 	}
-	return row{figure, fmt.Sprintf("%s / %s (gateway %s per answer)", fmtDur(t.GatewayCPU), fmtDur(t.BenchCPU), fmtDur(per)), "", statusInfo}
+	return mk(figure, fmt.Sprintf("%s / %s (gateway %s per answer)", fmtDur(t.GatewayCPU), fmtDur(t.BenchCPU), fmtDur(per)), "", statusInfo)
 }
 
 // memRows is the row of one memory figure; target 0 means none.
 func memRows(figure string, bytes int64, errText string, target int64) []row {
 	if errText != "" {
-		return []row{{figure, errText, "", statusNoFigure}}
+		return []row{mk(figure, errText, "", statusNoFigure)}
 	}
 	if target == 0 {
-		return []row{{figure, fmtMB(bytes), "", statusInfo}}
+		return []row{num(mk(figure, fmtMB(bytes), "", statusInfo), float64(bytes))}
 	}
-	return []row{{figure, fmtMB(bytes), "≤ " + fmtMB(target), check(bytes <= target)}}
+	return []row{num(mk(figure, fmtMB(bytes), "≤ "+fmtMB(target), check(bytes <= target)), float64(bytes))}
 }
 
 func fmtMB(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/mb) }
@@ -175,15 +192,22 @@ func writeTable(w io.Writer, rows []row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "figure\tvalue\ttarget\tresult")
 	fmt.Fprintln(tw, "------\t-----\t------\t------")
-	failed := 0
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Figure, r.Value, r.Target, r.Status)
-		if r.Status == statusFail {
-			failed++
-		}
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("bench: write table: %w", err)
+	}
+	return writeSummary(w, rows)
+}
+
+// writeSummary says how many targets were missed.
+func writeSummary(w io.Writer, rows []row) error {
+	failed := 0
+	for _, r := range rows {
+		if r.Status == statusFail {
+			failed++
+		}
 	}
 	if failed == 0 {
 		_, err := fmt.Fprintln(w, "\nall targets met")
@@ -193,14 +217,25 @@ func writeTable(w io.Writer, rows []row) error {
 	return err
 }
 
-// writeJSON prints the raw results and the rows.
-func writeJSON(w io.Writer, res *results, rows []row) error {
+// gatewayJSON is one gateway's raw results and report rows.
+type gatewayJSON struct {
+	Results *results `json:"results"`
+	Rows    []row    `json:"rows"`
+}
+
+// writeJSON prints picoclaw's raw results and rows, and under "compare"
+// those of the --compare binary.
+func writeJSON(w io.Writer, all []*results, o options) error {
+	out := struct {
+		gatewayJSON
+		Compare *gatewayJSON `json:"compare,omitempty"`
+	}{gatewayJSON: gatewayJSON{all[0], all[0].rows(o)}}
+	if len(all) > 1 {
+		out.Compare = &gatewayJSON{all[1], all[1].rows(o)}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(struct {
-		Results *results `json:"results"`
-		Rows    []row    `json:"rows"`
-	}{res, rows}); err != nil {
+	if err := enc.Encode(out); err != nil {
 		return fmt.Errorf("bench: write JSON: %w", err)
 	}
 	return nil

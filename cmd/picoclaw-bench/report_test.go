@@ -79,27 +79,45 @@ func TestWriteOutputs(t *testing.T) {
 	if err := writeTable(&table, rows); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"figure", "binary size (stripped)", "8.0 MB", "≤ 20.0 MB", "10 answers/s", "FAIL", "1 target(s) missed"} {
+	for _, want := range []string{"figure", "binary size", "8.0 MB", "≤ 20.0 MB", "10 answers/s", "FAIL", "1 target(s) missed"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
 	}
 
 	var js bytes.Buffer
-	if err := writeJSON(&js, r, rows); err != nil {
+	other := goodResults()
+	other.Name, other.BinaryBytes, other.Start.Median = "PicoClaw", 32*mb, 90*time.Millisecond
+	if err := writeJSON(&js, []*results{r, other}, opts); err != nil {
 		t.Fatal(err)
 	}
-	var back struct {
+	type back struct {
 		Results struct {
 			BinaryBytes int64 `json:"binary_bytes"`
 		} `json:"results"`
 		Rows []row `json:"rows"`
 	}
-	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+	var got struct {
+		back
+		Compare back `json:"compare"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if back.Results.BinaryBytes != 8*mb || len(back.Rows) != len(rows) {
-		t.Errorf("JSON round trip: binary %d, %d rows; want %d, %d", back.Results.BinaryBytes, len(back.Rows), 8*mb, len(rows))
+	if got.Results.BinaryBytes != 8*mb || len(got.Rows) != len(rows) || got.Compare.Results.BinaryBytes != 32*mb {
+		t.Errorf("JSON round trip: binary %d (compared %d), %d rows; want %d (%d), %d",
+			got.Results.BinaryBytes, got.Compare.Results.BinaryBytes, len(got.Rows), 8*mb, 32*mb, len(rows))
+	}
+
+	var cmp bytes.Buffer
+	if err := writeCompareTable(&cmp, rows, other.rows(opts), other.Name); err != nil {
+		t.Fatal(err)
+	}
+	// 8 MB ÷ 32 MB and 9 ms ÷ 90 ms.
+	for _, want := range []string{"PicoClaw", "picoclaw ÷ PicoClaw", "32.0 MB", "0.25", "90.0 ms", "0.10"} {
+		if !strings.Contains(cmp.String(), want) {
+			t.Errorf("comparison lacks %q:\n%s", want, cmp.String())
+		}
 	}
 }
 
@@ -112,7 +130,7 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "defaults", check: func(o options) bool {
 			return o.starts == 5 && o.idle == 5*time.Second && o.chats == 50 && o.delay == time.Second &&
-				o.messages == 2000 && o.senders == 200 && o.timeout == time.Minute && o.soak == 0 && o.rate == 50
+				o.messages == 2000 && o.senders == 200 && o.timeout == time.Minute && o.soak == 0 && o.rate == 50 && !o.plain && !o.netns
 		}},
 		{name: "set", args: []string{"--chats", "3", "--delay", "10ms", "--json", "--soak", "1m"}, check: func(o options) bool {
 			return o.chats == 3 && o.delay == 10*time.Millisecond && o.json && o.soak == time.Minute
@@ -120,6 +138,10 @@ func TestParseFlags(t *testing.T) {
 		{name: "zero chats", args: []string{"--chats", "0"}, wantErr: true},
 		{name: "negative delay", args: []string{"--delay", "-1s"}, wantErr: true},
 		{name: "stray argument", args: []string{"extra"}, wantErr: true},
+		{name: "compare implies netns", args: []string{"--compare", "/bin/other", "--compare-config", "t.json"},
+			check: func(o options) bool { return o.netns && !o.plain && o.compareArgs == "gateway" }},
+		{name: "compare without template", args: []string{"--compare", "/bin/other"}, wantErr: true},
+		{name: "compare over plain HTTP", args: []string{"--compare", "/bin/other", "--compare-config", "t.json", "--plain"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"picoclaw/dingtalk/dingtalktest"
 )
 
 // testDialEnv is the gateway's test-only dial override (see
@@ -26,8 +28,21 @@ var systemBundles = []string{
 // and prepares what a user's gateway would have: a CA bundle in
 // SSL_CERT_FILE, here the system's bundle plus the fake's CA, so that the
 // gateway loads as many roots as on a user's machine; and, in place of
-// DNS, the dial override sending those names to the fake's port.
+// DNS, either the dial override sending those names to the fake's port
+// or, under --netns, a private /etc/hosts naming 127.0.0.1, where the
+// fake listens on port 443.
 func (h *harness) startTLS() error {
+	if h.opts.netns {
+		if !inNetns() {
+			return fmt.Errorf("bench: --netns: not inside the namespaces")
+		}
+		if err := setupNetns(h.dir, []string{dingtalktest.APIHost, dingtalktest.OAPIHost, dingtalktest.StreamHost}); err != nil {
+			return err
+		}
+		if err := h.dt.ListenOn("127.0.0.1:443"); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
 	if err := h.dt.StartTLS(); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -42,10 +57,13 @@ func (h *harness) startTLS() error {
 	if err := os.WriteFile(caFile, append(bundle, h.dt.CACertPEM()...), 0o600); err != nil {
 		return fmt.Errorf("bench: write CA bundle: %w", err)
 	}
-	var pairs []string
-	for _, host := range h.dt.Hosts() {
-		pairs = append(pairs, host+":443="+h.dt.Addr())
+	h.env = []string{"SSL_CERT_FILE=" + caFile}
+	if !h.opts.netns {
+		var pairs []string
+		for _, host := range h.dt.Hosts() {
+			pairs = append(pairs, host+":443="+h.dt.Addr())
+		}
+		h.env = append(h.env, testDialEnv+"="+strings.Join(pairs, ","))
 	}
-	h.env = []string{"SSL_CERT_FILE=" + caFile, testDialEnv + "=" + strings.Join(pairs, ",")}
 	return nil
 }

@@ -130,7 +130,6 @@ type outcome struct {
 	pushed, answered     int
 	lost, dups, wrong    int
 	stray                int
-	acksLost             int
 }
 
 func (t *tracker) outcome() outcome {

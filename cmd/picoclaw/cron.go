@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"picoclaw"
 	"picoclaw/cron"
 )
 
@@ -89,9 +90,9 @@ func (e *env) cronAddCommand() *cobra.Command {
   picoclaw cron add --message "Call the bank" --at 2026-12-01T09:00:00+08:00 --chat dingtalk:direct:0123 --deliver`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			channel, peer, err := cron.ParseChat(chat)
+			channel, peer, err := picoclaw.ParseSessionKey(chat)
 			if err != nil {
-				return fmt.Errorf("--%w", err)
+				return fmt.Errorf("--chat: %w", err)
 			}
 			if channel != "dingtalk" {
 				return fmt.Errorf("--chat: channel %q: this build has only \"dingtalk\"", channel)

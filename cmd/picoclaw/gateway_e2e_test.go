@@ -232,7 +232,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 
 	t.Run("dropped connection: reconnect and answer", func(t *testing.T) {
 		n := h.dt.ConnectionCount()
-		h.dt.DropConnections()
+		h.dt.CloseClientConnections()
 		waitConnections(t, h.dt, n+1)
 		h.push(dingtalktest.BotMessage{SenderStaffID: alice, Text: "after drop"})
 		if got := expect(1)[0]; got.Text != "echo: after drop" {

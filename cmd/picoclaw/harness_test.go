@@ -33,14 +33,16 @@ type gatewayHarness struct {
 	logs   *testutil.SyncBuffer
 	getenv func(string) string
 	port   int
+	// tuning shortens the in-process gateway's waits (retries, timeouts).
+	tuning gatewayTuning
 }
 
 type harnessOptions struct {
 	allowFrom          []string
 	reasoningChannelID string
-	tools              map[string]any // the config's tools section, if set
 	// defaults are extra agents.defaults keys (e.g. turn_timeout).
 	defaults map[string]any
+	tools    map[string]any // the config's tools section, if set
 }
 
 func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
@@ -66,10 +68,10 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 		}},
 		"gateway": map[string]any{"host": "127.0.0.1", "port": port},
 	}
+	maps.Copy(cfg["agents"].(map[string]any)["defaults"].(map[string]any), opts.defaults)
 	if opts.tools != nil {
 		cfg["tools"] = opts.tools
 	}
-	maps.Copy(cfg["agents"].(map[string]any)["defaults"].(map[string]any), opts.defaults)
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +99,7 @@ func (h *gatewayHarness) start() {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	e := &env{stdout: h.logs, stderr: h.logs, getenv: getenv}
+	e := &env{stdout: h.logs, stderr: h.logs, getenv: getenv, tuning: h.tuning}
 	go func() { done <- e.execute(ctx, []string{"gateway", "--config", h.cfgPath, "--log-level", "debug"}) }()
 	h.mu.Lock()
 	h.cancel, h.done = cancel, done

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/outbox"
 )
 
 // connectedChannel is a channel that can say whether it is connected.
@@ -28,7 +29,10 @@ type healthServer struct {
 	ln  net.Listener
 }
 
-func startHealth(host string, port int, channels map[string]picoclaw.Channel, log *slog.Logger) (*healthServer, error) {
+// outboxStats is what /health reports about undelivered answers.
+type outboxStats interface{ Stats() outbox.Stats }
+
+func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob outboxStats, log *slog.Logger) (*healthServer, error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -46,9 +50,13 @@ func startHealth(host string, port int, channels map[string]picoclaw.Channel, lo
 		if sample[0].Value.Kind() == metrics.KindUint64 {
 			live = sample[0].Value.Uint64()
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
+		body := map[string]any{
 			"status": "ok", "goroutines": goruntime.NumGoroutine(), "heap_live_bytes": live,
-		})
+		}
+		if ob != nil {
+			body["outbox"] = outboxHealth(ob.Stats(), time.Now())
+		}
+		writeJSON(w, http.StatusOK, body)
 	})
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
 		state := map[string]bool{}

@@ -39,7 +39,7 @@ func TestHealthAndReady(t *testing.T) {
 	// A zombie socket is detected by the dead-man timer only after a
 	// minute; a refused reconnect shows at once: drop and fail reopening.
 	h.dt.FailOpen(http.StatusInternalServerError, `{"code":"systemError","message":"x"}`, 1000)
-	h.dt.DropConnections()
+	h.dt.CloseClientConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,8 +29,13 @@ type env struct {
 	// stopNow is cancelled by a second SIGINT/SIGTERM: stop at once
 	// (nil: never).
 	stopNow context.Context
+	// stopBy is when a stopping gateway must be done with its turns and
+	// deliveries (the first signal + shutdownGrace); zero until then.
+	stopBy atomic.Pointer[time.Time]
 	// shared is the HTTP transport of this run, made on first use.
 	shared *http.Transport
+	// tuning shortens the gateway's waits in in-process tests.
+	tuning gatewayTuning
 }
 
 // exitError carries a process exit code through cobra.

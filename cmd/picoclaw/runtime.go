@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"picoclaw/agent"
 	"picoclaw/config"
 	"picoclaw/cron"
-	"picoclaw/mcp"
 	"picoclaw/provider/pool"
 	"picoclaw/session"
 	"picoclaw/tools"
@@ -26,7 +26,7 @@ type runtime struct {
 	agent    *agent.Agent
 	registry *tools.Registry
 	cron     *cron.Service // nil when tools.cron is disabled
-	mcp      *mcp.Manager  // nil without MCP servers
+	mcp      io.Closer     // the MCP connections; nil without MCP servers
 }
 
 // newRuntime builds the agent. send delivers outbound messages; extra
@@ -112,16 +112,12 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 		list = append(list, cron.NewTool(svc, originChat))
 	}
 	if servers := cfg.ActiveMCPServers(); len(servers) > 0 {
-		conv := make(map[string]mcp.ServerConfig, len(servers))
-		for name, s := range servers {
-			conv[name] = mcp.ServerConfig{Type: s.Transport(), Command: s.Command, Args: s.Args, Env: s.Env, URL: s.URL, Headers: s.Headers}
-		}
-		m, err := mcp.Connect(ctx, conv, rt.log.With("component", "mcp"))
+		m, tools, err := connectMCP(ctx, servers, rt.log.With("component", "mcp"))
 		if err != nil {
 			return fmt.Errorf("tools.mcp: %w", err)
 		}
 		rt.mcp = m
-		list = append(list, m.Tools()...)
+		list = append(list, tools...)
 	}
 	for _, t := range append(list, extra...) {
 		if err := rt.registry.Register(t); err != nil {

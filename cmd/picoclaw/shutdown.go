@@ -77,6 +77,8 @@ func notifyShutdown(stderr io.Writer, exit func(int), grace time.Duration) (stop
 // now. The returned func stops watching.
 func (e *env) announceStop(ctx context.Context, d *agent.Dispatcher, log *slog.Logger) func() {
 	stopFirst := context.AfterFunc(ctx, func() {
+		by := time.Now().Add(shutdownGrace)
+		e.stopBy.Store(&by)
 		n := d.Pending()
 		if n == 0 {
 			log.Info("stopping: no answers in progress")
@@ -97,7 +99,11 @@ func (e *env) announceStop(ctx context.Context, d *agent.Dispatcher, log *slog.L
 // shutdownGrace, or until a second signal; then it cancels them. It
 // returns within shutdownGrace plus the dispatcher's AbandonAfter.
 func (e *env) finishTurns(d *agent.Dispatcher, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(e.stopNowContext(), shutdownGrace)
+	deadline := time.Now().Add(shutdownGrace)
+	if by := e.stopBy.Load(); by != nil && by.Before(deadline) {
+		deadline = *by // counted from the signal, not from here
+	}
+	ctx, cancel := context.WithDeadline(e.stopNowContext(), deadline)
 	defer cancel()
 	if err := d.Shutdown(ctx); err != nil {
 		log.Warn("shutdown: unfinished turns cancelled; their messages stay in the journal and are answered after the restart", "err", err)
@@ -111,4 +117,16 @@ func (e *env) stopNowContext() context.Context {
 		return context.Background()
 	}
 	return e.stopNow
+}
+
+// drainContext bounds the delivery of the last answers at shutdown: at
+// most max, never past the shutdown bound (the first signal +
+// shutdownGrace + 1 s, leaving the rest of exitSlack for closing), and not
+// at all after a second signal. What is not delivered stays on disk.
+func (e *env) drainContext(max time.Duration) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(max)
+	if by := e.stopBy.Load(); by != nil && by.Add(time.Second).Before(deadline) {
+		deadline = by.Add(time.Second)
+	}
+	return context.WithDeadline(e.stopNowContext(), deadline)
 }

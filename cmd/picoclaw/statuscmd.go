@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -60,6 +61,7 @@ func (e *env) statusCommand() *cobra.Command {
 				fmt.Fprintf(w, "data dir:  %s (sessions, journal, cron jobs, received media; no tool can reach it)\n", data.Root())
 				fmt.Fprintf(w, "sessions:  %s\n", data.Sessions())
 				private = append(private, data.Root())
+				printOutboxStatus(w, data.Outbox(), time.Now())
 			}
 			fmt.Fprintf(w, "exec:      %s\n", planExec(cmd.Context(), cfg, private).reason)
 			return nil

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"picoclaw/internal/tlsroots"
 )
 
 // testDialEnv names the dial override that only picoclaw-bench and tests
@@ -22,12 +24,18 @@ const testDialEnv = "PICOCLAW_TEST_ONLY_DIAL_OVERRIDE"
 // newTransport is the HTTP transport shared by DingTalk and the models.
 // Go's default keeps only 2 idle connections per host, so answering many
 // chats at once would open and close a TCP (and TLS) connection per
-// webhook post or model call; 32 keeps them warm.
+// webhook post or model call; 32 keeps them warm. Servers are verified
+// against the system's roots indexed lazily (tlsroots: parsing them all
+// cost more time and memory than the rest of connecting), and TLS
+// sessions are resumed when a connection is made again.
 func newTransport(getenv func(string) string) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 128
 	t.MaxIdleConnsPerHost = 32
 	t.IdleConnTimeout = 90 * time.Second
+	if roots := tlsroots.System(getenv); roots != nil {
+		t.TLSClientConfig = roots.ClientConfig()
+	}
 	if spec := getenv(testDialEnv); spec != "" {
 		t.DialContext = overrideDial(spec, &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
 	}

@@ -8,10 +8,18 @@
 //
 // Tests push bot messages, pings and disconnects down the socket, inject
 // faults (failed opens, dropped or silent "zombie" sockets, webhook error
-// codes, expired sessions, OpenAPI throttling and revoked tokens) and read
-// back everything the client sent: open requests, acks, replies, OpenAPI
-// messages and uploads. Wire shapes follow the fixtures in testdata/
+// codes, webhooks answering 500, a redirect, an HTML page or nothing,
+// expired sessions, OpenAPI throttling, outages of any OpenAPI path until
+// RecoverOpenAPI, and revoked tokens) and read back everything the client
+// sent: open requests, acks, webhook posts, replies, OpenAPI calls and
+// messages, and uploads. DeliveredCount tells how often a text reached a
+// chat by either route, for "answered exactly once". Wire shapes follow the fixtures in testdata/
 // and are checked against the official Go Stream SDK in sdk_test.go.
+//
+// StartTLS (after NewUnstartedServer) serves the same over TLS under
+// DingTalk's own host names with a CA made for the server, for clients
+// that keep the real https://api.dingtalk.com URLs; Client returns an HTTP
+// client that trusts it and dials it for those names.
 //
 // Everything is safe for concurrent use; Close stops every goroutine the
 // server started.

@@ -25,7 +25,18 @@ func testCtx(t *testing.T) context.Context {
 
 func newServer(t *testing.T) *Server {
 	t.Helper()
-	s := NewServer()
+	return newServerWith(t, nil)
+}
+
+// newServerWith starts a fake whose settings set changes first, as
+// NewUnstartedServer allows.
+func newServerWith(t *testing.T, set func(*Server)) *Server {
+	t.Helper()
+	s := NewUnstartedServer()
+	if set != nil {
+		set(s)
+	}
+	s.Start()
 	t.Cleanup(s.Close)
 	return s
 }

@@ -14,8 +14,9 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	before := runtime.NumGoroutine()
 
-	s := NewServer()
+	s := NewUnstartedServer()
 	s.DisconnectDelay = time.Hour
+	s.Start()
 	ws := dialRaw(t, s)
 	if _, err := s.PushBotMessage(BotMessage{Text: "x"}); err != nil {
 		t.Fatal(err)

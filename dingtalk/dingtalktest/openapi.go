@@ -46,6 +46,7 @@ type openAPIState struct {
 	tokens    map[string]*tokenInfo
 	issued    int
 	faults    map[string][]apiFault
+	outage    map[string]apiFault // answered until RecoverOpenAPI
 	requests  []OpenAPIRequest
 	sends     []OpenAPISend
 	files     map[string]storedFile // by downloadCode
@@ -58,6 +59,7 @@ func newOpenAPIState() openAPIState {
 	return openAPIState{
 		tokens: map[string]*tokenInfo{},
 		faults: map[string][]apiFault{},
+		outage: map[string]apiFault{},
 		files:  map[string]storedFile{},
 		urls:   map[string]string{},
 	}
@@ -129,11 +131,17 @@ func (s *Server) OpenAPICount(path string) int {
 // there is one. Callers hold s.mu.
 func (s *Server) takeFaultLocked(path string, hadToken bool) (apiFault, bool) {
 	q := s.oa.faults[path]
-	if len(q) == 0 {
-		return apiFault{}, false
+	var f apiFault
+	switch {
+	case len(q) > 0:
+		f = q[0]
+		s.oa.faults[path] = q[1:]
+	default:
+		var ok bool
+		if f, ok = s.oa.outage[path]; !ok {
+			return apiFault{}, false
+		}
 	}
-	f := q[0]
-	s.oa.faults[path] = q[1:]
 	s.recordLocked(OpenAPIRequest{Path: path, Status: f.status, HadToken: hadToken})
 	return f, true
 }

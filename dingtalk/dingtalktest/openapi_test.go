@@ -51,8 +51,7 @@ func markdownBody(robot string) map[string]any {
 }
 
 func TestOpenAPITokenEndpoint(t *testing.T) {
-	s := newServer(t)
-	s.TokenTTL = 90 * time.Second
+	s := newServerWith(t, func(s *Server) { s.TokenTTL = 90 * time.Second })
 	status, m := apiPost(t, s, TokenPath, "", map[string]string{"appKey": s.ClientID, "appSecret": "wrong"})
 	if status != 400 {
 		t.Errorf("bad secret: HTTP %d", status)

@@ -21,8 +21,10 @@ const (
 	DefaultChatWindow      = time.Minute
 )
 
-// Server is a fake DingTalk. Exported fields may be set right after
-// NewServer, before a client connects; SetCredentials is safe at any time.
+// Server is a fake DingTalk. Its exported fields are settings: set them
+// between NewUnstartedServer and Start (or StartTLS), as with httptest;
+// NewServer starts at once with the defaults. SetCredentials is safe at
+// any time.
 type Server struct {
 	// ClientID and ClientSecret are the app credentials connections/open
 	// accepts.
@@ -40,8 +42,8 @@ type Server struct {
 	// RobotCode is what robot calls must send; "" means ClientID.
 	RobotCode string
 	// ChatLimit and ChatWindow throttle robot messages per conversation
-	// as DingTalk does (20 a minute, then errcode 130101). Set right after
-	// NewServer; ChatLimit 0 turns throttling off.
+	// as DingTalk does (20 a minute, then errcode 130101). ChatLimit 0
+	// turns throttling off.
 	ChatLimit  int
 	ChatWindow time.Duration
 
@@ -70,7 +72,13 @@ type Server struct {
 	acks     []RecordedAck
 	sessions map[string]*session
 	hookFail []int
-	replies  []Reply
+	// hookHTTPFail are HTTP-level webhook faults, answered before
+	// hookFail; hookCalls records every webhook post.
+	hookHTTPFail []WebhookFault
+	hookCalls    []WebhookCall
+	// closing is closed by Close, releasing hanging handlers.
+	closing chan struct{}
+	replies []Reply
 	// sentAt holds recent webhook delivery times per conversation.
 	sentAt    map[string][]time.Time
 	throttled int
@@ -103,6 +111,7 @@ func NewUnstartedServer() *Server {
 		ackIdx:          map[string]int{},
 		tickets:         map[string]time.Time{},
 		sessions:        map[string]*session{},
+		closing:         make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+OpenPath, s.handleOpen)
@@ -144,8 +153,9 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	close(s.closing)
 	s.mu.Unlock()
-	s.DropConnections()
+	s.CloseClientConnections()
 	s.ts.Close()
 	s.wg.Wait()
 }

@@ -114,8 +114,7 @@ func TestTickets(t *testing.T) {
 		t.Fatalf("unknown ticket: HTTP %d, want 401", code)
 	}
 
-	s2 := newServer(t)
-	s2.TicketTTL = time.Nanosecond
+	s2 := newServerWith(t, func(s *Server) { s.TicketTTL = time.Nanosecond })
 	r = postOpen(t, s2, s2.ClientID, s2.ClientSecret)
 	_ = json.Unmarshal(r.body, &ep)
 	time.Sleep(time.Millisecond) // let the 1ns ticket expire
@@ -179,10 +178,10 @@ func readRaw(t *testing.T, ws *websocket.Conn) (websocket.MessageType, []byte) {
 	return typ, b
 }
 
-func TestDropConnections(t *testing.T) {
+func TestCloseClientConnections(t *testing.T) {
 	s := newServer(t)
 	ws := dialRaw(t, s)
-	s.DropConnections()
+	s.CloseClientConnections()
 	if _, _, err := ws.Read(testCtx(t)); err == nil {
 		t.Fatal("read after drop succeeded")
 	}
@@ -218,8 +217,7 @@ func TestZombieSwallowsPings(t *testing.T) {
 }
 
 func TestDisconnect(t *testing.T) {
-	s := newServer(t)
-	s.DisconnectDelay = 10 * time.Millisecond
+	s := newServerWith(t, func(s *Server) { s.DisconnectDelay = 10 * time.Millisecond })
 	ws := dialRaw(t, s)
 	id, err := s.Disconnect("connection is expired")
 	if err != nil {
@@ -240,8 +238,7 @@ func TestDisconnect(t *testing.T) {
 }
 
 func TestPushFrameToDraining(t *testing.T) {
-	s := newServer(t)
-	s.DisconnectDelay = time.Hour
+	s := newServerWith(t, func(s *Server) { s.DisconnectDelay = time.Hour })
 	ws := dialRaw(t, s)
 	id, err := s.Disconnect("bye")
 	if err != nil {

@@ -204,9 +204,9 @@ func (s *Server) WaitClosed(ctx context.Context, n int) (ConnInfo, error) {
 	return got, nil
 }
 
-// DropConnections cuts every open stream socket at the TCP level, without a
-// websocket close frame.
-func (s *Server) DropConnections() {
+// CloseClientConnections cuts every open stream socket at the TCP level,
+// without a websocket close frame (named as in httptest).
+func (s *Server) CloseClientConnections() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.conns {
@@ -215,9 +215,6 @@ func (s *Server) DropConnections() {
 		}
 	}
 }
-
-// CloseClientConnections is DropConnections, named as in httptest.
-func (s *Server) CloseClientConnections() { s.DropConnections() }
 
 // SetZombie(true) silences every socket open now: it stays open but the
 // fake sends nothing and drops whatever arrives, websocket pings included.

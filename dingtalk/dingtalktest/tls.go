@@ -149,3 +149,17 @@ func newTestPKI(names []string, now time.Time) (*tlsState, tls.Certificate, erro
 	st := &tlsState{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), pool: pool}
 	return st, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
+
+// ListenOn makes an unstarted server listen on addr instead of a free
+// port of 127.0.0.1: 127.0.0.1:443 inside a private network namespace
+// where DingTalk's names resolve to 127.0.0.1, so that a client dials
+// https://api.dingtalk.com as it would on the Internet.
+func (s *Server) ListenOn(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("dingtalktest: listen on %s: %w", addr, err)
+	}
+	_ = s.ts.Listener.Close()
+	s.ts.Listener = &gateListener{Listener: ln}
+	return nil
+}

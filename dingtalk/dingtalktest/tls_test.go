@@ -51,6 +51,10 @@ func TestStartTLS(t *testing.T) {
 		t.Fatalf("dial over TLS: %v", err)
 	}
 	defer ws.CloseNow()
+	// The client's dial returns before the server has registered the socket.
+	if err := s.WaitConnections(testCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
 	p, err := s.PushBotMessage(BotMessage{Text: "hi"})
 	if err != nil {
 		t.Fatal(err)

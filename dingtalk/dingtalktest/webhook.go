@@ -156,25 +156,35 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("session")
 
 	s.mu.Lock()
+	if f, ok := s.takeWebhookFaultLocked(token); ok {
+		s.mu.Unlock()
+		s.writeWebhookFault(w, r, f)
+		return
+	}
 	defer s.mu.Unlock()
+	// Every errcode answer is recorded.
+	answer := func(code int, msg string) {
+		s.hookCalls = append(s.hookCalls, WebhookCall{Session: token, Errcode: code})
+		writeErrcode(w, code, msg)
+	}
 	if len(s.hookFail) > 0 {
 		code := s.hookFail[0]
 		s.hookFail = s.hookFail[1:]
-		writeErrcode(w, code, errmsgFor(code))
+		answer(code, errmsgFor(code))
 		return
 	}
 	ss, ok := s.sessions[token]
 	if !ok || !time.Now().Before(ss.expires) {
-		writeErrcode(w, ErrcodeSessionMissing, "session 不存在")
+		answer(ErrcodeSessionMissing, "session 不存在")
 		return
 	}
 	if len(body) > MaxWebhookBody {
-		writeErrcode(w, ErrcodeBodyTooLarge, "description: body 大小不合法;solution:请保持大小在 20000bytes 以内;")
+		answer(ErrcodeBodyTooLarge, "description: body 大小不合法;solution:请保持大小在 20000bytes 以内;")
 		return
 	}
 	var m webhookMsg
 	if err := json.Unmarshal(body, &m); err != nil {
-		writeErrcode(w, ErrcodeBadRequest, "缺少参数 json")
+		answer(ErrcodeBadRequest, "缺少参数 json")
 		return
 	}
 	rep := Reply{Session: token, ConversationID: ss.conversationID, MsgID: ss.msgID, MsgType: m.MsgType, Body: body}
@@ -188,7 +198,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	case m.MsgType == "link" && m.Link != nil:
 		rep.Title, rep.Text = m.Link.Title, m.Link.Text
 	default:
-		writeErrcode(w, ErrcodeBadRequest, "缺少参数 msgtype 或消息内容")
+		answer(ErrcodeBadRequest, "缺少参数 msgtype 或消息内容")
 		return
 	}
 	if m.At != nil {
@@ -197,13 +207,13 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if s.throttleLocked(ss.conversationID, time.Now()) {
 		s.throttled++
 		s.notifyLocked()
-		writeErrcode(w, ErrcodeSendTooFast, "send too fast, exceed 20 times per minute")
+		answer(ErrcodeSendTooFast, "send too fast, exceed 20 times per minute")
 		return
 	}
 	s.replies = append(s.replies, rep)
 	s.replied.notify()
 	s.notifyLocked()
-	writeErrcode(w, ErrcodeOK, "ok")
+	answer(ErrcodeOK, "ok")
 }
 
 func errmsgFor(code int) string {

@@ -123,8 +123,7 @@ func TestWebhookFieldsAndFaultCount(t *testing.T) {
 // DingTalk allows a robot ~20 messages a minute per chat; the fake
 // refuses the 21st with 130101, as the real service does.
 func TestWebhookThrottlesPerConversation(t *testing.T) {
-	s := newServer(t)
-	s.ChatLimit, s.ChatWindow = 3, time.Hour
+	s := newServerWith(t, func(s *Server) { s.ChatLimit, s.ChatWindow = 3, time.Hour })
 	dialRaw(t, s)
 	p := mustPush(t, s, BotMessage{Text: "hi"})
 	other := mustPush(t, s, BotMessage{SenderStaffID: "0999", Text: "hi"})

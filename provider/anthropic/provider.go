@@ -69,6 +69,7 @@ type Provider struct {
 	budget  int
 	http    *http.Client
 	log     *slog.Logger
+	tools   *httpx.ToolsJSON
 }
 
 var _ picoclaw.Provider = (*Provider)(nil)
@@ -94,6 +95,7 @@ func New(cfg Config) (*Provider, error) {
 		budget:  cfg.ThinkingBudget,
 		http:    cfg.HTTPClient,
 		log:     cfg.Logger,
+		tools:   httpx.NewToolsJSON(encodeTools),
 	}
 	if p.http == nil {
 		p.http = &http.Client{}
@@ -137,6 +139,14 @@ func (p *Provider) Complete(ctx context.Context, req picoclaw.Request, onDelta f
 		return nil, errors.New("anthropic: complete: no model configured")
 	}
 	mreq := buildRequest(model, req, p.budget)
+	var fields []httpx.Field
+	if len(req.Tools) > 0 {
+		raw, err := p.tools.Get(req.Tools)
+		if err != nil {
+			return nil, fmt.Errorf("anthropic: complete (model %s): %w", model, err)
+		}
+		fields = []httpx.Field{{Key: "tools", Value: raw}}
+	}
 	switch {
 	case p.budget > 0 && mreq.Thinking == nil:
 		p.log.Debug("anthropic: thinking off for this request: an unsigned tool-use turn is in progress", "model", model)
@@ -145,7 +155,7 @@ func (p *Provider) Complete(ctx context.Context, req picoclaw.Request, onDelta f
 	}
 
 	resp, err := httpx.Do(ctx, p.keys, model, func(ctx context.Context, key string) (*picoclaw.Response, int, error) {
-		return p.attempt(ctx, key, mreq, onDelta)
+		return p.attempt(ctx, key, mreq, fields, onDelta)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("anthropic: complete (model %s): %w", model, err)
@@ -155,13 +165,14 @@ func (p *Provider) Complete(ctx context.Context, req picoclaw.Request, onDelta f
 
 // attempt sends the request with one key and reads the whole stream. The
 // returned status is the HTTP status of the answer (0 if none came).
-func (p *Provider) attempt(ctx context.Context, key string, mreq goanthropic.MessagesRequest,
+func (p *Provider) attempt(ctx context.Context, key string, mreq goanthropic.MessagesRequest, fields []httpx.Field,
 	onDelta func(picoclaw.Delta)) (*picoclaw.Response, int, error) {
 	// go-anthropic v2.17.0 serialises a fixed MessagesRequest and takes
 	// only an *http.Client, so vendor body keys and extra headers are
 	// added by the transport, which also keeps the answer's status and
-	// header that go-anthropic drops from its errors.
-	rt := &httpx.Transport{Extra: p.extra, Headers: p.headers, OmitEmpty: []string{"X-Api-Key"}}
+	// header that go-anthropic drops from its errors. The tools go the
+	// same way, encoded once per change of the list.
+	rt := &httpx.Transport{Append: fields, Extra: p.extra, Headers: p.headers, OmitEmpty: []string{"X-Api-Key"}}
 	client := goanthropic.NewClient(key, goanthropic.WithBaseURL(p.baseURL), goanthropic.WithHTTPClient(rt.Client(p.http)),
 		goanthropic.WithEmptyMessagesLimit(maxNonEventLines))
 

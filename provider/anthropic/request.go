@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -11,12 +10,14 @@ import (
 	goanthropic "github.com/liushuangls/go-anthropic/v2"
 
 	"picoclaw"
+	"picoclaw/provider/internal/httpx"
 )
 
 // imageTypes are the media types the API accepts in image blocks.
 var imageTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true}
 
-// buildRequest maps a picoclaw.Request onto go-anthropic's request.
+// buildRequest maps a picoclaw.Request onto go-anthropic's request, but
+// for the tools, which the transport adds (see encodeTools).
 //
 // Thinking (budget > 0) is left off for a request whose current tool-use
 // turn has an assistant tool call without a signed thinking block: the API
@@ -66,15 +67,6 @@ func buildRequest(model string, req picoclaw.Request, budget int) goanthropic.Me
 	out.Messages = dropLeadingOrphans(out.Messages)
 	out.System = strings.Join(system, "\n\n")
 
-	for _, t := range req.Tools {
-		params := t.Parameters
-		if len(bytes.TrimSpace(params)) == 0 {
-			params = json.RawMessage(`{"type":"object","properties":{}}`)
-		}
-		out.Tools = append(out.Tools, goanthropic.ToolDefinition{
-			Name: t.Name, Description: t.Description, InputSchema: params,
-		})
-	}
 	return out
 }
 
@@ -204,4 +196,20 @@ func dropLeadingOrphans(msgs []goanthropic.Message) []goanthropic.Message {
 		msgs = msgs[1:]
 	}
 	return msgs
+}
+
+// encodeTools is the wire form of the tool list, encoded once per change
+// (httpx.ToolsJSON) and added to the body by the transport, rather than by
+// go-anthropic per request.
+func encodeTools(defs []picoclaw.ToolDef) ([]byte, error) {
+	type tool struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		InputSchema json.RawMessage `json:"input_schema"`
+	}
+	out := make([]tool, len(defs))
+	for i, d := range defs {
+		out[i] = tool{Name: d.Name, Description: d.Description, InputSchema: httpx.Schema(d.Parameters)}
+	}
+	return json.Marshal(out)
 }

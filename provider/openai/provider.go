@@ -55,6 +55,7 @@ type Provider struct {
 	headers map[string]string
 	http    *http.Client
 	log     *slog.Logger
+	tools   *httpx.ToolsJSON
 }
 
 var _ picoclaw.Provider = (*Provider)(nil)
@@ -71,6 +72,7 @@ func New(cfg Config) (*Provider, error) {
 		headers: maps.Clone(cfg.CustomHeaders),
 		http:    cfg.HTTPClient,
 		log:     cfg.Logger,
+		tools:   httpx.NewToolsJSON(encodeTools),
 	}
 	if p.baseURL == "" {
 		p.baseURL = defaultBaseURL
@@ -96,17 +98,20 @@ func (p *Provider) Complete(ctx context.Context, req picoclaw.Request, onDelta f
 	if model == "" {
 		return nil, errors.New("openai: complete: no model configured")
 	}
-	creq, reqExtra := buildRequest(model, req)
-	extra := maps.Clone(p.extra)
-	if len(reqExtra) > 0 {
-		if extra == nil {
-			extra = make(map[string]any, len(reqExtra))
-		}
-		maps.Copy(extra, reqExtra)
+	creq := buildRequest(model, req)
+	fields, err := p.fields(req)
+	if err != nil {
+		return nil, fmt.Errorf("openai: complete (model %s): %w", model, err)
+	}
+	extra := p.extra
+	if _, ok := extra["temperature"]; ok && req.Temperature != nil {
+		// The request's temperature wins over a configured one.
+		extra = maps.Clone(extra)
+		extra["temperature"] = *req.Temperature
 	}
 
 	resp, err := httpx.Do(ctx, p.keys, model, func(ctx context.Context, key string) (*picoclaw.Response, int, error) {
-		return p.attempt(ctx, key, creq, extra, onDelta)
+		return p.attempt(ctx, key, creq, fields, extra, onDelta)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("openai: complete (model %s): %w", model, err)
@@ -117,14 +122,15 @@ func (p *Provider) Complete(ctx context.Context, req picoclaw.Request, onDelta f
 // attempt sends the request with one key and reads the whole stream. The
 // returned status is the HTTP status of the answer (0 if none came).
 func (p *Provider) attempt(ctx context.Context, key string, creq goopenai.ChatCompletionRequest,
-	extra map[string]any, onDelta func(picoclaw.Delta)) (*picoclaw.Response, int, error) {
+	fields []httpx.Field, extra map[string]any, onDelta func(picoclaw.Delta)) (*picoclaw.Response, int, error) {
 	// go-openai v1.43.0 serialises a fixed ChatCompletionRequest struct:
 	// it has no hook for vendor fields (enable_thinking, top_k, …) nor for
 	// extra headers, and its Temperature is a float32 with omitempty, so 0
 	// cannot be sent. The transport adds them, and keeps the response
 	// header so that a 429's Retry-After survives go-openai's error
-	// handling, which drops headers.
-	rt := &httpx.Transport{Extra: extra, Headers: p.headers}
+	// handling, which drops headers. The messages and tools go the same
+	// way (see fields), so go-openai encodes only a few small keys.
+	rt := &httpx.Transport{Set: fields, Extra: extra, Headers: p.headers}
 	cc := goopenai.DefaultConfig(key)
 	cc.BaseURL = p.baseURL
 	cc.HTTPClient = rt.Client(p.http)
@@ -165,4 +171,34 @@ func (p *Provider) attempt(ctx context.Context, key string, creq goopenai.ChatCo
 		"prompt_tokens", resp.Usage.PromptTokens, "completion_tokens", resp.Usage.CompletionTokens,
 		"tool_calls", len(resp.ToolCalls), "elapsed", time.Since(start))
 	return resp, status, nil
+}
+
+// fields returns the body keys the transport adds to go-openai's
+// encoding: the messages (see message), the tool list (cached JSON) and
+// the temperature, which
+// go-openai's float32 omitempty field would drop at 0 and its
+// reasoning-model validator rejects at values the server may well accept.
+// A configured extra "temperature" is merged later and wins unless the
+// request has its own (see Complete).
+func (p *Provider) fields(req picoclaw.Request) ([]httpx.Field, error) {
+	msgs, err := encodeMessages(req.Messages)
+	if err != nil {
+		return nil, fmt.Errorf("encode messages: %w", err)
+	}
+	fields := []httpx.Field{{Key: "messages", Value: msgs}}
+	if len(req.Tools) > 0 {
+		raw, err := p.tools.Get(req.Tools)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, httpx.Field{Key: "tools", Value: raw})
+	}
+	if req.Temperature != nil {
+		t, err := json.Marshal(*req.Temperature)
+		if err != nil {
+			return nil, fmt.Errorf("encode temperature: %w", err)
+		}
+		fields = append(fields, httpx.Field{Key: "temperature", Value: t})
+	}
+	return fields, nil
 }

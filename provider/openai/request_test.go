@@ -1,6 +1,7 @@
 package openai_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -47,6 +48,9 @@ func TestRequestMapping(t *testing.T) {
 			if err := json.Unmarshal(got.Body, &body); err != nil {
 				t.Fatal(err)
 			}
+			if keys := topLevelKeys(t, got.Body); len(keys) != len(body) {
+				t.Errorf("body keys %v: a key is sent twice (body %s)", keys, got.Body)
+			}
 			if string(body[tt.wantMaxTokens]) != "256" {
 				t.Errorf("body %s = %s, want 256 (body %s)", tt.wantMaxTokens, body[tt.wantMaxTokens], got.Body)
 			}
@@ -89,4 +93,26 @@ func TestNoModel(t *testing.T) {
 	if _, err := p.Complete(t.Context(), userRequest("hi"), nil); err == nil {
 		t.Fatal("Complete without any model succeeded")
 	}
+}
+
+// topLevelKeys lists the keys of a JSON object as sent, repeats included.
+func topLevelKeys(t *testing.T, raw []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }

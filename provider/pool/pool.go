@@ -51,7 +51,9 @@ func New(groups []*Group, logger *slog.Logger) (*Pool, error) {
 	return &Pool{groups: groups, log: logger, pause: 200 * time.Millisecond}, nil
 }
 
-// Complete asks one member of each group in turn until one answers.
+// Complete asks one member of each group in turn until one answers. A
+// fallback is a retry: it draws on ctx's retry budget (picoclaw.SpendRetry)
+// and is not tried once the budget is spent.
 func (p *Pool) Complete(ctx context.Context, req picoclaw.Request, onDelta func(picoclaw.Delta)) (*picoclaw.Response, error) {
 	var errs []error
 	for i, g := range p.groups {
@@ -71,6 +73,10 @@ func (p *Pool) Complete(ctx context.Context, req picoclaw.Request, onDelta func(
 			return nil, err
 		}
 		errs = append(errs, err)
+		if i+1 < len(p.groups) && !picoclaw.SpendRetry(ctx) {
+			p.log.Warn("model failed; the turn's retries are spent, no fallback tried", "model", g.Name, "err", err)
+			break
+		}
 		if i+1 < len(p.groups) {
 			p.log.Warn("model failed, trying fallback", "model", g.Name, "fallback", p.groups[i+1].Name, "err", err)
 		}

@@ -43,7 +43,8 @@ func NewRotation(name string, keys []string, timeout time.Duration, log *slog.Lo
 
 // Do runs attempt with r's next key under r's timeout. If the key is
 // refused (the attempt's HTTP status is 429, 401 or 403; 0 when no answer
-// came) and there is another, it runs attempt once more with that one.
+// came) and there is another, it runs attempt once more with that one, if
+// ctx's retry budget allows (picoclaw.SpendRetry).
 // The error is ctx's own if ctx ended, picoclaw.ErrTemporary wrapping
 // context.DeadlineExceeded if the timeout did, else attempt's last. model
 // only labels log lines.
@@ -67,7 +68,7 @@ func Do[T any](ctx context.Context, r *Rotation, model string,
 		if tctx.Err() != nil {
 			return zero, fmt.Errorf("%w: no answer within %s: %w", picoclaw.ErrTemporary, r.timeout, tctx.Err())
 		}
-		if a+1 < attempts && keyRefused(status) {
+		if a+1 < attempts && keyRefused(status) && picoclaw.SpendRetry(ctx) {
 			r.log.Warn(r.name+": key refused, trying the next one", "model", model, "status", status, "key_index", keyIdx)
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 // seen is what the test server received.
 type seen struct {
 	header http.Header
+	raw    []byte
 	body   map[string]json.RawMessage
 }
 
@@ -24,6 +25,7 @@ func echoServer(t *testing.T) (url string, got <-chan seen) {
 		var s seen
 		s.header = r.Header.Clone()
 		b, _ := io.ReadAll(r.Body)
+		s.raw = b
 		_ = json.Unmarshal(b, &s.body)
 		ch <- s
 		w.Header().Set("Retry-After", "7")

@@ -1,0 +1,227 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"picoclaw"
+	"picoclaw/internal/backoff"
+	"picoclaw/internal/fsutil"
+)
+
+// spawnLocked starts the chat's worker unless it runs or delivery has not
+// started. Callers hold o.mu.
+func (o *Outbox) spawnLocked(key picoclaw.SessionKey) {
+	if o.runCtx == nil || o.stopping || o.working[key] || len(o.queues[key]) == 0 {
+		return
+	}
+	o.working[key] = true
+	o.wg.Add(1)
+	go o.work(o.runCtx, key)
+}
+
+// head returns the chat's first undelivered answer, or nil after marking
+// the worker gone (under the same lock as Put's check, so no answer is
+// left without a worker).
+func (o *Outbox) head(key picoclaw.SessionKey) *entry {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if q := o.queues[key]; len(q) > 0 {
+		return o.entries[q[0]]
+	}
+	delete(o.queues, key)
+	delete(o.working, key)
+	return nil
+}
+
+// work delivers one chat's answers in order until its queue is empty or
+// ctx ends.
+func (o *Outbox) work(ctx context.Context, key picoclaw.SessionKey) {
+	defer o.wg.Done()
+	b := &backoff.Backoff{Min: o.opts.MinBackoff, Max: o.opts.MaxBackoff}
+	failures := 0
+	for {
+		e := o.head(key)
+		if e == nil {
+			return
+		}
+		err := o.attempt(ctx, e)
+		switch {
+		case err == nil:
+			if failures > 0 {
+				o.log.Info("outbox: answer delivered after retrying", "chat", string(key), "id", e.id, "failed_attempts", failures)
+			}
+			o.finish(e, opDone, "")
+		case ctx.Err() != nil:
+			o.markGone(key)
+			return // stopping: the answer stays on disk for the next start
+		case !Retryable(err):
+			o.log.Error("outbox: answer dropped: the failure is permanent", "chat", string(key), "id", e.id,
+				"parts_sent", e.sent, "err", err)
+			o.finish(e, opDrop, err.Error())
+		default:
+			failures++
+			delay := b.Next()
+			var rl *picoclaw.RateLimitError
+			if errors.As(err, &rl) && rl.RetryAfter > delay {
+				delay = rl.RetryAfter
+			}
+			o.log.Warn("outbox: delivery failed; kept on disk and retried", "chat", string(key), "id", e.id,
+				"attempt", failures, "delay", delay, "err", err)
+			if o.opts.Sleep(ctx, delay) != nil {
+				o.markGone(key)
+				return
+			}
+			continue
+		}
+		failures = 0
+		b.Reset()
+	}
+}
+
+// markGone forgets a worker that stopped with answers still queued.
+func (o *Outbox) markGone(key picoclaw.SessionKey) {
+	o.mu.Lock()
+	delete(o.working, key)
+	o.mu.Unlock()
+}
+
+// Retryable reports whether a delivery error may go away by itself: a
+// temporary failure, throttling, a malformed answer (a proxy's error
+// page), or an attempt that ran out of time. Anything else (a 4xx, a chat
+// that cannot be reached) is permanent.
+func Retryable(err error) bool {
+	return picoclaw.IsRetryable(err) || errors.Is(err, picoclaw.ErrBadResponse) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// attempt runs the deliverer once, recording each accepted part.
+func (o *Outbox) attempt(ctx context.Context, e *entry) error {
+	actx, cancel := context.WithTimeout(ctx, o.opts.AttemptTimeout)
+	defer cancel()
+	o.mu.Lock()
+	from := e.sent
+	o.mu.Unlock()
+	return o.opts.Deliver(actx, e.out, from, func(part int) { o.partSent(e, part) })
+}
+
+// partSent records that part i of e was accepted, so that no retry sends
+// it again. A failed write is logged only: the part was delivered, and
+// this process remembers it; only a crash before the next good write
+// could send it twice.
+func (o *Outbox) partSent(e *entry, i int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if i+1 <= e.sent {
+		return
+	}
+	e.sent = i + 1
+	if o.f == nil {
+		return
+	}
+	if err := o.appendLocked(&record{Op: opSent, ID: e.id, At: o.opts.Now(), Parts: e.sent}); err != nil {
+		o.log.Warn("outbox: record of a delivered part not saved; a crash now would send it again", "id", e.id, "part", e.sent, "err", err)
+	}
+}
+
+// finish ends e: done, or dropped with reason (then it goes to dead.jsonl).
+func (o *Outbox) finish(e *entry, op, reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.opts.Now()
+	if op == opDrop {
+		o.dead++
+		if err := o.appendDead(e, now, reason); err != nil {
+			o.log.Error("outbox: dropped answer not saved to "+DeadName, "id", e.id, "err", err)
+		}
+	}
+	if o.f != nil {
+		if err := o.appendLocked(&record{Op: op, ID: e.id, At: now, Reason: reason}); err != nil {
+			// Not fatal: after a restart the answer is tried again, and
+			// the parts already sent are skipped.
+			o.log.Warn("outbox: end of an answer not saved; it may be tried again after a restart", "id", e.id, "err", err)
+		}
+	}
+	delete(o.entries, e.id)
+	q := o.queues[e.key]
+	for i, id := range q {
+		if id == e.id {
+			o.queues[e.key] = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	o.notifyLocked()
+	if o.f != nil && o.records >= o.compactAt {
+		o.compactLocked()
+	}
+}
+
+// appendDead appends the dropped answer and its reason to dead.jsonl.
+func (o *Outbox) appendDead(e *entry, now time.Time, reason string) error {
+	w, err := toWire(e.out)
+	if err != nil {
+		return err
+	}
+	o.buf.Reset()
+	if err := encodeRecord(&o.buf, &record{Op: opDrop, ID: e.id, At: now, Out: w, Parts: e.sent, Reason: reason}); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(o.deadPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", o.deadPath, err)
+	}
+	_, werr := f.Write(o.buf.Bytes())
+	serr := fsutil.DataSync(f)
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("append to %s: %w", o.deadPath, err)
+	}
+	return nil
+}
+
+// compactLocked rewrites the file with the undelivered answers only. A
+// failure keeps the old file, which stays correct. Callers hold o.mu.
+func (o *Outbox) compactLocked() {
+	a, err := fsutil.CreateAtomic(o.path, 0o600)
+	if err != nil {
+		o.log.Warn("outbox: rewrite skipped", "err", err)
+		return
+	}
+	defer a.Abort()
+	o.buf.Reset()
+	n := 0
+	for _, q := range o.queues {
+		for _, id := range q {
+			e := o.entries[id]
+			w, err := toWire(e.out)
+			if err != nil {
+				continue // cannot happen: it was encoded by Put
+			}
+			if err := encodeRecord(&o.buf, &record{Op: opPut, ID: e.id, At: e.at, Out: w}); err != nil {
+				o.log.Warn("outbox: rewrite skipped", "err", err)
+				return
+			}
+			n++
+			if e.sent > 0 {
+				_ = encodeRecord(&o.buf, &record{Op: opSent, ID: e.id, At: e.at, Parts: e.sent})
+				n++
+			}
+		}
+	}
+	if _, err := a.Write(o.buf.Bytes()); err != nil {
+		o.log.Warn("outbox: rewrite skipped", "err", err)
+		return
+	}
+	f, err := a.CommitOpen()
+	if f == nil {
+		o.log.Warn("outbox: rewrite skipped", "err", err)
+		return
+	}
+	if err != nil {
+		o.log.Warn("outbox: rewritten, but its directory was not synced", "err", err)
+	}
+	o.f.Close()
+	o.f, o.records, o.needNewline = f, n, false
+}
