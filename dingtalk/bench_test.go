@@ -18,23 +18,6 @@ func benchFixture(b *testing.B, path ...string) []byte {
 	return data
 }
 
-// BenchmarkFrameDecodeAck is the reader's work per bot message frame
-// before the handler: decode the frame, encode its ack.
-func BenchmarkFrameDecodeAck(b *testing.B) {
-	raw := benchFixture(b, "dingtalktest", "testdata", "stream-callback-frame.json")
-	b.SetBytes(int64(len(raw)))
-	b.ReportAllocs()
-	for b.Loop() {
-		f, err := decodeFrame(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if ack := encodeAck(f.MessageID(), AckOK, ackDataCallback); len(ack) == 0 {
-			b.Fatal("empty ack")
-		}
-	}
-}
-
 // BenchmarkAcceptGroupMessage is the channel's work to accept a group
 // message: parse the data, check allow_from, strip mentions, trigger.
 func BenchmarkAcceptGroupMessage(b *testing.B) {

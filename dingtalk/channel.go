@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
+	"picoclaw/dingtalk/stream"
 	"picoclaw/internal/backoff"
 )
 
@@ -39,7 +41,10 @@ type ChannelConfig struct {
 	Logger             *slog.Logger
 	OnConnected        func()
 	IdleTimeout        time.Duration
-	Backoff            *backoff.Backoff
+	// UserAgent is the ua the stream reports on open; default
+	// stream.DefaultUserAgent.
+	UserAgent string
+	Backoff   *backoff.Backoff
 	// RobotCode is sent with OpenAPI robot calls; default ClientID.
 	RobotCode string
 	// StateDir keeps the known chats and their session webhooks
@@ -80,7 +85,7 @@ type Channel struct {
 	log     *slog.Logger
 	policy  Policy
 	webhook *WebhookClient
-	openapi *OpenAPI
+	openapi *openapi.Client
 	dedup   *Dedup
 	routes  *routes
 	store   *routeStore // nil without a StateDir
@@ -88,7 +93,7 @@ type Channel struct {
 	margin  time.Duration
 	limiter *ChatLimiter
 	now     func() time.Time
-	stream  atomic.Pointer[Stream]
+	stream  atomic.Pointer[stream.Client]
 }
 
 var _ picoclaw.Channel = (*Channel)(nil)
@@ -126,7 +131,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		c.margin = DefaultWebhookMargin
 	}
 	c.limiter = NewChatLimiter(ChatLimiterConfig{PerWindow: cfg.ChatLimit, Window: cfg.ChatWindow, Logger: log})
-	api, err := NewOpenAPI(OpenAPIConfig{
+	api, err := openapi.New(openapi.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 		RobotCode:    cfg.RobotCode,
@@ -156,7 +161,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 
 // OpenAPI returns the channel's OpenAPI client, for tools that send files
 // or messages on their own.
-func (c *Channel) OpenAPI() *OpenAPI { return c.openapi }
+func (c *Channel) OpenAPI() *openapi.Client { return c.openapi }
 
 // Name returns "dingtalk".
 func (c *Channel) Name() string { return ChannelName }
@@ -176,15 +181,16 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 	if len(c.cfg.AllowFrom) == 0 {
 		c.log.Warn("dingtalk: allow_from is empty: everyone who can reach the bot may use it")
 	}
-	s, err := NewStream(StreamConfig{
+	s, err := stream.New(stream.Config{
 		ClientID:     c.cfg.ClientID,
 		ClientSecret: c.cfg.ClientSecret,
 		APIBase:      c.cfg.APIBase,
 		HTTPClient:   c.cfg.HTTPClient,
 		Logger:       c.log,
-		Handler:      func(f *Frame) int { return c.onFrame(f, handle) },
+		Handler:      func(f *stream.Frame) int { return c.onFrame(f, handle) },
 		OnConnected:  c.cfg.OnConnected,
 		IdleTimeout:  c.cfg.IdleTimeout,
+		UserAgent:    c.cfg.UserAgent,
 		OpenTimeout:  c.cfg.CallTimeout,
 		Backoff:      c.cfg.Backoff,
 	})
@@ -201,39 +207,39 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 // remembers the reply route and queues the message. It never blocks on
 // the LLM; every bot message is acked 200 (even refused or malformed
 // ones) so that DingTalk does not redeliver it.
-func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
-	if f.Topic() != TopicBotMessage {
+func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
+	if f.Topic() != stream.TopicBotMessage {
 		c.log.Debug("dingtalk: ignoring frame of unknown topic", "type", f.Type, "topic", f.Topic())
-		return AckNotFound
+		return stream.AckNotFound
 	}
 	if id := f.MessageID(); id != "" && c.dedup.Seen("frame:"+id) {
 		c.log.Debug("dingtalk: duplicate frame", "message_id", f.MessageID())
-		return AckOK
+		return stream.AckOK
 	}
 	m, err := ParseBotMessage([]byte(f.Data))
 	if err != nil {
 		c.log.Warn("dingtalk: dropping malformed bot message", "message_id", f.MessageID(), "err", err)
-		return AckOK
+		return stream.AckOK
 	}
 	if c.dedup.Seen("msg:" + m.MsgID) {
 		c.log.Debug("dingtalk: duplicate bot message", "msg_id", m.MsgID)
-		return AckOK
+		return stream.AckOK
 	}
 	if !c.policy.Allowed(m) {
 		c.log.Info("dingtalk: sender not in allow_from", "msg_id", m.MsgID,
 			"sender_staff_id", m.SenderStaffID, "sender_id", m.SenderID, "sender_nick", m.SenderNick)
-		return AckOK
+		return stream.AckOK
 	}
 	chat, ok := m.Chat()
 	if !ok {
 		c.log.Warn("dingtalk: unknown conversation type", "msg_id", m.MsgID, "conversation_type", m.ConversationType)
-		return AckOK
+		return stream.AckOK
 	}
 	content, atts := Attachments(m)
 	text, ok := c.policy.Trigger(m, content)
 	if !ok {
 		c.log.Debug("dingtalk: group message does not trigger the bot", "msg_id", m.MsgID)
-		return AckOK
+		return stream.AckOK
 	}
 	now := c.now()
 	if reply, unsupported := Unsupported(m); unsupported {
@@ -241,11 +247,11 @@ func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
 		c.rememberRoute(m, chat, now)
 		c.log.Info("dingtalk: unsupported message type", "msg_id", m.MsgID, "msgtype", m.MsgType)
 		go c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
-		return AckOK
+		return stream.AckOK
 	}
 	if text == "" && len(atts) == 0 {
 		c.log.Debug("dingtalk: ignoring empty text message", "msg_id", m.MsgID, "msgtype", m.MsgType)
-		return AckOK
+		return stream.AckOK
 	}
 	c.rememberRoute(m, chat, now)
 	handle(picoclaw.Inbound{
@@ -258,7 +264,7 @@ func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
 		Attachments: atts,
 		Received:    now,
 	})
-	return AckOK
+	return stream.AckOK
 }
 
 // rememberRoute stores m's chat and session webhook. A webhook that points

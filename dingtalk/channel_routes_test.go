@@ -26,11 +26,11 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 
 	second := newLiveChannel(t, srv, func(c *ChannelConfig) { c.StateDir = dir; c.ReasoningChannelID = group.Chat.ID })
 	for _, chat := range []picoclaw.Peer{group.Chat, direct.Chat} {
-		if err := second.ch.Send(streamCtx(t), picoclaw.Outbound{Chat: chat, Text: "after restart"}); err != nil {
+		if err := second.ch.Send(testCtx(t), picoclaw.Outbound{Chat: chat, Text: "after restart"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := second.ch.Send(streamCtx(t), picoclaw.Outbound{Kind: picoclaw.OutReasoning, Text: "thinking"}); err != nil {
+	if err := second.ch.Send(testCtx(t), picoclaw.Outbound{Kind: picoclaw.OutReasoning, Text: "thinking"}); err != nil {
 		t.Fatal(err)
 	}
 	replies := srv.Replies()
@@ -43,7 +43,7 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 	t.Run("expired while stopped", func(t *testing.T) {
 		third := newLiveChannel(t, srv, func(c *ChannelConfig) { c.StateDir = dir })
 		third.clock.Advance(2 * time.Hour)
-		if err := third.ch.Send(streamCtx(t), picoclaw.Outbound{Chat: group.Chat, Text: "late"}); err != nil {
+		if err := third.ch.Send(testCtx(t), picoclaw.Outbound{Chat: group.Chat, Text: "late"}); err != nil {
 			t.Fatal(err)
 		}
 		if len(srv.Replies()) != 3 || len(srv.OpenAPISends()) != 1 {
@@ -152,7 +152,7 @@ func TestChannelOpenAPIToken(t *testing.T) {
 func TestChannelBadCredentialsOnOpenAPI(t *testing.T) {
 	srv := newFake(t)
 	lc := newLiveChannel(t, srv, func(c *ChannelConfig) { c.ClientSecret = "WRONGxSECRETxVALUE" })
-	err := lc.ch.Send(streamCtx(t), picoclaw.Outbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "0123"}, Text: "x"})
+	err := lc.ch.Send(testCtx(t), picoclaw.Outbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "0123"}, Text: "x"})
 	if !errors.Is(err, picoclaw.ErrAuth) || !strings.Contains(err.Error(), "channels.dingtalk.client_id/client_secret") {
 		t.Fatalf("err = %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
 )
 
 // delivery is where one outbound message goes: a session webhook while
@@ -224,7 +225,7 @@ func reachableByOpenAPI(chat picoclaw.Peer) bool {
 // sendOpenAPI sends one markdown part by OpenAPI: a group by its
 // conversation id, a single chat by the user's staff id.
 func (c *Channel) sendOpenAPI(ctx context.Context, chat picoclaw.Peer, title, text string) error {
-	msg := MarkdownMessage(title, text)
+	msg := openapi.MarkdownMessage(title, text)
 	switch chat.Kind {
 	case picoclaw.ChatGroup:
 		return c.openapi.SendGroup(ctx, chat.ID, msg)

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
 )
 
 // DefaultMaxMediaSize caps a download when MediaResolver.MaxSize is zero.
@@ -201,10 +202,10 @@ func (r *MediaResolver) resolveOne(ctx context.Context, session picoclaw.Session
 	}
 	data, ctype, err := r.Downloader.Download(ctx, a.Ref, limit)
 	if err == nil && int64(len(data)) > limit {
-		err = ErrTooLarge
+		err = openapi.ErrTooLarge
 	}
 	switch {
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, openapi.ErrTooLarge):
 		log.Info("dingtalk: attachment too large", "msg_id", msgID, "kind", a.Kind, "limit", limit)
 		a.Note = fmt.Sprintf("%s %s was too large (limit %s) and was not downloaded", label, name, humanSize(limit))
 		return

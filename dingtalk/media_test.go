@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
 )
 
 func loadBotMessage(t *testing.T, name string) *BotMessage {
@@ -348,7 +349,7 @@ func TestResolveFailures(t *testing.T) {
 		dl       download
 		wantNote string
 	}{
-		{"too large (downloader)", download{err: fmt.Errorf("dingtalk: download: %w", ErrTooLarge)},
+		{"too large (downloader)", download{err: fmt.Errorf("dingtalk: download: %w", openapi.ErrTooLarge)},
 			"file big.iso was too large (limit 1000 bytes) and was not downloaded"},
 		{"too large (returned anyway)", download{data: bytes.Repeat([]byte("x"), 1001)},
 			"file big.iso was too large (limit 1000 bytes) and was not downloaded"},

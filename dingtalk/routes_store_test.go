@@ -179,10 +179,10 @@ func TestChannelFlushesRoutesWhenRunEnds(t *testing.T) {
 	go func() { done <- lc.ch.Run(ctx, func(in picoclaw.Inbound) { lc.inbound <- in }) }()
 	select {
 	case <-connected:
-	case <-streamCtx(t).Done():
+	case <-testCtx(t).Done():
 		t.Fatalf("channel never connected (logs:\n%s)", lc.logs)
 	}
-	if err := srv.WaitConnections(streamCtx(t), 1); err != nil {
+	if err := srv.WaitConnections(testCtx(t), 1); err != nil {
 		t.Fatal(err)
 	}
 	in := lc.push(t, dingtalktest.BotMessage{Text: "hi", SenderStaffID: "0555"})

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
 )
 
 // MaxSendFileSize is the largest file send_file uploads; DingTalk's media
@@ -21,8 +22,8 @@ const MaxSendFileSize = 20 << 20
 // MediaSender is the part of the OpenAPI client that send_file needs.
 type MediaSender interface {
 	UploadMedia(ctx context.Context, mediaType, fileName string, r io.Reader) (mediaID string, err error)
-	SendDirect(ctx context.Context, staffIDs []string, msg OpenAPIMessage) error
-	SendGroup(ctx context.Context, openConversationID string, msg OpenAPIMessage) error
+	SendDirect(ctx context.Context, staffIDs []string, msg openapi.Message) error
+	SendGroup(ctx context.Context, openConversationID string, msg openapi.Message) error
 }
 
 // isImageExt reports whether a file with extension ext is sent as a
@@ -113,15 +114,15 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 	if err != nil {
 		return "", fmt.Errorf("send_file: upload %s: %w", name, err)
 	}
-	var msg OpenAPIMessage
+	var msg openapi.Message
 	if mediaType == "image" {
 		// DingTalk accepts a media id where sampleImageMsg wants a URL.
-		msg = ImageMessage(mediaID)
+		msg = openapi.ImageMessage(mediaID)
 	} else {
 		if ext == "" {
 			ext = "file"
 		}
-		msg = FileMessage(mediaID, name, ext)
+		msg = openapi.FileMessage(mediaID, name, ext)
 	}
 	key := picoclaw.NewSessionKey(ChannelName, chat)
 	if chat.Kind == picoclaw.ChatGroup {

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"picoclaw"
+	"picoclaw/dingtalk/internal/wire"
 	"picoclaw/internal/backoff"
 )
 
@@ -163,7 +164,7 @@ func (c *WebhookClient) SendMarkdown(ctx context.Context, webhook, title, text s
 func (c *WebhookClient) post(ctx context.Context, webhook, target string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("dingtalk: webhook %s: build request: %w", target, stripURL(err))
+		return fmt.Errorf("dingtalk: webhook %s: build request: %w", target, wire.StripURL(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -172,22 +173,22 @@ func (c *WebhookClient) post(ctx context.Context, webhook, target string, body [
 		if ctx.Err() != nil {
 			return fmt.Errorf("dingtalk: webhook %s: %w", target, ctx.Err())
 		}
-		return fmt.Errorf("dingtalk: webhook %s: %w: %w", target, picoclaw.ErrTemporary, stripURL(err))
+		return fmt.Errorf("dingtalk: webhook %s: %w: %w", target, picoclaw.ErrTemporary, wire.StripURL(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return fmt.Errorf("dingtalk: webhook %s: read answer: %w: %w", target, picoclaw.ErrTemporary, stripURL(err))
+		return fmt.Errorf("dingtalk: webhook %s: read answer: %w: %w", target, picoclaw.ErrTemporary, wire.StripURL(err))
 	}
 	switch {
 	case resp.StatusCode >= 500:
 		err := fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d", target, picoclaw.ErrTemporary, resp.StatusCode)
-		if d := retryAfter(resp.Header, time.Now()); d > 0 {
+		if d := wire.RetryAfter(resp.Header, time.Now()); d > 0 {
 			return &picoclaw.RateLimitError{RetryAfter: d, Err: err}
 		}
 		return err
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return &picoclaw.RateLimitError{RetryAfter: retryAfter(resp.Header, time.Now()), Err: fmt.Errorf("dingtalk: webhook %s: HTTP 429", target)}
+		return &picoclaw.RateLimitError{RetryAfter: wire.RetryAfter(resp.Header, time.Now()), Err: fmt.Errorf("dingtalk: webhook %s: HTTP 429", target)}
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		// Redirects are never followed (see client): the answer was not
 		// delivered, whatever the body says.
@@ -201,7 +202,7 @@ func (c *WebhookClient) post(ctx context.Context, webhook, target string, body [
 		return fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d, answer without errcode (%d bytes)",
 			target, picoclaw.ErrBadResponse, resp.StatusCode, len(raw))
 	}
-	werr := &WebhookError{Target: target, Code: *ans.Code, Msg: truncateBytes(ans.Msg, maxErrmsg)}
+	werr := &WebhookError{Target: target, Code: *ans.Code, Msg: wire.TruncateBytes(ans.Msg, maxErrmsg)}
 	switch *ans.Code {
 	case errcodeOK:
 		c.logger().Debug("dingtalk: webhook message sent", "webhook", target, "bytes", len(body))
@@ -253,7 +254,7 @@ func markdownBody(title, text string, atUserIDs []string) ([]byte, error) {
 		Markdown markdown `json:"markdown"`
 		At       at       `json:"at"`
 	}{"markdown", markdown{title, text}, at{atUserIDs, false}}
-	return encodeJSON(msg)
+	return wire.EncodeJSON(msg)
 }
 
 // webhookTarget describes a webhook URL by host and path, dropping the

@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 // Frame types and topics of the Stream protocol.
 const (

@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"encoding/json"
@@ -9,16 +9,16 @@ import (
 
 func streamFixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("dingtalktest", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "dingtalktest", "testdata", name))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return b
 }
 
-func frameTestStream(tb testing.TB, h FrameHandler) *Stream {
+func frameTestStream(tb testing.TB, h FrameHandler) *Client {
 	tb.Helper()
-	s, err := NewStream(StreamConfig{ClientID: "id", ClientSecret: "secret", Handler: h})
+	s, err := New(Config{ClientID: "id", ClientSecret: "secret", Handler: h})
 	if err != nil {
 		tb.Fatal(err)
 	}
