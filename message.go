@@ -3,6 +3,8 @@ package picoclaw
 import (
 	"strings"
 	"time"
+
+	"picoclaw/internal/text"
 )
 
 // ChatKind says whether a chat is a one-to-one conversation or a group.
@@ -118,9 +120,8 @@ func Title(s string, n int) string {
 		if line == "" {
 			continue
 		}
-		r := []rune(line)
-		if len(r) > n {
-			return string(r[:n]) + "…"
+		if cut := text.TruncateRunes(line, n); len(cut) < len(line) {
+			return cut + text.Ellipsis
 		}
 		return line
 	}

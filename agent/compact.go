@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"picoclaw/internal/text"
+
 	"picoclaw"
 )
 
@@ -227,9 +229,8 @@ func (a *Agent) transcript(msgs []picoclaw.Message) string {
 
 // clip shortens s to maxTranscriptMessage runes.
 func clip(s string) string {
-	if utf8.RuneCountInString(s) <= maxTranscriptMessage {
-		return s
+	if cut := text.TruncateRunes(s, maxTranscriptMessage); len(cut) < len(s) {
+		return cut + " …[cut]"
 	}
-	r := []rune(s)
-	return string(r[:maxTranscriptMessage]) + " …[cut]"
+	return s
 }

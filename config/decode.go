@@ -210,7 +210,7 @@ func fieldByJSONName(v reflect.Value, name string) (reflect.Value, bool) {
 	t := v.Type()
 	for i := range t.NumField() {
 		sf := t.Field(i)
-		if sf.IsExported() && jsonName(sf) == name {
+		if sf.IsExported() && name != "-" && jsonName(sf) == name {
 			return v.Field(i), true
 		}
 	}

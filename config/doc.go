@@ -1,16 +1,23 @@
-// Package config loads ~/.picoclaw/config.json in PicoClaw v0.2.6's schema.
+// Package config loads ~/.picoclaw/config.json in either PicoClaw
+// generation: v0.2.6's "channels.dingtalk" (no version, or version 1 or
+// 2, with PicoClaw's own migration rules for them) and version 3's
+// "channel_list", whose entries of "type": "dingtalk" are DingTalk bots
+// with their credentials, and this build's extra keys, under "settings".
+// Both become one in-memory form, Config.DingTalkBots: a named list of
+// bots (v0.2.6's single bot is named "dingtalk").
 //
 // Only the sections this build uses are modelled: agents.defaults,
-// model_list, channels.dingtalk, gateway and part of tools (exec, web,
+// model_list, the DingTalk channels, gateway and part of tools (exec, web,
 // cron, mcp), plus "version". Everything else a PicoClaw config may hold
-// (other channels, other tool settings, heartbeat, …) is
+// (other channels and channel types, other tool settings, heartbeat, …) is
 // reported as a warning naming the full key path and otherwise ignored, so
 // an existing PicoClaw config loads unchanged. Keys starting with "_"
 // (PicoClaw's "_comment" convention) are treated as comments.
 //
 // Loading runs in a fixed order: built-in defaults, then the file, then
 // PICOCLAW_* environment overrides (derived by reflection from the json
-// paths, e.g. PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID), then normalisation
+// paths, e.g. PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID or
+// PICOCLAW_CHANNEL_LIST_<NAME>_SETTINGS_CLIENT_SECRET), then normalisation
 // (~ expansion, default model), then validation. All problems found are
 // reported together, each naming its field path; secret values
 // (client_secret, API keys) never appear in an error.

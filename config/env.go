@@ -12,9 +12,19 @@ import (
 const envPrefix = "PICOCLAW_"
 
 // EnvName returns the override variable for a json path such as
-// "channels.dingtalk.client_id".
+// "channels.dingtalk.client_id" or "channel_list.work.settings.client_id".
+// Characters a shell variable name cannot hold (a channel name's "-")
+// become "_".
 func EnvName(path string) string {
-	return envPrefix + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
+	return envPrefix + strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, path)
 }
 
 // applyEnv overrides every leaf field of v whose variable is set and
@@ -24,7 +34,7 @@ func applyEnv(path string, v reflect.Value, getenv func(string) string, errs *[]
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		name := jsonName(sf)
-		if !sf.IsExported() || name == "" || sf.Tag.Get("env") == "-" {
+		if !sf.IsExported() || name == "" || name == "-" || sf.Tag.Get("env") == "-" {
 			continue
 		}
 		p := join(path, name)
@@ -129,7 +139,7 @@ func EnvNames() []string {
 		for i := range t.NumField() {
 			sf := t.Field(i)
 			name := jsonName(sf)
-			if !sf.IsExported() || name == "" || sf.Tag.Get("env") == "-" {
+			if !sf.IsExported() || name == "" || name == "-" || sf.Tag.Get("env") == "-" {
 				continue
 			}
 			switch p := join(path, name); {

@@ -48,8 +48,16 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted request_timeout %d", m.RequestTimeout)
 			}
 		}
-		if strings.HasSuffix(cfg.Channels.DingTalk.APIBase, "/") {
-			t.Fatalf("api_base %q keeps its trailing slash", cfg.Channels.DingTalk.APIBase)
+		if len(cfg.DingTalkBots) == 0 {
+			t.Fatal("no DingTalk bot, not even a disabled one")
+		}
+		for _, b := range append(cfg.DingTalkBots, DingTalkBot{DingTalkConfig: cfg.Channels.DingTalk}) {
+			if strings.HasSuffix(b.APIBase, "/") || b.GroupTrigger.MentionOnly == nil {
+				t.Fatalf("bot %q: api_base %q keeps its trailing slash, or mention_only unset", b.Name, b.APIBase)
+			}
+			if b.ChatLimit < 0 || b.ChatWindowSeconds < 0 || b.ChatWindowSeconds > maxSeconds {
+				t.Fatalf("bot %q: accepted chat_limit %d, chat_window_seconds %d", b.Name, b.ChatLimit, b.ChatWindowSeconds)
+			}
 		}
 	})
 }

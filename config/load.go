@@ -15,7 +15,7 @@ import (
 // Defaults applied when the file (and the environment) leave a field unset.
 // Zero counts as unset for the numbers and strings below.
 const (
-	CurrentVersion           = 2 // the PicoClaw schema version this package reads
+	CurrentVersion           = 3 // the PicoClaw schema version this package reads and onboard writes
 	DefaultMaxTokens         = 8192
 	DefaultMaxToolIterations = 20
 	DefaultGatewayHost       = "127.0.0.1"
@@ -95,7 +95,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, []string, error) {
 
 	cfg := defaults()
 	d := &decoder{}
-	d.decode("", raw, reflect.ValueOf(&cfg).Elem())
+	entries, inFile := d.decodeDocument(data, raw, &cfg)
 	if cfg.Version > CurrentVersion {
 		d.warnings = append(d.warnings, fmt.Sprintf("config: version %d is newer than this build reads (%d); unknown keys are ignored", cfg.Version, CurrentVersion))
 	}
@@ -105,6 +105,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, []string, error) {
 
 	var errs []error
 	applyEnv("", reflect.ValueOf(&cfg).Elem(), getenv, &errs)
+	buildBots(&cfg, entries, inFile, getenv, &d.warnings, &errs)
 	if len(errs) > 0 {
 		return nil, d.warnings, &Error{Problems: errs}
 	}
@@ -117,7 +118,52 @@ func Parse(data []byte, getenv func(string) string) (*Config, []string, error) {
 		blameEnv(errs, getenv)
 		return nil, warnings, &Error{Problems: errs}
 	}
+	// Existing callers read the one bot the gateway runs today here.
+	cfg.Channels.DingTalk = cfg.primaryBot().DingTalkConfig
 	return &cfg, warnings, nil
+}
+
+// decodeDocument decodes the generic JSON tree raw (of data) into cfg,
+// except channel_list, whose DingTalk entries it returns in file order.
+// PicoClaw's migration rules for pre-version-3 files are applied to
+// channels.dingtalk first; inFile says whether that object exists.
+func (d *decoder) decodeDocument(data []byte, raw any, cfg *Config) (entries []namedEntry, inFile bool) {
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		d.decode("", raw, reflect.ValueOf(cfg).Elem()) // reports the type error
+		return nil, false
+	}
+	var version int64
+	if n, ok := obj["version"].(json.Number); ok {
+		version, _ = parseInt(string(n))
+	}
+	if chs, ok := obj["channels"].(map[string]any); ok {
+		if dt, ok := chs["dingtalk"].(map[string]any); ok {
+			inFile = true
+			migrateLegacyDingTalk(dt, version)
+		}
+	}
+	if _, ok := obj["model_list"]; !ok && obj["providers"] != nil {
+		// PicoClaw converts this pre-v0.2 layout on load; this build does not.
+		d.warnings = append(d.warnings, "config: providers is the pre-model_list layout of PicoClaw before v0.2, which this build does not convert: write model_list (or let PicoClaw v0.2.6 or later migrate the file once)")
+	}
+	list, hasList := obj["channel_list"]
+	delete(obj, "channel_list")
+	d.decode("", obj, reflect.ValueOf(cfg).Elem())
+	if hasList {
+		obj["channel_list"] = list // raw is the caller's
+		entries = d.decodeChannelList(list, objectKeyOrder(data, "channel_list"))
+	}
+	return entries, inFile
+}
+
+// primaryBot is the bot the gateway runs today: the first enabled one,
+// else the first. DingTalkBots is never empty after Parse.
+func (c *Config) primaryBot() DingTalkBot {
+	if on := c.EnabledDingTalkBots(); len(on) > 0 {
+		return on[0]
+	}
+	return c.DingTalkBots[0]
 }
 
 // blameEnv adds the variable to each problem whose value came from the
@@ -188,14 +234,16 @@ func normalize(c *Config, getenv func(string) string) error {
 		d.RestrictToWorkspace = &t
 	}
 
-	dt := &c.Channels.DingTalk
-	if dt.APIBase == "" {
-		dt.APIBase = DefaultDingTalkAPIBase
-	}
-	dt.APIBase = strings.TrimRight(dt.APIBase, "/")
-	if dt.GroupTrigger.MentionOnly == nil {
-		t := true
-		dt.GroupTrigger.MentionOnly = &t
+	for i := range c.DingTalkBots {
+		dt := &c.DingTalkBots[i].DingTalkConfig
+		if dt.APIBase == "" {
+			dt.APIBase = DefaultDingTalkAPIBase
+		}
+		dt.APIBase = strings.TrimRight(dt.APIBase, "/")
+		if dt.GroupTrigger.MentionOnly == nil {
+			t := true
+			dt.GroupTrigger.MentionOnly = &t
+		}
 	}
 
 	if c.Gateway.Host == "" {

@@ -28,14 +28,24 @@ func checkNumbers(c *Config, errs []error) []error {
 		}
 	}
 	var out []error
-	walkNumbers("", reflect.ValueOf(c).Elem(), func(path string, v reflect.Value) {
+	check := func(path string, v reflect.Value) {
 		if reported[path] {
 			return
 		}
 		if msg := checkNumber(path, v); msg != "" {
 			out = append(out, &FieldError{Path: path, Msg: msg})
 		}
-	})
+	}
+	walkNumbers("", reflect.ValueOf(c).Elem(), check)
+	// channel_list bots are not in the walked tree; the v0.2.6 one is.
+	for _, b := range c.DingTalkBots {
+		if b.Section == "channels.dingtalk" {
+			continue
+		}
+		walkNumbers("", reflect.ValueOf(b.DingTalkConfig), func(path string, v reflect.Value) {
+			check(b.Path(path), v)
+		})
+	}
 	return append(errs, out...)
 }
 
@@ -86,7 +96,7 @@ func walkNumbers(path string, v reflect.Value, fn func(string, reflect.Value)) {
 		for i := range t.NumField() {
 			sf := t.Field(i)
 			name := jsonName(sf)
-			if !sf.IsExported() || name == "" {
+			if !sf.IsExported() || name == "" || name == "-" {
 				continue
 			}
 			walkNumbers(join(path, name), v.Field(i), fn)

@@ -34,7 +34,12 @@ func holdsSecret(data []byte) bool {
 		return false
 	}
 	var c Config
-	(&decoder{}).decode("", raw, reflect.ValueOf(&c).Elem())
+	entries, _ := (&decoder{}).decodeDocument(data, raw, &c)
+	for _, e := range entries {
+		if anySecret(reflect.ValueOf(e.entry), false) {
+			return true
+		}
+	}
 	return anySecret(reflect.ValueOf(c), false)
 }
 

@@ -11,9 +11,17 @@ type Config struct {
 	Version   int           `json:"version" env:"-"`
 	Agents    Agents        `json:"agents"`
 	ModelList []ModelConfig `json:"model_list"`
-	Channels  Channels      `json:"channels"`
-	Gateway   Gateway       `json:"gateway"`
-	Tools     Tools         `json:"tools"`
+	// Channels is the pre-version-3 layout (PicoClaw v0.2.6). After Parse
+	// Channels.DingTalk holds the bot the gateway runs today (the first
+	// enabled one of DingTalkBots), whichever layout the file used.
+	Channels Channels `json:"channels"`
+	Gateway  Gateway  `json:"gateway"`
+	Tools    Tools    `json:"tools"`
+	// DingTalkBots is every DingTalk bot of the file, normalised, in file
+	// order: channel_list entries of type "dingtalk" (version 3), else the
+	// one channels.dingtalk bot, named "dingtalk" (possibly disabled).
+	// Never empty after Parse.
+	DingTalkBots []DingTalkBot `json:"-"`
 }
 
 // Agents holds agents.*; PicoClaw's agents.list is not modelled.
@@ -143,6 +151,13 @@ type DingTalkConfig struct {
 	// keys, they let a test shrink the window.
 	ChatLimit         int `json:"chat_limit"`
 	ChatWindowSeconds int `json:"chat_window_seconds"`
+	// GroupAllowFrom lists the group chats answered (conversation ids,
+	// bare or "dingtalk:group:<id>"); empty or "*" answers every group.
+	// Not a PicoClaw key.
+	GroupAllowFrom StringList `json:"group_allow_from"`
+	// Groups holds per-group settings by conversation id, "*" for every
+	// group; see GroupSettings and DingTalkConfig.Group. Not a PicoClaw key.
+	Groups map[string]GroupSettings `json:"groups"`
 }
 
 // GroupTrigger decides when the bot answers in a group chat.

@@ -47,9 +47,10 @@ func validate(c *Config) (warnings []string, errs []error) {
 
 	names := modelNames(c.ModelList)
 	used := map[string]bool{}
+	enabled := c.EnabledDingTalkBots()
 	switch {
-	case d.ModelName == "" && c.Channels.DingTalk.Enabled:
-		fail("agents.defaults.model_name", "required when channels.dingtalk.enabled is true, and model_list is empty: add a model to model_list")
+	case d.ModelName == "" && len(enabled) > 0:
+		fail("agents.defaults.model_name", "required when %s is true, and model_list is empty: add a model to model_list", enabled[0].Path("enabled"))
 	case d.ModelName != "" && !slices.Contains(names, d.ModelName):
 		fail("agents.defaults.model_name", "%q is not in model_list (%s)", d.ModelName, knownList(names))
 	default:
@@ -60,6 +61,9 @@ func validate(c *Config) (warnings []string, errs []error) {
 			fail(fmt.Sprintf("agents.defaults.model_fallbacks[%d]", i), "%q is not in model_list (%s)", name, knownList(names))
 		}
 		used[name] = true
+	}
+	for _, b := range c.DingTalkBots {
+		warnings = append(warnings, validateGroups(b, names, used, fail)...)
 	}
 	// Per-entry fallbacks are reachable too, transitively.
 	for changed := true; changed; {
@@ -84,18 +88,19 @@ func validate(c *Config) (warnings []string, errs []error) {
 
 	// Missing credentials are checked by CheckDingTalk, when the gateway
 	// starts: `picoclaw agent` and `status` work without them.
-	dt := c.Channels.DingTalk
-	if isSecretRef(dt.ClientSecret) {
-		fail("channels.dingtalk.client_secret", "enc:// and file:// references are not supported by this build; write the value or set %s", EnvName("channels.dingtalk.client_secret"))
-	}
-	if msg := checkHTTPURL(dt.APIBase); msg != "" {
-		fail("channels.dingtalk.api_base", "%s", msg)
-	}
-	if dt.ChatLimit < 0 {
-		fail("channels.dingtalk.chat_limit", "must not be negative (0 takes the default, 20)")
-	}
-	if dt.ChatWindowSeconds < 0 {
-		fail("channels.dingtalk.chat_window_seconds", "must not be negative (0 takes the default, 60)")
+	for _, b := range c.DingTalkBots {
+		if isSecretRef(b.ClientSecret) {
+			fail(b.Path("client_secret"), "enc:// and file:// references are not supported by this build; write the value or set %s", EnvName(b.Path("client_secret")))
+		}
+		if msg := checkHTTPURL(b.APIBase); msg != "" {
+			fail(b.Path("api_base"), "%s", msg)
+		}
+		if b.ChatLimit < 0 {
+			fail(b.Path("chat_limit"), "must not be negative (0 takes the default, 20)")
+		}
+		if b.ChatWindowSeconds < 0 {
+			fail(b.Path("chat_window_seconds"), "must not be negative (0 takes the default, 60)")
+		}
 	}
 	w, e := validateTools(c.Tools)
 	return append(warnings, w...), checkNumbers(c, append(errs, e...))
@@ -189,22 +194,20 @@ func knownList(names []string) string {
 	return "known: " + strings.Join(names, ", ")
 }
 
-// CheckDingTalk reports what the gateway needs from channels.dingtalk
-// beyond what Parse checks: the app's credentials when it is enabled.
+// CheckDingTalk reports what the gateway needs from the DingTalk bots
+// beyond what Parse checks: each enabled bot's app credentials.
 // path names the config file in the error, as Load does.
 func (c *Config) CheckDingTalk(path string) error {
-	dt := c.Channels.DingTalk
-	if !dt.Enabled {
-		return nil
-	}
 	var errs []error
-	for _, f := range []struct{ key, value string }{
-		{"channels.dingtalk.client_id", dt.ClientID},
-		{"channels.dingtalk.client_secret", dt.ClientSecret},
-	} {
-		if strings.TrimSpace(f.value) == "" {
-			errs = append(errs, &FieldError{Path: f.key,
-				Msg: fmt.Sprintf("required when channels.dingtalk.enabled is true (or set %s)", EnvName(f.key))})
+	for _, b := range c.EnabledDingTalkBots() {
+		for _, f := range []struct{ key, value string }{
+			{b.Path("client_id"), b.ClientID},
+			{b.Path("client_secret"), b.ClientSecret},
+		} {
+			if strings.TrimSpace(f.value) == "" {
+				errs = append(errs, &FieldError{Path: f.key,
+					Msg: fmt.Sprintf("required when %s is true (or set %s)", b.Path("enabled"), EnvName(f.key))})
+			}
 		}
 	}
 	if len(errs) == 0 {

@@ -34,6 +34,9 @@ type ChannelConfig struct {
 	AllowFrom              []string
 	MentionOnly            bool
 	Prefixes               []string
+	// Group gives a group chat its own rule (see Policy.Group); nil
+	// applies AllowFrom, MentionOnly and Prefixes to every group.
+	Group func(conversationID string) GroupRule
 	// ReasoningChannelID is where reasoning goes: "dingtalk:direct:<id>",
 	// "dingtalk:group:<id>" or a bare id; empty drops reasoning.
 	ReasoningChannelID string
@@ -116,7 +119,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	c := &Channel{
 		cfg:    cfg,
 		log:    log,
-		policy: Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes},
+		policy: Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group},
 		webhook: &WebhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
 			// A failing webhook is not retried: the part goes by OpenAPI at
 			// once (see deliver). Throttling is still waited out.
@@ -225,6 +228,11 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 		c.log.Debug("dingtalk: duplicate bot message", "msg_id", m.MsgID)
 		return stream.AckOK
 	}
+	if !c.policy.Answers(m) {
+		c.log.Info("dingtalk: group not answered (group_allow_from, or the group's enabled: false)", "msg_id", m.MsgID,
+			"conversation_id", m.ConversationID)
+		return AckOK
+	}
 	if !c.policy.Allowed(m) {
 		c.log.Info("dingtalk: sender not in allow_from", "msg_id", m.MsgID,
 			"sender_staff_id", m.SenderStaffID, "sender_id", m.SenderID, "sender_nick", m.SenderNick)
@@ -249,6 +257,7 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 		go c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
 		return stream.AckOK
 	}
+	text, atts = WithQuote(m, text, atts)
 	if text == "" && len(atts) == 0 {
 		c.log.Debug("dingtalk: ignoring empty text message", "msg_id", m.MsgID, "msgtype", m.MsgType)
 		return stream.AckOK

@@ -197,6 +197,12 @@ func TestChannelReceiveRefusals(t *testing.T) {
 			func(m map[string]any) { m["text"] = map[string]any{"content": " @bot  "} }, "empty text"},
 		{"unknown conversation type", nil, "bot-text-private.json",
 			func(m map[string]any) { m["conversationType"] = "3" }, "unknown conversation type"},
+		{"group not answered", func(c *ChannelConfig) {
+			c.Group = func(string) GroupRule { return GroupRule{Answered: false} }
+		}, "bot-text-group-at-logged.json", nil, "group not answered"},
+		{"sender not in the group's allow list", func(c *ChannelConfig) {
+			c.Group = func(string) GroupRule { return GroupRule{Answered: true, AllowFrom: []string{"dingtalk:0999"}} }
+		}, "bot-text-group-at-logged.json", nil, "not in allow_from"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,6 +220,38 @@ func TestChannelReceiveRefusals(t *testing.T) {
 				t.Errorf("logs carry the message text:\n%s", logs)
 			}
 		})
+	}
+}
+
+// A group's own rule replaces the bot's allow list and trigger there,
+// and only there.
+func TestChannelReceiveGroupRule(t *testing.T) {
+	var asked []string
+	h := newChannelHarness(t, func(c *ChannelConfig) {
+		c.AllowFrom = []string{"dingtalk:0999"}
+		c.MentionOnly = true
+		c.Group = func(cid string) GroupRule {
+			asked = append(asked, cid)
+			return GroupRule{Answered: true, AllowFrom: []string{"0123456789012345"}, Prefixes: []string{"/ai"}}
+		}
+	})
+	unmentioned := func(m map[string]any) {
+		m["isInAtList"] = false
+		m["text"] = map[string]any{"content": "/ai status?"}
+	}
+	h.deliver(t, h.message(t, "bot-text-group-at-logged.json", "s1", unmentioned))
+	if len(h.inbound) != 1 || h.inbound[0].Text != "status?" {
+		t.Fatalf("handled %+v, want the prefixed group message", h.inbound)
+	}
+	for _, cid := range asked {
+		if cid != "cidGROUPxCONVERSATIONxID0==" {
+			t.Errorf("rule asked for %q, want the message's conversation id", cid)
+		}
+	}
+	// Private chats keep the bot's own allow list.
+	h.deliver(t, h.message(t, "bot-text-private.json", "s2", nil))
+	if len(h.inbound) != 1 {
+		t.Errorf("a private message from a user only the group allows was handled: %+v", h.inbound)
 	}
 }
 

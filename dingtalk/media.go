@@ -13,6 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"picoclaw/internal/text"
+
 	"picoclaw"
 	"picoclaw/dingtalk/openapi"
 )
@@ -115,7 +117,7 @@ func Unsupported(m *BotMessage) (reply string, ok bool) {
 	}
 	name := sanitizeName(m.MsgType, "")
 	if len(name) > 40 {
-		name = truncateUTF8(name, 40)
+		name = text.Truncate(name, 40)
 	}
 	if name == "" {
 		name = "unknown"
@@ -392,7 +394,7 @@ func sanitizeName(name, def string) string {
 	if len(ext) > 16 {
 		ext = ""
 	}
-	return truncateUTF8(strings.TrimSuffix(name, ext), maxNameBytes-len(ext)) + ext
+	return text.Truncate(strings.TrimSuffix(name, ext), maxNameBytes-len(ext)) + ext
 }
 
 // sanitizeMsgID turns a msgId (base64-like, may hold / + =) into a file
@@ -416,17 +418,6 @@ func sanitizeMsgID(id string) string {
 		return "msg"
 	}
 	return b.String()
-}
-
-// truncateUTF8 cuts s to at most n bytes on a rune boundary.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // humanSize writes a byte count for people and models.

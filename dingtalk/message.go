@@ -35,9 +35,12 @@ type AtUser struct {
 	UnionID    string `json:"unionId,omitempty"`
 }
 
-// TextContent is the text field of a text message.
+// TextContent is the text field of a text message. IsReplyMsg and
+// RepliedMsg are set when the user quoted a message (see Quote).
 type TextContent struct {
-	Content string `json:"content"`
+	Content    string          `json:"content"`
+	IsReplyMsg flexBool        `json:"isReplyMsg,omitempty"`
+	RepliedMsg json.RawMessage `json:"repliedMsg,omitempty"`
 }
 
 // BotMessage is the data of a /v1.0/im/bot/messages/get callback. IDs are

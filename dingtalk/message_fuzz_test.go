@@ -1,6 +1,8 @@
 package dingtalk
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -12,6 +14,12 @@ import (
 // are in testdata/fuzz/FuzzParseBotMessage (DingTalk's doc samples).
 func FuzzParseBotMessage(f *testing.F) {
 	f.Add([]byte(`{"msgId":"m1","msgtype":"text","text":{"content":"hi"},"conversationType":"1","senderStaffId":"u1"}`))
+	quotes, _ := filepath.Glob(filepath.Join("testdata", "quote", "*.json"))
+	for _, name := range quotes {
+		if raw, err := os.ReadFile(name); err == nil {
+			f.Add(raw)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseBotMessage(data)
 		if err != nil {
@@ -38,6 +46,20 @@ func FuzzParseBotMessage(f *testing.F) {
 			name := sanitizeName(a.Name, "file")
 			if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") || len(name) > maxNameBytes+16 || !utf8.ValidString(name) {
 				t.Fatalf("sanitizeName(%q) = %q: not a safe file name", a.Name, name)
+			}
+		}
+		text, qatts := WithQuote(m, m.PromptText(), atts)
+		if q, ok := m.Quote(); ok {
+			if utf8.RuneCountInString(q.Text) > MaxQuoteRunes+1 || len(q.Pictures) > MaxQuotePictures {
+				t.Fatalf("quote not bounded: %d runes, %d pictures", utf8.RuneCountInString(q.Text), len(q.Pictures))
+			}
+			if !strings.HasPrefix(text, "> Replying to ") || len(qatts) != len(atts)+len(q.Pictures) {
+				t.Fatalf("quote context %q with %d attachments", text, len(qatts))
+			}
+		}
+		for _, a := range qatts {
+			if a.Ref == "" {
+				t.Fatalf("quoted attachment %+v without a download code", a)
 			}
 		}
 		if id := sanitizeMsgID(m.MsgID); strings.ContainsAny(id, `/\.`) || id == "" {

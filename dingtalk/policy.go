@@ -17,15 +17,46 @@ type Policy struct {
 	// Prefixes: in groups (MentionOnly false), also answer messages that
 	// start with one of these, with the prefix stripped.
 	Prefixes []string
+	// Group, when set, gives each group chat its own rule (per-group
+	// settings and the group allow list, resolved by the caller); nil
+	// applies the fields above to every group. Private chats always use
+	// the fields above.
+	Group func(conversationID string) GroupRule
 }
 
-// Allowed reports whether the sender of m may use the bot. Matching is
-// exact and case-sensitive.
+// GroupRule is what applies in one group chat.
+type GroupRule struct {
+	// Answered false makes the bot ignore the group: it is not in the
+	// group allow list, or its settings switch it off.
+	Answered    bool
+	MentionOnly bool
+	Prefixes    []string
+	// AllowFrom replaces Policy.AllowFrom in this group.
+	AllowFrom []string
+}
+
+// rule returns the rule of m's chat: its group's, or the defaults.
+func (p Policy) rule(m *BotMessage) GroupRule {
+	if m.ConversationType == ConversationGroup && p.Group != nil {
+		return p.Group(m.ConversationID)
+	}
+	return GroupRule{Answered: true, MentionOnly: p.MentionOnly, Prefixes: p.Prefixes, AllowFrom: p.AllowFrom}
+}
+
+// Answers reports whether the bot answers in m's chat at all: a group can
+// be left out of the group allow list or switched off.
+func (p Policy) Answers(m *BotMessage) bool {
+	return p.rule(m).Answered
+}
+
+// Allowed reports whether the sender of m may use the bot in m's chat.
+// Matching is exact and case-sensitive.
 func (p Policy) Allowed(m *BotMessage) bool {
-	if len(p.AllowFrom) == 0 {
+	allow := p.rule(m).AllowFrom
+	if len(allow) == 0 {
 		return true
 	}
-	for _, entry := range p.AllowFrom {
+	for _, entry := range allow {
 		if entry == "*" {
 			return true
 		}
@@ -44,6 +75,8 @@ func (p Policy) Allowed(m *BotMessage) bool {
 // like PicoClaw's group_trigger: an @-mention of the bot (isInAtList, never
 // text parsing) always triggers; otherwise MentionOnly refuses; otherwise
 // configured Prefixes must match; with neither set every message triggers.
+// A group's own rule (Group) takes the place of MentionOnly and Prefixes;
+// a group it does not answer never triggers, not even with a mention.
 // Unknown conversation types never trigger.
 func (p Policy) Trigger(m *BotMessage, text string) (string, bool) {
 	switch m.ConversationType {
@@ -53,15 +86,19 @@ func (p Policy) Trigger(m *BotMessage, text string) (string, bool) {
 	default:
 		return text, false
 	}
+	r := p.rule(m)
+	if !r.Answered {
+		return text, false
+	}
 	if m.IsInAtList {
 		return strings.TrimSpace(text), true
 	}
-	if p.MentionOnly {
+	if r.MentionOnly {
 		return text, false
 	}
-	if len(p.Prefixes) > 0 {
+	if len(r.Prefixes) > 0 {
 		trimmed := strings.TrimLeftFunc(text, unicode.IsSpace)
-		for _, prefix := range p.Prefixes {
+		for _, prefix := range r.Prefixes {
 			if prefix != "" && strings.HasPrefix(trimmed, prefix) {
 				return strings.TrimSpace(strings.TrimPrefix(trimmed, prefix)), true
 			}

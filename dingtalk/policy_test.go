@@ -132,3 +132,44 @@ func richText(t *testing.T, texts ...string) *BotMessage {
 	}
 	return &BotMessage{MsgID: "m", MsgType: MsgRichText, Content: content}
 }
+
+func TestPolicyGroupRule(t *testing.T) {
+	rules := map[string]GroupRule{
+		"cidOpen":   {Answered: true, MentionOnly: false, AllowFrom: []string{"*"}},
+		"cidPrefix": {Answered: true, MentionOnly: false, Prefixes: []string{"/ai"}, AllowFrom: []string{"0123"}},
+		"cidOff":    {Answered: false, MentionOnly: false},
+	}
+	p := Policy{AllowFrom: []string{"0999"}, MentionOnly: true, Group: func(cid string) GroupRule { return rules[cid] }}
+	msg := func(cid string) *BotMessage {
+		return &BotMessage{ConversationType: ConversationGroup, ConversationID: cid, SenderStaffID: "0123"}
+	}
+	tests := []struct {
+		name                  string
+		m                     *BotMessage
+		answers, allowed, trg bool
+		text                  string
+	}{
+		{"group open to all, no mention needed", msg("cidOpen"), true, true, true, "hi"},
+		{"group with its own allow list and prefix", msg("cidPrefix"), true, true, false, ""},
+		{"group switched off", msg("cidOff"), false, true, false, ""},
+		{"unknown group gets the zero rule: not answered", msg("cidNew"), false, true, false, ""},
+		{"private chat keeps the bot's rules", &BotMessage{ConversationType: ConversationDirect, SenderStaffID: "0123"}, true, false, true, "hi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.Answers(tt.m); got != tt.answers {
+				t.Errorf("Answers = %v, want %v", got, tt.answers)
+			}
+			if got := p.Allowed(tt.m); got != tt.allowed {
+				t.Errorf("Allowed = %v, want %v", got, tt.allowed)
+			}
+			text, ok := p.Trigger(tt.m, " hi ")
+			if ok != tt.trg || (ok && text != tt.text) {
+				t.Errorf("Trigger = %q, %v; want %q, %v", text, ok, tt.text, tt.trg)
+			}
+		})
+	}
+	if text, ok := p.Trigger(msg("cidPrefix"), "/ai go"); !ok || text != "go" {
+		t.Errorf("group prefix: Trigger = %q, %v", text, ok)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"picoclaw/internal/text"
 )
 
 // MaxReplyBytes is the size Split cuts answers to. DingTalk rejects a
@@ -142,7 +144,7 @@ func (s *splitter) cut(start, budget int) cutAt {
 		}
 	}
 	// A fence that would fit in a part of its own is worth a short part.
-	if f := s.fenceAround(runeStartAtOrBefore(s.text, s.end)); f != nil && f.closeEnd-f.openStart <= s.max {
+	if f := s.fenceAround(text.Boundary(s.text, s.end)); f != nil && f.closeEnd-f.openStart <= s.max {
 		p := f.openStart
 		for p > start && strings.IndexByte(" \t\n", s.text[p-1]) >= 0 {
 			p--
@@ -158,7 +160,7 @@ func (s *splitter) cut(start, budget int) cutAt {
 	}
 	// No separator: cut between runes, before the fence if that keeps
 	// enough of the part, else inside it with a close.
-	p := runeStartAtOrBefore(s.text, s.end)
+	p := text.Boundary(s.text, s.end)
 	f := s.fenceAround(p)
 	if f == nil {
 		return cutAt{p: p, q: p}
@@ -166,7 +168,7 @@ func (s *splitter) cut(start, budget int) cutAt {
 	if f.openStart >= minP && !s.blank(f.openStart) {
 		return cutAt{p: f.openStart, q: f.openStart}
 	}
-	pi := runeStartAtOrBefore(s.text, s.end-len(f.close))
+	pi := text.Boundary(s.text, s.end-len(f.close))
 	if c, ok := s.inside(pi, pi); ok {
 		return c
 	}
@@ -244,14 +246,4 @@ func (s *splitter) fenceAround(p int) *fence {
 		}
 	}
 	return nil
-}
-
-func runeStartAtOrBefore(s string, i int) int {
-	if i >= len(s) {
-		return len(s)
-	}
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return i
 }

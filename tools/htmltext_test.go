@@ -53,14 +53,18 @@ func TestHTMLToTextEdgeCases(t *testing.T) {
 }
 
 // FuzzHTMLToText feeds hostile and broken markup to the text extraction
-// web_fetch and web_search use: it must never panic or hang, and what it
-// returns must keep the shape the model is promised.
+// web_fetch and web_search use, and to the search results parser: they
+// must never panic or hang, and what they return must keep the shape the
+// model is promised.
 func FuzzHTMLToText(f *testing.F) {
-	page, err := os.ReadFile("testdata/page.html")
-	if err != nil {
-		f.Fatal(err)
+	for _, name := range []string{"testdata/page.html", "testdata/duckduckgo.html"} {
+		page, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(page))
 	}
-	f.Add(string(page))
+	f.Add(strings.Repeat("<div><a href=x>", 2000) + "deep")
 	for _, seed := range []string{
 		"<html><head><title>T</title><body><p>Hi</p>",
 		`<script>x="</scr"+"ipt>"</script>after`,
@@ -91,6 +95,9 @@ func FuzzHTMLToText(f *testing.F) {
 		}
 		if utf8.ValidString(doc) && !utf8.ValidString(text+title) {
 			t.Errorf("valid UTF-8 in, invalid out: %q %q", title, text)
+		}
+		if got := parseDuckDuckGo(doc, 3); len(got) > 3 {
+			t.Errorf("parseDuckDuckGo returned %d results, want at most 3", len(got))
 		}
 	})
 }

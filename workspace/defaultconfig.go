@@ -13,12 +13,13 @@ import (
 // DefaultWorkspace is the workspace a default config names, as in PicoClaw.
 const DefaultWorkspace = "~/.picoclaw/workspace"
 
-// defaultConfig is a starter config.json in PicoClaw v0.2.6's schema.
-// DingTalk is enabled with empty credentials so that the gateway stops at
-// once with "channels.dingtalk.client_id: required …" until they are
+// defaultConfig is a starter config.json in PicoClaw's current schema,
+// version 3 (one DingTalk bot in channel_list, named "dingtalk"). It is
+// enabled with empty credentials so that the gateway stops at once with
+// "channel_list.dingtalk.settings.client_id: required …" until they are
 // filled in (or given as PICOCLAW_* variables).
 const defaultConfig = `{
-  "version": 2,
+  "version": 3,
   "agents": {
     "defaults": {
       "workspace": WORKSPACE,
@@ -37,14 +38,17 @@ const defaultConfig = `{
       "api_key": ""
     }
   ],
-  "channels": {
+  "channel_list": {
     "dingtalk": {
       "enabled": true,
-      "client_id": "",
-      "client_secret": "",
+      "type": "dingtalk",
       "allow_from": [],
       "group_trigger": {"mention_only": true, "prefixes": []},
-      "reasoning_channel_id": ""
+      "reasoning_channel_id": "",
+      "settings": {
+        "client_id": "",
+        "client_secret": ""
+      }
     }
   },
   "tools": {

@@ -40,18 +40,23 @@ func TestDefaultConfigLoads(t *testing.T) {
 			paths = append(paths, fe.Path)
 		}
 	}
-	if want := []string{"channels.dingtalk.client_id", "channels.dingtalk.client_secret"}; !slices.Equal(paths, want) {
+	if want := []string{"channel_list.dingtalk.settings.client_id", "channel_list.dingtalk.settings.client_secret"}; !slices.Equal(paths, want) {
 		t.Errorf("problems = %q, want only %q", ce.Problems, want)
 	}
 
 	cfg, warnings, err := config.Parse(DefaultConfig("/srv/ws"), env(map[string]string{
-		"PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID":     "id",
+		"PICOCLAW_CHANNEL_LIST_DINGTALK_SETTINGS_CLIENT_ID": "id",
+		// The v0.2.6 variable still reaches the only bot.
 		"PICOCLAW_CHANNELS_DINGTALK_CLIENT_SECRET": "secret",
 	}))
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("Parse = %v, warnings %q; want a clean load", err, warnings)
 	}
-	if cfg.Version != config.CurrentVersion || cfg.Agents.Defaults.Workspace != "/srv/ws" || !cfg.Channels.DingTalk.Enabled {
+	if cfg.Version != 3 || cfg.Agents.Defaults.Workspace != "/srv/ws" {
+		t.Errorf("config = %+v", cfg)
+	}
+	if bots := cfg.EnabledDingTalkBots(); len(bots) != 1 || bots[0].Name != "dingtalk" || bots[0].Section != "channel_list.dingtalk" ||
+		bots[0].ClientID != "id" || bots[0].ClientSecret != "secret" || !bots[0].GroupTrigger.MentionOnlyOrDefault() {
 		t.Errorf("config = %+v", cfg)
 	}
 	if !cfg.Tools.Exec.Enabled || cfg.Tools.MCP.Enabled || len(cfg.Models(cfg.Agents.Defaults.ModelName)) != 1 {

@@ -92,6 +92,20 @@ func parseKB(key, rest []byte) (int64, error) {
 	return kb * 1024, nil
 }
 
+// parseSchedstat returns the first field of a /proc/<pid>/task/<tid>/
+// schedstat line: nanoseconds spent running.
+func parseSchedstat(data []byte) (time.Duration, error) {
+	f := bytes.Fields(data)
+	if len(f) == 0 {
+		return 0, fmt.Errorf("bench: parse schedstat: empty")
+	}
+	ns, err := strconv.ParseInt(string(f[0]), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bench: parse schedstat: %w", err)
+	}
+	return time.Duration(ns), nil
+}
+
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
 // Linux architecture Go supports.
 const clockTicks = 100

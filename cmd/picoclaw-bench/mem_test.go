@@ -47,6 +47,15 @@ func TestParsePSS(t *testing.T) {
 	}
 }
 
+func TestParseSchedstat(t *testing.T) {
+	if got, err := parseSchedstat([]byte("2023682 14789214 10\n")); err != nil || got != 2023682 {
+		t.Fatalf("parseSchedstat = %v, %v; want 2.023682ms", got, err)
+	}
+	if _, err := parseSchedstat([]byte("")); err == nil {
+		t.Fatal("empty schedstat: no error")
+	}
+}
+
 func TestParseStatCPU(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -10,6 +10,11 @@ import (
 type startResult struct {
 	Starts []time.Duration `json:"starts_ns"`
 	Median time.Duration   `json:"median_ns"`
+	// CPU is the gateway's CPU time (all threads, user and system) from
+	// exec to connected: unlike the wall time it does not grow when
+	// other work shares the machine. Empty where it cannot be read.
+	CPU       []time.Duration `json:"cpu_ns,omitempty"`
+	CPUMedian time.Duration   `json:"cpu_median_ns,omitempty"`
 }
 
 // measureStarts starts each gateway n times, each a fresh process,
@@ -26,6 +31,9 @@ func (h *harness) measureStarts(ctx context.Context, subs []*subject, n int, p *
 				return nil, s, err
 			}
 			r[j].Starts = append(r[j].Starts, d)
+			if cpu, err := threadsCPU(g.pid()); err == nil {
+				r[j].CPU = append(r[j].CPU, cpu)
+			}
 			if err := g.stop(); err != nil {
 				return nil, s, fmt.Errorf("bench: stop %s after start %d: %w", s.name, i, err)
 			}
@@ -33,6 +41,9 @@ func (h *harness) measureStarts(ctx context.Context, subs []*subject, n int, p *
 	}
 	for j := range r {
 		r[j].Median = median(r[j].Starts)
+		if len(r[j].CPU) > 0 {
+			r[j].CPUMedian = median(r[j].CPU)
+		}
 	}
 	return r, nil, nil
 }

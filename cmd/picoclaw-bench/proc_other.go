@@ -21,3 +21,7 @@ func processCPU(int) (time.Duration, error) {
 }
 
 func selfCPU() (time.Duration, error) { return 0, errors.New("bench: CPU time needs Linux") }
+
+func threadsCPU(int) (time.Duration, error) {
+	return 0, errors.New("bench: CPU time of threads needs Linux /proc")
+}

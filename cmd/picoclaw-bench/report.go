@@ -64,6 +64,9 @@ func (r *results) rows(o options) []row {
 		num(mk("binary size", fmt.Sprintf("%s (%d bytes)", fmtMB(r.BinaryBytes), r.BinaryBytes), "≤ "+fmtMB(targetBinary), check(r.BinaryBytes <= targetBinary)), float64(r.BinaryBytes)),
 		num(mk(fmt.Sprintf("start → connected (median of %d)", len(r.Start.Starts)), fmtDur(r.Start.Median), "≤ "+fmtDur(targetStart), check(r.Start.Median <= targetStart)), r.Start.Median.Seconds()),
 	}
+	if r.Start.CPUMedian > 0 {
+		out = append(out, num(mk("start CPU to connected (all threads, median)", fmtDur(r.Start.CPUMedian), "", statusInfo), r.Start.CPUMedian.Seconds()))
+	}
 	out = append(out, idleRows(r.Idle, o.idle)...)
 	slowest := c.Delay + targetSlack
 	out = append(out,

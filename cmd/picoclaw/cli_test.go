@@ -149,7 +149,7 @@ func TestOnboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut = runCLI(t, getenv, "", "gateway")
-	if code == 0 || !strings.Contains(errOut, "channels.dingtalk.client_id: required") {
+	if code == 0 || !strings.Contains(errOut, "channel_list.dingtalk.settings.client_id: required") {
 		t.Errorf("gateway on the fresh config: exit %d, %q; want the missing client_id named", code, errOut)
 	}
 	// ...but the agent already answers once a model is set: a new user can

@@ -52,11 +52,21 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !cfg.Channels.DingTalk.Enabled {
-		return fmt.Errorf("gateway: no channel is enabled in %s; set channels.dingtalk.enabled to true", path)
+	bots := cfg.EnabledDingTalkBots()
+	if len(bots) == 0 {
+		return fmt.Errorf("gateway: no DingTalk bot is enabled in %s; set channel_list.<name>.enabled (or channels.dingtalk.enabled) to true", path)
 	}
 	if err := cfg.CheckDingTalk(path); err != nil {
 		return err
+	}
+	// cfg.Channels.DingTalk is the first enabled bot; running several in
+	// one gateway is a later step.
+	if len(bots) > 1 {
+		others := make([]string, 0, len(bots)-1)
+		for _, b := range bots[1:] {
+			others = append(others, b.Name)
+		}
+		log.Warn("gateway: several DingTalk bots are enabled; this build runs only the first", "running", bots[0].Name, "not_running", others)
 	}
 	// One gateway per data dir, checked before anything is opened or
 	// connected: two would share the journal and answer twice.
@@ -77,7 +87,9 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	defer ch.Close() // after the dispatcher's shutdown (deferred later), whose answers it sends
+	// Deferred first, so it runs last: the shutdown steps deferred below
+	// (dispatcher, outbox) still send through the channel.
+	defer ch.Close()
 	channels := map[string]picoclaw.Channel{ch.Name(): ch}
 	send := func(ctx context.Context, out picoclaw.Outbound) error {
 		c, ok := channels[out.Channel]
@@ -152,7 +164,8 @@ func visionOf(cfg *config.Config) bool {
 	return len(ms) == 0 || ms[0].Vision == nil || *ms[0].Vision
 }
 
-// dingtalkChannel builds the DingTalk channel from channels.dingtalk.
+// dingtalkChannel builds the DingTalk channel from the first enabled bot
+// (cfg.Channels.DingTalk, whichever layout the file used).
 func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*dingtalk.Channel, error) {
 	dt := cfg.Channels.DingTalk
 	return dingtalk.NewChannel(dingtalk.ChannelConfig{
@@ -162,6 +175,7 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		AllowFrom:          dt.AllowFrom,
 		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
 		Prefixes:           dt.GroupTrigger.Prefixes,
+		Group:              groupRule(dt),
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
 		StateDir:           p.data.State(),
@@ -175,4 +189,14 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		CallTimeout: e.tuning.callTimeout,
 		Sleep:       e.tuning.sleep,
 	})
+}
+
+// groupRule hands the channel each group's groups.<conversationId> and
+// group_allow_from settings. A group's system_prompt and model_name are
+// not acted on yet.
+func groupRule(dt config.DingTalkConfig) func(string) dingtalk.GroupRule {
+	return func(cid string) dingtalk.GroupRule {
+		g := dt.Group(cid)
+		return dingtalk.GroupRule{Answered: g.Answered, MentionOnly: g.MentionOnly, Prefixes: g.Prefixes, AllowFrom: g.AllowFrom}
+	}
 }

@@ -33,6 +33,29 @@ type BotMessage struct {
 	MsgType           string   // default "text"
 	Content           json.RawMessage
 	WebhookTTL        time.Duration // default 90 min
+	// Quote makes the message a quote reply (see QuotedMessage).
+	Quote *QuotedMessage
+}
+
+// QuotedMessage is a message the user quotes ("replies to") in DingTalk.
+// For msgtype "text" it becomes text.isReplyMsg + text.repliedMsg; for
+// "richText" the same two keys are added to content; either way the data
+// also carries originalMsgId, as DingTalk's payloads do. The repliedMsg
+// shape is {msgType, msgId, senderId, createdAt, content}, as reported by
+// the adapters that read it (see dingtalk/testdata/README.md).
+type QuotedMessage struct {
+	MsgType    string // default "text"
+	MsgID      string // default unique
+	SenderID   string // default another member's "$:LWCP_v1:$" id
+	FromBot    bool   // quoting the bot: senderId is the bot's chatbotUserId
+	SenderNick string // sent only when set (not every payload has it)
+	// Text is the quoted text: content {"content": Text} for "text",
+	// {"text": Text} for "markdown".
+	Text string
+	// Content, when set, is sent as repliedMsg.content verbatim (a
+	// picture's {"downloadCode"}, a richText's {"richText":[…]}, a card's
+	// {"cardContent":…}, or a hostile value).
+	Content json.RawMessage
 }
 
 // Pushed tells what PushBotMessage sent.
@@ -68,6 +91,7 @@ type botData struct {
 	IsInAtList                *bool           `json:"isInAtList,omitempty"`
 	SessionWebhook            string          `json:"sessionWebhook"`
 	SenderUnionID             string          `json:"senderUnionId,omitempty"`
+	OriginalMsgID             string          `json:"originalMsgId,omitempty"`
 	Text                      *textBody       `json:"text,omitempty"`
 	Content                   json.RawMessage `json:"content,omitempty"`
 	RobotCode                 string          `json:"robotCode"`
@@ -75,7 +99,46 @@ type botData struct {
 }
 
 type textBody struct {
-	Content string `json:"content"`
+	Content    string          `json:"content"`
+	IsReplyMsg bool            `json:"isReplyMsg,omitempty"`
+	RepliedMsg json.RawMessage `json:"repliedMsg,omitempty"`
+}
+
+type repliedMsg struct {
+	MsgType    string          `json:"msgType"`
+	MsgID      string          `json:"msgId"`
+	SenderID   string          `json:"senderId"`
+	SenderNick string          `json:"senderNick,omitempty"`
+	CreatedAt  int64           `json:"createdAt"`
+	Content    json.RawMessage `json:"content"`
+}
+
+// quote encodes q as repliedMsg for a message sent at now.
+func (s *Server) quote(q QuotedMessage, now time.Time) (id string, raw json.RawMessage, err error) {
+	r := repliedMsg{MsgType: q.MsgType, MsgID: q.MsgID, SenderID: q.SenderID, SenderNick: q.SenderNick,
+		CreatedAt: now.Add(-time.Minute).UnixMilli(), Content: q.Content}
+	if r.MsgType == "" {
+		r.MsgType = "text"
+	}
+	if r.MsgID == "" {
+		r.MsgID = newMsgID()
+	}
+	if q.FromBot {
+		r.SenderID = s.BotUserID
+	} else if r.SenderID == "" {
+		r.SenderID = "$:LWCP_v1:$QUOTEDxSENDER" + randHex(8) + "=="
+	}
+	if r.Content == nil {
+		key := "content"
+		if r.MsgType == "markdown" {
+			key = "text"
+		}
+		if r.Content, err = json.Marshal(map[string]string{key: q.Text}); err != nil {
+			return "", nil, err
+		}
+	}
+	raw, err = json.Marshal(r)
+	return r.MsgID, raw, err
 }
 
 // Default identities, shaped like the anonymised logged sample.
@@ -93,7 +156,10 @@ func (s *Server) PushBotMessage(m BotMessage) (Pushed, error) {
 	if err != nil {
 		return Pushed{}, err
 	}
-	d, token := s.botData(m)
+	d, token, err := s.botData(m)
+	if err != nil {
+		return Pushed{}, err
+	}
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return Pushed{}, fmt.Errorf("dingtalktest: encode bot message: %w", err)
@@ -128,7 +194,7 @@ func directConversation(sender string) string {
 }
 
 // botData fills defaults and registers the message's session webhook.
-func (s *Server) botData(m BotMessage) (botData, string) {
+func (s *Server) botData(m BotMessage) (botData, string, error) {
 	now := time.Now()
 	ttl := m.WebhookTTL
 	if ttl <= 0 {
@@ -181,6 +247,25 @@ func (s *Server) botData(m BotMessage) (botData, string) {
 			d.Content = json.RawMessage(`{}`)
 		}
 	}
+	if m.Quote != nil {
+		id, raw, err := s.quote(*m.Quote, now)
+		if err != nil {
+			return botData{}, "", fmt.Errorf("dingtalktest: encode quoted message: %w", err)
+		}
+		d.OriginalMsgID = id
+		if d.Text != nil {
+			d.Text.IsReplyMsg, d.Text.RepliedMsg = true, raw
+		} else {
+			var content map[string]json.RawMessage
+			if err := json.Unmarshal(d.Content, &content); err != nil {
+				return botData{}, "", fmt.Errorf("dingtalktest: quote in content %s: want a JSON object: %w", d.Content, err)
+			}
+			content["isReplyMsg"], content["repliedMsg"] = json.RawMessage("true"), raw
+			if d.Content, err = json.Marshal(content); err != nil {
+				return botData{}, "", fmt.Errorf("dingtalktest: encode content: %w", err)
+			}
+		}
+	}
 	if m.Group {
 		d.ConversationType = "2"
 		if d.ConversationID == "" {
@@ -213,5 +298,5 @@ func (s *Server) botData(m BotMessage) (botData, string) {
 	s.mu.Unlock()
 	token := s.openSession(d.ConversationID, d.MsgID, now.Add(ttl))
 	d.SessionWebhook = s.oapiBase + WebhookPath + "?session=" + token
-	return d, token
+	return d, token, nil
 }

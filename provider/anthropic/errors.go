@@ -10,6 +10,7 @@ import (
 	goanthropic "github.com/liushuangls/go-anthropic/v2"
 
 	"picoclaw"
+	"picoclaw/internal/text"
 	"picoclaw/provider/internal/httpx"
 )
 
@@ -35,10 +36,10 @@ func classify(err error, status int, header http.Header, key string) error {
 			// data has no "error" object.
 			return fmt.Errorf("%w: error event without an error object", picoclaw.ErrBadResponse)
 		}
-		return classifyAPI(status, string(apiErr.Type), httpx.Redact(apiErr.Message, key), header)
+		return classifyAPI(status, string(apiErr.Type), text.Redact(apiErr.Message, key), header)
 	case errors.As(err, &reqErr):
 		// A body that is not Anthropic's error shape (a proxy's HTML page).
-		e := classifyAPI(reqErr.StatusCode, "", httpx.Redact(string(reqErr.Body), key), header)
+		e := classifyAPI(reqErr.StatusCode, "", text.Redact(string(reqErr.Body), key), header)
 		if reqErr.StatusCode >= 400 && reqErr.StatusCode < 500 && !kinded(e) {
 			return fmt.Errorf("%w: %w", picoclaw.ErrBadResponse, e)
 		}
@@ -66,7 +67,7 @@ func kinded(err error) bool {
 // type (either may be missing); status 200 means an event: error inside
 // the stream.
 func classifyAPI(status int, typ, msg string, header http.Header) error {
-	desc := httpx.Excerpt(msg)
+	desc := text.Snippet(msg, httpx.MaxErrText)
 	if typ != "" {
 		desc = typ + ": " + desc
 	}

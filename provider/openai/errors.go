@@ -13,6 +13,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"picoclaw"
+	"picoclaw/internal/text"
 	"picoclaw/provider/internal/httpx"
 )
 
@@ -36,10 +37,10 @@ func classify(err error, header http.Header, key string) error {
 		if apiErr.Code != nil {
 			code = fmt.Sprint(apiErr.Code)
 		}
-		return classifyAPI(status, code, httpx.Redact(apiErr.Message, key), header)
+		return classifyAPI(status, code, text.Redact(apiErr.Message, key), header)
 	case errors.As(err, &reqErr):
 		// A body that is not OpenAI's error shape (a proxy's HTML page).
-		return classifyAPI(reqErr.HTTPStatusCode, "", httpx.Redact(string(reqErr.Body), key), header)
+		return classifyAPI(reqErr.HTTPStatusCode, "", text.Redact(string(reqErr.Body), key), header)
 	case errors.As(err, &synErr), errors.As(err, &typErr),
 		errors.Is(err, goopenai.ErrTooManyEmptyStreamMessages):
 		return fmt.Errorf("%w: %w", picoclaw.ErrBadResponse, err)
@@ -55,10 +56,10 @@ func classify(err error, header http.Header, key string) error {
 // classifyAPI maps an error answer; status is 0 for an error event sent
 // inside a 200 stream.
 func classifyAPI(status int, code, msg string, header http.Header) error {
-	text := httpx.Excerpt(msg)
-	desc := text
+	snippet := text.Snippet(msg, httpx.MaxErrText)
+	desc := snippet
 	if status != 0 {
-		desc = fmt.Sprintf("HTTP %d: %s", status, text)
+		desc = fmt.Sprintf("HTTP %d: %s", status, snippet)
 	}
 	base := errors.New(desc)
 	switch {

@@ -3,6 +3,6 @@
 // with one retry on a refused key (Rotation), a RoundTripper that adds
 // custom headers and vendor body keys and remembers the answer's status
 // (Transport) and adds the tool list encoded once per change (ToolsJSON),
-// and the handling of server text in errors (Redact,
-// Excerpt) and of Retry-After (RetryAfter).
+// and the handling of Retry-After (RetryAfter). Server text quoted in
+// errors goes through picoclaw/internal/text (Redact, Snippet).
 package httpx
