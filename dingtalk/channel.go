@@ -231,7 +231,7 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 	if !c.policy.Answers(m) {
 		c.log.Info("dingtalk: group not answered (group_allow_from, or the group's enabled: false)", "msg_id", m.MsgID,
 			"conversation_id", m.ConversationID)
-		return AckOK
+		return stream.AckOK
 	}
 	if !c.policy.Allowed(m) {
 		c.log.Info("dingtalk: sender not in allow_from", "msg_id", m.MsgID,

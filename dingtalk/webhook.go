@@ -18,6 +18,7 @@ import (
 	"picoclaw"
 	"picoclaw/dingtalk/internal/wire"
 	"picoclaw/internal/backoff"
+	"picoclaw/internal/text"
 )
 
 // Webhook errcodes (sendBySession answers HTTP 200 and reports failure in
@@ -202,7 +203,7 @@ func (c *WebhookClient) post(ctx context.Context, webhook, target string, body [
 		return fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d, answer without errcode (%d bytes)",
 			target, picoclaw.ErrBadResponse, resp.StatusCode, len(raw))
 	}
-	werr := &WebhookError{Target: target, Code: *ans.Code, Msg: wire.TruncateBytes(ans.Msg, maxErrmsg)}
+	werr := &WebhookError{Target: target, Code: *ans.Code, Msg: text.Snippet(ans.Msg, maxErrmsg)}
 	switch *ans.Code {
 	case errcodeOK:
 		c.logger().Debug("dingtalk: webhook message sent", "webhook", target, "bytes", len(body))

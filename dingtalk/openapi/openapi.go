@@ -19,6 +19,7 @@ import (
 	"picoclaw"
 	"picoclaw/dingtalk/internal/wire"
 	"picoclaw/internal/backoff"
+	"picoclaw/internal/text"
 )
 
 // Default hosts: api.dingtalk.com serves the token and robot calls, the
@@ -346,5 +347,5 @@ func (a *Client) snippet(raw []byte, token string) string {
 			t = strings.ReplaceAll(t, sec, "***")
 		}
 	}
-	return wire.TruncateBytes(t, 200)
+	return text.Snippet(t, 200)
 }

@@ -14,6 +14,7 @@ import (
 
 	"picoclaw"
 	"picoclaw/dingtalk/internal/wire"
+	"picoclaw/internal/text"
 )
 
 const openPath = "/v1.0/gateway/connections/open"
@@ -152,18 +153,8 @@ func (s *Client) snippet(raw []byte) string {
 	if s.cfg.ClientSecret != "" {
 		t = strings.ReplaceAll(t, s.cfg.ClientSecret, "***")
 	}
-	const maxLen = 160
-	if len(t) > maxLen {
-		cut := maxLen
-		for cut > 0 && !utf8RuneStart(t[cut]) {
-			cut--
-		}
-		t = t[:cut] + "…"
-	}
-	return t
+	return text.Snippet(t, 160)
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // redacted is an error whose message has secrets masked; errors.Is/As still
 // see the original.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"unicode/utf8"
 )
 
 // AuthCodes are the error codes DingTalk uses for rejected credentials,
@@ -32,18 +31,6 @@ func StripURL(err error) error {
 		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err
-}
-
-// TruncateBytes shortens s to at most n bytes on a rune boundary, marking
-// the cut with "…".
-func TruncateBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // EncodeJSON encodes v without HTML escaping (markdown keeps < > & as is)
