@@ -113,11 +113,11 @@ func (lc *liveChannel) reply(t *testing.T, in picoclaw.Inbound, text string) err
 	return lc.ch.Send(testCtx(t), picoclaw.Outbound{Channel: ChannelName, Chat: in.Chat, Text: text, ReplyTo: in.MessageID, SenderID: in.SenderID})
 }
 
-// threeParts is an answer that Split cuts into three parts.
+// threeParts is an answer that split cuts into three parts.
 func threeParts() (string, []string) {
 	var parts []string
 	for _, w := range []string{"第一", "第二", "第三"} {
-		parts = append(parts, w+strings.Repeat("很长的回答。", MaxReplyBytes/len("很长的回答。")*2/3))
+		parts = append(parts, w+strings.Repeat("很长的回答。", maxReplyBytes/len("很长的回答。")*2/3))
 	}
 	return strings.Join(parts, "\n\n"), parts
 }
@@ -188,7 +188,7 @@ func TestChannelWebhook300001FallsBackInOrder(t *testing.T) {
 	if n := len(srv.OpenAPISends()); n != 4 || len(srv.Replies()) != 0 {
 		t.Errorf("%d OpenAPI sends, %d replies; want 4 and 0", n, len(srv.Replies()))
 	}
-	raw, err := os.ReadFile(filepath.Join(lc.ch.cfg.StateDir, RoutesFile))
+	raw, err := os.ReadFile(filepath.Join(lc.ch.cfg.StateDir, routesFile))
 	if err != nil || strings.Contains(string(raw), "sendBySession") || !strings.Contains(string(raw), in.Chat.ID) {
 		t.Errorf("routes file %s (%v): want the chat kept, its webhook dropped", raw, err)
 	}
@@ -278,8 +278,8 @@ func TestChannelExternalUserWithoutWebhook(t *testing.T) {
 	lc := startChannel(t, srv, nil)
 	in := lc.push(t, dingtalktest.BotMessage{Text: "hi", External: true, WebhookTTL: time.Minute})
 	err := lc.reply(t, in, "answer")
-	if !errors.Is(err, ErrNoRoute) || !strings.Contains(err.Error(), "staff id") {
-		t.Fatalf("err = %v, want ErrNoRoute explaining the missing staff id", err)
+	if !errors.Is(err, errNoRoute) || !strings.Contains(err.Error(), "staff id") {
+		t.Fatalf("err = %v, want errNoRoute explaining the missing staff id", err)
 	}
 	if len(srv.OpenAPIRequests()) != 0 || len(srv.Replies()) != 0 {
 		t.Errorf("something was sent")

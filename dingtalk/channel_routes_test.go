@@ -19,7 +19,7 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 	group := first.push(t, dingtalktest.BotMessage{Group: true, InAtList: true, Text: "hi"})
 	direct := first.push(t, dingtalktest.BotMessage{Text: "hi", SenderStaffID: "0555"})
 	first.ch.flushRoutes() // the routes file itself is rewritten later (routes_store_test.go)
-	info, err := os.Stat(filepath.Join(dir, RoutesFile))
+	info, err := os.Stat(filepath.Join(dir, routesFile))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("routes file: %v, %v", info, err)
 	}
@@ -52,7 +52,7 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 	})
 	t.Run("corrupt file", func(t *testing.T) {
 		bad := t.TempDir()
-		if err := os.WriteFile(filepath.Join(bad, RoutesFile), []byte("{not json"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(bad, routesFile), []byte("{not json"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		lc := newLiveChannel(t, srv, func(c *ChannelConfig) { c.StateDir = bad })

@@ -109,7 +109,7 @@ func TestNewChannelRequiresCredentials(t *testing.T) {
 		}
 	}
 	ch, err := NewChannel(ChannelConfig{ClientID: "id", ClientSecret: "s"})
-	if err != nil || ch.Name() != "dingtalk" || ch.cfg.APIBase != DefaultAPIBase || ch.Connected() {
+	if err != nil || ch.Name() != "dingtalk" || ch.cfg.APIBase != defaultAPIBase || ch.Connected() {
 		t.Errorf("NewChannel = %v, %v", ch, err)
 	}
 }

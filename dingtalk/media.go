@@ -19,21 +19,18 @@ import (
 	"picoclaw/dingtalk/openapi"
 )
 
-// DefaultMaxMediaSize caps a download when MediaResolver.MaxSize is zero.
-const DefaultMaxMediaSize = 20 << 20
-
-// ErrTooLarge reports a file over the size limit.
-var ErrTooLarge = errors.New("dingtalk: file too large")
+// defaultMaxMediaSize caps a download when MediaResolver.MaxSize is zero.
+const defaultMaxMediaSize = openapi.DefaultMaxDownload
 
 // maxNameBytes bounds a saved file's sanitised original name.
 const maxNameBytes = 120
 
-// Attachments returns the text of m and its media as attachments, from the
+// attachments returns the text of m and its media as attachments, from the
 // payload alone: nothing is downloaded, since this runs before the frame is
 // acked. Each attachment's Ref is the downloadCode, which is the code that
 // messageFiles/download accepts (pictureDownloadCode is not). An unknown
 // msgtype, or content that does not decode, gives "" and no attachments.
-func Attachments(m *BotMessage) (text string, atts []picoclaw.Attachment) {
+func attachments(m *botMessage) (text string, atts []picoclaw.Attachment) {
 	switch m.MsgType {
 	case MsgText:
 		return m.PromptText(), nil
@@ -108,9 +105,9 @@ func pictureCode(download, picture string) string {
 	return picture
 }
 
-// Unsupported returns the reply for a message of a type picoclaw cannot
+// unsupported returns the reply for a message of a type picoclaw cannot
 // read; ok is false for the types it handles.
-func Unsupported(m *BotMessage) (reply string, ok bool) {
+func unsupported(m *botMessage) (reply string, ok bool) {
 	switch m.MsgType {
 	case MsgText, MsgRichText, MsgPicture, MsgAudio, MsgVideo, MsgFile:
 		return "", false
@@ -145,7 +142,7 @@ type MediaResolver struct {
 	// of Dir when empty.
 	Workspace string
 	// MaxSize caps each download (agents.defaults.max_media_size);
-	// DefaultMaxMediaSize when zero.
+	// defaultMaxMediaSize when zero.
 	MaxSize int64
 	// Vision says whether the model accepts images.
 	Vision bool
@@ -320,7 +317,7 @@ func (r *MediaResolver) maxSize() int64 {
 	if r.MaxSize > 0 {
 		return r.MaxSize
 	}
-	return DefaultMaxMediaSize
+	return defaultMaxMediaSize
 }
 
 func (r *MediaResolver) logger() *slog.Logger {

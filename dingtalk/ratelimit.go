@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// ChatLimiter defaults. DingTalk throttles a robot at about 20 messages per
+// chatLimiter defaults. DingTalk throttles a robot at about 20 messages per
 // minute per chat (errcode 130101 / 660026); idle chats are forgotten after
 // five minutes, long after their window has emptied.
 const (
@@ -18,11 +18,11 @@ const (
 	DefaultChatIdleTimeout = 5 * time.Minute
 )
 
-// ErrChatLimiterClosed is returned by Do once the limiter is closed.
-var ErrChatLimiterClosed = errors.New("dingtalk: chat limiter closed")
+// errChatLimiterClosed is returned by Do once the limiter is closed.
+var errChatLimiterClosed = errors.New("dingtalk: chat limiter closed")
 
-// ChatLimiterConfig configures a ChatLimiter. Zero values take the defaults.
-type ChatLimiterConfig struct {
+// chatLimiterConfig configures a chatLimiter. Zero values take the defaults.
+type chatLimiterConfig struct {
 	PerWindow   int                                              // sends allowed per Window per chat; default 20
 	Window      time.Duration                                    // sliding window; default 60s
 	Now         func() time.Time                                 // default time.Now
@@ -31,7 +31,7 @@ type ChatLimiterConfig struct {
 	IdleTimeout time.Duration                                    // drop a chat's state after this long idle; default 5 min
 }
 
-// ChatLimiter is a per-chat ordered send queue with a sliding-window rate
+// chatLimiter is a per-chat ordered send queue with a sliding-window rate
 // limit.
 //
 // DingTalk counts about 20 robot messages per minute per chat and answers
@@ -53,7 +53,7 @@ type ChatLimiterConfig struct {
 // window and any penalty have passed). Send times are taken when a send
 // returns, so the spacing holds for arrival times at DingTalk too, however
 // long each request took.
-type ChatLimiter struct {
+type chatLimiter struct {
 	perWindow int
 	window    time.Duration
 	idle      time.Duration
@@ -72,7 +72,7 @@ type ChatLimiter struct {
 	janitorArmed bool
 }
 
-// chatState is one chat's queue and send history, guarded by ChatLimiter.mu.
+// chatState is one chat's queue and send history, guarded by chatLimiter.mu.
 type chatState struct {
 	busy      bool          // a Do call holds the chat
 	queue     []*chatTicket // Do calls waiting their turn, oldest first
@@ -89,8 +89,8 @@ type chatTicket struct {
 	granted bool
 }
 
-// NewChatLimiter returns a limiter; call Close when done with it.
-func NewChatLimiter(cfg ChatLimiterConfig) *ChatLimiter {
+// newChatLimiter returns a limiter; call Close when done with it.
+func newChatLimiter(cfg chatLimiterConfig) *chatLimiter {
 	if cfg.PerWindow <= 0 {
 		cfg.PerWindow = DefaultChatPerWindow
 	}
@@ -110,7 +110,7 @@ func NewChatLimiter(cfg ChatLimiterConfig) *ChatLimiter {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &ChatLimiter{
+	return &chatLimiter{
 		perWindow: cfg.PerWindow,
 		window:    cfg.Window,
 		idle:      cfg.IdleTimeout,
@@ -130,7 +130,7 @@ func NewChatLimiter(cfg ChatLimiterConfig) *ChatLimiter {
 // message of the same chat interleaves. An fn's error stops the rest of the
 // batch and is returned as is. If ctx ends first, Do leaves the queue
 // without holding up later callers and returns an error wrapping ctx.Err().
-func (l *ChatLimiter) Do(ctx context.Context, key string, fns ...func(ctx context.Context) error) error {
+func (l *chatLimiter) Do(ctx context.Context, key string, fns ...func(ctx context.Context) error) error {
 	if len(fns) == 0 {
 		return nil
 	}
@@ -164,7 +164,7 @@ func (l *ChatLimiter) Do(ctx context.Context, key string, fns ...func(ctx contex
 
 // Penalize makes key wait at least d before its next send, on top of the
 // window; used after a 130101/660026 answer. A longer earlier penalty stands.
-func (l *ChatLimiter) Penalize(key string, d time.Duration) {
+func (l *chatLimiter) Penalize(key string, d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed || d <= 0 {
@@ -178,8 +178,8 @@ func (l *ChatLimiter) Penalize(key string, d time.Duration) {
 }
 
 // Close stops the idle sweeper and fails queued, waiting and later Do calls
-// with ErrChatLimiterClosed. An fn already running is not interrupted.
-func (l *ChatLimiter) Close() {
+// with errChatLimiterClosed. An fn already running is not interrupted.
+func (l *chatLimiter) Close() {
 	l.mu.Lock()
 	if !l.closed {
 		l.closed = true
@@ -194,11 +194,11 @@ func (l *ChatLimiter) Close() {
 
 // enqueue takes the chat at once when it is free (t == nil), else queues a
 // ticket behind the callers already there.
-func (l *ChatLimiter) enqueue(key string) (*chatState, *chatTicket, error) {
+func (l *chatLimiter) enqueue(key string) (*chatState, *chatTicket, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, nil, ErrChatLimiterClosed
+		return nil, nil, errChatLimiterClosed
 	}
 	st := l.chat(key)
 	if !st.busy {
@@ -211,7 +211,7 @@ func (l *ChatLimiter) enqueue(key string) (*chatState, *chatTicket, error) {
 }
 
 // awaitTurn blocks until t is granted the chat, or leaves the queue.
-func (l *ChatLimiter) awaitTurn(ctx context.Context, st *chatState, t *chatTicket) error {
+func (l *chatLimiter) awaitTurn(ctx context.Context, st *chatState, t *chatTicket) error {
 	var cause error
 	select {
 	case <-t.ready:
@@ -219,7 +219,7 @@ func (l *ChatLimiter) awaitTurn(ctx context.Context, st *chatState, t *chatTicke
 	case <-ctx.Done():
 		cause = fmt.Errorf("dingtalk: wait for chat send turn: %w", ctx.Err())
 	case <-l.closeCtx.Done():
-		cause = ErrChatLimiterClosed
+		cause = errChatLimiterClosed
 	}
 	l.mu.Lock()
 	granted := t.granted
@@ -241,7 +241,7 @@ func (l *ChatLimiter) awaitTurn(ctx context.Context, st *chatState, t *chatTicke
 
 // awaitSlot blocks the chat's holder until the window and any penalty allow
 // one more send.
-func (l *ChatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) error {
+func (l *chatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) error {
 	for {
 		// A turn or slot that comes after ctx ended is not used.
 		if err := ctx.Err(); err != nil {
@@ -252,7 +252,7 @@ func (l *ChatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) 
 		wait := st.wait(l.now(), l.perWindow, l.window)
 		l.mu.Unlock()
 		if closed {
-			return ErrChatLimiterClosed
+			return errChatLimiterClosed
 		}
 		if wait <= 0 {
 			return nil
@@ -266,7 +266,7 @@ func (l *ChatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) 
 
 // sleepOrClose sleeps d, cut short by ctx or Close. Only the slow path pays
 // for the merged context.
-func (l *ChatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
+func (l *chatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(l.closeCtx, cancel)
@@ -276,7 +276,7 @@ func (l *ChatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("dingtalk: wait for chat send slot: %w", ctx.Err())
 	case l.closeCtx.Err() != nil:
-		return ErrChatLimiterClosed
+		return errChatLimiterClosed
 	case err != nil:
 		return fmt.Errorf("dingtalk: wait for chat send slot: %w", err)
 	}
@@ -284,7 +284,7 @@ func (l *ChatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
 }
 
 // release hands the chat to the next ticket, or frees it.
-func (l *ChatLimiter) release(st *chatState) {
+func (l *chatLimiter) release(st *chatState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st.lastUsed = l.now()
@@ -304,7 +304,7 @@ func (l *ChatLimiter) release(st *chatState) {
 }
 
 // chat returns key's state, creating it. Callers hold l.mu.
-func (l *ChatLimiter) chat(key string) *chatState {
+func (l *chatLimiter) chat(key string) *chatState {
 	st, ok := l.chats[key]
 	if !ok {
 		st = &chatState{lastUsed: l.now()}
@@ -315,7 +315,7 @@ func (l *ChatLimiter) chat(key string) *chatState {
 }
 
 // armJanitor makes sure a sweep is due. Callers hold l.mu.
-func (l *ChatLimiter) armJanitor() {
+func (l *chatLimiter) armJanitor() {
 	if l.janitorArmed || l.closed {
 		return
 	}
@@ -330,7 +330,7 @@ func (l *ChatLimiter) armJanitor() {
 // sweep drops idle chats and re-arms itself while idle ones remain; a busy
 // chat re-arms it when released, so a limiter with no idle chat has no timer
 // pending.
-func (l *ChatLimiter) sweep() {
+func (l *chatLimiter) sweep() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.janitorArmed = false

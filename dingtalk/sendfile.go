@@ -15,9 +15,9 @@ import (
 	"picoclaw/dingtalk/openapi"
 )
 
-// MaxSendFileSize is the largest file send_file uploads; DingTalk's media
+// maxSendFileSize is the largest file send_file uploads; DingTalk's media
 // upload takes at most 20 MB.
-const MaxSendFileSize = 20 << 20
+const maxSendFileSize = 20 << 20
 
 // MediaSender is the part of the OpenAPI client that send_file needs.
 type MediaSender interface {
@@ -98,8 +98,8 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 		return "", fmt.Errorf("send_file: %s is not a regular file", a.Path)
 	case info.Size() == 0:
 		return "", fmt.Errorf("send_file: %s is empty", a.Path)
-	case info.Size() > MaxSendFileSize:
-		return "", fmt.Errorf("send_file: %s is %s, over DingTalk's limit of %s; compress or split it", a.Path, humanSize(info.Size()), humanSize(MaxSendFileSize))
+	case info.Size() > maxSendFileSize:
+		return "", fmt.Errorf("send_file: %s is %s, over DingTalk's limit of %s; compress or split it", a.Path, humanSize(info.Size()), humanSize(maxSendFileSize))
 	}
 
 	name := filepath.Base(path)
@@ -110,7 +110,7 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 	}
 	// One byte over the cap, so that a file that grew after the size check
 	// is refused by the upload rather than cut short.
-	mediaID, err := t.api.UploadMedia(ctx, mediaType, name, io.LimitReader(f, MaxSendFileSize+1))
+	mediaID, err := t.api.UploadMedia(ctx, mediaType, name, io.LimitReader(f, maxSendFileSize+1))
 	if err != nil {
 		return "", fmt.Errorf("send_file: upload %s: %w", name, err)
 	}

@@ -240,7 +240,7 @@ func TestSendFileRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { big.Close() })
-			if err := big.Truncate(MaxSendFileSize + 1); err != nil {
+			if err := big.Truncate(maxSendFileSize + 1); err != nil {
 				t.Fatal(err)
 			}
 			origin := tt.origin

@@ -110,7 +110,7 @@ func encodeAck(messageID string, code int, data string) []byte {
 	if code != AckOK {
 		msg = "failed"
 	}
-	b, _ := json.Marshal(Ack{ // strings and an int: cannot fail
+	b, _ := json.Marshal(ackFrame{ // strings and an int: cannot fail
 		Code:    code,
 		Headers: map[string]string{"messageId": messageID, "contentType": "application/json"},
 		Message: msg,

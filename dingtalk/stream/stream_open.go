@@ -53,15 +53,15 @@ type openAnswer struct {
 	RequestID string `json:"requestid"`
 }
 
-// AuthError reports credentials that DingTalk rejected; it wraps
+// authError reports credentials that DingTalk rejected; it wraps
 // picoclaw.ErrAuth.
-type AuthError struct {
+type authError struct {
 	Status  int
 	Code    string
 	Message string
 }
 
-func (e *AuthError) Error() string {
+func (e *authError) Error() string {
 	detail := e.Code
 	if e.Message != "" {
 		detail += ": " + e.Message
@@ -70,7 +70,7 @@ func (e *AuthError) Error() string {
 		e.Status, strings.TrimSpace(detail))
 }
 
-func (e *AuthError) Unwrap() error { return picoclaw.ErrAuth }
+func (e *authError) Unwrap() error { return picoclaw.ErrAuth }
 
 // open calls connections/open and returns the socket endpoint and ticket.
 func (s *Client) open(ctx context.Context) (endpoint, error) {
@@ -116,7 +116,7 @@ func (s *Client) parseOpen(status int, raw []byte) (endpoint, error) {
 			s.snippet([]byte(ans.Endpoint)), picoclaw.ErrBadResponse)
 	}
 	if status == http.StatusUnauthorized || status == http.StatusForbidden || (isJSON && wire.AuthCodes[ans.Code]) {
-		e := &AuthError{Status: status, Code: ans.Code, Message: s.snippet([]byte(ans.Message))}
+		e := &authError{Status: status, Code: ans.Code, Message: s.snippet([]byte(ans.Message))}
 		if !isJSON || ans.Code == "" {
 			e.Code, e.Message = http.StatusText(status), s.snippet(raw)
 		}
