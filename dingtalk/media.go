@@ -147,7 +147,10 @@ type MediaResolver struct {
 	// Vision says whether the model accepts images.
 	Vision bool
 	Logger *slog.Logger
-	Now    func() time.Time
+	// now names the day folder a file is saved in; nil means time.Now.
+	// Unexported: only this package's tests pin the day, and they cannot
+	// run in a synctest bubble because their subtests use t.Run.
+	now func() time.Time
 }
 
 // Resolve downloads every attachment of in that has a Ref. Images go to
@@ -263,8 +266,8 @@ func (r *MediaResolver) save(session picoclaw.SessionKey, msgID, name string, da
 		return "", "", errors.New("dingtalk: save media: no media directory configured")
 	}
 	now := time.Now
-	if r.Now != nil {
-		now = r.Now
+	if r.now != nil {
+		now = r.now
 	}
 	day := filepath.Join(dir, now().Format("2006-01-02"))
 	if err := os.MkdirAll(day, 0o700); err != nil {

@@ -202,7 +202,7 @@ func newResolver(t *testing.T, vision bool, files map[string]download) (*MediaRe
 		Dir:        filepath.Join(ws, "media"),
 		MaxSize:    1000,
 		Vision:     vision,
-		Now:        func() time.Time { return time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC) },
+		now:        func() time.Time { return time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC) },
 	}, ws, d
 }
 

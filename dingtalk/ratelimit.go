@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"picoclaw/internal/backoff"
 )
 
 // chatLimiter defaults. DingTalk throttles a robot at about 20 messages per
@@ -23,12 +25,10 @@ var errChatLimiterClosed = errors.New("dingtalk: chat limiter closed")
 
 // chatLimiterConfig configures a chatLimiter. Zero values take the defaults.
 type chatLimiterConfig struct {
-	PerWindow   int                                              // sends allowed per Window per chat; default 20
-	Window      time.Duration                                    // sliding window; default 60s
-	Now         func() time.Time                                 // default time.Now
-	Sleep       func(ctx context.Context, d time.Duration) error // default: a timer that honours ctx
-	Logger      *slog.Logger                                     // nil: discard
-	IdleTimeout time.Duration                                    // drop a chat's state after this long idle; default 5 min
+	PerWindow   int           // sends allowed per Window per chat; default 20
+	Window      time.Duration // sliding window; default 60s
+	Logger      *slog.Logger  // nil: discard
+	IdleTimeout time.Duration // drop a chat's state after this long idle; default 5 min
 }
 
 // chatLimiter is a per-chat ordered send queue with a sliding-window rate
@@ -57,8 +57,6 @@ type chatLimiter struct {
 	perWindow int
 	window    time.Duration
 	idle      time.Duration
-	now       func() time.Time
-	sleep     func(ctx context.Context, d time.Duration) error
 	log       *slog.Logger
 
 	// closeCtx ends on Close, waking queued and sleeping senders.
@@ -100,12 +98,6 @@ func newChatLimiter(cfg chatLimiterConfig) *chatLimiter {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultChatIdleTimeout
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleepContext
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -114,8 +106,6 @@ func newChatLimiter(cfg chatLimiterConfig) *chatLimiter {
 		perWindow: cfg.PerWindow,
 		window:    cfg.Window,
 		idle:      cfg.IdleTimeout,
-		now:       cfg.Now,
-		sleep:     cfg.Sleep,
 		log:       cfg.Logger,
 		closeCtx:  ctx,
 		cancel:    cancel,
@@ -153,7 +143,7 @@ func (l *chatLimiter) Do(ctx context.Context, key string, fns ...func(ctx contex
 		}
 		err := fn(ctx)
 		l.mu.Lock()
-		st.record(l.now(), l.perWindow)
+		st.record(time.Now(), l.perWindow)
 		l.mu.Unlock()
 		if err != nil {
 			return err
@@ -171,7 +161,7 @@ func (l *chatLimiter) Penalize(key string, d time.Duration) {
 		return
 	}
 	st := l.chat(key)
-	if until := l.now().Add(d); until.After(st.notBefore) {
+	if until := time.Now().Add(d); until.After(st.notBefore) {
 		st.notBefore = until
 	}
 	l.log.Info("dingtalk: chat sends paused after throttling", "chat", key, "for", d)
@@ -249,7 +239,7 @@ func (l *chatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) 
 		}
 		l.mu.Lock()
 		closed := l.closed
-		wait := st.wait(l.now(), l.perWindow, l.window)
+		wait := st.wait(time.Now(), l.perWindow, l.window)
 		l.mu.Unlock()
 		if closed {
 			return errChatLimiterClosed
@@ -271,7 +261,7 @@ func (l *chatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
 	defer cancel()
 	stop := context.AfterFunc(l.closeCtx, cancel)
 	defer stop()
-	err := l.sleep(sctx, d)
+	err := backoff.Sleep(sctx, d)
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("dingtalk: wait for chat send slot: %w", ctx.Err())
@@ -287,7 +277,7 @@ func (l *chatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
 func (l *chatLimiter) release(st *chatState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st.lastUsed = l.now()
+	st.lastUsed = time.Now()
 	if len(st.queue) == 0 {
 		st.busy = false
 		l.armJanitor()
@@ -307,7 +297,7 @@ func (l *chatLimiter) release(st *chatState) {
 func (l *chatLimiter) chat(key string) *chatState {
 	st, ok := l.chats[key]
 	if !ok {
-		st = &chatState{lastUsed: l.now()}
+		st = &chatState{lastUsed: time.Now()}
 		l.chats[key] = st
 		l.armJanitor()
 	}
@@ -340,7 +330,7 @@ func (l *chatLimiter) sweep() {
 	// Wait out the window as well, so dropping a chat never loses history
 	// that still limits it.
 	idle := max(l.idle, l.window)
-	now := l.now()
+	now := time.Now()
 	rearm := false
 	for key, st := range l.chats {
 		switch {
@@ -375,16 +365,4 @@ func (st *chatState) record(now time.Time, perWindow int) {
 	}
 	st.sends[st.next] = now
 	st.next = (st.next + 1) % perWindow
-}
-
-// sleepContext is the default Sleep: a timer that gives up when ctx ends.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
