@@ -79,7 +79,7 @@ func TestChannelSendsShapedMarkdown(t *testing.T) {
 	if err := lc.reply(t, in, answer); err != nil {
 		t.Fatal(err)
 	}
-	replies, err := srv.WaitReplies(streamCtx(t), 1)
+	replies, err := srv.WaitReplies(testCtx(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"picoclaw/dingtalk/openapi"
 )
 
 // DefaultReactionTimeout bounds one reaction call: a reaction that comes
@@ -28,7 +30,7 @@ const thinkingFix = "the app may lack the robot message permission " +
 // best effort, in the background, bounded by a short timeout; a failure
 // is logged (once at warn) and changes nothing else.
 type thinking struct {
-	api     *OpenAPI
+	api     *openapi.Client
 	log     *slog.Logger
 	on      bool
 	timeout time.Duration
@@ -48,7 +50,7 @@ type reaction struct {
 	ok             bool          // written before placed is closed
 }
 
-func newThinking(api *OpenAPI, log *slog.Logger, on bool, timeout time.Duration) *thinking {
+func newThinking(api *openapi.Client, log *slog.Logger, on bool, timeout time.Duration) *thinking {
 	if timeout <= 0 {
 		timeout = DefaultReactionTimeout
 	}
@@ -83,7 +85,7 @@ func (c *Channel) StartThinking(msgID string) {
 		defer close(re.placed)
 		ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
 		defer cancel()
-		err := t.api.ReplyEmotion(ctx, re.conversationID, msgID, ThinkingEmotion)
+		err := t.api.ReplyEmotion(ctx, re.conversationID, msgID, openapi.ThinkingEmotion)
 		re.ok = err == nil
 		t.failed("put on", msgID, err)
 	}()
@@ -115,7 +117,7 @@ func (c *Channel) StopThinking(msgID string) {
 		}
 		ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
 		defer cancel()
-		t.failed("take off", msgID, t.api.RecallEmotion(ctx, re.conversationID, msgID, ThinkingEmotion))
+		t.failed("take off", msgID, t.api.RecallEmotion(ctx, re.conversationID, msgID, openapi.ThinkingEmotion))
 	}()
 }
 

@@ -21,7 +21,7 @@ func TestThinkingReactionLifecycle(t *testing.T) {
 			}
 			in := <-lc.inbound
 			lc.ch.StartThinking(in.MessageID)
-			calls, err := srv.WaitEmotions(streamCtx(t), 1)
+			calls, err := srv.WaitEmotions(testCtx(t), 1)
 			if err != nil {
 				t.Fatalf("%v (logs:\n%s)", err, lc.logs)
 			}
@@ -38,7 +38,7 @@ func TestThinkingReactionLifecycle(t *testing.T) {
 			if err := lc.reply(t, in, "hello"); err != nil {
 				t.Fatal(err)
 			}
-			calls, err = srv.WaitEmotions(streamCtx(t), 2)
+			calls, err = srv.WaitEmotions(testCtx(t), 2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +59,7 @@ func TestThinkingReactionLifecycle(t *testing.T) {
 // answer, and is logged once at warn with the fix; nothing is recalled.
 func TestThinkingReactionRefused(t *testing.T) {
 	srv := newFake(t)
-	srv.FailOpenAPI(dingtalktest.EmotionReplyPath, 403, string(readFixture(t, "openapi-error-permission-denied.json")), 2)
+	srv.FailOpenAPI(dingtalktest.EmotionReplyPath, 403, string(readFixture(t, "../openapi/testdata/openapi-error-permission-denied.json")), 2)
 	lc := startChannel(t, srv, nil)
 	for i := range 2 {
 		in := lc.push(t, dingtalktest.BotMessage{Text: "question"})
@@ -67,7 +67,7 @@ func TestThinkingReactionRefused(t *testing.T) {
 		if err := lc.reply(t, in, "answer"); err != nil {
 			t.Fatalf("answer %d not delivered: %v", i, err)
 		}
-		if err := srv.WaitFailedOpenAPICalls(streamCtx(t), dingtalktest.EmotionReplyPath, i+1); err != nil {
+		if err := srv.WaitFailedOpenAPICalls(testCtx(t), dingtalktest.EmotionReplyPath, i+1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,7 +111,7 @@ func TestThinkingReactionUnknownMessage(t *testing.T) {
 	lc.ch.StartThinking("msgUNKNOWN")
 	lc.ch.StopThinking("msgUNKNOWN")
 	lc.ch.StopThinking("")
-	if err := lc.ch.Send(streamCtx(t), picoclaw.Outbound{Channel: ChannelName, Kind: picoclaw.OutReasoning, Text: "x"}); err != nil {
+	if err := lc.ch.Send(testCtx(t), picoclaw.Outbound{Channel: ChannelName, Kind: picoclaw.OutReasoning, Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	lc.ch.Close()

@@ -1,4 +1,4 @@
-package dingtalk
+package openapi
 
 import (
 	"context"
@@ -43,16 +43,16 @@ type textEmotion struct {
 // ReplyEmotion puts e on the message openMsgID (a bot message's msgId) of
 // the conversation openConversationID. It is one attempt, no retries: a
 // reaction is decoration, and a late one is worse than none.
-func (a *OpenAPI) ReplyEmotion(ctx context.Context, openConversationID, openMsgID string, e Emotion) error {
+func (a *Client) ReplyEmotion(ctx context.Context, openConversationID, openMsgID string, e Emotion) error {
 	return a.emotion(ctx, "reply emotion", emotionReplyPath, openConversationID, openMsgID, e)
 }
 
 // RecallEmotion takes e off the message again.
-func (a *OpenAPI) RecallEmotion(ctx context.Context, openConversationID, openMsgID string, e Emotion) error {
+func (a *Client) RecallEmotion(ctx context.Context, openConversationID, openMsgID string, e Emotion) error {
 	return a.emotion(ctx, "recall emotion", emotionRecallPath, openConversationID, openMsgID, e)
 }
 
-func (a *OpenAPI) emotion(ctx context.Context, op, path, conversationID, msgID string, e Emotion) error {
+func (a *Client) emotion(ctx context.Context, op, path, conversationID, msgID string, e Emotion) error {
 	if conversationID == "" || msgID == "" {
 		return errors.New("dingtalk: " + op + ": need the message's conversation id and msgId")
 	}
