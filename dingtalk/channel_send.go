@@ -130,13 +130,16 @@ func (c *Channel) resolveChat(target string) (picoclaw.Peer, error) {
 	return p, nil
 }
 
-// deliver sends text to d in parts, in order, from part from on, each
+// deliver sends text to d, shaped for DingTalk's markdown (ShapeMarkdown),
+// in parts, in order, from part from on, each
 // titled by its own first words, and reports each accepted part. A
 // webhook that fails in a way another route may fix (see fallsOver) is
 // left for that part and the rest, which go by OpenAPI; one answering
 // 300001 is also forgotten.
 func (c *Channel) deliver(ctx context.Context, d delivery, text string, from int, accepted func(int)) error {
-	parts := split(text, maxReplyBytes)
+	// Shaped before the split: what DingTalk cannot render is rewritten,
+	// and the same text always gives the same parts (resumable sends).
+	parts := split(ShapeMarkdown(text), maxReplyBytes)
 	if from >= len(parts) {
 		return nil
 	}
