@@ -88,3 +88,22 @@ func TestChannelSendsShapedMarkdown(t *testing.T) {
 		t.Errorf("delivered\n%s\nwant\n%s", got, want)
 	}
 }
+
+// BenchmarkShapeMarkdown shapes a long realistic answer (the golden
+// inputs repeated to ~18 KB, one message part).
+func BenchmarkShapeMarkdown(b *testing.B) {
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "markdown", "*.md"))
+	var sb strings.Builder
+	for sb.Len() < 18000 {
+		for _, in := range inputs {
+			src, _ := os.ReadFile(in)
+			sb.Write(src)
+			sb.WriteString("\n\n")
+		}
+	}
+	s := sb.String()
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		ShapeMarkdown(s)
+	}
+}
