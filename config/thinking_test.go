@@ -22,3 +22,11 @@ func TestThinkingReaction(t *testing.T) {
 		})
 	}
 }
+
+func TestThinkingReactionFromEnv(t *testing.T) {
+	src := `{` + v3Models + `, "channels": {"dingtalk": {"enabled": true, "client_id": "id", "client_secret": "s"}}}`
+	cfg, _ := mustParse(t, src, map[string]string{"PICOCLAW_CHANNELS_DINGTALK_THINKING_REACTION": "false"})
+	if cfg.Channels.DingTalk.ThinkingReactionOrDefault() {
+		t.Error("PICOCLAW_CHANNELS_DINGTALK_THINKING_REACTION=false left the reaction on")
+	}
+}
