@@ -43,6 +43,14 @@ func (g *GroupSync) Wrote() uint64 {
 	return g.written
 }
 
+// Last returns the ticket of the latest write, for a caller that must
+// wait for every write so far (a flush that had nothing new to write).
+func (g *GroupSync) Last() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.written
+}
+
 // Covered marks every write so far durable: the caller synced the log
 // itself (under the log's lock, e.g. before closing it) or replaced it
 // with a synced rewrite holding the same state.
