@@ -86,6 +86,11 @@ func New(p Policy, exe string) (*Sandbox, error) {
 			hidden = append(hidden, real)
 		}
 	}
+	for _, h := range hidden {
+		if within(ws, h) {
+			return nil, fmt.Errorf("sandbox: workspace %s lies inside %s, which commands must not read; keep the workspace outside the data dir and the config file's place", ws, h)
+		}
+	}
 	p.Hidden = hidden
 	if p.ReadOnly == nil {
 		p.ReadOnly = defaultReadOnly

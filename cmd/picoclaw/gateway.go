@@ -179,6 +179,7 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
 		StateDir:           p.data.State(),
+		UserAgent:          userAgent(),
 		Logger:             log.With("channel", "dingtalk"),
 		// A generous bound: media downloads of up to max_media_size.
 		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},

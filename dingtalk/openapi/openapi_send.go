@@ -1,4 +1,4 @@
-package dingtalk
+package openapi
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"picoclaw"
+	"picoclaw/dingtalk/internal/wire"
 )
 
 const (
@@ -19,31 +20,31 @@ const (
 
 // OpenAPIMessage is a robot message template: MsgKey names it and Param
 // fills it. Param is sent as the msgParam JSON string.
-type OpenAPIMessage struct {
+type Message struct {
 	MsgKey string
 	Param  any
 }
 
 // MarkdownMessage is a sampleMarkdown message; title is the chat list
 // preview.
-func MarkdownMessage(title, text string) OpenAPIMessage {
-	return OpenAPIMessage{msgKeyMarkdown, struct {
+func MarkdownMessage(title, text string) Message {
+	return Message{msgKeyMarkdown, struct {
 		Title string `json:"title"`
 		Text  string `json:"text"`
 	}{title, text}}
 }
 
 // TextMessage is a sampleText message.
-func TextMessage(text string) OpenAPIMessage {
-	return OpenAPIMessage{msgKeyText, struct {
+func TextMessage(text string) Message {
+	return Message{msgKeyText, struct {
 		Content string `json:"content"`
 	}{text}}
 }
 
 // FileMessage is a sampleFile message for a file uploaded with
 // UploadMedia; fileType is its extension ("pdf", "zip").
-func FileMessage(mediaID, fileName, fileType string) OpenAPIMessage {
-	return OpenAPIMessage{msgKeyFile, struct {
+func FileMessage(mediaID, fileName, fileType string) Message {
+	return Message{msgKeyFile, struct {
 		MediaID  string `json:"mediaId"`
 		FileName string `json:"fileName"`
 		FileType string `json:"fileType"`
@@ -52,17 +53,17 @@ func FileMessage(mediaID, fileName, fileType string) OpenAPIMessage {
 
 // ImageMessage is a sampleImageMsg message; photoURL may be a URL or the
 // media id of an uploaded image.
-func ImageMessage(photoURL string) OpenAPIMessage {
-	return OpenAPIMessage{msgKeyImage, struct {
+func ImageMessage(photoURL string) Message {
+	return Message{msgKeyImage, struct {
 		PhotoURL string `json:"photoURL"`
 	}{photoURL}}
 }
 
-func (m OpenAPIMessage) param() (string, error) {
+func (m Message) param() (string, error) {
 	if m.MsgKey == "" {
 		return "", errors.New("message has no msgKey")
 	}
-	b, err := encodeJSON(m.Param)
+	b, err := wire.EncodeJSON(m.Param)
 	if err != nil {
 		return "", fmt.Errorf("encode msgParam: %w", err)
 	}
@@ -73,7 +74,7 @@ func (m OpenAPIMessage) param() (string, error) {
 // DingTalk accepts the request yet may skip some users: invalid staff ids
 // give an error naming them, and flow-controlled ones a
 // *picoclaw.RateLimitError.
-func (a *OpenAPI) SendDirect(ctx context.Context, staffIDs []string, msg OpenAPIMessage) error {
+func (a *Client) SendDirect(ctx context.Context, staffIDs []string, msg Message) error {
 	if len(staffIDs) == 0 {
 		return errors.New("dingtalk: send direct message: no staff ids")
 	}
@@ -110,7 +111,7 @@ func (a *OpenAPI) SendDirect(ctx context.Context, staffIDs []string, msg OpenAPI
 
 // SendGroup sends msg to a group chat the robot is in. The id is the
 // openConversationId (a bot message's conversationId), case-sensitive.
-func (a *OpenAPI) SendGroup(ctx context.Context, openConversationID string, msg OpenAPIMessage) error {
+func (a *Client) SendGroup(ctx context.Context, openConversationID string, msg Message) error {
 	if openConversationID == "" {
 		return errors.New("dingtalk: send group message: no conversation id")
 	}

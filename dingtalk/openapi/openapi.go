@@ -1,4 +1,4 @@
-package dingtalk
+package openapi
 
 import (
 	"bytes"
@@ -17,11 +17,22 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/dingtalk/internal/wire"
 	"picoclaw/internal/backoff"
+	"picoclaw/internal/text"
 )
 
-// DefaultOAPIBase is the legacy host that serves media/upload.
-const DefaultOAPIBase = "https://oapi.dingtalk.com"
+// Default hosts: api.dingtalk.com serves the token and robot calls, the
+// legacy oapi.dingtalk.com serves media/upload.
+const (
+	DefaultAPIBase  = "https://api.dingtalk.com"
+	DefaultOAPIBase = "https://oapi.dingtalk.com"
+)
+
+// DefaultCallTimeout bounds a short call (token, robot send, download
+// link): an endpoint that answers late keeps a chat waiting no longer
+// than this.
+const DefaultCallTimeout = 15 * time.Second
 
 // accessTokenHeader carries the access token on every api.dingtalk.com call.
 const accessTokenHeader = "x-acs-dingtalk-access-token"
@@ -39,7 +50,7 @@ const (
 
 // OpenAPIConfig configures an OpenAPI client. ClientID and ClientSecret
 // (the app's AppKey and AppSecret) are required.
-type OpenAPIConfig struct {
+type Config struct {
 	ClientID, ClientSecret string
 	RobotCode              string // default ClientID
 	APIBase                string // default DefaultAPIBase
@@ -60,8 +71,8 @@ type OpenAPIConfig struct {
 // OpenAPI is a client of DingTalk's OpenAPI for robots: proactive sends
 // to single and group chats, and media download and upload. It caches
 // the app's access token and is safe for concurrent use.
-type OpenAPI struct {
-	cfg      OpenAPIConfig
+type Client struct {
+	cfg      Config
 	log      *slog.Logger
 	hc       *http.Client // media transfers
 	callHC   *http.Client // short calls, with CallTimeout
@@ -76,7 +87,7 @@ type OpenAPI struct {
 }
 
 // NewOpenAPI checks cfg and applies defaults.
-func NewOpenAPI(cfg OpenAPIConfig) (*OpenAPI, error) {
+func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("dingtalk: new openapi client: client id and client secret are required")
 	}
@@ -118,23 +129,23 @@ func NewOpenAPI(cfg OpenAPIConfig) (*OpenAPI, error) {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	callHC := hc
 	callHC.Timeout = cmp.Or(cfg.CallTimeout, DefaultCallTimeout)
-	return &OpenAPI{cfg: cfg, log: cfg.Logger, hc: &hc, callHC: &callHC, apiBase: cfg.APIBase, oapiBase: cfg.OAPIBase}, nil
+	return &Client{cfg: cfg, log: cfg.Logger, hc: &hc, callHC: &callHC, apiBase: cfg.APIBase, oapiBase: cfg.OAPIBase}, nil
 }
 
 // RobotCode is the robot code sent with every robot call.
-func (a *OpenAPI) RobotCode() string { return a.cfg.RobotCode }
+func (a *Client) RobotCode() string { return a.cfg.RobotCode }
 
 // APIError is a failed answer of DingTalk's API: a non-2xx status with
 // {"code","message","requestid"}, or a non-zero errcode of the legacy
 // host (then Code holds the number). The access token never appears in it.
-type APIError struct {
+type Error struct {
 	Status                   int
 	Code, Message, RequestID string
 	// RetryAfter is the answer's Retry-After header; zero when absent.
 	RetryAfter time.Duration
 }
 
-func (e *APIError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dingtalk api: HTTP %d", e.Status)
 	if e.Code != "" {
@@ -155,9 +166,9 @@ var errQPSLimit = errors.New("dingtalk api: QPS limit reached")
 // Unwrap gives the error's kind: ErrAuth for rejected credentials or
 // tokens and missing permissions, a *RateLimitError for throttling,
 // ErrTemporary for 5xx; nil otherwise.
-func (e *APIError) Unwrap() error {
+func (e *Error) Unwrap() error {
 	switch {
-	case e.Status == http.StatusUnauthorized || authCodes[e.Code] || isTokenCode(e.Code) ||
+	case e.Status == http.StatusUnauthorized || wire.AuthCodes[e.Code] || isTokenCode(e.Code) ||
 		e.Code == "Forbidden.AccessDenied.AccessTokenPermissionDenied":
 		return picoclaw.ErrAuth
 	case e.Status == http.StatusTooManyRequests || isQPSCode(e.Code):
@@ -185,7 +196,7 @@ func isTokenCode(code string) bool {
 func isQPSCode(code string) bool { return strings.HasPrefix(code, "Forbidden.AccessDenied.QpsLimit") }
 
 func tokenRejected(err error) bool {
-	var ae *APIError
+	var ae *Error
 	return errors.As(err, &ae) && isTokenCode(ae.Code)
 }
 
@@ -193,7 +204,7 @@ func tokenRejected(err error) bool {
 // token is dropped and attempt runs once more with a fresh one; QPS
 // throttling waits about a second; 5xx and network failures back off.
 // useToken false runs attempt without a token (the token request itself).
-func (a *OpenAPI) withRetry(ctx context.Context, op string, useToken bool, attempt func(token string) error) error {
+func (a *Client) withRetry(ctx context.Context, op string, useToken bool, attempt func(token string) error) error {
 	b := &backoff.Backoff{Min: 500 * time.Millisecond, Max: 8 * time.Second}
 	refreshed := false
 	qps, temp := 0, 0
@@ -244,8 +255,8 @@ func (a *OpenAPI) withRetry(ctx context.Context, op string, useToken bool, attem
 
 // postJSON POSTs in to the API host's path and decodes a 2xx answer into
 // out (which may be nil). token "" sends no token header.
-func (a *OpenAPI) postJSON(ctx context.Context, path, token string, in, out any) error {
-	body, err := encodeJSON(in)
+func (a *Client) postJSON(ctx context.Context, path, token string, in, out any) error {
+	body, err := wire.EncodeJSON(in)
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
 	}
@@ -264,7 +275,7 @@ func (a *OpenAPI) postJSON(ctx context.Context, path, token string, in, out any)
 	}
 	if status < 200 || status > 299 {
 		e := a.apiError(status, raw, token)
-		e.RetryAfter = retryAfter(header, a.cfg.Now())
+		e.RetryAfter = wire.RetryAfter(header, a.cfg.Now())
 		return e
 	}
 	if out == nil {
@@ -279,25 +290,25 @@ func (a *OpenAPI) postJSON(ctx context.Context, path, token string, in, out any)
 // do sends req with hc and reads its answer. Transport errors (timeouts
 // included) are ErrTemporary; they never quote the URL, whose query may
 // hold a token.
-func (a *OpenAPI) do(hc *http.Client, req *http.Request) (int, http.Header, []byte, error) {
+func (a *Client) do(hc *http.Client, req *http.Request) (int, http.Header, []byte, error) {
 	resp, err := hc.Do(req)
 	if err != nil {
 		if cerr := req.Context().Err(); cerr != nil {
 			return 0, nil, nil, cerr
 		}
-		return 0, nil, nil, fmt.Errorf("%w: %w", picoclaw.ErrTemporary, stripURL(err))
+		return 0, nil, nil, fmt.Errorf("%w: %w", picoclaw.ErrTemporary, wire.StripURL(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIAnswer))
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("read answer: %w: %w", picoclaw.ErrTemporary, stripURL(err))
+		return 0, nil, nil, fmt.Errorf("read answer: %w: %w", picoclaw.ErrTemporary, wire.StripURL(err))
 	}
 	return resp.StatusCode, resp.Header, raw, nil
 }
 
 // apiError builds the error of a non-2xx answer, which may be JSON or,
 // from a front end, an HTML page.
-func (a *OpenAPI) apiError(status int, raw []byte, token string) *APIError {
+func (a *Client) apiError(status int, raw []byte, token string) *Error {
 	var ans struct {
 		Code      string `json:"code"`
 		Message   string `json:"message"`
@@ -306,7 +317,7 @@ func (a *OpenAPI) apiError(status int, raw []byte, token string) *APIError {
 			RequiredScopes []string `json:"requiredScopes"`
 		} `json:"accessdenieddetail"`
 	}
-	e := &APIError{Status: status}
+	e := &Error{Status: status}
 	if json.Unmarshal(raw, &ans) == nil && (ans.Code != "" || ans.Message != "") {
 		e.Code, e.RequestID = a.snippet([]byte(ans.Code), token), a.snippet([]byte(ans.RequestID), token)
 		e.Message = a.snippet([]byte(ans.Message), token)
@@ -323,8 +334,8 @@ func (a *OpenAPI) apiError(status int, raw []byte, token string) *APIError {
 
 // snippet makes an untrusted body a short single line with tags stripped
 // and the secret and token masked.
-func (a *OpenAPI) snippet(raw []byte, token string) string {
-	t := tagRE.ReplaceAllString(string(bytes.ToValidUTF8(raw, []byte("?"))), " ")
+func (a *Client) snippet(raw []byte, token string) string {
+	t := wire.StripTags(string(bytes.ToValidUTF8(raw, []byte("?"))))
 	t = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
@@ -336,17 +347,5 @@ func (a *OpenAPI) snippet(raw []byte, token string) string {
 			t = strings.ReplaceAll(t, sec, "***")
 		}
 	}
-	return truncateBytes(t, 200)
-}
-
-// encodeJSON encodes v without HTML escaping (markdown keeps < > & as is)
-// and without the encoder's trailing newline.
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return text.Snippet(t, 200)
 }

@@ -1,4 +1,4 @@
-package dingtalk
+package openapi
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 )
 
 // fakeOpenAPI is a client of a dingtalktest server that does not sleep.
-func fakeOpenAPI(t *testing.T, srv *dingtalktest.Server) *OpenAPI {
+func fakeOpenAPI(t *testing.T, srv *dingtalktest.Server) *Client {
 	t.Helper()
-	a, err := NewOpenAPI(OpenAPIConfig{
+	a, err := New(Config{
 		ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIBase: srv.URL(),
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	})
@@ -44,7 +44,7 @@ func TestOpenAPIDownload(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data, ctype, err := a.Download(streamCtx(t), tt.code, tt.max)
+			data, ctype, err := a.Download(testCtx(t), tt.code, tt.max)
 			switch {
 			case tt.wantErr != nil:
 				if !errors.Is(err, tt.wantErr) {
@@ -77,7 +77,7 @@ func TestOpenAPIDownload(t *testing.T) {
 func TestOpenAPIUploadMedia(t *testing.T) {
 	srv := newFake(t)
 	a := fakeOpenAPI(t, srv)
-	ctx := streamCtx(t)
+	ctx := testCtx(t)
 	id, err := a.UploadMedia(ctx, "file", "report.pdf", strings.NewReader("%PDF-1.7 data"))
 	if err != nil || !strings.HasPrefix(id, "@") {
 		t.Fatalf("UploadMedia = %q, %v", id, err)

@@ -1,4 +1,4 @@
-package dingtalk
+package openapi
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/dingtalk/internal/wire"
 	"picoclaw/internal/backoff"
 )
 
@@ -23,20 +24,25 @@ const (
 	// MaxUploadBytes is the largest file UploadMedia sends; DingTalk's
 	// media limits are 20 MB for images, videos and files (voice: 2 MB).
 	MaxUploadBytes = 20 << 20
+	// DefaultMaxDownload caps a Download given no limit.
+	DefaultMaxDownload = 20 << 20
 	// downloadAttempts bounds the plain GET of a downloadUrl.
 	downloadAttempts = 3
 )
 
+// ErrTooLarge reports a file over the size limit.
+var ErrTooLarge = errors.New("dingtalk: file too large")
+
 // Download fetches the file of a message by its downloadCode: it asks
 // messageFiles/download for a short-lived URL, then GETs it without the
-// token. A file over maxBytes (DefaultMaxMediaSize when ≤ 0) gives an
+// token. A file over maxBytes (DefaultMaxDownload when ≤ 0) gives an
 // error wrapping ErrTooLarge.
-func (a *OpenAPI) Download(ctx context.Context, downloadCode string, maxBytes int64) ([]byte, string, error) {
+func (a *Client) Download(ctx context.Context, downloadCode string, maxBytes int64) ([]byte, string, error) {
 	if downloadCode == "" {
 		return nil, "", errors.New("dingtalk: download file: empty download code")
 	}
 	if maxBytes <= 0 {
-		maxBytes = DefaultMaxMediaSize
+		maxBytes = DefaultMaxDownload
 	}
 	in := struct {
 		DownloadCode string `json:"downloadCode"`
@@ -72,10 +78,10 @@ func (a *OpenAPI) Download(ctx context.Context, downloadCode string, maxBytes in
 
 // get fetches a signed download URL. Errors never quote the URL: its query
 // is a credential.
-func (a *OpenAPI) get(ctx context.Context, rawURL string, maxBytes int64) ([]byte, string, error) {
+func (a *Client) get(ctx context.Context, rawURL string, maxBytes int64) ([]byte, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("build request: %w", stripURL(err))
+		return nil, "", fmt.Errorf("build request: %w", wire.StripURL(err))
 	}
 	hc := *a.hc
 	hc.CheckRedirect = nil // storage hosts may redirect; no token travels here
@@ -84,7 +90,7 @@ func (a *OpenAPI) get(ctx context.Context, rawURL string, maxBytes int64) ([]byt
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, "", cerr
 		}
-		return nil, "", fmt.Errorf("%w: %w", picoclaw.ErrTemporary, stripURL(err))
+		return nil, "", fmt.Errorf("%w: %w", picoclaw.ErrTemporary, wire.StripURL(err))
 	}
 	defer resp.Body.Close()
 	switch {
@@ -97,7 +103,7 @@ func (a *OpenAPI) get(ctx context.Context, rawURL string, maxBytes int64) ([]byt
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
-		return nil, "", fmt.Errorf("read body: %w: %w", picoclaw.ErrTemporary, stripURL(err))
+		return nil, "", fmt.Errorf("read body: %w: %w", picoclaw.ErrTemporary, wire.StripURL(err))
 	}
 	if int64(len(data)) > maxBytes {
 		return nil, "", fmt.Errorf("%w: over %d bytes", ErrTooLarge, maxBytes)
@@ -110,7 +116,7 @@ func (a *OpenAPI) get(ctx context.Context, rawURL string, maxBytes int64) ([]byt
 // "file", "voice" or "video". r is read whole first (at most
 // MaxUploadBytes, else an error wrapping ErrTooLarge) so that the upload
 // can be retried.
-func (a *OpenAPI) UploadMedia(ctx context.Context, mediaType, fileName string, r io.Reader) (string, error) {
+func (a *Client) UploadMedia(ctx context.Context, mediaType, fileName string, r io.Reader) (string, error) {
 	switch mediaType {
 	case "image", "file", "voice", "video":
 	default:
@@ -152,11 +158,11 @@ func (a *OpenAPI) UploadMedia(ctx context.Context, mediaType, fileName string, r
 
 // upload is one media/upload request. The legacy host takes the token in
 // the query and answers HTTP 200 with an errcode.
-func (a *OpenAPI) upload(ctx context.Context, token, mediaType, contentType string, body []byte) (string, error) {
+func (a *Client) upload(ctx context.Context, token, mediaType, contentType string, body []byte) (string, error) {
 	q := url.Values{"access_token": {token}, "type": {mediaType}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.oapiBase+uploadPath+"?"+q.Encode(), bytes.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("build request: %w", stripURL(err))
+		return "", fmt.Errorf("build request: %w", wire.StripURL(err))
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/json")
@@ -176,7 +182,7 @@ func (a *OpenAPI) upload(ctx context.Context, token, mediaType, contentType stri
 	case jsonErr != nil || ans.Errcode == nil:
 		return "", fmt.Errorf("%w: HTTP %d answer without errcode: %q", picoclaw.ErrBadResponse, status, a.snippet(raw, token))
 	case *ans.Errcode != 0:
-		return "", &APIError{Status: status, Code: strconv.Itoa(*ans.Errcode), Message: a.snippet([]byte(ans.Errmsg), token)}
+		return "", &Error{Status: status, Code: strconv.Itoa(*ans.Errcode), Message: a.snippet([]byte(ans.Errmsg), token)}
 	case ans.MediaID == "":
 		return "", fmt.Errorf("%w: upload answer lacks media_id", picoclaw.ErrBadResponse)
 	}

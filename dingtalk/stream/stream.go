@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"cmp"
@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,9 +19,14 @@ import (
 
 // Stream defaults.
 const (
-	defaultStreamAPIBase = "https://api.dingtalk.com" // same as DefaultAPIBase in channel.go
-	DefaultIdleTimeout   = 60 * time.Second
-	DefaultPingTimeout   = 5 * time.Second
+	DefaultAPIBase     = "https://api.dingtalk.com"
+	DefaultIdleTimeout = 60 * time.Second
+	DefaultPingTimeout = 5 * time.Second
+	// DefaultOpenTimeout bounds the connections/open call: an endpoint
+	// that answers late keeps the bot offline no longer than this.
+	DefaultOpenTimeout = 15 * time.Second
+	// DefaultUserAgent is the ua reported on open when Config has none.
+	DefaultUserAgent = "picoclaw/dev"
 
 	// healthyAfter: a socket up this long counts as healthy even if quiet,
 	// so the next failure starts the backoff from Min again.
@@ -32,9 +36,9 @@ const (
 	drainTimeout = 30 * time.Second
 )
 
-// StreamConfig configures a Stream. ClientID, ClientSecret and Handler are
+// Config configures a Client. ClientID, ClientSecret and Handler are
 // required; every other field has a default.
-type StreamConfig struct {
+type Config struct {
 	ClientID, ClientSecret string
 	APIBase                string       // default "https://api.dingtalk.com"; open URL is APIBase+"/v1.0/gateway/connections/open"
 	HTTPClient             *http.Client // nil → a client with sane timeouts
@@ -46,15 +50,19 @@ type StreamConfig struct {
 	Backoff                *backoff.Backoff // nil → Min 1s, Max 60s
 	// OpenTimeout bounds the connections/open call, whatever HTTPClient's
 	// own timeout (the channel's client allows minutes for media); default
-	// DefaultCallTimeout.
+	// DefaultOpenTimeout.
 	OpenTimeout time.Duration
+	// UserAgent is reported as the ua of every open (the SDKs send
+	// "dingtalk-sdk-go/<version>"); default DefaultUserAgent. The caller
+	// knows its build; this package does not read build info.
+	UserAgent string
 }
 
-// Stream is a DingTalk Stream Mode client: it opens a connection, reads
+// Client is a DingTalk Stream Mode client: it opens a connection, reads
 // frames, acks them, answers pings, follows disconnects with a warm
 // reconnect, and reconnects with backoff on any failure.
-type Stream struct {
-	cfg     StreamConfig
+type Client struct {
+	cfg     Config
 	log     *slog.Logger
 	openURL string
 	openHC  *http.Client // HTTPClient with OpenTimeout
@@ -65,8 +73,8 @@ type Stream struct {
 	live    atomic.Int32 // sockets currently reading
 }
 
-// NewStream validates cfg and applies defaults.
-func NewStream(cfg StreamConfig) (*Stream, error) {
+// New validates cfg and applies defaults.
+func New(cfg Config) (*Client, error) {
 	switch {
 	case cfg.ClientID == "":
 		return nil, errors.New("dingtalk: stream: client id is empty")
@@ -76,7 +84,7 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 		return nil, errors.New("dingtalk: stream: handler is nil")
 	}
 	if cfg.APIBase == "" {
-		cfg.APIBase = defaultStreamAPIBase
+		cfg.APIBase = DefaultAPIBase
 	}
 	u, err := url.Parse(cfg.APIBase)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -98,19 +106,19 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 		cfg.Backoff = &backoff.Backoff{Min: time.Second, Max: 60 * time.Second}
 	}
 	openHC := *cfg.HTTPClient
-	openHC.Timeout = cmp.Or(cfg.OpenTimeout, DefaultCallTimeout)
-	return &Stream{
+	openHC.Timeout = cmp.Or(cfg.OpenTimeout, DefaultOpenTimeout)
+	return &Client{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		openURL: strings.TrimRight(cfg.APIBase, "/") + openPath,
 		openHC:  &openHC,
-		ua:      "picoclaw/" + version(),
+		ua:      cmp.Or(cfg.UserAgent, DefaultUserAgent),
 		drain:   drainTimeout,
 	}, nil
 }
 
 // Connected reports whether a socket is open and reading now.
-func (s *Stream) Connected() bool { return s.live.Load() > 0 }
+func (s *Client) Connected() bool { return s.live.Load() > 0 }
 
 // errDisconnect marks a server-requested reconnect (SYSTEM disconnect).
 var errDisconnect = errors.New("server sent disconnect")
@@ -119,7 +127,7 @@ var errDisconnect = errors.New("server sent disconnect")
 // normally and returns nil) or the credentials are rejected before any
 // connection ever succeeded (then it returns an error wrapping
 // picoclaw.ErrAuth). Every other failure is retried with backoff.
-func (s *Stream) Run(ctx context.Context) error {
+func (s *Client) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return errors.New("dingtalk: stream: Run is already running")
 	}
@@ -182,7 +190,7 @@ func (s *Stream) Run(ctx context.Context) error {
 
 // serve waits for c to end, to be told to disconnect, or for ctx; it resets
 // the backoff once c has proven healthy.
-func (s *Stream) serve(ctx context.Context, c *streamConn, b *backoff.Backoff) error {
+func (s *Client) serve(ctx context.Context, c *streamConn, b *backoff.Backoff) error {
 	upLongEnough := time.NewTimer(healthyAfter)
 	defer upLongEnough.Stop()
 	healthy := c.healthy
@@ -212,7 +220,7 @@ type connSet struct {
 	wg sync.WaitGroup
 }
 
-func (cs *connSet) start(c *streamConn, s *Stream) {
+func (cs *connSet) start(c *streamConn, s *Client) {
 	cs.mu.Lock()
 	cs.n++
 	c.n = cs.n
@@ -245,12 +253,4 @@ func (cs *connSet) closeAll() {
 		c.closeNormal()
 	}
 	cs.wg.Wait()
-}
-
-// version is the module version for the ua field ("dev" in a source build).
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }

@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"bytes"
@@ -9,11 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 
 	"picoclaw"
+	"picoclaw/dingtalk/internal/wire"
+	"picoclaw/internal/text"
 )
 
 const openPath = "/v1.0/gateway/connections/open"
@@ -52,22 +53,15 @@ type openAnswer struct {
 	RequestID string `json:"requestid"`
 }
 
-// authCodes are the error codes DingTalk uses for rejected credentials.
-var authCodes = map[string]bool{
-	"authFailed":              true,
-	"invalidClientIdOrSecret": true,
-	"InvalidAuthentication":   true,
-}
-
-// AuthError reports credentials that DingTalk rejected; it wraps
+// authError reports credentials that DingTalk rejected; it wraps
 // picoclaw.ErrAuth.
-type AuthError struct {
+type authError struct {
 	Status  int
 	Code    string
 	Message string
 }
 
-func (e *AuthError) Error() string {
+func (e *authError) Error() string {
 	detail := e.Code
 	if e.Message != "" {
 		detail += ": " + e.Message
@@ -76,10 +70,10 @@ func (e *AuthError) Error() string {
 		e.Status, strings.TrimSpace(detail))
 }
 
-func (e *AuthError) Unwrap() error { return picoclaw.ErrAuth }
+func (e *authError) Unwrap() error { return picoclaw.ErrAuth }
 
 // open calls connections/open and returns the socket endpoint and ticket.
-func (s *Stream) open(ctx context.Context) (endpoint, error) {
+func (s *Client) open(ctx context.Context) (endpoint, error) {
 	body, err := json.Marshal(openRequest{
 		ClientID:      s.cfg.ClientID,
 		ClientSecret:  s.cfg.ClientSecret,
@@ -110,7 +104,7 @@ func (s *Stream) open(ctx context.Context) (endpoint, error) {
 
 // parseOpen classifies the answer of connections/open. Bodies may be JSON
 // or, in front-end failures, an HTML page: never assume JSON.
-func (s *Stream) parseOpen(status int, raw []byte) (endpoint, error) {
+func (s *Client) parseOpen(status int, raw []byte) (endpoint, error) {
 	var ans openAnswer
 	isJSON := json.Unmarshal(raw, &ans) == nil
 	if status == http.StatusOK && isJSON && ans.Endpoint != "" && ans.Ticket != "" {
@@ -121,8 +115,8 @@ func (s *Stream) parseOpen(status int, raw []byte) (endpoint, error) {
 		return endpoint{}, fmt.Errorf("dingtalk: open connection: endpoint %q is not a websocket URL: %w",
 			s.snippet([]byte(ans.Endpoint)), picoclaw.ErrBadResponse)
 	}
-	if status == http.StatusUnauthorized || status == http.StatusForbidden || (isJSON && authCodes[ans.Code]) {
-		e := &AuthError{Status: status, Code: ans.Code, Message: s.snippet([]byte(ans.Message))}
+	if status == http.StatusUnauthorized || status == http.StatusForbidden || (isJSON && wire.AuthCodes[ans.Code]) {
+		e := &authError{Status: status, Code: ans.Code, Message: s.snippet([]byte(ans.Message))}
 		if !isJSON || ans.Code == "" {
 			e.Code, e.Message = http.StatusText(status), s.snippet(raw)
 		}
@@ -144,13 +138,11 @@ func (s *Stream) parseOpen(status int, raw []byte) (endpoint, error) {
 	return endpoint{}, fmt.Errorf("dingtalk: open connection: HTTP %d %s: %w", status, detail, kind)
 }
 
-var tagRE = regexp.MustCompile(`<[^>]*>`)
-
 // snippet turns an untrusted body into a short single-line excerpt: tags
 // stripped, control characters and runs of space collapsed, the secret
 // masked, at most 160 bytes.
-func (s *Stream) snippet(raw []byte) string {
-	t := tagRE.ReplaceAllString(string(bytes.ToValidUTF8(raw, []byte("?"))), " ")
+func (s *Client) snippet(raw []byte) string {
+	t := wire.StripTags(string(bytes.ToValidUTF8(raw, []byte("?"))))
 	t = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.IsSpace(r) {
 			return ' '
@@ -161,18 +153,8 @@ func (s *Stream) snippet(raw []byte) string {
 	if s.cfg.ClientSecret != "" {
 		t = strings.ReplaceAll(t, s.cfg.ClientSecret, "***")
 	}
-	const maxLen = 160
-	if len(t) > maxLen {
-		cut := maxLen
-		for cut > 0 && !utf8RuneStart(t[cut]) {
-			cut--
-		}
-		t = t[:cut] + "…"
-	}
-	return t
+	return text.Snippet(t, 160)
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // redacted is an error whose message has secrets masked; errors.Is/As still
 // see the original.

@@ -1,4 +1,4 @@
-package dingtalk
+package openapi
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type tokenFlight struct {
 // or the cached one is within five minutes of expiry. Only one request
 // is in flight at a time; concurrent callers share its result. Rejected
 // credentials give an error wrapping picoclaw.ErrAuth.
-func (a *OpenAPI) Token(ctx context.Context) (string, error) {
+func (a *Client) Token(ctx context.Context) (string, error) {
 	for {
 		a.mu.Lock()
 		if a.token != "" && a.cfg.Now().Before(a.refreshAt) {
@@ -80,7 +80,7 @@ func (a *OpenAPI) Token(ctx context.Context) (string, error) {
 
 // invalidate drops token from the cache if it is still the cached one, so
 // that concurrent callers refused with the same token refresh only once.
-func (a *OpenAPI) invalidate(token string) {
+func (a *Client) invalidate(token string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.token == token {
@@ -88,7 +88,7 @@ func (a *OpenAPI) invalidate(token string) {
 	}
 }
 
-func (a *OpenAPI) fetchToken(ctx context.Context) (string, time.Duration, error) {
+func (a *Client) fetchToken(ctx context.Context) (string, time.Duration, error) {
 	in := struct {
 		AppKey    string `json:"appKey"`
 		AppSecret string `json:"appSecret"`
@@ -100,7 +100,7 @@ func (a *OpenAPI) fetchToken(ctx context.Context) (string, time.Duration, error)
 	err := a.withRetry(ctx, "get access token", false, func(string) error {
 		return a.postJSON(ctx, tokenPath, "", in, &ans)
 	})
-	var ae *APIError
+	var ae *Error
 	if errors.As(err, &ae) && errors.Is(err, picoclaw.ErrAuth) {
 		return "", 0, fmt.Errorf("dingtalk: get access token: DingTalk rejected the app credentials; "+
 			"check channels.dingtalk.client_id/client_secret (the app's AppKey and AppSecret): %w", ae)

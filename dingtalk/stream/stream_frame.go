@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"encoding/json"
@@ -57,7 +57,7 @@ func jsonText(v json.RawMessage) string {
 // handleFrame decodes one downstream frame, dispatches it and builds its
 // ack. It never panics, whatever the bytes (see FuzzFrame), and recovers a
 // panicking handler into a 500 ack.
-func (s *Stream) handleFrame(raw []byte) frameResult {
+func (s *Client) handleFrame(raw []byte) frameResult {
 	f, err := decodeFrame(raw)
 	if err != nil {
 		s.log.Warn("dingtalk stream: undecodable frame", "len", len(raw), "err", err)
@@ -95,7 +95,7 @@ func (s *Stream) handleFrame(raw []byte) frameResult {
 	return res
 }
 
-func (s *Stream) callHandler(f *Frame) (code int) {
+func (s *Client) callHandler(f *Frame) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("dingtalk stream: frame handler panicked", "topic", f.Topic(), "panic", r)
@@ -110,7 +110,7 @@ func encodeAck(messageID string, code int, data string) []byte {
 	if code != AckOK {
 		msg = "failed"
 	}
-	b, _ := json.Marshal(Ack{ // strings and an int: cannot fail
+	b, _ := json.Marshal(ackFrame{ // strings and an int: cannot fail
 		Code:    code,
 		Headers: map[string]string{"messageId": messageID, "contentType": "application/json"},
 		Message: msg,

@@ -1,4 +1,4 @@
-package dingtalk
+package openapi
 
 import (
 	"context"
@@ -190,7 +190,7 @@ func (b *blockingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestOpenAPITokenSingleFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := &blockingTransport{release: make(chan struct{})}
-		a, err := NewOpenAPI(OpenAPIConfig{ClientID: "k", ClientSecret: "s", APIBase: "http://api.invalid",
+		a, err := New(Config{ClientID: "k", ClientSecret: "s", APIBase: "http://api.invalid",
 			HTTPClient: &http.Client{Transport: tr}})
 		if err != nil {
 			t.Fatal(err)
@@ -216,7 +216,7 @@ func TestOpenAPITokenSingleFlight(t *testing.T) {
 func TestOpenAPITokenWaiterOutlivesCanceledFetcher(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := &blockingTransport{release: make(chan struct{})}
-		a, err := NewOpenAPI(OpenAPIConfig{ClientID: "k", ClientSecret: "s", APIBase: "http://api.invalid",
+		a, err := New(Config{ClientID: "k", ClientSecret: "s", APIBase: "http://api.invalid",
 			HTTPClient: &http.Client{Transport: tr}})
 		if err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"encoding/json"
@@ -9,16 +9,16 @@ import (
 
 func streamFixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join("dingtalktest", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "dingtalktest", "testdata", name))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return b
 }
 
-func frameTestStream(tb testing.TB, h FrameHandler) *Stream {
+func frameTestStream(tb testing.TB, h FrameHandler) *Client {
 	tb.Helper()
-	s, err := NewStream(StreamConfig{ClientID: "id", ClientSecret: "secret", Handler: h})
+	s, err := New(Config{ClientID: "id", ClientSecret: "secret", Handler: h})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -30,14 +30,14 @@ func TestHandleFrameFixtures(t *testing.T) {
 	s := frameTestStream(t, func(f *Frame) int { seen = append(seen, f); return AckOK })
 	tests := []struct {
 		fixture        string
-		wantAck        *Ack // nil: no ack
+		wantAck        *ackFrame // nil: no ack
 		wantDisconnect bool
 		wantHandled    bool
 	}{
-		{fixture: "stream-system-ping.json", wantAck: &Ack{Code: 200, Message: "OK", Data: `{"opaque" : "123-dsfs"}`,
+		{fixture: "stream-system-ping.json", wantAck: &ackFrame{Code: 200, Message: "OK", Data: `{"opaque" : "123-dsfs"}`,
 			Headers: map[string]string{"messageId": "213d841d_972_1898bb26334_70a7", "contentType": "application/json"}}},
 		{fixture: "stream-system-disconnect.json", wantDisconnect: true},
-		{fixture: "stream-callback-frame.json", wantHandled: true, wantAck: &Ack{Code: 200, Message: "OK", Data: `{"response":null}`,
+		{fixture: "stream-callback-frame.json", wantHandled: true, wantAck: &ackFrame{Code: 200, Message: "OK", Data: `{"response":null}`,
 			Headers: map[string]string{"messageId": "212ca9d7_974_1898c159aa6_1783b", "contentType": "application/json"}}},
 	}
 	for _, tt := range tests {
@@ -53,7 +53,7 @@ func TestHandleFrameFixtures(t *testing.T) {
 				}
 				return
 			}
-			var got Ack
+			var got ackFrame
 			if err := json.Unmarshal(res.ack, &got); err != nil {
 				t.Fatalf("ack %s: %v", res.ack, err)
 			}
@@ -90,7 +90,7 @@ func FuzzFrame(f *testing.F) {
 		if res.ack == nil {
 			return
 		}
-		var a Ack
+		var a ackFrame
 		if err := json.Unmarshal(res.ack, &a); err != nil {
 			t.Fatalf("ack is not JSON: %v", err)
 		}

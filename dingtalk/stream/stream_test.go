@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"encoding/json"
@@ -28,7 +28,7 @@ func TestStreamReceivesAndAcks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newFake(t)
 			var h *harness
-			h = startStream(t, srv, func(c *StreamConfig) {
+			h = startStream(t, srv, func(c *Config) {
 				c.Handler = func(f *Frame) int { h.frames <- f; return tt.code }
 			})
 			h.waitConns(t, 1)
@@ -118,7 +118,7 @@ func TestStreamDrainEnds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newFake(t)
 			srv.DisconnectDelay = tt.disconnectDelay
-			h := startStreamWith(t, srv, nil, func(s *Stream) { s.drain = tt.drain })
+			h := startStreamWith(t, srv, nil, func(s *Client) { s.drain = tt.drain })
 			h.waitConns(t, 1)
 			h.push(t, dingtalktest.BotMessage{Text: "x"})
 			if _, err := srv.Disconnect("bye"); err != nil {
@@ -140,11 +140,11 @@ func TestStreamDrainEnds(t *testing.T) {
 func TestStreamReconnects(t *testing.T) {
 	tests := []struct {
 		name  string
-		mod   func(*StreamConfig)
+		mod   func(*Config)
 		fault func(*dingtalktest.Server)
 	}{
 		{"dropped TCP", nil, func(s *dingtalktest.Server) { s.CloseClientConnections() }},
-		{"zombie socket (dead-man)", func(c *StreamConfig) {
+		{"zombie socket (dead-man)", func(c *Config) {
 			c.IdleTimeout, c.PingTimeout = 30*time.Millisecond, 30*time.Millisecond
 		}, func(s *dingtalktest.Server) { s.SetZombie(true) }},
 	}
@@ -232,7 +232,7 @@ func TestStreamOddFrames(t *testing.T) {
 
 func TestStreamHandlerPanicIsContained(t *testing.T) {
 	srv := newFake(t)
-	h := startStream(t, srv, func(c *StreamConfig) {
+	h := startStream(t, srv, func(c *Config) {
 		c.Handler = func(*Frame) int { panic("boom") }
 	})
 	h.waitConns(t, 1)
@@ -267,7 +267,7 @@ func TestStreamCancelClosesNormally(t *testing.T) {
 func TestStreamCancelWhileRetrying(t *testing.T) {
 	srv := newFake(t)
 	srv.FailOpen(500, "{}", 1000)
-	h := startStream(t, srv, func(c *StreamConfig) {
+	h := startStream(t, srv, func(c *Config) {
 		c.Backoff = &backoff.Backoff{Min: time.Hour, Max: time.Hour}
 	})
 	if err := srv.WaitOpens(streamCtx(t), 1); err != nil {
@@ -288,7 +288,7 @@ func TestStreamRunTwice(t *testing.T) {
 }
 
 func TestAckShapeMatchesFixture(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("dingtalktest", "testdata", "stream-ack-callback.json"))
+	b, err := os.ReadFile(filepath.Join("..", "dingtalktest", "testdata", "stream-ack-callback.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,8 +329,8 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "picoclaw/dingtalk.(*Stream)") || strings.Contains(g, "picoclaw/dingtalk.(*streamConn)") ||
-				strings.Contains(g, "picoclaw/dingtalk.(*connSet)") {
+			if strings.Contains(g, "picoclaw/dingtalk/stream.(*Client)") || strings.Contains(g, "picoclaw/dingtalk/stream.(*streamConn)") ||
+				strings.Contains(g, "picoclaw/dingtalk/stream.(*connSet)") {
 				left = append(left, g)
 			}
 		}

@@ -1,4 +1,4 @@
-package dingtalk
+package openapi
 
 import (
 	"bytes"
@@ -86,13 +86,13 @@ func (s *apiServer) callsTo(path string) []apiCall {
 
 // newTestOpenAPI returns a client of s whose retry waits are recorded,
 // not slept, and whose clock is clock.
-func newTestOpenAPI(t *testing.T, s *apiServer, clock *testutil.Clock, sleeps *[]time.Duration, logs io.Writer) *OpenAPI {
+func newTestOpenAPI(t *testing.T, s *apiServer, clock *testutil.Clock, sleeps *[]time.Duration, logs io.Writer) *Client {
 	t.Helper()
 	var mu sync.Mutex
 	if logs == nil {
 		logs = io.Discard
 	}
-	a, err := NewOpenAPI(OpenAPIConfig{
+	a, err := New(Config{
 		ClientID: testAppKey, ClientSecret: testAppSecret, APIBase: s.URL, HTTPClient: s.Client(),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    clock.Now,
@@ -127,19 +127,19 @@ func fixtureStatusAnswer(t *testing.T, status int, name string) func(w http.Resp
 func TestNewOpenAPIDefaults(t *testing.T) {
 	tests := []struct {
 		name             string
-		cfg              OpenAPIConfig
+		cfg              Config
 		api, oapi, robot string
 		wantErr          bool
 	}{
-		{"real hosts", OpenAPIConfig{ClientID: "k", ClientSecret: "s"}, DefaultAPIBase, DefaultOAPIBase, "k", false},
-		{"fake host serves both", OpenAPIConfig{ClientID: "k", ClientSecret: "s", APIBase: "http://127.0.0.1:1/", RobotCode: "r"},
+		{"real hosts", Config{ClientID: "k", ClientSecret: "s"}, DefaultAPIBase, DefaultOAPIBase, "k", false},
+		{"fake host serves both", Config{ClientID: "k", ClientSecret: "s", APIBase: "http://127.0.0.1:1/", RobotCode: "r"},
 			"http://127.0.0.1:1", "http://127.0.0.1:1", "r", false},
-		{"missing secret", OpenAPIConfig{ClientID: "k"}, "", "", "", true},
-		{"bad base", OpenAPIConfig{ClientID: "k", ClientSecret: "s", APIBase: "ftp://x"}, "", "", "", true},
+		{"missing secret", Config{ClientID: "k"}, "", "", "", true},
+		{"bad base", Config{ClientID: "k", ClientSecret: "s", APIBase: "ftp://x"}, "", "", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := NewOpenAPI(tt.cfg)
+			a, err := New(tt.cfg)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatal("accepted")
@@ -157,7 +157,7 @@ func TestNewOpenAPIDefaults(t *testing.T) {
 }
 
 func TestAPIErrorKinds(t *testing.T) {
-	a := &OpenAPI{cfg: OpenAPIConfig{ClientSecret: testAppSecret}}
+	a := &Client{cfg: Config{ClientSecret: testAppSecret}}
 	tests := []struct {
 		name     string
 		status   int
@@ -282,7 +282,7 @@ func TestOpenAPISendDirectAnswers(t *testing.T) {
 
 func TestOpenAPIMessageParams(t *testing.T) {
 	tests := []struct {
-		msg       OpenAPIMessage
+		msg       Message
 		key, want string
 	}{
 		{MarkdownMessage("t", "x"), "sampleMarkdown", `{"title":"t","text":"x"}`},

@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 // Frame types and topics of the Stream protocol.
 const (
@@ -26,8 +26,8 @@ func (f *Frame) Topic() string { return f.Headers["topic"] }
 // MessageID returns the frame's messageId header (absent on disconnect).
 func (f *Frame) MessageID() string { return f.Headers["messageId"] }
 
-// Ack is the upstream answer to a frame, matched by messageId.
-type Ack struct {
+// ackFrame is the upstream answer to a frame, matched by messageId.
+type ackFrame struct {
 	Code    int               `json:"code"`
 	Headers map[string]string `json:"headers"`
 	Message string            `json:"message"`

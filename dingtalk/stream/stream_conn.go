@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func newStreamConn(ws *websocket.Conn) *streamConn {
 }
 
 // connect opens a connection (POST connections/open) and dials its socket.
-func (s *Stream) connect(ctx context.Context) (*streamConn, error) {
+func (s *Client) connect(ctx context.Context) (*streamConn, error) {
 	ep, err := s.open(ctx)
 	if err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func (s *Stream) connect(ctx context.Context) (*streamConn, error) {
 // readLoop reads and handles frames until the socket fails or is closed.
 // Frames are handled here, one at a time: the handler is fast by contract,
 // and this keeps goroutines bounded and acks in order.
-func (s *Stream) readLoop(c *streamConn) {
+func (s *Client) readLoop(c *streamConn) {
 	defer func() {
 		_ = c.ws.CloseNow()
 		close(c.done)

@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func streamCtx(t *testing.T) context.Context {
 // harness runs a Stream against a fake DingTalk.
 type harness struct {
 	srv       *dingtalktest.Server
-	stream    *Stream
+	stream    *Client
 	frames    chan *Frame
 	connected chan struct{}
 	logs      *testutil.SyncBuffer
@@ -39,14 +39,14 @@ func newFake(t *testing.T) *dingtalktest.Server {
 
 // startStream starts Run in the background; mod may adjust the config
 // (and the Stream) before it starts. Cleanup cancels Run and waits for it.
-func startStream(t *testing.T, srv *dingtalktest.Server, mod func(*StreamConfig)) *harness {
+func startStream(t *testing.T, srv *dingtalktest.Server, mod func(*Config)) *harness {
 	t.Helper()
 	return startStreamWith(t, srv, mod, nil)
 }
 
 // startStreamWith is startStream with a hook that adjusts the Stream's
 // internals (such as its drain deadline) before Run starts.
-func startStreamWith(t *testing.T, srv *dingtalktest.Server, mod func(*StreamConfig), prep func(*Stream)) *harness {
+func startStreamWith(t *testing.T, srv *dingtalktest.Server, mod func(*Config), prep func(*Client)) *harness {
 	t.Helper()
 	h := &harness{
 		srv:       srv,
@@ -55,7 +55,7 @@ func startStreamWith(t *testing.T, srv *dingtalktest.Server, mod func(*StreamCon
 		logs:      &testutil.SyncBuffer{},
 		done:      make(chan error, 1),
 	}
-	cfg := StreamConfig{
+	cfg := Config{
 		ClientID:     srv.ClientID,
 		ClientSecret: srv.ClientSecret,
 		APIBase:      srv.URL(),
@@ -70,9 +70,9 @@ func startStreamWith(t *testing.T, srv *dingtalktest.Server, mod func(*StreamCon
 	if mod != nil {
 		mod(&cfg)
 	}
-	s, err := NewStream(cfg)
+	s, err := New(cfg)
 	if err != nil {
-		t.Fatalf("NewStream: %v", err)
+		t.Fatalf("stream.New: %v", err)
 	}
 	h.stream = s
 	if prep != nil {

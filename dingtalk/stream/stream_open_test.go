@@ -1,4 +1,4 @@
-package dingtalk
+package stream
 
 import (
 	"errors"
@@ -17,11 +17,11 @@ import (
 
 func TestStreamOpenRequest(t *testing.T) {
 	srv := newFake(t)
-	h := startStream(t, srv, nil)
+	h := startStream(t, srv, func(c *Config) { c.UserAgent = "picoclaw/v1.2.3" })
 	h.waitConns(t, 1)
 	r := srv.OpenRequests()[0]
 	if !r.SecretOK || r.ClientID != srv.ClientID || r.Accept != "application/json" ||
-		!strings.HasPrefix(r.ContentType, "application/json") || !strings.HasPrefix(r.UA, "picoclaw/") {
+		!strings.HasPrefix(r.ContentType, "application/json") || r.UA != "picoclaw/v1.2.3" {
 		t.Errorf("open request %+v", r)
 	}
 	want := map[dingtalktest.Subscription]bool{
@@ -39,7 +39,7 @@ func TestStreamOpenRequest(t *testing.T) {
 
 func TestStreamBadCredentials(t *testing.T) {
 	fixture := func(name string) string {
-		b, err := os.ReadFile(filepath.Join("dingtalktest", "testdata", name))
+		b, err := os.ReadFile(filepath.Join("..", "dingtalktest", "testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +67,7 @@ func TestStreamBadCredentials(t *testing.T) {
 			srv := newFake(t)
 			secret := srv.ClientSecret
 			tt.setup(srv)
-			h := startStream(t, srv, func(c *StreamConfig) {
+			h := startStream(t, srv, func(c *Config) {
 				c.ClientSecret = secret
 				c.Backoff = &backoff.Backoff{Min: time.Hour, Max: time.Hour} // a retry would hang the test
 			})
@@ -116,7 +116,7 @@ func TestStreamAuthAfterSuccessKeepsRetrying(t *testing.T) {
 }
 
 func TestStreamRetriesOpenFailures(t *testing.T) {
-	systemError, err := os.ReadFile(filepath.Join("dingtalktest", "testdata", "stream-connections-open-error-400-systemError.json"))
+	systemError, err := os.ReadFile(filepath.Join("..", "dingtalktest", "testdata", "stream-connections-open-error-400-systemError.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,24 +181,24 @@ func TestStreamSecretsStayOutOfLogs(t *testing.T) {
 }
 
 func TestNewStreamValidates(t *testing.T) {
-	ok := StreamConfig{ClientID: "id", ClientSecret: "s", Handler: func(*Frame) int { return AckOK }}
+	ok := Config{ClientID: "id", ClientSecret: "s", Handler: func(*Frame) int { return AckOK }}
 	tests := []struct {
 		name    string
-		mod     func(*StreamConfig)
+		mod     func(*Config)
 		wantErr string
 	}{
-		{"valid", func(*StreamConfig) {}, ""},
-		{"no client id", func(c *StreamConfig) { c.ClientID = "" }, "client id"},
-		{"no secret", func(c *StreamConfig) { c.ClientSecret = "" }, "client secret"},
-		{"no handler", func(c *StreamConfig) { c.Handler = nil }, "handler"},
-		{"bad api base", func(c *StreamConfig) { c.APIBase = "api.dingtalk.com" }, "api base"},
-		{"ftp api base", func(c *StreamConfig) { c.APIBase = "ftp://x" }, "api base"},
+		{"valid", func(*Config) {}, ""},
+		{"no client id", func(c *Config) { c.ClientID = "" }, "client id"},
+		{"no secret", func(c *Config) { c.ClientSecret = "" }, "client secret"},
+		{"no handler", func(c *Config) { c.Handler = nil }, "handler"},
+		{"bad api base", func(c *Config) { c.APIBase = "api.dingtalk.com" }, "api base"},
+		{"ftp api base", func(c *Config) { c.APIBase = "ftp://x" }, "api base"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := ok
 			tt.mod(&cfg)
-			s, err := NewStream(cfg)
+			s, err := New(cfg)
 			if tt.wantErr == "" {
 				if err != nil || s.openURL != "https://api.dingtalk.com/v1.0/gateway/connections/open" {
 					t.Fatalf("NewStream = %v, openURL %q", err, s.openURL)
@@ -213,7 +213,7 @@ func TestNewStreamValidates(t *testing.T) {
 }
 
 func TestParseOpen(t *testing.T) {
-	s := &Stream{cfg: StreamConfig{ClientSecret: "s3cr3t-value"}}
+	s := &Client{cfg: Config{ClientSecret: "s3cr3t-value"}}
 	tests := []struct {
 		name    string
 		status  int
@@ -247,5 +247,15 @@ func TestParseOpen(t *testing.T) {
 				t.Fatalf("error leaks the secret or is too long: %v", err)
 			}
 		})
+	}
+}
+
+// Without a UserAgent the open still names the client, not an empty ua.
+func TestStreamOpenDefaultUserAgent(t *testing.T) {
+	srv := newFake(t)
+	h := startStream(t, srv, nil)
+	h.waitConns(t, 1)
+	if ua := srv.OpenRequests()[0].UA; ua != DefaultUserAgent {
+		t.Errorf("ua = %q, want %q", ua, DefaultUserAgent)
 	}
 }

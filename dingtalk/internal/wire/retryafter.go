@@ -1,4 +1,4 @@
-package dingtalk
+package wire
 
 import (
 	"net/http"
@@ -11,9 +11,9 @@ import (
 // blindly (the outbox's own backoff still applies on top).
 const maxRetryAfter = 10 * time.Minute
 
-// retryAfter reads a Retry-After header (delay-seconds or an HTTP date,
+// RetryAfter reads a Retry-After header (delay-seconds or an HTTP date,
 // RFC 9110 §10.2.3) as a duration from now; zero when absent or unparsable.
-func retryAfter(h http.Header, now time.Time) time.Duration {
+func RetryAfter(h http.Header, now time.Time) time.Duration {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0
