@@ -18,39 +18,22 @@ func benchFixture(b *testing.B, path ...string) []byte {
 	return data
 }
 
-// BenchmarkFrameDecodeAck is the reader's work per bot message frame
-// before the handler: decode the frame, encode its ack.
-func BenchmarkFrameDecodeAck(b *testing.B) {
-	raw := benchFixture(b, "dingtalktest", "testdata", "stream-callback-frame.json")
-	b.SetBytes(int64(len(raw)))
-	b.ReportAllocs()
-	for b.Loop() {
-		f, err := decodeFrame(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if ack := encodeAck(f.MessageID(), AckOK, ackDataCallback); len(ack) == 0 {
-			b.Fatal("empty ack")
-		}
-	}
-}
-
 // BenchmarkAcceptGroupMessage is the channel's work to accept a group
 // message: parse the data, check allow_from, strip mentions, trigger.
 func BenchmarkAcceptGroupMessage(b *testing.B) {
 	data := benchFixture(b, "testdata", "bot-text-group-at-logged.json")
-	p := Policy{AllowFrom: []string{"dingtalk:0999", "0888", "0123456789012345"}, MentionOnly: true}
+	p := policy{AllowFrom: []string{"dingtalk:0999", "0888", "0123456789012345"}, MentionOnly: true}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		m, err := ParseBotMessage(data)
+		m, err := parseBotMessage(data)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if !p.Allowed(m) {
 			b.Fatal("sender refused")
 		}
-		if text, ok := p.Trigger(m, StripLeadingMentions(m.PlainText())); !ok || text == "" {
+		if text, ok := p.Trigger(m, stripLeadingMentions(m.PlainText())); !ok || text == "" {
 			b.Fatalf("Trigger = %q, %v", text, ok)
 		}
 	}
@@ -63,7 +46,7 @@ func BenchmarkSplitAnswer45k(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if parts := Split(text, MaxReplyBytes); len(parts) < 2 {
+		if parts := split(text, maxReplyBytes); len(parts) < 2 {
 			b.Fatalf("%d parts", len(parts))
 		}
 	}

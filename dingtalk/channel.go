@@ -11,14 +11,16 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
+	"picoclaw/dingtalk/stream"
 	"picoclaw/internal/backoff"
 )
 
 // ChannelName is the channel's name in session keys.
 const ChannelName = "dingtalk"
 
-// DefaultAPIBase is DingTalk's OpenAPI and stream gateway host.
-const DefaultAPIBase = "https://api.dingtalk.com"
+// defaultAPIBase is DingTalk's OpenAPI and stream gateway host.
+const defaultAPIBase = openapi.DefaultAPIBase
 
 // ReasoningHeader starts every reasoning message, so it is never taken
 // for an answer.
@@ -28,11 +30,11 @@ const ReasoningHeader = "💭 Reasoning"
 // app's AppKey and AppSecret) are required.
 type ChannelConfig struct {
 	ClientID, ClientSecret string
-	APIBase                string // default DefaultAPIBase
+	APIBase                string // default defaultAPIBase
 	AllowFrom              []string
 	MentionOnly            bool
 	Prefixes               []string
-	// Group gives a group chat its own rule (see Policy.Group); nil
+	// Group gives a group chat its own rule (see policy.Group); nil
 	// applies AllowFrom, MentionOnly and Prefixes to every group.
 	Group func(conversationID string) GroupRule
 	// ReasoningChannelID is where reasoning goes: "dingtalk:direct:<id>",
@@ -42,17 +44,20 @@ type ChannelConfig struct {
 	Logger             *slog.Logger
 	OnConnected        func()
 	IdleTimeout        time.Duration
-	Backoff            *backoff.Backoff
+	// UserAgent is the ua the stream reports on open; default
+	// stream.DefaultUserAgent.
+	UserAgent string
+	Backoff   *backoff.Backoff
 	// RobotCode is sent with OpenAPI robot calls; default ClientID.
 	RobotCode string
 	// StateDir keeps the known chats and their session webhooks
-	// (RoutesFile) across restarts; "" keeps them in memory only.
+	// (routesFile) across restarts; "" keeps them in memory only.
 	StateDir string
 	// ReplyAtSender mentions the asker in group replies sent through the
 	// session webhook; nil means true.
 	ReplyAtSender *bool
 	// WebhookMargin: a session webhook is not used within this long of
-	// its expiry (OpenAPI is used instead); default DefaultWebhookMargin.
+	// its expiry (OpenAPI is used instead); default defaultWebhookMargin.
 	WebhookMargin time.Duration
 	// ChatLimit messages per ChatWindow are sent to one chat at most
 	// (DingTalk throttles robots at ~20 a minute per chat); the rest wait
@@ -61,19 +66,25 @@ type ChannelConfig struct {
 	ChatWindow time.Duration
 	// CallTimeout bounds each short API call (stream open, access token,
 	// robot sends, webhook posts) independently of HTTPClient's timeout,
-	// which must allow media transfers; default DefaultCallTimeout.
+	// which must allow media transfers; default defaultCallTimeout.
 	CallTimeout time.Duration
 	// Sleep waits between in-call retries; nil means backoff.Sleep. Tests
 	// shorten the waits with it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// ThinkingReaction puts "🤔思考中" on a message while it is answered
+	// (StartThinking, StopThinking); nil means true.
+	ThinkingReaction *bool
+	// ReactionTimeout bounds each reaction call; default
+	// DefaultReactionTimeout.
+	ReactionTimeout time.Duration
 }
 
-// DefaultCallTimeout bounds a short API call: an endpoint that answers
+// defaultCallTimeout bounds a short API call: an endpoint that answers
 // late keeps the bot offline, or a chat waiting, no longer than this.
-const DefaultCallTimeout = 15 * time.Second
+const defaultCallTimeout = openapi.DefaultCallTimeout
 
-// DefaultWebhookMargin keeps a reply from racing its webhook's expiry.
-const DefaultWebhookMargin = 5 * time.Minute
+// defaultWebhookMargin keeps a reply from racing its webhook's expiry.
+const defaultWebhookMargin = 5 * time.Minute
 
 // Channel is picoclaw's DingTalk channel: it receives bot messages over
 // Stream Mode and answers through each message's session webhook while it
@@ -81,17 +92,19 @@ const DefaultWebhookMargin = 5 * time.Minute
 type Channel struct {
 	cfg     ChannelConfig
 	log     *slog.Logger
-	policy  Policy
-	webhook *WebhookClient
-	openapi *OpenAPI
-	dedup   *Dedup
+	policy  policy
+	webhook *webhookClient
+	openapi *openapi.Client
+	dedup   *dedupSet
 	routes  *routes
 	store   *routeStore // nil without a StateDir
 	replyAt bool
 	margin  time.Duration
-	limiter *ChatLimiter
+	limiter *chatLimiter
 	now     func() time.Time
-	stream  atomic.Pointer[Stream]
+	stream  atomic.Pointer[stream.Client]
+	// thinking is the reaction on messages being answered (reaction.go).
+	thinking *thinking
 }
 
 var _ picoclaw.Channel = (*Channel)(nil)
@@ -105,7 +118,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		return nil, errors.New("dingtalk: new channel: client_secret is required")
 	}
 	if cfg.APIBase == "" {
-		cfg.APIBase = DefaultAPIBase
+		cfg.APIBase = defaultAPIBase
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -114,22 +127,22 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	c := &Channel{
 		cfg:    cfg,
 		log:    log,
-		policy: Policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group},
-		webhook: &WebhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
+		policy: policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group},
+		webhook: &webhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
 			// A failing webhook is not retried: the part goes by OpenAPI at
 			// once (see deliver). Throttling is still waited out.
-			Retry: WebhookRetry{FailFast: true, Sleep: cfg.Sleep}},
-		dedup:   NewDedup(DefaultDedupCapacity, DefaultDedupTTL, nil),
+			Retry: webhookRetry{FailFast: true, Sleep: cfg.Sleep}},
+		dedup:   newDedup(defaultDedupCapacity, defaultDedupTTL, nil),
 		routes:  newRoutes(),
 		replyAt: cfg.ReplyAtSender == nil || *cfg.ReplyAtSender,
 		margin:  cfg.WebhookMargin,
 		now:     time.Now,
 	}
 	if c.margin <= 0 {
-		c.margin = DefaultWebhookMargin
+		c.margin = defaultWebhookMargin
 	}
-	c.limiter = NewChatLimiter(ChatLimiterConfig{PerWindow: cfg.ChatLimit, Window: cfg.ChatWindow, Logger: log})
-	api, err := NewOpenAPI(OpenAPIConfig{
+	c.limiter = newChatLimiter(chatLimiterConfig{PerWindow: cfg.ChatLimit, Window: cfg.ChatWindow, Logger: log})
+	api, err := openapi.New(openapi.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 		RobotCode:    cfg.RobotCode,
@@ -144,6 +157,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		return nil, fmt.Errorf("dingtalk: new channel: %w", err)
 	}
 	c.openapi = api
+	c.thinking = newThinking(api, log, cfg.ThinkingReaction == nil || *cfg.ThinkingReaction, cfg.ReactionTimeout)
 	if cfg.StateDir != "" {
 		c.store = newRouteStore(cfg.StateDir, c.routes, log)
 		// A broken file only costs the remembered webhooks: OpenAPI still
@@ -159,7 +173,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 
 // OpenAPI returns the channel's OpenAPI client, for tools that send files
 // or messages on their own.
-func (c *Channel) OpenAPI() *OpenAPI { return c.openapi }
+func (c *Channel) OpenAPI() *openapi.Client { return c.openapi }
 
 // Name returns "dingtalk".
 func (c *Channel) Name() string { return ChannelName }
@@ -179,15 +193,16 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 	if len(c.cfg.AllowFrom) == 0 {
 		c.log.Warn("dingtalk: allow_from is empty: everyone who can reach the bot may use it")
 	}
-	s, err := NewStream(StreamConfig{
+	s, err := stream.New(stream.Config{
 		ClientID:     c.cfg.ClientID,
 		ClientSecret: c.cfg.ClientSecret,
 		APIBase:      c.cfg.APIBase,
 		HTTPClient:   c.cfg.HTTPClient,
 		Logger:       c.log,
-		Handler:      func(f *Frame) int { return c.onFrame(f, handle) },
+		Handler:      func(f *stream.Frame) int { return c.onFrame(f, handle) },
 		OnConnected:  c.cfg.OnConnected,
 		IdleTimeout:  c.cfg.IdleTimeout,
+		UserAgent:    c.cfg.UserAgent,
 		OpenTimeout:  c.cfg.CallTimeout,
 		Backoff:      c.cfg.Backoff,
 	})
@@ -204,57 +219,57 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 // remembers the reply route and queues the message. It never blocks on
 // the LLM; every bot message is acked 200 (even refused or malformed
 // ones) so that DingTalk does not redeliver it.
-func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
-	if f.Topic() != TopicBotMessage {
+func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
+	if f.Topic() != stream.TopicBotMessage {
 		c.log.Debug("dingtalk: ignoring frame of unknown topic", "type", f.Type, "topic", f.Topic())
-		return AckNotFound
+		return stream.AckNotFound
 	}
 	if id := f.MessageID(); id != "" && c.dedup.Seen("frame:"+id) {
 		c.log.Debug("dingtalk: duplicate frame", "message_id", f.MessageID())
-		return AckOK
+		return stream.AckOK
 	}
-	m, err := ParseBotMessage([]byte(f.Data))
+	m, err := parseBotMessage([]byte(f.Data))
 	if err != nil {
 		c.log.Warn("dingtalk: dropping malformed bot message", "message_id", f.MessageID(), "err", err)
-		return AckOK
+		return stream.AckOK
 	}
 	if c.dedup.Seen("msg:" + m.MsgID) {
 		c.log.Debug("dingtalk: duplicate bot message", "msg_id", m.MsgID)
-		return AckOK
+		return stream.AckOK
 	}
 	if !c.policy.Answers(m) {
 		c.log.Info("dingtalk: group not answered (group_allow_from, or the group's enabled: false)", "msg_id", m.MsgID,
 			"conversation_id", m.ConversationID)
-		return AckOK
+		return stream.AckOK
 	}
 	if !c.policy.Allowed(m) {
 		c.log.Info("dingtalk: sender not in allow_from", "msg_id", m.MsgID,
 			"sender_staff_id", m.SenderStaffID, "sender_id", m.SenderID, "sender_nick", m.SenderNick)
-		return AckOK
+		return stream.AckOK
 	}
 	chat, ok := m.Chat()
 	if !ok {
 		c.log.Warn("dingtalk: unknown conversation type", "msg_id", m.MsgID, "conversation_type", m.ConversationType)
-		return AckOK
+		return stream.AckOK
 	}
-	content, atts := Attachments(m)
+	content, atts := attachments(m)
 	text, ok := c.policy.Trigger(m, content)
 	if !ok {
 		c.log.Debug("dingtalk: group message does not trigger the bot", "msg_id", m.MsgID)
-		return AckOK
+		return stream.AckOK
 	}
 	now := c.now()
-	if reply, unsupported := Unsupported(m); unsupported {
+	if reply, unsupported := unsupported(m); unsupported {
 		// Answered here, without the model: nothing is silently dropped.
 		c.rememberRoute(m, chat, now)
 		c.log.Info("dingtalk: unsupported message type", "msg_id", m.MsgID, "msgtype", m.MsgType)
 		go c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
-		return AckOK
+		return stream.AckOK
 	}
-	text, atts = WithQuote(m, text, atts)
+	text, atts = withQuote(m, text, atts)
 	if text == "" && len(atts) == 0 {
 		c.log.Debug("dingtalk: ignoring empty text message", "msg_id", m.MsgID, "msgtype", m.MsgType)
-		return AckOK
+		return stream.AckOK
 	}
 	c.rememberRoute(m, chat, now)
 	handle(picoclaw.Inbound{
@@ -267,12 +282,12 @@ func (c *Channel) onFrame(f *Frame, handle func(picoclaw.Inbound)) int {
 		Attachments: atts,
 		Received:    now,
 	})
-	return AckOK
+	return stream.AckOK
 }
 
 // rememberRoute stores m's chat and session webhook. A webhook that points
 // somewhere other than DingTalk is dropped: replies then go by OpenAPI.
-func (c *Channel) rememberRoute(m *BotMessage, chat picoclaw.Peer, now time.Time) {
+func (c *Channel) rememberRoute(m *botMessage, chat picoclaw.Peer, now time.Time) {
 	webhook := m.SessionWebhook
 	if err := c.webhook.AllowedWebhook(webhook); err != nil {
 		c.log.Warn("dingtalk: refusing session webhook; replies to this message go by OpenAPI",
@@ -281,7 +296,7 @@ func (c *Channel) rememberRoute(m *BotMessage, chat picoclaw.Peer, now time.Time
 	}
 	expiry := m.WebhookExpiry()
 	if expiry.IsZero() {
-		expiry = now.Add(DefaultWebhookTTL)
+		expiry = now.Add(defaultWebhookTTL)
 	}
 	r := route{
 		webhook:        webhook,
@@ -321,9 +336,10 @@ func (c *Channel) flushRoutes() {
 
 // Close releases what the channel holds beyond Run: its per-chat rate
 // limiter, whose queued and later sends then fail with
-// ErrChatLimiterClosed. Call it once the last Send is done (Run may have
+// errChatLimiterClosed. Call it once the last Send is done (Run may have
 // returned long before: answers still finishing are sent after it).
 func (c *Channel) Close() error {
+	c.thinking.close()
 	c.limiter.Close()
 	return nil
 }
@@ -338,12 +354,12 @@ func (c *Channel) replyNow(out picoclaw.Outbound) {
 }
 
 // withTimeout copies hc (nil: a default client) with its timeout set to
-// d, or DefaultCallTimeout.
+// d, or defaultCallTimeout.
 func withTimeout(hc *http.Client, d time.Duration) *http.Client {
 	c := http.Client{}
 	if hc != nil {
 		c = *hc
 	}
-	c.Timeout = cmp.Or(d, DefaultCallTimeout)
+	c.Timeout = cmp.Or(d, defaultCallTimeout)
 	return &c
 }

@@ -49,11 +49,11 @@ func startChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelConfi
 	})
 	select {
 	case <-connected:
-	case <-streamCtx(t).Done():
+	case <-testCtx(t).Done():
 		t.Fatalf("channel never connected (logs:\n%s)", lc.logs)
 	}
 	// The client may be up before the fake has listed the socket.
-	if err := srv.WaitConnections(streamCtx(t), conns+1); err != nil {
+	if err := srv.WaitConnections(testCtx(t), conns+1); err != nil {
 		t.Fatal(err)
 	}
 	return lc
@@ -70,6 +70,13 @@ func newLiveChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelCon
 		APIBase:      srv.URL(),
 		Logger:       slog.New(slog.NewTextHandler(lc.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Backoff:      &backoff.Backoff{Min: time.Millisecond, Max: 20 * time.Millisecond},
+		// The OpenAPI client's in-call waits are recorded, not slept.
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			lc.sleepMu.Lock()
+			lc.sleeps = append(lc.sleeps, d)
+			lc.sleepMu.Unlock()
+			return ctx.Err()
+		},
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -81,12 +88,6 @@ func newLiveChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelCon
 	t.Cleanup(func() { ch.Close() })
 	ch.now = lc.clock.Now
 	ch.webhook.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	ch.openapi.cfg.Sleep = func(ctx context.Context, d time.Duration) error {
-		lc.sleepMu.Lock()
-		lc.sleeps = append(lc.sleeps, d)
-		lc.sleepMu.Unlock()
-		return ctx.Err()
-	}
 	lc.ch = ch
 	return lc
 }
@@ -100,7 +101,7 @@ func (lc *liveChannel) push(t *testing.T, m dingtalktest.BotMessage) picoclaw.In
 	select {
 	case in := <-lc.inbound:
 		return in
-	case <-streamCtx(t).Done():
+	case <-testCtx(t).Done():
 		t.Fatalf("message never handled (logs:\n%s)", lc.logs)
 		return picoclaw.Inbound{}
 	}
@@ -109,14 +110,14 @@ func (lc *liveChannel) push(t *testing.T, m dingtalktest.BotMessage) picoclaw.In
 // reply answers in.
 func (lc *liveChannel) reply(t *testing.T, in picoclaw.Inbound, text string) error {
 	t.Helper()
-	return lc.ch.Send(streamCtx(t), picoclaw.Outbound{Channel: ChannelName, Chat: in.Chat, Text: text, ReplyTo: in.MessageID, SenderID: in.SenderID})
+	return lc.ch.Send(testCtx(t), picoclaw.Outbound{Channel: ChannelName, Chat: in.Chat, Text: text, ReplyTo: in.MessageID, SenderID: in.SenderID})
 }
 
-// threeParts is an answer that Split cuts into three parts.
+// threeParts is an answer that split cuts into three parts.
 func threeParts() (string, []string) {
 	var parts []string
 	for _, w := range []string{"第一", "第二", "第三"} {
-		parts = append(parts, w+strings.Repeat("很长的回答。", MaxReplyBytes/len("很长的回答。")*2/3))
+		parts = append(parts, w+strings.Repeat("很长的回答。", maxReplyBytes/len("很长的回答。")*2/3))
 	}
 	return strings.Join(parts, "\n\n"), parts
 }
@@ -181,13 +182,13 @@ func TestChannelWebhook300001FallsBackInOrder(t *testing.T) {
 	}
 	// The webhook is forgotten, also on disk: the next answer goes by
 	// OpenAPI without trying it.
-	if err := lc.ch.Send(streamCtx(t), picoclaw.Outbound{Chat: in.Chat, Text: "later"}); err != nil {
+	if err := lc.ch.Send(testCtx(t), picoclaw.Outbound{Chat: in.Chat, Text: "later"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(srv.OpenAPISends()); n != 4 || len(srv.Replies()) != 0 {
 		t.Errorf("%d OpenAPI sends, %d replies; want 4 and 0", n, len(srv.Replies()))
 	}
-	raw, err := os.ReadFile(filepath.Join(lc.ch.cfg.StateDir, RoutesFile))
+	raw, err := os.ReadFile(filepath.Join(lc.ch.cfg.StateDir, routesFile))
 	if err != nil || strings.Contains(string(raw), "sendBySession") || !strings.Contains(string(raw), in.Chat.ID) {
 		t.Errorf("routes file %s (%v): want the chat kept, its webhook dropped", raw, err)
 	}
@@ -207,7 +208,7 @@ func TestChannelReasoningToUnseenChats(t *testing.T) {
 		t.Run(tt.target, func(t *testing.T) {
 			srv := newFake(t)
 			lc := newLiveChannel(t, srv, func(c *ChannelConfig) { c.ReasoningChannelID = tt.target })
-			err := lc.ch.Send(streamCtx(t), picoclaw.Outbound{Kind: picoclaw.OutReasoning, Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "x"}, Text: "hmm"})
+			err := lc.ch.Send(testCtx(t), picoclaw.Outbound{Kind: picoclaw.OutReasoning, Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "x"}, Text: "hmm"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +235,7 @@ func TestChannelReasoningBareIDPrefersKnownChat(t *testing.T) {
 	// chats win over the id's shape.
 	lc := startChannel(t, srv, func(c *ChannelConfig) { c.ReasoningChannelID = "0123456789012345" })
 	in := lc.push(t, dingtalktest.BotMessage{Text: "hi"})
-	if err := lc.ch.Send(streamCtx(t), picoclaw.Outbound{Kind: picoclaw.OutReasoning, Chat: in.Chat, Text: "hmm"}); err != nil {
+	if err := lc.ch.Send(testCtx(t), picoclaw.Outbound{Kind: picoclaw.OutReasoning, Chat: in.Chat, Text: "hmm"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := srv.Replies(); len(r) != 1 || len(srv.OpenAPISends()) != 0 {
@@ -247,14 +248,14 @@ func TestChannelCronSendAfterWebhookExpired(t *testing.T) {
 	lc := startChannel(t, srv, nil)
 	in := lc.push(t, dingtalktest.BotMessage{Text: "remind me", WebhookTTL: 10 * time.Minute})
 	cron := picoclaw.Outbound{Channel: ChannelName, Chat: in.Chat, Text: "reminder"}
-	if err := lc.ch.Send(streamCtx(t), cron); err != nil {
+	if err := lc.ch.Send(testCtx(t), cron); err != nil {
 		t.Fatal(err)
 	}
 	if len(srv.Replies()) != 1 || len(srv.OpenAPISends()) != 0 {
 		t.Fatalf("fresh webhook: %d replies, %d sends", len(srv.Replies()), len(srv.OpenAPISends()))
 	}
 	lc.clock.Advance(6 * time.Minute) // within the margin of expiry
-	if err := lc.ch.Send(streamCtx(t), cron); err != nil {
+	if err := lc.ch.Send(testCtx(t), cron); err != nil {
 		t.Fatal(err)
 	}
 	sends := srv.OpenAPISends()
@@ -263,7 +264,7 @@ func TestChannelCronSendAfterWebhookExpired(t *testing.T) {
 	}
 	t.Run("never-seen chat", func(t *testing.T) {
 		out := picoclaw.Outbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: "cidCRONxGROUP=="}, Text: "daily"}
-		if err := lc.ch.Send(streamCtx(t), out); err != nil {
+		if err := lc.ch.Send(testCtx(t), out); err != nil {
 			t.Fatal(err)
 		}
 		if s := srv.OpenAPISends(); len(s) != 2 || s[1].OpenConversationID != "cidCRONxGROUP==" {
@@ -277,8 +278,8 @@ func TestChannelExternalUserWithoutWebhook(t *testing.T) {
 	lc := startChannel(t, srv, nil)
 	in := lc.push(t, dingtalktest.BotMessage{Text: "hi", External: true, WebhookTTL: time.Minute})
 	err := lc.reply(t, in, "answer")
-	if !errors.Is(err, ErrNoRoute) || !strings.Contains(err.Error(), "staff id") {
-		t.Fatalf("err = %v, want ErrNoRoute explaining the missing staff id", err)
+	if !errors.Is(err, errNoRoute) || !strings.Contains(err.Error(), "staff id") {
+		t.Fatalf("err = %v, want errNoRoute explaining the missing staff id", err)
 	}
 	if len(srv.OpenAPIRequests()) != 0 || len(srv.Replies()) != 0 {
 		t.Errorf("something was sent")

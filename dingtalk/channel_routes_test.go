@@ -19,18 +19,18 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 	group := first.push(t, dingtalktest.BotMessage{Group: true, InAtList: true, Text: "hi"})
 	direct := first.push(t, dingtalktest.BotMessage{Text: "hi", SenderStaffID: "0555"})
 	first.ch.flushRoutes() // the routes file itself is rewritten later (routes_store_test.go)
-	info, err := os.Stat(filepath.Join(dir, RoutesFile))
+	info, err := os.Stat(filepath.Join(dir, routesFile))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("routes file: %v, %v", info, err)
 	}
 
 	second := newLiveChannel(t, srv, func(c *ChannelConfig) { c.StateDir = dir; c.ReasoningChannelID = group.Chat.ID })
 	for _, chat := range []picoclaw.Peer{group.Chat, direct.Chat} {
-		if err := second.ch.Send(streamCtx(t), picoclaw.Outbound{Chat: chat, Text: "after restart"}); err != nil {
+		if err := second.ch.Send(testCtx(t), picoclaw.Outbound{Chat: chat, Text: "after restart"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := second.ch.Send(streamCtx(t), picoclaw.Outbound{Kind: picoclaw.OutReasoning, Text: "thinking"}); err != nil {
+	if err := second.ch.Send(testCtx(t), picoclaw.Outbound{Kind: picoclaw.OutReasoning, Text: "thinking"}); err != nil {
 		t.Fatal(err)
 	}
 	replies := srv.Replies()
@@ -43,7 +43,7 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 	t.Run("expired while stopped", func(t *testing.T) {
 		third := newLiveChannel(t, srv, func(c *ChannelConfig) { c.StateDir = dir })
 		third.clock.Advance(2 * time.Hour)
-		if err := third.ch.Send(streamCtx(t), picoclaw.Outbound{Chat: group.Chat, Text: "late"}); err != nil {
+		if err := third.ch.Send(testCtx(t), picoclaw.Outbound{Chat: group.Chat, Text: "late"}); err != nil {
 			t.Fatal(err)
 		}
 		if len(srv.Replies()) != 3 || len(srv.OpenAPISends()) != 1 {
@@ -52,7 +52,7 @@ func TestChannelRoutesSurviveRestart(t *testing.T) {
 	})
 	t.Run("corrupt file", func(t *testing.T) {
 		bad := t.TempDir()
-		if err := os.WriteFile(filepath.Join(bad, RoutesFile), []byte("{not json"), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(bad, routesFile), []byte("{not json"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		lc := newLiveChannel(t, srv, func(c *ChannelConfig) { c.StateDir = bad })
@@ -152,7 +152,7 @@ func TestChannelOpenAPIToken(t *testing.T) {
 func TestChannelBadCredentialsOnOpenAPI(t *testing.T) {
 	srv := newFake(t)
 	lc := newLiveChannel(t, srv, func(c *ChannelConfig) { c.ClientSecret = "WRONGxSECRETxVALUE" })
-	err := lc.ch.Send(streamCtx(t), picoclaw.Outbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "0123"}, Text: "x"})
+	err := lc.ch.Send(testCtx(t), picoclaw.Outbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "0123"}, Text: "x"})
 	if !errors.Is(err, picoclaw.ErrAuth) || !strings.Contains(err.Error(), "channels.dingtalk.client_id/client_secret") {
 		t.Fatalf("err = %v", err)
 	}

@@ -25,7 +25,7 @@ func TestChannelForeignWebhookIsNotStored(t *testing.T) {
 		t.Errorf("want a warning naming the host only:\n%s", logs)
 	}
 	err := h.ch.Send(context.Background(), picoclaw.Outbound{Chat: h.inbound[0].Chat, Text: "answer", ReplyTo: h.inbound[0].MessageID})
-	if !errors.Is(err, ErrNoRoute) {
+	if !errors.Is(err, errNoRoute) {
 		t.Errorf("Send = %v, want ErrNoRoute", err)
 	}
 	if h.srv.requests() != 0 {
@@ -90,7 +90,7 @@ func TestChannelSendSplitsLongAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := h.srv.requests()
-	if n < len(answer)/MaxReplyBytes+1 {
+	if n < len(answer)/maxReplyBytes+1 {
 		t.Fatalf("%d posts for %d bytes", n, len(answer))
 	}
 	var joined strings.Builder
@@ -123,7 +123,7 @@ func TestChannelSendForgetsExpiredSession(t *testing.T) {
 	if err := h.ch.Send(context.Background(), out); !errors.Is(err, ErrSessionExpired) {
 		t.Fatalf("err = %v, want ErrSessionExpired", err)
 	}
-	if err := h.ch.Send(context.Background(), out); !errors.Is(err, ErrNoRoute) {
+	if err := h.ch.Send(context.Background(), out); !errors.Is(err, errNoRoute) {
 		t.Errorf("second send: err = %v, want ErrNoRoute", err)
 	}
 	if h.srv.requests() != 1 {
@@ -144,7 +144,7 @@ func TestChannelSendReasoning(t *testing.T) {
 		{"direct by session key", "dingtalk:direct:042***297", "direct", nil},
 		{"bare group id", cid, "group", nil},
 		{"bare direct id", "042***297", "direct", nil},
-		{"empty id", "dingtalk:group:", "", ErrNoRoute},
+		{"empty id", "dingtalk:group:", "", errNoRoute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,7 +199,7 @@ func TestChannelCloseStopsSends(t *testing.T) {
 	}
 	before := h.srv.requests()
 	err := h.ch.Send(context.Background(), picoclaw.Outbound{Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "042***297"}, Text: "late"})
-	if !errors.Is(err, ErrChatLimiterClosed) {
+	if !errors.Is(err, errChatLimiterClosed) {
 		t.Errorf("Send after Close = %v, want ErrChatLimiterClosed", err)
 	}
 	if n := h.srv.requests() - before; n != 0 {

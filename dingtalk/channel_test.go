@@ -12,6 +12,7 @@ import (
 
 	"picoclaw"
 
+	"picoclaw/dingtalk/stream"
 	"picoclaw/internal/testutil"
 )
 
@@ -97,7 +98,7 @@ func (h *channelHarness) deliver(t *testing.T, data map[string]any) int {
 }
 
 func (h *channelHarness) deliverRaw(data, messageID string) int {
-	f := &Frame{Type: TypeCallback, Headers: map[string]string{"topic": TopicBotMessage, "messageId": messageID}, Data: data}
+	f := &stream.Frame{Type: stream.TypeCallback, Headers: map[string]string{"topic": stream.TopicBotMessage, "messageId": messageID}, Data: data}
 	return h.ch.onFrame(f, func(in picoclaw.Inbound) { h.inbound = append(h.inbound, in) })
 }
 
@@ -108,7 +109,7 @@ func TestNewChannelRequiresCredentials(t *testing.T) {
 		}
 	}
 	ch, err := NewChannel(ChannelConfig{ClientID: "id", ClientSecret: "s"})
-	if err != nil || ch.Name() != "dingtalk" || ch.cfg.APIBase != DefaultAPIBase || ch.Connected() {
+	if err != nil || ch.Name() != "dingtalk" || ch.cfg.APIBase != defaultAPIBase || ch.Connected() {
 		t.Errorf("NewChannel = %v, %v", ch, err)
 	}
 }
@@ -151,7 +152,7 @@ func TestChannelReceive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newChannelHarness(t, nil)
-			if code := h.deliver(t, h.message(t, tt.fixture, "s1", tt.mod)); code != AckOK {
+			if code := h.deliver(t, h.message(t, tt.fixture, "s1", tt.mod)); code != stream.AckOK {
 				t.Fatalf("ack %d", code)
 			}
 			if len(h.inbound) != 1 {
@@ -206,7 +207,7 @@ func TestChannelReceiveRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newChannelHarness(t, tt.cfg)
-			if code := h.deliver(t, h.message(t, tt.fixture, "s1", tt.mod)); code != AckOK {
+			if code := h.deliver(t, h.message(t, tt.fixture, "s1", tt.mod)); code != stream.AckOK {
 				t.Errorf("ack %d, want 200 so DingTalk does not redeliver", code)
 			}
 			if len(h.inbound) != 0 {
@@ -274,7 +275,7 @@ func TestChannelDeduplicates(t *testing.T) {
 		{"redelivery: new messageId, same msgId", "m-2", 1},
 	}
 	for _, s := range steps {
-		if code := h.deliverRaw(string(data), s.messageID); code != AckOK {
+		if code := h.deliverRaw(string(data), s.messageID); code != stream.AckOK {
 			t.Errorf("%s: ack %d", s.name, code)
 		}
 		if len(h.inbound) != s.handled {
@@ -295,14 +296,14 @@ func TestChannelDeduplicates(t *testing.T) {
 
 func TestChannelAcks(t *testing.T) {
 	h := newChannelHarness(t, nil)
-	if code := h.deliverRaw("{not json", "m-1"); code != AckOK {
+	if code := h.deliverRaw("{not json", "m-1"); code != stream.AckOK {
 		t.Errorf("malformed: ack %d, want 200", code)
 	}
 	if !strings.Contains(h.logs.String(), "malformed") {
 		t.Errorf("malformed message not logged")
 	}
-	f := &Frame{Type: TypeEvent, Headers: map[string]string{"topic": "/v1.0/other", "messageId": "m-2"}, Data: "{}"}
-	if code := h.ch.onFrame(f, func(picoclaw.Inbound) { t.Error("handled an unknown topic") }); code != AckNotFound {
+	f := &stream.Frame{Type: stream.TypeEvent, Headers: map[string]string{"topic": "/v1.0/other", "messageId": "m-2"}, Data: "{}"}
+	if code := h.ch.onFrame(f, func(picoclaw.Inbound) { t.Error("handled an unknown topic") }); code != stream.AckNotFound {
 		t.Errorf("unknown topic: ack %d, want 404", code)
 	}
 	if len(h.inbound) != 0 {

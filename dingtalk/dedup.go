@@ -5,17 +5,17 @@ import (
 	"time"
 )
 
-// Dedup defaults: DingTalk redelivers an unacked bot message within about a
+// dedupSet defaults: DingTalk redelivers an unacked bot message within about a
 // minute, so half an hour is ample, and 10,000 ids cost well under 1 MB.
 const (
-	DefaultDedupCapacity = 10000
-	DefaultDedupTTL      = 30 * time.Minute
+	defaultDedupCapacity = 10000
+	defaultDedupTTL      = 30 * time.Minute
 )
 
-// Dedup is a bounded set of recently seen ids (frame messageIds, bot
+// dedupSet is a bounded set of recently seen ids (frame messageIds, bot
 // msgIds). An id is forgotten after its TTL, or earlier when the set is
 // full and it is the oldest. Safe for concurrent use.
-type Dedup struct {
+type dedupSet struct {
 	mu    sync.Mutex
 	cap   int
 	ttl   time.Duration
@@ -30,24 +30,24 @@ type dedupEntry struct {
 	expiry time.Time
 }
 
-// NewDedup returns an empty set. Zero or negative capacity and ttl take the
+// newDedup returns an empty set. Zero or negative capacity and ttl take the
 // defaults; a nil now means time.Now.
-func NewDedup(capacity int, ttl time.Duration, now func() time.Time) *Dedup {
+func newDedup(capacity int, ttl time.Duration, now func() time.Time) *dedupSet {
 	if capacity <= 0 {
-		capacity = DefaultDedupCapacity
+		capacity = defaultDedupCapacity
 	}
 	if ttl <= 0 {
-		ttl = DefaultDedupTTL
+		ttl = defaultDedupTTL
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Dedup{cap: capacity, ttl: ttl, now: now, seen: make(map[string]time.Time)}
+	return &dedupSet{cap: capacity, ttl: ttl, now: now, seen: make(map[string]time.Time)}
 }
 
 // Seen reports whether id was seen within the TTL, and records it if not.
 // The empty id is never recorded and never reported as seen.
-func (d *Dedup) Seen(id string) bool {
+func (d *dedupSet) Seen(id string) bool {
 	if id == "" {
 		return false
 	}
@@ -68,14 +68,14 @@ func (d *Dedup) Seen(id string) bool {
 }
 
 // Len returns the number of ids held.
-func (d *Dedup) Len() int {
+func (d *dedupSet) Len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.seen)
 }
 
 // prune drops expired entries from the front of the queue.
-func (d *Dedup) prune(now time.Time) {
+func (d *dedupSet) prune(now time.Time) {
 	for d.head < len(d.order) && !now.Before(d.order[d.head].expiry) {
 		d.pop()
 	}
@@ -83,7 +83,7 @@ func (d *Dedup) prune(now time.Time) {
 
 // pop removes the oldest queue entry, and its id unless the id was
 // recorded again later.
-func (d *Dedup) pop() {
+func (d *dedupSet) pop() {
 	e := d.order[d.head]
 	d.order[d.head] = dedupEntry{}
 	d.head++

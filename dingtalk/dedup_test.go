@@ -11,7 +11,7 @@ import (
 
 func TestDedupSeen(t *testing.T) {
 	clock := testutil.NewClock(time.Unix(1700000000, 0))
-	d := NewDedup(100, time.Minute, clock.Now)
+	d := newDedup(100, time.Minute, clock.Now)
 	steps := []struct {
 		advance time.Duration
 		id      string
@@ -37,7 +37,7 @@ func TestDedupSeen(t *testing.T) {
 
 func TestDedupCapacity(t *testing.T) {
 	clock := testutil.NewClock(time.Unix(1700000000, 0))
-	d := NewDedup(3, time.Hour, clock.Now)
+	d := newDedup(3, time.Hour, clock.Now)
 	for _, id := range []string{"a", "b", "c", "d"} {
 		d.Seen(id)
 	}
@@ -54,7 +54,7 @@ func TestDedupCapacity(t *testing.T) {
 
 func TestDedupStaysBounded(t *testing.T) {
 	clock := testutil.NewClock(time.Unix(1700000000, 0))
-	d := NewDedup(50, time.Minute, clock.Now)
+	d := newDedup(50, time.Minute, clock.Now)
 	for i := range 10000 {
 		d.Seen(fmt.Sprint(i % 120))
 		clock.Advance(time.Second)
@@ -71,14 +71,14 @@ func TestDedupStaysBounded(t *testing.T) {
 }
 
 func TestDedupDefaults(t *testing.T) {
-	d := NewDedup(0, 0, nil)
-	if d.cap != DefaultDedupCapacity || d.ttl != DefaultDedupTTL || d.now == nil {
+	d := newDedup(0, 0, nil)
+	if d.cap != defaultDedupCapacity || d.ttl != defaultDedupTTL || d.now == nil {
 		t.Errorf("defaults: cap %d ttl %v", d.cap, d.ttl)
 	}
 }
 
 func TestDedupConcurrent(t *testing.T) {
-	d := NewDedup(1000, time.Hour, nil)
+	d := newDedup(1000, time.Hour, nil)
 	const goroutines = 8
 	var firsts sync.WaitGroup
 	results := make(chan bool, goroutines*100)

@@ -1,6 +1,7 @@
-// Package dingtalk connects picoclaw to DingTalk: the Stream Mode
-// websocket (open, frames, acks, ping, disconnect, reconnect), bot message
-// parsing and policy, replies through session webhooks, and the Channel
-// adapter that ties them together. It speaks the protocol itself on
-// github.com/coder/websocket; the official SDK is used only in tests.
+// Package dingtalk is picoclaw's DingTalk channel: it parses bot
+// messages, applies the allow list and group trigger, resolves media,
+// remembers each chat's route (session webhook, staff id), splits long
+// answers, replies through session webhooks, and ties them together in
+// the Channel adapter. The wire clients live below it: dingtalk/stream
+// (Stream Mode) and dingtalk/openapi (token, robot sends, media).
 package dingtalk

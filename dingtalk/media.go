@@ -16,23 +16,21 @@ import (
 	"picoclaw/internal/text"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
 )
 
-// DefaultMaxMediaSize caps a download when MediaResolver.MaxSize is zero.
-const DefaultMaxMediaSize = 20 << 20
-
-// ErrTooLarge reports a file over the size limit.
-var ErrTooLarge = errors.New("dingtalk: file too large")
+// defaultMaxMediaSize caps a download when MediaResolver.MaxSize is zero.
+const defaultMaxMediaSize = openapi.DefaultMaxDownload
 
 // maxNameBytes bounds a saved file's sanitised original name.
 const maxNameBytes = 120
 
-// Attachments returns the text of m and its media as attachments, from the
+// attachments returns the text of m and its media as attachments, from the
 // payload alone: nothing is downloaded, since this runs before the frame is
 // acked. Each attachment's Ref is the downloadCode, which is the code that
 // messageFiles/download accepts (pictureDownloadCode is not). An unknown
 // msgtype, or content that does not decode, gives "" and no attachments.
-func Attachments(m *BotMessage) (text string, atts []picoclaw.Attachment) {
+func attachments(m *botMessage) (text string, atts []picoclaw.Attachment) {
 	switch m.MsgType {
 	case MsgText:
 		return m.PromptText(), nil
@@ -107,9 +105,9 @@ func pictureCode(download, picture string) string {
 	return picture
 }
 
-// Unsupported returns the reply for a message of a type picoclaw cannot
+// unsupported returns the reply for a message of a type picoclaw cannot
 // read; ok is false for the types it handles.
-func Unsupported(m *BotMessage) (reply string, ok bool) {
+func unsupported(m *botMessage) (reply string, ok bool) {
 	switch m.MsgType {
 	case MsgText, MsgRichText, MsgPicture, MsgAudio, MsgVideo, MsgFile:
 		return "", false
@@ -144,12 +142,15 @@ type MediaResolver struct {
 	// of Dir when empty.
 	Workspace string
 	// MaxSize caps each download (agents.defaults.max_media_size);
-	// DefaultMaxMediaSize when zero.
+	// defaultMaxMediaSize when zero.
 	MaxSize int64
 	// Vision says whether the model accepts images.
 	Vision bool
 	Logger *slog.Logger
-	Now    func() time.Time
+	// now names the day folder a file is saved in; nil means time.Now.
+	// Unexported: only this package's tests pin the day, and they cannot
+	// run in a synctest bubble because their subtests use t.Run.
+	now func() time.Time
 }
 
 // Resolve downloads every attachment of in that has a Ref. Images go to
@@ -203,10 +204,10 @@ func (r *MediaResolver) resolveOne(ctx context.Context, session picoclaw.Session
 	}
 	data, ctype, err := r.Downloader.Download(ctx, a.Ref, limit)
 	if err == nil && int64(len(data)) > limit {
-		err = ErrTooLarge
+		err = openapi.ErrTooLarge
 	}
 	switch {
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, openapi.ErrTooLarge):
 		log.Info("dingtalk: attachment too large", "msg_id", msgID, "kind", a.Kind, "limit", limit)
 		a.Note = fmt.Sprintf("%s %s was too large (limit %s) and was not downloaded", label, name, humanSize(limit))
 		return
@@ -265,8 +266,8 @@ func (r *MediaResolver) save(session picoclaw.SessionKey, msgID, name string, da
 		return "", "", errors.New("dingtalk: save media: no media directory configured")
 	}
 	now := time.Now
-	if r.Now != nil {
-		now = r.Now
+	if r.now != nil {
+		now = r.now
 	}
 	day := filepath.Join(dir, now().Format("2006-01-02"))
 	if err := os.MkdirAll(day, 0o700); err != nil {
@@ -319,7 +320,7 @@ func (r *MediaResolver) maxSize() int64 {
 	if r.MaxSize > 0 {
 		return r.MaxSize
 	}
-	return DefaultMaxMediaSize
+	return defaultMaxMediaSize
 }
 
 func (r *MediaResolver) logger() *slog.Logger {

@@ -14,15 +14,16 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
 )
 
-func loadBotMessage(t *testing.T, name string) *BotMessage {
+func loadBotMessage(t *testing.T, name string) *botMessage {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := ParseBotMessage(data)
+	m, err := parseBotMessage(data)
 	if err != nil {
 		t.Fatalf("parse %s: %v", name, err)
 	}
@@ -33,7 +34,7 @@ func TestAttachments(t *testing.T) {
 	tests := []struct {
 		name     string
 		fixture  string
-		msg      *BotMessage
+		msg      *botMessage
 		wantText string
 		want     []picoclaw.Attachment
 	}{
@@ -69,17 +70,17 @@ func TestAttachments(t *testing.T) {
 		},
 		{
 			name: "audio without recognition is an attachment",
-			msg:  &BotMessage{MsgID: "m", MsgType: MsgAudio, Content: []byte(`{"downloadCode":"dc1","duration":4000}`)},
+			msg:  &botMessage{MsgID: "m", MsgType: MsgAudio, Content: []byte(`{"downloadCode":"dc1","duration":4000}`)},
 			want: []picoclaw.Attachment{{Kind: "audio", Name: "voice", Ref: "dc1", Note: "voice message without a transcript, duration 4000 s"}},
 		},
 		{
 			name:     "text",
-			msg:      &BotMessage{MsgID: "m", MsgType: MsgText, Text: TextContent{Content: " hello"}},
+			msg:      &botMessage{MsgID: "m", MsgType: MsgText, Text: textContent{Content: " hello"}},
 			wantText: "hello",
 		},
 		{
 			name: "richText drops mention segments, keeps every picture",
-			msg: &BotMessage{MsgID: "m", MsgType: MsgRichText, Content: []byte(`{"richText":[{"text":"@小白 "},` +
+			msg: &botMessage{MsgID: "m", MsgType: MsgRichText, Content: []byte(`{"richText":[{"text":"@小白 "},` +
 				`{"type":"picture","downloadCode":"p1"},{"text":"看看"},{"type":"picture","pictureDownloadCode":"p2"}]}`)},
 			wantText: "看看",
 			want: []picoclaw.Attachment{
@@ -89,7 +90,7 @@ func TestAttachments(t *testing.T) {
 		},
 		{
 			name: "undecodable content",
-			msg:  &BotMessage{MsgID: "m", MsgType: MsgFile, Content: []byte(`"nope"`)},
+			msg:  &botMessage{MsgID: "m", MsgType: MsgFile, Content: []byte(`"nope"`)},
 		},
 	}
 	for _, tt := range tests {
@@ -98,7 +99,7 @@ func TestAttachments(t *testing.T) {
 			if tt.fixture != "" {
 				m = loadBotMessage(t, tt.fixture)
 			}
-			text, atts := Attachments(m)
+			text, atts := attachments(m)
 			if text != tt.wantText {
 				t.Errorf("text = %q, want %q", text, tt.wantText)
 			}
@@ -112,7 +113,7 @@ func TestAttachments(t *testing.T) {
 func TestUnsupported(t *testing.T) {
 	tests := []struct {
 		name    string
-		msg     *BotMessage
+		msg     *botMessage
 		want    string
 		wantOK  bool
 		notWant string
@@ -120,15 +121,15 @@ func TestUnsupported(t *testing.T) {
 		{name: "unknown fixture", msg: loadBotMessage(t, "bot-unknownMsgType.json"),
 			want: "暂不支持这种消息（unknownMsgType）。This message type is not supported yet.", wantOK: true},
 		{name: "picture is supported", msg: loadBotMessage(t, "bot-picture.json")},
-		{name: "text is supported", msg: &BotMessage{MsgType: MsgText}},
-		{name: "control characters removed", msg: &BotMessage{MsgType: "evil\n\x1b[2Jtype"},
+		{name: "text is supported", msg: &botMessage{MsgType: MsgText}},
+		{name: "control characters removed", msg: &botMessage{MsgType: "evil\n\x1b[2Jtype"},
 			want: "暂不支持这种消息（evil[2Jtype）。This message type is not supported yet.", wantOK: true},
-		{name: "empty msgtype", msg: &BotMessage{},
+		{name: "empty msgtype", msg: &botMessage{},
 			want: "暂不支持这种消息（unknown）。This message type is not supported yet.", wantOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := Unsupported(tt.msg)
+			got, ok := unsupported(tt.msg)
 			if ok != tt.wantOK || got != tt.want {
 				t.Errorf("Unsupported() = %q, %v; want %q, %v", got, ok, tt.want, tt.wantOK)
 			}
@@ -201,7 +202,7 @@ func newResolver(t *testing.T, vision bool, files map[string]download) (*MediaRe
 		Dir:        filepath.Join(ws, "media"),
 		MaxSize:    1000,
 		Vision:     vision,
-		Now:        func() time.Time { return time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC) },
+		now:        func() time.Time { return time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC) },
 	}, ws, d
 }
 
@@ -348,7 +349,7 @@ func TestResolveFailures(t *testing.T) {
 		dl       download
 		wantNote string
 	}{
-		{"too large (downloader)", download{err: fmt.Errorf("dingtalk: download: %w", ErrTooLarge)},
+		{"too large (downloader)", download{err: fmt.Errorf("dingtalk: download: %w", openapi.ErrTooLarge)},
 			"file big.iso was too large (limit 1000 bytes) and was not downloaded"},
 		{"too large (returned anyway)", download{data: bytes.Repeat([]byte("x"), 1001)},
 			"file big.iso was too large (limit 1000 bytes) and was not downloaded"},

@@ -27,29 +27,29 @@ const (
 	MsgFile     = "file"
 )
 
-// AtUser is one entry of atUsers. The bot itself is listed too, with a
+// atUser is one entry of atUsers. The bot itself is listed too, with a
 // dingtalkId equal to chatbotUserId and no staffId.
-type AtUser struct {
+type atUser struct {
 	DingtalkID string `json:"dingtalkId"`
 	StaffID    string `json:"staffId,omitempty"`
 	UnionID    string `json:"unionId,omitempty"`
 }
 
-// TextContent is the text field of a text message. IsReplyMsg and
-// RepliedMsg are set when the user quoted a message (see Quote).
-type TextContent struct {
+// textContent is the text field of a text message. IsReplyMsg and
+// RepliedMsg are set when the user quoted a message (see quote).
+type textContent struct {
 	Content    string          `json:"content"`
 	IsReplyMsg flexBool        `json:"isReplyMsg,omitempty"`
 	RepliedMsg json.RawMessage `json:"repliedMsg,omitempty"`
 }
 
-// BotMessage is the data of a /v1.0/im/bot/messages/get callback. IDs are
+// botMessage is the data of a /v1.0/im/bot/messages/get callback. IDs are
 // opaque strings (staff ids have leading zeros); unknown fields are ignored.
-type BotMessage struct {
+type botMessage struct {
 	ConversationID    string   `json:"conversationId"`
 	ConversationType  string   `json:"conversationType"`
 	ConversationTitle string   `json:"conversationTitle,omitempty"`
-	AtUsers           []AtUser `json:"atUsers,omitempty"`
+	AtUsers           []atUser `json:"atUsers,omitempty"`
 	ChatbotCorpID     string   `json:"chatbotCorpId,omitempty"`
 	ChatbotUserID     string   `json:"chatbotUserId,omitempty"`
 	MsgID             string   `json:"msgId"`
@@ -66,16 +66,16 @@ type BotMessage struct {
 	SessionWebhookExpiredTime int64           `json:"sessionWebhookExpiredTime,omitempty"`
 	RobotCode                 string          `json:"robotCode,omitempty"`
 	MsgType                   string          `json:"msgtype"`
-	Text                      TextContent     `json:"text"`
+	Text                      textContent     `json:"text"`
 	Content                   json.RawMessage `json:"content,omitempty"`
 }
 
-// ParseBotMessage decodes the data of a bot message callback.
-func ParseBotMessage(data []byte) (*BotMessage, error) {
+// parseBotMessage decodes the data of a bot message callback.
+func parseBotMessage(data []byte) (*botMessage, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fmt.Errorf("dingtalk: parse bot message: %w: empty data", picoclaw.ErrBadResponse)
 	}
-	var m BotMessage
+	var m botMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("dingtalk: parse bot message: %w: %w", picoclaw.ErrBadResponse, err)
 	}
@@ -86,11 +86,11 @@ func ParseBotMessage(data []byte) (*BotMessage, error) {
 }
 
 // IsGroup reports whether the message came from a group chat.
-func (m *BotMessage) IsGroup() bool { return m.ConversationType == ConversationGroup }
+func (m *botMessage) IsGroup() bool { return m.ConversationType == ConversationGroup }
 
 // SenderKey is the sender's stable id: senderStaffId, else senderId
 // (external users have no staff id).
-func (m *BotMessage) SenderKey() string {
+func (m *botMessage) SenderKey() string {
 	if m.SenderStaffID != "" {
 		return m.SenderStaffID
 	}
@@ -99,7 +99,7 @@ func (m *BotMessage) SenderKey() string {
 
 // Chat returns the chat the message belongs to; ok is false for an unknown
 // conversationType.
-func (m *BotMessage) Chat() (picoclaw.Peer, bool) {
+func (m *botMessage) Chat() (picoclaw.Peer, bool) {
 	switch m.ConversationType {
 	case ConversationDirect:
 		return picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: m.SenderKey()}, true
@@ -111,7 +111,7 @@ func (m *BotMessage) Chat() (picoclaw.Peer, bool) {
 }
 
 // Created returns createAt as a time; zero when absent.
-func (m *BotMessage) Created() time.Time {
+func (m *botMessage) Created() time.Time {
 	if m.CreateAt == 0 {
 		return time.Time{}
 	}
@@ -119,16 +119,16 @@ func (m *BotMessage) Created() time.Time {
 }
 
 // WebhookExpiry returns sessionWebhookExpiredTime as a time; zero when absent.
-func (m *BotMessage) WebhookExpiry() time.Time {
+func (m *botMessage) WebhookExpiry() time.Time {
 	if m.SessionWebhookExpiredTime == 0 {
 		return time.Time{}
 	}
 	return time.UnixMilli(m.SessionWebhookExpiredTime)
 }
 
-// RichTextSegment is one element of a richText message: either text
+// richTextSegment is one element of a richText message: either text
 // ({"text":…}, no type) or a picture.
-type RichTextSegment struct {
+type richTextSegment struct {
 	Type                string `json:"type,omitempty"`
 	Text                string `json:"text,omitempty"`
 	DownloadCode        string `json:"downloadCode,omitempty"`
@@ -136,42 +136,42 @@ type RichTextSegment struct {
 }
 
 // IsPicture reports whether the segment is a picture.
-func (s RichTextSegment) IsPicture() bool { return s.Type == "picture" }
+func (s richTextSegment) IsPicture() bool { return s.Type == "picture" }
 
-// PictureContent is the content of a picture message. downloadCode is the
+// pictureContent is the content of a picture message. downloadCode is the
 // code the messageFiles/download API accepts.
-type PictureContent struct {
+type pictureContent struct {
 	DownloadCode        string `json:"downloadCode"`
 	PictureDownloadCode string `json:"pictureDownloadCode,omitempty"`
 }
 
-// AudioContent is the content of an audio message.
-type AudioContent struct {
+// audioContent is the content of an audio message.
+type audioContent struct {
 	DownloadCode string     `json:"downloadCode"`
 	Recognition  string     `json:"recognition,omitempty"` // DingTalk's speech-to-text
-	Duration     FlexString `json:"duration,omitempty"`
+	Duration     flexString `json:"duration,omitempty"`
 }
 
-// VideoContent is the content of a video message. duration is a string on
+// videoContent is the content of a video message. duration is a string on
 // the wire.
-type VideoContent struct {
+type videoContent struct {
 	DownloadCode string     `json:"downloadCode"`
-	Duration     FlexString `json:"duration,omitempty"`
+	Duration     flexString `json:"duration,omitempty"`
 	VideoType    string     `json:"videoType,omitempty"`
 }
 
-// FileContent is the content of a file message.
-type FileContent struct {
+// fileContent is the content of a file message.
+type fileContent struct {
 	DownloadCode string     `json:"downloadCode"`
 	FileName     string     `json:"fileName,omitempty"`
-	FileID       FlexString `json:"fileId,omitempty"`
-	SpaceID      FlexString `json:"spaceId,omitempty"`
+	FileID       flexString `json:"fileId,omitempty"`
+	SpaceID      flexString `json:"spaceId,omitempty"`
 }
 
 // RichText decodes the segments of a richText message.
-func (m *BotMessage) RichText() ([]RichTextSegment, error) {
+func (m *botMessage) RichText() ([]richTextSegment, error) {
 	var c struct {
-		RichText []RichTextSegment `json:"richText"`
+		RichText []richTextSegment `json:"richText"`
 	}
 	if err := m.decodeContent(MsgRichText, &c); err != nil {
 		return nil, err
@@ -180,34 +180,34 @@ func (m *BotMessage) RichText() ([]RichTextSegment, error) {
 }
 
 // Picture decodes the content of a picture message.
-func (m *BotMessage) Picture() (PictureContent, error) {
-	var c PictureContent
+func (m *botMessage) Picture() (pictureContent, error) {
+	var c pictureContent
 	err := m.decodeContent(MsgPicture, &c)
 	return c, err
 }
 
 // Audio decodes the content of an audio message.
-func (m *BotMessage) Audio() (AudioContent, error) {
-	var c AudioContent
+func (m *botMessage) Audio() (audioContent, error) {
+	var c audioContent
 	err := m.decodeContent(MsgAudio, &c)
 	return c, err
 }
 
 // Video decodes the content of a video message.
-func (m *BotMessage) Video() (VideoContent, error) {
-	var c VideoContent
+func (m *botMessage) Video() (videoContent, error) {
+	var c videoContent
 	err := m.decodeContent(MsgVideo, &c)
 	return c, err
 }
 
 // File decodes the content of a file message.
-func (m *BotMessage) File() (FileContent, error) {
-	var c FileContent
+func (m *botMessage) File() (fileContent, error) {
+	var c fileContent
 	err := m.decodeContent(MsgFile, &c)
 	return c, err
 }
 
-func (m *BotMessage) decodeContent(want string, v any) error {
+func (m *botMessage) decodeContent(want string, v any) error {
 	if m.MsgType != want {
 		return fmt.Errorf("dingtalk: decode %s content: message %s has msgtype %q", want, m.MsgID, m.MsgType)
 	}
@@ -223,7 +223,7 @@ func (m *BotMessage) decodeContent(want string, v any) error {
 // PlainText returns the message's text: text.content for text, the text
 // segments joined verbatim for richText (pictures dropped), the speech
 // recognition for audio, and "" for anything else (or undecodable content).
-func (m *BotMessage) PlainText() string {
+func (m *botMessage) PlainText() string {
 	switch m.MsgType {
 	case MsgText:
 		return m.Text.Content
@@ -244,7 +244,7 @@ func (m *BotMessage) PlainText() string {
 	}
 }
 
-func joinTextSegments(segs []RichTextSegment) string {
+func joinTextSegments(segs []richTextSegment) string {
 	var b strings.Builder
 	for _, s := range segs {
 		if !s.IsPicture() {
@@ -254,11 +254,11 @@ func joinTextSegments(segs []RichTextSegment) string {
 	return b.String()
 }
 
-// FlexString is a string that also accepts a JSON number, since DingTalk's samples and
+// flexString is a string that also accepts a JSON number, since DingTalk's samples and
 // generated models disagree on the types of durations and ids.
-type FlexString string
+type flexString string
 
-func (f *FlexString) UnmarshalJSON(b []byte) error {
+func (f *flexString) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if bytes.Equal(b, []byte("null")) {
 		*f = ""
@@ -269,13 +269,13 @@ func (f *FlexString) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*f = FlexString(s)
+		*f = flexString(s)
 		return nil
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
 		return errors.New("want a string or a number")
 	}
-	*f = FlexString(n.String())
+	*f = flexString(n.String())
 	return nil
 }

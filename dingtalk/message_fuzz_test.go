@@ -21,7 +21,7 @@ func FuzzParseBotMessage(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseBotMessage(data)
+		m, err := parseBotMessage(data)
 		if err != nil {
 			if m != nil {
 				t.Fatal("a message returned with an error")
@@ -37,8 +37,8 @@ func FuzzParseBotMessage(f *testing.F) {
 		_ = m.PlainText()
 		_ = m.PromptText()
 		_, _ = m.Created(), m.WebhookExpiry()
-		_, _ = Unsupported(m)
-		_, atts := Attachments(m)
+		_, _ = unsupported(m)
+		_, atts := attachments(m)
 		for _, a := range atts {
 			if a.Ref == "" {
 				t.Fatalf("attachment %+v without a download code", a)
@@ -48,7 +48,7 @@ func FuzzParseBotMessage(f *testing.F) {
 				t.Fatalf("sanitizeName(%q) = %q: not a safe file name", a.Name, name)
 			}
 		}
-		text, qatts := WithQuote(m, m.PromptText(), atts)
+		text, qatts := withQuote(m, m.PromptText(), atts)
 		if q, ok := m.Quote(); ok {
 			if utf8.RuneCountInString(q.Text) > MaxQuoteRunes+1 || len(q.Pictures) > MaxQuotePictures {
 				t.Fatalf("quote not bounded: %d runes, %d pictures", utf8.RuneCountInString(q.Text), len(q.Pictures))

@@ -20,9 +20,9 @@ func readFixture(t *testing.T, name string) []byte {
 	return b
 }
 
-func parseFixture(t *testing.T, name string) *BotMessage {
+func parseFixture(t *testing.T, name string) *botMessage {
 	t.Helper()
-	m, err := ParseBotMessage(readFixture(t, name))
+	m, err := parseBotMessage(readFixture(t, name))
 	if err != nil {
 		t.Fatalf("ParseBotMessage(%s): %v", name, err)
 	}
@@ -79,7 +79,7 @@ func TestParseBotMessageGroupFields(t *testing.T) {
 	if m.ConversationTitle != "机器人测试" || m.ConversationID != "cidGROUPxCONVERSATIONxID0==" {
 		t.Errorf("conversation %q %q", m.ConversationTitle, m.ConversationID)
 	}
-	want := []AtUser{
+	want := []atUser{
 		{DingtalkID: "$:LWCP_v1:$ATxUSERxDINGTALKxID000==", StaffID: "01234567890123456", UnionID: "UNIONIDxOFxATxUSER0000iEiE"},
 		{DingtalkID: "$:LWCP_v1:$BOTxDINGTALKxIDx0000000000000000"},
 	}
@@ -124,7 +124,7 @@ func TestParseBotMessageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseBotMessage([]byte(tt.data))
+			_, err := parseBotMessage([]byte(tt.data))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
 			}
@@ -139,7 +139,7 @@ func TestParseBotMessageToleratesMissingCreateAtAndUnknownFields(t *testing.T) {
 	// The official callback sample misspells createAt as createA.
 	data := `{"createA": 1690362101894, "msgId":"m1", "msgtype":"text", "text":{"content":"x","isReplyMsg":true},
 		"isForwardMsg":"1", "senderPlatform":"Win", "conversationType":"1"}`
-	m, err := ParseBotMessage([]byte(data))
+	m, err := parseBotMessage([]byte(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestContentAccessors(t *testing.T) {
 		}
 	})
 	t.Run("video duration as number", func(t *testing.T) {
-		m := &BotMessage{MsgID: "m", MsgType: MsgVideo, Content: []byte(`{"downloadCode":"d","duration":12}`)}
+		m := &botMessage{MsgID: "m", MsgType: MsgVideo, Content: []byte(`{"downloadCode":"d","duration":12}`)}
 		if v, err := m.Video(); err != nil || v.Duration != "12" {
 			t.Errorf("Video() = %+v, %v", v, err)
 		}
@@ -201,7 +201,7 @@ func TestContentAccessors(t *testing.T) {
 		}
 	})
 	t.Run("missing content", func(t *testing.T) {
-		m := &BotMessage{MsgID: "m", MsgType: MsgFile}
+		m := &botMessage{MsgID: "m", MsgType: MsgFile}
 		if _, err := m.File(); err == nil || !strings.Contains(err.Error(), "no content") {
 			t.Errorf("File() without content: err = %v", err)
 		}

@@ -5,9 +5,9 @@ import (
 	"unicode"
 )
 
-// Policy decides who may use the bot and which group messages it answers.
+// policy decides who may use the bot and which group messages it answers.
 // Its semantics follow PicoClaw's allow_from and group_trigger settings.
-type Policy struct {
+type policy struct {
 	// AllowFrom lists the users allowed to talk to the bot, by staff id or
 	// sender id, bare or as "dingtalk:<id>"; "*" allows everyone. Empty
 	// allows everyone.
@@ -31,12 +31,12 @@ type GroupRule struct {
 	Answered    bool
 	MentionOnly bool
 	Prefixes    []string
-	// AllowFrom replaces Policy.AllowFrom in this group.
+	// AllowFrom replaces policy.AllowFrom in this group.
 	AllowFrom []string
 }
 
 // rule returns the rule of m's chat: its group's, or the defaults.
-func (p Policy) rule(m *BotMessage) GroupRule {
+func (p policy) rule(m *botMessage) GroupRule {
 	if m.ConversationType == ConversationGroup && p.Group != nil {
 		return p.Group(m.ConversationID)
 	}
@@ -45,13 +45,13 @@ func (p Policy) rule(m *BotMessage) GroupRule {
 
 // Answers reports whether the bot answers in m's chat at all: a group can
 // be left out of the group allow list or switched off.
-func (p Policy) Answers(m *BotMessage) bool {
+func (p policy) Answers(m *botMessage) bool {
 	return p.rule(m).Answered
 }
 
 // Allowed reports whether the sender of m may use the bot in m's chat.
 // Matching is exact and case-sensitive.
-func (p Policy) Allowed(m *BotMessage) bool {
+func (p policy) Allowed(m *botMessage) bool {
 	allow := p.rule(m).AllowFrom
 	if len(allow) == 0 {
 		return true
@@ -78,7 +78,7 @@ func (p Policy) Allowed(m *BotMessage) bool {
 // A group's own rule (Group) takes the place of MentionOnly and Prefixes;
 // a group it does not answer never triggers, not even with a mention.
 // Unknown conversation types never trigger.
-func (p Policy) Trigger(m *BotMessage, text string) (string, bool) {
+func (p policy) Trigger(m *botMessage, text string) (string, bool) {
 	switch m.ConversationType {
 	case ConversationDirect:
 		return strings.TrimSpace(text), true
@@ -108,11 +108,11 @@ func (p Policy) Trigger(m *BotMessage, text string) (string, bool) {
 	return strings.TrimSpace(text), true
 }
 
-// StripLeadingMentions removes leading whitespace and leading "@Name"
+// stripLeadingMentions removes leading whitespace and leading "@Name"
 // tokens (an @ followed by non-space characters, then whitespace or the
 // end), repeatedly, and nothing else: the rest of the message, newlines
 // included, is kept verbatim.
-func StripLeadingMentions(s string) string {
+func stripLeadingMentions(s string) string {
 	for {
 		s = strings.TrimLeftFunc(s, unicode.IsSpace)
 		if !strings.HasPrefix(s, "@") {
@@ -133,7 +133,7 @@ func StripLeadingMentions(s string) string {
 // leading @mentions removed. For richText the leading segments that are
 // only @names are dropped before joining, because the joined text runs
 // the mention into the words after it ("@小白给…").
-func (m *BotMessage) PromptText() string {
+func (m *botMessage) PromptText() string {
 	if m.MsgType == MsgRichText {
 		segs, err := m.RichText()
 		if err != nil {
@@ -142,13 +142,13 @@ func (m *BotMessage) PromptText() string {
 		for len(segs) > 0 && !segs[0].IsPicture() && isMentionSegment(segs[0].Text) {
 			segs = segs[1:]
 		}
-		return StripLeadingMentions(joinTextSegments(segs))
+		return stripLeadingMentions(joinTextSegments(segs))
 	}
-	return StripLeadingMentions(m.PlainText())
+	return stripLeadingMentions(m.PlainText())
 }
 
 // isMentionSegment reports whether a richText text segment is blank or
 // one or more "@Name" tokens.
 func isMentionSegment(s string) bool {
-	return StripLeadingMentions(s) == ""
+	return stripLeadingMentions(s) == ""
 }

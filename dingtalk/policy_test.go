@@ -6,12 +6,12 @@ import (
 )
 
 func TestPolicyAllowed(t *testing.T) {
-	msg := &BotMessage{SenderStaffID: "0123", SenderID: "$:LWCP_v1:$abc=="}
-	external := &BotMessage{SenderID: "$:LWCP_v1:$ext=="}
+	msg := &botMessage{SenderStaffID: "0123", SenderID: "$:LWCP_v1:$abc=="}
+	external := &botMessage{SenderID: "$:LWCP_v1:$ext=="}
 	tests := []struct {
 		name  string
 		allow []string
-		m     *BotMessage
+		m     *botMessage
 		want  bool
 	}{
 		{"empty list allows all", nil, msg, true},
@@ -29,7 +29,7 @@ func TestPolicyAllowed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (Policy{AllowFrom: tt.allow}).Allowed(tt.m); got != tt.want {
+			if got := (policy{AllowFrom: tt.allow}).Allowed(tt.m); got != tt.want {
 				t.Errorf("Allowed() = %v, want %v", got, tt.want)
 			}
 		})
@@ -37,32 +37,32 @@ func TestPolicyAllowed(t *testing.T) {
 }
 
 func TestPolicyTrigger(t *testing.T) {
-	private := &BotMessage{ConversationType: ConversationDirect}
-	mentioned := &BotMessage{ConversationType: ConversationGroup, IsInAtList: true}
-	unmentioned := &BotMessage{ConversationType: ConversationGroup}
-	unknown := &BotMessage{ConversationType: "3", IsInAtList: true}
+	private := &botMessage{ConversationType: ConversationDirect}
+	mentioned := &botMessage{ConversationType: ConversationGroup, IsInAtList: true}
+	unmentioned := &botMessage{ConversationType: ConversationGroup}
+	unknown := &botMessage{ConversationType: "3", IsInAtList: true}
 	prefixes := []string{"/ask", "bot,"}
 	tests := []struct {
 		name     string
-		p        Policy
-		m        *BotMessage
+		p        policy
+		m        *botMessage
 		text     string
 		wantText string
 		want     bool
 	}{
-		{"private always", Policy{MentionOnly: true}, private, " hi ", "hi", true},
-		{"private with prefixes", Policy{Prefixes: prefixes}, private, "hi", "hi", true},
-		{"group mentioned, mention_only", Policy{MentionOnly: true}, mentioned, "hi", "hi", true},
-		{"group unmentioned, mention_only", Policy{MentionOnly: true}, unmentioned, "/ask hi", "", false},
-		{"group unmentioned, no trigger config", Policy{}, unmentioned, " hi", "hi", true},
-		{"group unmentioned, prefix matches", Policy{Prefixes: prefixes}, unmentioned, "/ask  what time", "what time", true},
-		{"group unmentioned, second prefix", Policy{Prefixes: prefixes}, unmentioned, "bot, hi", "hi", true},
-		{"group unmentioned, no prefix", Policy{Prefixes: prefixes}, unmentioned, "hello /ask", "", false},
-		{"group mentioned, prefixes, no prefix", Policy{Prefixes: prefixes}, mentioned, "hello", "hello", true},
-		{"group mentioned, prefix kept as PicoClaw does", Policy{Prefixes: prefixes}, mentioned, "/ask x", "/ask x", true},
-		{"empty prefix ignored", Policy{Prefixes: []string{""}}, unmentioned, "hi", "", false},
-		{"unknown conversation type", Policy{}, unknown, "hi", "", false},
-		{"text that mentions never triggers", Policy{MentionOnly: true}, unmentioned, "@bot hi", "", false},
+		{"private always", policy{MentionOnly: true}, private, " hi ", "hi", true},
+		{"private with prefixes", policy{Prefixes: prefixes}, private, "hi", "hi", true},
+		{"group mentioned, mention_only", policy{MentionOnly: true}, mentioned, "hi", "hi", true},
+		{"group unmentioned, mention_only", policy{MentionOnly: true}, unmentioned, "/ask hi", "", false},
+		{"group unmentioned, no trigger config", policy{}, unmentioned, " hi", "hi", true},
+		{"group unmentioned, prefix matches", policy{Prefixes: prefixes}, unmentioned, "/ask  what time", "what time", true},
+		{"group unmentioned, second prefix", policy{Prefixes: prefixes}, unmentioned, "bot, hi", "hi", true},
+		{"group unmentioned, no prefix", policy{Prefixes: prefixes}, unmentioned, "hello /ask", "", false},
+		{"group mentioned, prefixes, no prefix", policy{Prefixes: prefixes}, mentioned, "hello", "hello", true},
+		{"group mentioned, prefix kept as PicoClaw does", policy{Prefixes: prefixes}, mentioned, "/ask x", "/ask x", true},
+		{"empty prefix ignored", policy{Prefixes: []string{""}}, unmentioned, "hi", "", false},
+		{"unknown conversation type", policy{}, unknown, "hi", "", false},
+		{"text that mentions never triggers", policy{MentionOnly: true}, unmentioned, "@bot hi", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +89,7 @@ func TestStripLeadingMentions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			if got := StripLeadingMentions(tt.in); got != tt.want {
+			if got := stripLeadingMentions(tt.in); got != tt.want {
 				t.Errorf("StripLeadingMentions(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
@@ -99,7 +99,7 @@ func TestStripLeadingMentions(t *testing.T) {
 func TestPromptText(t *testing.T) {
 	tests := []struct {
 		name string
-		m    *BotMessage
+		m    *botMessage
 		want string
 	}{
 		{"richText mentions logged", parseFixture(t, "bot-richtext-mentions-logged.json"), "给@李四发个消息“你12好”"},
@@ -109,7 +109,7 @@ func TestPromptText(t *testing.T) {
 		{"picture", parseFixture(t, "bot-picture.json"), ""},
 		{"richText newlines kept", richText(t, "@小白", " ", "line1\n\n", "line2"), "line1\n\nline2"},
 		{"richText mention after text kept", richText(t, "问", "@小白"), "问@小白"},
-		{"text newlines kept", &BotMessage{MsgType: MsgText, Text: TextContent{Content: "@bot  a\n\nb"}}, "a\n\nb"},
+		{"text newlines kept", &botMessage{MsgType: MsgText, Text: textContent{Content: "@bot  a\n\nb"}}, "a\n\nb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,17 +120,17 @@ func TestPromptText(t *testing.T) {
 	}
 }
 
-func richText(t *testing.T, texts ...string) *BotMessage {
+func richText(t *testing.T, texts ...string) *botMessage {
 	t.Helper()
-	segs := make([]RichTextSegment, len(texts))
+	segs := make([]richTextSegment, len(texts))
 	for i, s := range texts {
-		segs[i] = RichTextSegment{Text: s}
+		segs[i] = richTextSegment{Text: s}
 	}
 	content, err := json.Marshal(map[string]any{"richText": segs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &BotMessage{MsgID: "m", MsgType: MsgRichText, Content: content}
+	return &botMessage{MsgID: "m", MsgType: MsgRichText, Content: content}
 }
 
 func TestPolicyGroupRule(t *testing.T) {
@@ -139,13 +139,13 @@ func TestPolicyGroupRule(t *testing.T) {
 		"cidPrefix": {Answered: true, MentionOnly: false, Prefixes: []string{"/ai"}, AllowFrom: []string{"0123"}},
 		"cidOff":    {Answered: false, MentionOnly: false},
 	}
-	p := Policy{AllowFrom: []string{"0999"}, MentionOnly: true, Group: func(cid string) GroupRule { return rules[cid] }}
-	msg := func(cid string) *BotMessage {
-		return &BotMessage{ConversationType: ConversationGroup, ConversationID: cid, SenderStaffID: "0123"}
+	p := policy{AllowFrom: []string{"0999"}, MentionOnly: true, Group: func(cid string) GroupRule { return rules[cid] }}
+	msg := func(cid string) *botMessage {
+		return &botMessage{ConversationType: ConversationGroup, ConversationID: cid, SenderStaffID: "0123"}
 	}
 	tests := []struct {
 		name                  string
-		m                     *BotMessage
+		m                     *botMessage
 		answers, allowed, trg bool
 		text                  string
 	}{
@@ -153,7 +153,7 @@ func TestPolicyGroupRule(t *testing.T) {
 		{"group with its own allow list and prefix", msg("cidPrefix"), true, true, false, ""},
 		{"group switched off", msg("cidOff"), false, true, false, ""},
 		{"unknown group gets the zero rule: not answered", msg("cidNew"), false, true, false, ""},
-		{"private chat keeps the bot's rules", &BotMessage{ConversationType: ConversationDirect, SenderStaffID: "0123"}, true, false, true, "hi"},
+		{"private chat keeps the bot's rules", &botMessage{ConversationType: ConversationDirect, SenderStaffID: "0123"}, true, false, true, "hi"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

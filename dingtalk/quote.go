@@ -27,9 +27,9 @@ const (
 	maxNickRunes = 40
 )
 
-// Quote is the message a user quoted ("replied to") in DingTalk, as far as
+// quote is the message a user quoted ("replied to") in DingTalk, as far as
 // the payload tells it.
-type Quote struct {
+type quote struct {
 	MsgID      string
 	MsgType    string
 	SenderID   string
@@ -49,10 +49,10 @@ type Quote struct {
 // shapes reported by adapters differ, so every field is decoded loosely:
 // content may be an object, a JSON string holding one, or a bare string.
 type repliedMsg struct {
-	MsgType    FlexString      `json:"msgType"`
-	MsgID      FlexString      `json:"msgId"`
-	SenderID   FlexString      `json:"senderId"`
-	SenderNick FlexString      `json:"senderNick"`
+	MsgType    flexString      `json:"msgType"`
+	MsgID      flexString      `json:"msgId"`
+	SenderID   flexString      `json:"senderId"`
+	SenderNick flexString      `json:"senderNick"`
 	Content    json.RawMessage `json:"content"`
 }
 
@@ -72,11 +72,11 @@ func (b *flexBool) UnmarshalJSON(raw []byte) error {
 	return nil
 }
 
-// Quote returns the message m quotes, if any: text.repliedMsg for a text
+// quote returns the message m quotes, if any: text.repliedMsg for a text
 // message, content.repliedMsg for richText (both only with isReplyMsg
 // true). A quote whose content cannot be read still counts, with a
 // placeholder text, so the model knows the user pointed at something.
-func (m *BotMessage) Quote() (Quote, bool) {
+func (m *botMessage) Quote() (quote, bool) {
 	var raw json.RawMessage
 	switch {
 	case bool(m.Text.IsReplyMsg) && len(m.Text.RepliedMsg) > 0:
@@ -84,21 +84,21 @@ func (m *BotMessage) Quote() (Quote, bool) {
 	case m.MsgType == MsgRichText && len(m.Content) > 0:
 		var f replyFields
 		if json.Unmarshal(m.Content, &f) != nil || !bool(f.IsReplyMsg) {
-			return Quote{}, false
+			return quote{}, false
 		}
 		raw = f.RepliedMsg
 	}
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return Quote{}, false
+		return quote{}, false
 	}
 	if len(raw) > maxQuoteBytes {
-		return Quote{Text: "[quoted message too large to show]"}, true
+		return quote{Text: "[quoted message too large to show]"}, true
 	}
 	var r repliedMsg
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return Quote{Text: "[quoted message could not be read]"}, true
+		return quote{Text: "[quoted message could not be read]"}, true
 	}
-	q := Quote{
+	q := quote{
 		MsgID:      string(r.MsgID),
 		MsgType:    string(r.MsgType),
 		SenderID:   string(r.SenderID),
@@ -119,7 +119,8 @@ func (m *BotMessage) Quote() (Quote, bool) {
 // {type:"picture",downloadCode} or {msgType:"text",content} /
 // {msgType:"picture",downloadCode}, a picture's content.downloadCode, a
 // voice note's content.recognition, a file's content.fileName, and a
-// card's element tree in content.cardContent (visible text in "value").
+// card's element tree in content.cardContent (visible text in "value"),
+// else its content.text or content.cardData.cardParamMap's markdown.
 func quoteBody(msgType string, raw json.RawMessage) (string, []string) {
 	c := decodeLoose(raw)
 	obj, _ := c.(map[string]any)
@@ -153,7 +154,18 @@ func quoteBody(msgType string, raw json.RawMessage) (string, []string) {
 		if b.Len() > 0 {
 			return b.String(), nil
 		}
-		return str(obj, "text"), nil
+		if t := str(obj, "text"); t != "" {
+			return t, nil
+		}
+		// An AI card's own data: its markdown variable.
+		data, _ := obj["cardData"].(map[string]any)
+		params, _ := data["cardParamMap"].(map[string]any)
+		for _, k := range []string{"msgContent", "content", "markdown"} {
+			if t := str(params, k); t != "" {
+				return t, nil
+			}
+		}
+		return "", nil
 	}
 	for _, k := range []string{"content", "text", "markdown"} {
 		if s := str(obj, k); s != "" {
@@ -300,7 +312,7 @@ func truncateRunes(s string, n int) string {
 }
 
 // Who names the quoted message's author for the model.
-func (q Quote) Who(m *BotMessage) string {
+func (q quote) Who(m *botMessage) string {
 	switch {
 	case q.FromBot:
 		return "your earlier message"
@@ -319,7 +331,7 @@ func (q Quote) Who(m *BotMessage) string {
 // Context is the quote as prompt text: "Replying to <who>:" and the quoted
 // text as a markdown block quote, so the model can tell it apart from what
 // the user wrote now.
-func (q Quote) Context(m *BotMessage) string {
+func (q quote) Context(m *botMessage) string {
 	lines := strings.Split(q.Text, "\n")
 	var b strings.Builder
 	b.WriteString("> Replying to " + q.Who(m) + ":")
@@ -333,10 +345,10 @@ func (q Quote) Context(m *BotMessage) string {
 	return b.String()
 }
 
-// WithQuote adds what m quotes to an accepted message's text and
+// withQuote adds what m quotes to an accepted message's text and
 // attachments: the quote's context before the user's text, its pictures
 // as image attachments fetched like the message's own (after the ack).
-func WithQuote(m *BotMessage, text string, atts []picoclaw.Attachment) (string, []picoclaw.Attachment) {
+func withQuote(m *botMessage, text string, atts []picoclaw.Attachment) (string, []picoclaw.Attachment) {
 	q, ok := m.Quote()
 	if !ok {
 		return text, atts

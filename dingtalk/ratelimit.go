@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"picoclaw/internal/backoff"
 )
 
-// ChatLimiter defaults. DingTalk throttles a robot at about 20 messages per
+// chatLimiter defaults. DingTalk throttles a robot at about 20 messages per
 // minute per chat (errcode 130101 / 660026); idle chats are forgotten after
 // five minutes, long after their window has emptied.
 const (
@@ -18,20 +20,18 @@ const (
 	DefaultChatIdleTimeout = 5 * time.Minute
 )
 
-// ErrChatLimiterClosed is returned by Do once the limiter is closed.
-var ErrChatLimiterClosed = errors.New("dingtalk: chat limiter closed")
+// errChatLimiterClosed is returned by Do once the limiter is closed.
+var errChatLimiterClosed = errors.New("dingtalk: chat limiter closed")
 
-// ChatLimiterConfig configures a ChatLimiter. Zero values take the defaults.
-type ChatLimiterConfig struct {
-	PerWindow   int                                              // sends allowed per Window per chat; default 20
-	Window      time.Duration                                    // sliding window; default 60s
-	Now         func() time.Time                                 // default time.Now
-	Sleep       func(ctx context.Context, d time.Duration) error // default: a timer that honours ctx
-	Logger      *slog.Logger                                     // nil: discard
-	IdleTimeout time.Duration                                    // drop a chat's state after this long idle; default 5 min
+// chatLimiterConfig configures a chatLimiter. Zero values take the defaults.
+type chatLimiterConfig struct {
+	PerWindow   int           // sends allowed per Window per chat; default 20
+	Window      time.Duration // sliding window; default 60s
+	Logger      *slog.Logger  // nil: discard
+	IdleTimeout time.Duration // drop a chat's state after this long idle; default 5 min
 }
 
-// ChatLimiter is a per-chat ordered send queue with a sliding-window rate
+// chatLimiter is a per-chat ordered send queue with a sliding-window rate
 // limit.
 //
 // DingTalk counts about 20 robot messages per minute per chat and answers
@@ -53,12 +53,10 @@ type ChatLimiterConfig struct {
 // window and any penalty have passed). Send times are taken when a send
 // returns, so the spacing holds for arrival times at DingTalk too, however
 // long each request took.
-type ChatLimiter struct {
+type chatLimiter struct {
 	perWindow int
 	window    time.Duration
 	idle      time.Duration
-	now       func() time.Time
-	sleep     func(ctx context.Context, d time.Duration) error
 	log       *slog.Logger
 
 	// closeCtx ends on Close, waking queued and sleeping senders.
@@ -72,7 +70,7 @@ type ChatLimiter struct {
 	janitorArmed bool
 }
 
-// chatState is one chat's queue and send history, guarded by ChatLimiter.mu.
+// chatState is one chat's queue and send history, guarded by chatLimiter.mu.
 type chatState struct {
 	busy      bool          // a Do call holds the chat
 	queue     []*chatTicket // Do calls waiting their turn, oldest first
@@ -89,8 +87,8 @@ type chatTicket struct {
 	granted bool
 }
 
-// NewChatLimiter returns a limiter; call Close when done with it.
-func NewChatLimiter(cfg ChatLimiterConfig) *ChatLimiter {
+// newChatLimiter returns a limiter; call Close when done with it.
+func newChatLimiter(cfg chatLimiterConfig) *chatLimiter {
 	if cfg.PerWindow <= 0 {
 		cfg.PerWindow = DefaultChatPerWindow
 	}
@@ -100,22 +98,14 @@ func NewChatLimiter(cfg ChatLimiterConfig) *ChatLimiter {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultChatIdleTimeout
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleepContext
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &ChatLimiter{
+	return &chatLimiter{
 		perWindow: cfg.PerWindow,
 		window:    cfg.Window,
 		idle:      cfg.IdleTimeout,
-		now:       cfg.Now,
-		sleep:     cfg.Sleep,
 		log:       cfg.Logger,
 		closeCtx:  ctx,
 		cancel:    cancel,
@@ -130,7 +120,7 @@ func NewChatLimiter(cfg ChatLimiterConfig) *ChatLimiter {
 // message of the same chat interleaves. An fn's error stops the rest of the
 // batch and is returned as is. If ctx ends first, Do leaves the queue
 // without holding up later callers and returns an error wrapping ctx.Err().
-func (l *ChatLimiter) Do(ctx context.Context, key string, fns ...func(ctx context.Context) error) error {
+func (l *chatLimiter) Do(ctx context.Context, key string, fns ...func(ctx context.Context) error) error {
 	if len(fns) == 0 {
 		return nil
 	}
@@ -153,7 +143,7 @@ func (l *ChatLimiter) Do(ctx context.Context, key string, fns ...func(ctx contex
 		}
 		err := fn(ctx)
 		l.mu.Lock()
-		st.record(l.now(), l.perWindow)
+		st.record(time.Now(), l.perWindow)
 		l.mu.Unlock()
 		if err != nil {
 			return err
@@ -164,22 +154,22 @@ func (l *ChatLimiter) Do(ctx context.Context, key string, fns ...func(ctx contex
 
 // Penalize makes key wait at least d before its next send, on top of the
 // window; used after a 130101/660026 answer. A longer earlier penalty stands.
-func (l *ChatLimiter) Penalize(key string, d time.Duration) {
+func (l *chatLimiter) Penalize(key string, d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed || d <= 0 {
 		return
 	}
 	st := l.chat(key)
-	if until := l.now().Add(d); until.After(st.notBefore) {
+	if until := time.Now().Add(d); until.After(st.notBefore) {
 		st.notBefore = until
 	}
 	l.log.Info("dingtalk: chat sends paused after throttling", "chat", key, "for", d)
 }
 
 // Close stops the idle sweeper and fails queued, waiting and later Do calls
-// with ErrChatLimiterClosed. An fn already running is not interrupted.
-func (l *ChatLimiter) Close() {
+// with errChatLimiterClosed. An fn already running is not interrupted.
+func (l *chatLimiter) Close() {
 	l.mu.Lock()
 	if !l.closed {
 		l.closed = true
@@ -194,11 +184,11 @@ func (l *ChatLimiter) Close() {
 
 // enqueue takes the chat at once when it is free (t == nil), else queues a
 // ticket behind the callers already there.
-func (l *ChatLimiter) enqueue(key string) (*chatState, *chatTicket, error) {
+func (l *chatLimiter) enqueue(key string) (*chatState, *chatTicket, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, nil, ErrChatLimiterClosed
+		return nil, nil, errChatLimiterClosed
 	}
 	st := l.chat(key)
 	if !st.busy {
@@ -211,7 +201,7 @@ func (l *ChatLimiter) enqueue(key string) (*chatState, *chatTicket, error) {
 }
 
 // awaitTurn blocks until t is granted the chat, or leaves the queue.
-func (l *ChatLimiter) awaitTurn(ctx context.Context, st *chatState, t *chatTicket) error {
+func (l *chatLimiter) awaitTurn(ctx context.Context, st *chatState, t *chatTicket) error {
 	var cause error
 	select {
 	case <-t.ready:
@@ -219,7 +209,7 @@ func (l *ChatLimiter) awaitTurn(ctx context.Context, st *chatState, t *chatTicke
 	case <-ctx.Done():
 		cause = fmt.Errorf("dingtalk: wait for chat send turn: %w", ctx.Err())
 	case <-l.closeCtx.Done():
-		cause = ErrChatLimiterClosed
+		cause = errChatLimiterClosed
 	}
 	l.mu.Lock()
 	granted := t.granted
@@ -241,7 +231,7 @@ func (l *ChatLimiter) awaitTurn(ctx context.Context, st *chatState, t *chatTicke
 
 // awaitSlot blocks the chat's holder until the window and any penalty allow
 // one more send.
-func (l *ChatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) error {
+func (l *chatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) error {
 	for {
 		// A turn or slot that comes after ctx ended is not used.
 		if err := ctx.Err(); err != nil {
@@ -249,10 +239,10 @@ func (l *ChatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) 
 		}
 		l.mu.Lock()
 		closed := l.closed
-		wait := st.wait(l.now(), l.perWindow, l.window)
+		wait := st.wait(time.Now(), l.perWindow, l.window)
 		l.mu.Unlock()
 		if closed {
-			return ErrChatLimiterClosed
+			return errChatLimiterClosed
 		}
 		if wait <= 0 {
 			return nil
@@ -266,17 +256,17 @@ func (l *ChatLimiter) awaitSlot(ctx context.Context, key string, st *chatState) 
 
 // sleepOrClose sleeps d, cut short by ctx or Close. Only the slow path pays
 // for the merged context.
-func (l *ChatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
+func (l *chatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(l.closeCtx, cancel)
 	defer stop()
-	err := l.sleep(sctx, d)
+	err := backoff.Sleep(sctx, d)
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("dingtalk: wait for chat send slot: %w", ctx.Err())
 	case l.closeCtx.Err() != nil:
-		return ErrChatLimiterClosed
+		return errChatLimiterClosed
 	case err != nil:
 		return fmt.Errorf("dingtalk: wait for chat send slot: %w", err)
 	}
@@ -284,10 +274,10 @@ func (l *ChatLimiter) sleepOrClose(ctx context.Context, d time.Duration) error {
 }
 
 // release hands the chat to the next ticket, or frees it.
-func (l *ChatLimiter) release(st *chatState) {
+func (l *chatLimiter) release(st *chatState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st.lastUsed = l.now()
+	st.lastUsed = time.Now()
 	if len(st.queue) == 0 {
 		st.busy = false
 		l.armJanitor()
@@ -304,10 +294,10 @@ func (l *ChatLimiter) release(st *chatState) {
 }
 
 // chat returns key's state, creating it. Callers hold l.mu.
-func (l *ChatLimiter) chat(key string) *chatState {
+func (l *chatLimiter) chat(key string) *chatState {
 	st, ok := l.chats[key]
 	if !ok {
-		st = &chatState{lastUsed: l.now()}
+		st = &chatState{lastUsed: time.Now()}
 		l.chats[key] = st
 		l.armJanitor()
 	}
@@ -315,7 +305,7 @@ func (l *ChatLimiter) chat(key string) *chatState {
 }
 
 // armJanitor makes sure a sweep is due. Callers hold l.mu.
-func (l *ChatLimiter) armJanitor() {
+func (l *chatLimiter) armJanitor() {
 	if l.janitorArmed || l.closed {
 		return
 	}
@@ -330,7 +320,7 @@ func (l *ChatLimiter) armJanitor() {
 // sweep drops idle chats and re-arms itself while idle ones remain; a busy
 // chat re-arms it when released, so a limiter with no idle chat has no timer
 // pending.
-func (l *ChatLimiter) sweep() {
+func (l *chatLimiter) sweep() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.janitorArmed = false
@@ -340,7 +330,7 @@ func (l *ChatLimiter) sweep() {
 	// Wait out the window as well, so dropping a chat never loses history
 	// that still limits it.
 	idle := max(l.idle, l.window)
-	now := l.now()
+	now := time.Now()
 	rearm := false
 	for key, st := range l.chats {
 		switch {
@@ -375,16 +365,4 @@ func (st *chatState) record(now time.Time, perWindow int) {
 	}
 	st.sends[st.next] = now
 	st.next = (st.next + 1) % perWindow
-}
-
-// sleepContext is the default Sleep: a timer that gives up when ctx ends.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -38,16 +38,16 @@ func (s *sendLog) snapshot() ([]string, []time.Time) {
 }
 
 // newTestLimiter builds a limiter inside the current synctest bubble.
-func newTestLimiter(t *testing.T, cfg ChatLimiterConfig) *ChatLimiter {
+func newTestLimiter(t *testing.T, cfg chatLimiterConfig) *chatLimiter {
 	t.Helper()
-	l := NewChatLimiter(cfg)
+	l := newChatLimiter(cfg)
 	t.Cleanup(l.Close)
 	return l
 }
 
 // goDo starts Do in a goroutine and waits until it has run or queued, so
 // successive goDo calls reach the limiter in the order they were made.
-func goDo(ctx context.Context, l *ChatLimiter, key string, fns ...func(context.Context) error) <-chan error {
+func goDo(ctx context.Context, l *chatLimiter, key string, fns ...func(context.Context) error) <-chan error {
 	done := make(chan error, 1)
 	go func() { done <- l.Do(ctx, key, fns...) }()
 	synctest.Wait()
@@ -101,7 +101,7 @@ func TestChatLimiterBurstKeepsOrderAndWindow(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newTestLimiter(t, ChatLimiterConfig{PerWindow: tc.perWindow, Window: tc.window})
+				l := newTestLimiter(t, chatLimiterConfig{PerWindow: tc.perWindow, Window: tc.window})
 				per, window := tc.perWindow, tc.window
 				if per == 0 {
 					per, window = DefaultChatPerWindow, DefaultChatWindow
@@ -149,11 +149,11 @@ func TestChatLimiterKeysIndependent(t *testing.T) {
 	tests := []struct {
 		name string
 		// block leaves key "a" unable to send and returns what unblocks it.
-		block func(t *testing.T, l *ChatLimiter, log *sendLog) (unblock func())
+		block func(t *testing.T, l *chatLimiter, log *sendLog) (unblock func())
 	}{
 		{
 			name: "a's window is full",
-			block: func(t *testing.T, l *ChatLimiter, log *sendLog) func() {
+			block: func(t *testing.T, l *chatLimiter, log *sendLog) func() {
 				for i := range DefaultChatPerWindow {
 					if err := l.Do(t.Context(), "a", log.send("a"+strconv.Itoa(i))); err != nil {
 						t.Fatalf("Do: %v", err)
@@ -164,7 +164,7 @@ func TestChatLimiterKeysIndependent(t *testing.T) {
 		},
 		{
 			name: "a's send is in flight",
-			block: func(t *testing.T, l *ChatLimiter, log *sendLog) func() {
+			block: func(t *testing.T, l *chatLimiter, log *sendLog) func() {
 				fn, release := gate(log, "a-slow")
 				goDo(t.Context(), l, "a", fn)
 				return release
@@ -174,7 +174,7 @@ func TestChatLimiterKeysIndependent(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newTestLimiter(t, ChatLimiterConfig{})
+				l := newTestLimiter(t, chatLimiterConfig{})
 				var log sendLog
 				unblock := tc.block(t, l, &log)
 				aDone := goDo(t.Context(), l, "a", log.send("a-next"))
@@ -212,7 +212,7 @@ func TestChatLimiterBatchContiguous(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newTestLimiter(t, ChatLimiterConfig{PerWindow: tc.perWindow})
+				l := newTestLimiter(t, chatLimiterConfig{PerWindow: tc.perWindow})
 				var log sendLog
 				first, release := gate(&log, "x0")
 				x := goDo(t.Context(), l, "c", first, log.send("x1"), log.send("x2"))
@@ -248,7 +248,7 @@ func TestChatLimiterFailingFnFreesChat(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newTestLimiter(t, ChatLimiterConfig{})
+				l := newTestLimiter(t, chatLimiterConfig{})
 				var log sendLog
 				var err error
 				func() {
@@ -273,12 +273,12 @@ func TestChatLimiterCancelQueuedWaiter(t *testing.T) {
 	tests := []struct {
 		name string
 		// hold makes the next Do on "k" wait and returns what lets it go on.
-		hold      func(t *testing.T, l *ChatLimiter, log *sendLog) (release func())
+		hold      func(t *testing.T, l *chatLimiter, log *sendLog) (release func())
 		perWindow int
 	}{
 		{
 			name: "behind an in-flight send",
-			hold: func(t *testing.T, l *ChatLimiter, log *sendLog) func() {
+			hold: func(t *testing.T, l *chatLimiter, log *sendLog) func() {
 				fn, release := gate(log, "holder")
 				goDo(t.Context(), l, "k", fn)
 				return release
@@ -287,7 +287,7 @@ func TestChatLimiterCancelQueuedWaiter(t *testing.T) {
 		{
 			name:      "waiting for the window",
 			perWindow: 1,
-			hold: func(t *testing.T, l *ChatLimiter, log *sendLog) func() {
+			hold: func(t *testing.T, l *chatLimiter, log *sendLog) func() {
 				if err := l.Do(t.Context(), "k", log.send("holder")); err != nil {
 					t.Fatalf("Do: %v", err)
 				}
@@ -298,7 +298,7 @@ func TestChatLimiterCancelQueuedWaiter(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newTestLimiter(t, ChatLimiterConfig{PerWindow: tc.perWindow})
+				l := newTestLimiter(t, chatLimiterConfig{PerWindow: tc.perWindow})
 				var log sendLog
 				release := tc.hold(t, l, &log)
 				ctx, cancel := context.WithCancel(t.Context())
@@ -326,7 +326,7 @@ func TestChatLimiterCancelQueuedWaiter(t *testing.T) {
 func TestChatLimiterCancelRacesGrant(t *testing.T) {
 	for i := range 200 {
 		synctest.Test(t, func(t *testing.T) {
-			l := newTestLimiter(t, ChatLimiterConfig{})
+			l := newTestLimiter(t, chatLimiterConfig{})
 			var log sendLog
 			ctx, cancel := context.WithCancel(t.Context())
 			ch := make(chan struct{})
@@ -370,7 +370,7 @@ func TestChatLimiterPenalize(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				l := newTestLimiter(t, ChatLimiterConfig{PerWindow: tc.perWindow})
+				l := newTestLimiter(t, chatLimiterConfig{PerWindow: tc.perWindow})
 				var log sendLog
 				if err := l.Do(t.Context(), "k", log.send("first")); err != nil {
 					t.Fatalf("Do: %v", err)
@@ -398,7 +398,7 @@ func TestChatLimiterPenalize(t *testing.T) {
 func TestChatLimiterIdleCleanup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const idle = 5 * time.Minute
-		l := newTestLimiter(t, ChatLimiterConfig{IdleTimeout: idle})
+		l := newTestLimiter(t, chatLimiterConfig{IdleTimeout: idle})
 		var log sendLog
 		for _, k := range []string{"a", "b", "c"} {
 			if err := l.Do(t.Context(), k, log.send(k)); err != nil {
@@ -437,7 +437,7 @@ func TestChatLimiterIdleCleanup(t *testing.T) {
 
 func TestChatLimiterClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := NewChatLimiter(ChatLimiterConfig{PerWindow: 1})
+		l := newChatLimiter(chatLimiterConfig{PerWindow: 1})
 		var log sendLog
 		// "slow" holds its chat through Close; "queued" waits behind it.
 		slowFn, release := gate(&log, "slow")
@@ -451,11 +451,11 @@ func TestChatLimiterClose(t *testing.T) {
 		l.Close()
 		synctest.Wait()
 		for name, d := range map[string]<-chan error{"sleeping": sleeping, "queued": queued} {
-			if err := recvErr(t, d); !errors.Is(err, ErrChatLimiterClosed) {
+			if err := recvErr(t, d); !errors.Is(err, errChatLimiterClosed) {
 				t.Errorf("%s Do returned %v, want ErrChatLimiterClosed", name, err)
 			}
 		}
-		if err := l.Do(t.Context(), "other", log.send("late")); !errors.Is(err, ErrChatLimiterClosed) {
+		if err := l.Do(t.Context(), "other", log.send("late")); !errors.Is(err, errChatLimiterClosed) {
 			t.Errorf("Do after Close returned %v, want ErrChatLimiterClosed", err)
 		}
 		release() // a running fn is not interrupted
@@ -469,13 +469,13 @@ func TestChatLimiterClose(t *testing.T) {
 }
 
 // chatCount and chatKeys expose the limiter's state to tests.
-func (l *ChatLimiter) chatCount() int {
+func (l *chatLimiter) chatCount() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.chats)
 }
 
-func (l *ChatLimiter) chatKeys() []string {
+func (l *chatLimiter) chatKeys() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	keys := make([]string, 0, len(l.chats))
@@ -487,13 +487,9 @@ func (l *ChatLimiter) chatKeys() []string {
 }
 
 func BenchmarkChatLimiterDo(b *testing.B) {
-	// A clock that moves a second per reading keeps every window open, so
-	// this measures the limiter's own bookkeeping.
-	var tick atomic.Int64
-	base := time.Now()
-	l := NewChatLimiter(ChatLimiterConfig{
-		Now: func() time.Time { return base.Add(time.Duration(tick.Add(1)) * time.Second) },
-	})
+	// A window of a nanosecond keeps every chat open, so this measures the
+	// limiter's own bookkeeping.
+	l := newChatLimiter(chatLimiterConfig{Window: time.Nanosecond})
 	b.Cleanup(l.Close)
 	keys := make([]string, 10000)
 	for i := range keys {

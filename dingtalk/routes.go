@@ -10,14 +10,14 @@ import (
 	"picoclaw"
 )
 
-// ErrNoRoute: a message cannot be delivered: no fresh session webhook is
+// errNoRoute: a message cannot be delivered: no fresh session webhook is
 // known for the chat and OpenAPI cannot reach it either (a single chat
 // with a user who has no staff id).
-var ErrNoRoute = errors.New("no reply route")
+var errNoRoute = errors.New("no reply route")
 
-// DefaultWebhookTTL is assumed when a callback carries no
+// defaultWebhookTTL is assumed when a callback carries no
 // sessionWebhookExpiredTime; DingTalk's samples all show 90 minutes.
-const DefaultWebhookTTL = 90 * time.Minute
+const defaultWebhookTTL = 90 * time.Minute
 
 // maxRoutes bounds each route map; expired routes go first, then the
 // ones closest to expiry.

@@ -18,18 +18,18 @@ import (
 	"picoclaw/internal/fsutil"
 )
 
-// RoutesFile is the file under ChannelConfig.StateDir that keeps the
+// routesFile is the file under ChannelConfig.StateDir that keeps the
 // known chats and their session webhooks across restarts.
-const RoutesFile = "dingtalk-routes.json"
+const routesFile = "dingtalk-routes.json"
 
-// RoutesLogFile, next to RoutesFile, holds the route changes made since
-// RoutesFile was last written, one JSON routeRecord a line.
-const RoutesLogFile = "dingtalk-routes.log"
+// routesLogFile, next to routesFile, holds the route changes made since
+// routesFile was last written, one JSON routeRecord a line.
+const routesLogFile = "dingtalk-routes.log"
 
 const routesVersion = 1
 
 // routesSnapshotDelay is how long route changes only go to the log before
-// RoutesFile is rewritten and the log emptied.
+// routesFile is rewritten and the log emptied.
 const routesSnapshotDelay = time.Second
 
 // routeRecord is one chat in the routes file or log. The webhook URL is a
@@ -74,7 +74,7 @@ type routesDoc struct {
 }
 
 // routeStore keeps the chat routes of t across restarts in two files: a
-// snapshot (RoutesFile) and a log of the changes since (RoutesLogFile).
+// snapshot (routesFile) and a log of the changes since (routesLogFile).
 //
 // A message's route is appended to the log before its frame is acked,
 // with a plain write and no fsync: one small write instead of rewriting
@@ -115,7 +115,7 @@ func newRouteStore(dir string, t *routes, log *slog.Logger) *routeStore {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &routeStore{path: filepath.Join(dir, RoutesFile), logPath: filepath.Join(dir, RoutesLogFile),
+	s := &routeStore{path: filepath.Join(dir, routesFile), logPath: filepath.Join(dir, routesLogFile),
 		t: t, delay: routesSnapshotDelay, log: log, writeFile: fsutil.WriteFileAtomic}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)

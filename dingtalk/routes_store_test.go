@@ -72,7 +72,7 @@ func TestRoutesLogSurvivesKill(t *testing.T) {
 	if _, ok := got.chat(picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "0456"}); !ok {
 		t.Error("chat 0456, only in the log, was lost")
 	}
-	if info, err := os.Stat(filepath.Join(dir, RoutesLogFile)); err != nil || info.Mode().Perm() != 0o600 {
+	if info, err := os.Stat(filepath.Join(dir, routesLogFile)); err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("routes log: %v, %v; want mode 0600", info, err)
 	}
 }
@@ -86,10 +86,10 @@ func TestRoutesStoreSnapshotsAfterDelay(t *testing.T) {
 			remember(t, s, directRoute("chat"+string(rune('A'+i%26))+string(rune('a'+i/26)), "s", now, time.Hour), now)
 		}
 		synctest.Wait()
-		if _, err := os.Stat(filepath.Join(dir, RoutesFile)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(dir, routesFile)); !os.IsNotExist(err) {
 			t.Fatalf("snapshot written before the delay: %v", err)
 		}
-		if n := fileLines(t, filepath.Join(dir, RoutesLogFile)); n != 50 {
+		if n := fileLines(t, filepath.Join(dir, routesLogFile)); n != 50 {
 			t.Fatalf("log has %d lines, want 50", n)
 		}
 		time.Sleep(s.delay)
@@ -100,7 +100,7 @@ func TestRoutesStoreSnapshotsAfterDelay(t *testing.T) {
 		if saves != 1 {
 			t.Errorf("%d snapshots for 50 changes within the delay, want 1", saves)
 		}
-		if n := fileLines(t, filepath.Join(dir, RoutesLogFile)); n != 0 {
+		if n := fileLines(t, filepath.Join(dir, routesLogFile)); n != 0 {
 			t.Errorf("log has %d lines after the snapshot, want 0", n)
 		}
 		if n := len(loadRoutes(t, dir, now).chats()); n != 50 {
@@ -119,7 +119,7 @@ func TestRoutesStoreFailedSnapshotKeepsLog(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
 	// A directory where the snapshot goes makes its rename fail.
-	blocker := filepath.Join(dir, RoutesFile)
+	blocker := filepath.Join(dir, routesFile)
 	if err := os.Mkdir(blocker, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestRoutesStoreFailedSnapshotKeepsLog(t *testing.T) {
 	if err := s.flush(); err == nil {
 		t.Fatal("snapshot over a directory succeeded")
 	}
-	if n := fileLines(t, filepath.Join(dir, RoutesLogFile)); n != 1 {
+	if n := fileLines(t, filepath.Join(dir, routesLogFile)); n != 1 {
 		t.Fatalf("log has %d lines after a failed snapshot, want 1", n)
 	}
 	if err := os.Remove(blocker); err != nil {
@@ -149,7 +149,7 @@ func TestRoutesLogSkipsCorruptLines(t *testing.T) {
 	good := `{"kind":"direct","id":"0123","webhook":"https://oapi.dingtalk.com/robot/sendBySession?session=x","expiry_ms":` +
 		strconv.FormatInt(now.Add(time.Hour).UnixMilli(), 10) + "}"
 	content := "{not json\n" + good + "\n" + `{"kind":"direct","id":"09` // torn last line
-	if err := os.WriteFile(filepath.Join(dir, RoutesLogFile), []byte(content), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, routesLogFile), []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
@@ -179,28 +179,28 @@ func TestChannelFlushesRoutesWhenRunEnds(t *testing.T) {
 	go func() { done <- lc.ch.Run(ctx, func(in picoclaw.Inbound) { lc.inbound <- in }) }()
 	select {
 	case <-connected:
-	case <-streamCtx(t).Done():
+	case <-testCtx(t).Done():
 		t.Fatalf("channel never connected (logs:\n%s)", lc.logs)
 	}
-	if err := srv.WaitConnections(streamCtx(t), 1); err != nil {
+	if err := srv.WaitConnections(testCtx(t), 1); err != nil {
 		t.Fatal(err)
 	}
 	in := lc.push(t, dingtalktest.BotMessage{Text: "hi", SenderStaffID: "0555"})
-	if _, err := os.Stat(filepath.Join(dir, RoutesFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, routesFile)); !os.IsNotExist(err) {
 		t.Fatalf("snapshot rewritten on the ack path: %v", err)
 	}
-	if n := fileLines(t, filepath.Join(dir, RoutesLogFile)); n != 1 {
+	if n := fileLines(t, filepath.Join(dir, routesLogFile)); n != 1 {
 		t.Fatalf("routes log has %d lines, want the message's route", n)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, RoutesFile))
+	raw, err := os.ReadFile(filepath.Join(dir, routesFile))
 	if err != nil || !strings.Contains(string(raw), in.Chat.ID) || !strings.Contains(string(raw), "sendBySession") {
 		t.Errorf("routes file after Run %s (%v): want the chat and its webhook", raw, err)
 	}
-	if n := fileLines(t, filepath.Join(dir, RoutesLogFile)); n != 0 {
+	if n := fileLines(t, filepath.Join(dir, routesLogFile)); n != 0 {
 		t.Errorf("routes log has %d lines after Run, want 0", n)
 	}
 }
@@ -234,7 +234,7 @@ func TestRoutesRecordDoesNotWaitForSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.writeFile = write
-	if n := fileLines(t, filepath.Join(dir, RoutesLogFile)); n != 1 {
+	if n := fileLines(t, filepath.Join(dir, routesLogFile)); n != 1 {
 		t.Errorf("log has %d lines after the snapshot, want the 1 logged during it", n)
 	}
 	got := loadRoutes(t, dir, now) // as after kill -9 now

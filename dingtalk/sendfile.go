@@ -12,17 +12,18 @@ import (
 	"strings"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
 )
 
-// MaxSendFileSize is the largest file send_file uploads; DingTalk's media
+// maxSendFileSize is the largest file send_file uploads; DingTalk's media
 // upload takes at most 20 MB.
-const MaxSendFileSize = 20 << 20
+const maxSendFileSize = 20 << 20
 
 // MediaSender is the part of the OpenAPI client that send_file needs.
 type MediaSender interface {
 	UploadMedia(ctx context.Context, mediaType, fileName string, r io.Reader) (mediaID string, err error)
-	SendDirect(ctx context.Context, staffIDs []string, msg OpenAPIMessage) error
-	SendGroup(ctx context.Context, openConversationID string, msg OpenAPIMessage) error
+	SendDirect(ctx context.Context, staffIDs []string, msg openapi.Message) error
+	SendGroup(ctx context.Context, openConversationID string, msg openapi.Message) error
 }
 
 // isImageExt reports whether a file with extension ext is sent as a
@@ -97,8 +98,8 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 		return "", fmt.Errorf("send_file: %s is not a regular file", a.Path)
 	case info.Size() == 0:
 		return "", fmt.Errorf("send_file: %s is empty", a.Path)
-	case info.Size() > MaxSendFileSize:
-		return "", fmt.Errorf("send_file: %s is %s, over DingTalk's limit of %s; compress or split it", a.Path, humanSize(info.Size()), humanSize(MaxSendFileSize))
+	case info.Size() > maxSendFileSize:
+		return "", fmt.Errorf("send_file: %s is %s, over DingTalk's limit of %s; compress or split it", a.Path, humanSize(info.Size()), humanSize(maxSendFileSize))
 	}
 
 	name := filepath.Base(path)
@@ -109,19 +110,19 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 	}
 	// One byte over the cap, so that a file that grew after the size check
 	// is refused by the upload rather than cut short.
-	mediaID, err := t.api.UploadMedia(ctx, mediaType, name, io.LimitReader(f, MaxSendFileSize+1))
+	mediaID, err := t.api.UploadMedia(ctx, mediaType, name, io.LimitReader(f, maxSendFileSize+1))
 	if err != nil {
 		return "", fmt.Errorf("send_file: upload %s: %w", name, err)
 	}
-	var msg OpenAPIMessage
+	var msg openapi.Message
 	if mediaType == "image" {
 		// DingTalk accepts a media id where sampleImageMsg wants a URL.
-		msg = ImageMessage(mediaID)
+		msg = openapi.ImageMessage(mediaID)
 	} else {
 		if ext == "" {
 			ext = "file"
 		}
-		msg = FileMessage(mediaID, name, ext)
+		msg = openapi.FileMessage(mediaID, name, ext)
 	}
 	key := picoclaw.NewSessionKey(ChannelName, chat)
 	if chat.Kind == picoclaw.ChatGroup {

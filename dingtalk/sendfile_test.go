@@ -13,12 +13,13 @@ import (
 	"testing"
 
 	"picoclaw"
+	"picoclaw/dingtalk/openapi"
 )
 
 // The OpenAPI client is what NewSendFileTool and MediaResolver are given.
 var (
-	_ MediaSender = (*OpenAPI)(nil)
-	_ Downloader  = (*OpenAPI)(nil)
+	_ MediaSender = (*openapi.Client)(nil)
+	_ Downloader  = (*openapi.Client)(nil)
 )
 
 type upload struct {
@@ -29,7 +30,7 @@ type upload struct {
 type sent struct {
 	direct []string
 	group  string
-	msg    OpenAPIMessage
+	msg    openapi.Message
 }
 
 type fakeMediaAPI struct {
@@ -54,14 +55,14 @@ func (f *fakeMediaAPI) UploadMedia(ctx context.Context, mediaType, fileName stri
 	return "@media-" + fileName, nil
 }
 
-func (f *fakeMediaAPI) SendDirect(ctx context.Context, staffIDs []string, msg OpenAPIMessage) error {
+func (f *fakeMediaAPI) SendDirect(ctx context.Context, staffIDs []string, msg openapi.Message) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sends = append(f.sends, sent{direct: staffIDs, msg: msg})
 	return f.sendErr
 }
 
-func (f *fakeMediaAPI) SendGroup(ctx context.Context, id string, msg OpenAPIMessage) error {
+func (f *fakeMediaAPI) SendGroup(ctx context.Context, id string, msg openapi.Message) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sends = append(f.sends, sent{group: id, msg: msg})
@@ -127,7 +128,7 @@ func TestSendFile(t *testing.T) {
 			args:       `{"path":"out/chart.PNG"}`,
 			origin:     direct,
 			wantUpload: upload{"image", "chart.PNG", []byte("png-bytes")},
-			wantSent:   sent{direct: []string{"0420297"}, msg: ImageMessage("@media-chart.PNG")},
+			wantSent:   sent{direct: []string{"0420297"}, msg: openapi.ImageMessage("@media-chart.PNG")},
 			wantResult: "sent chart.PNG (9 bytes) to dingtalk:direct:0420297",
 		},
 		{
@@ -135,7 +136,7 @@ func TestSendFile(t *testing.T) {
 			args:       `{"path":"report.pdf"}`,
 			origin:     group,
 			wantUpload: upload{"file", "report.pdf", []byte("%PDF-1.7")},
-			wantSent:   sent{group: "cidAB+c/d==", msg: FileMessage("@media-report.pdf", "report.pdf", "pdf")},
+			wantSent:   sent{group: "cidAB+c/d==", msg: openapi.FileMessage("@media-report.pdf", "report.pdf", "pdf")},
 			wantResult: "sent report.pdf (8 bytes) to dingtalk:group:cidAB+c/d==",
 		},
 		{
@@ -143,7 +144,7 @@ func TestSendFile(t *testing.T) {
 			args:       `{"path":"report.pdf","chat_id":"dingtalk:group:cidOther=="}`,
 			origin:     direct,
 			wantUpload: upload{"file", "report.pdf", []byte("%PDF-1.7")},
-			wantSent:   sent{group: "cidOther==", msg: FileMessage("@media-report.pdf", "report.pdf", "pdf")},
+			wantSent:   sent{group: "cidOther==", msg: openapi.FileMessage("@media-report.pdf", "report.pdf", "pdf")},
 			wantResult: "sent report.pdf (8 bytes) to dingtalk:group:cidOther==",
 		},
 		{
@@ -151,7 +152,7 @@ func TestSendFile(t *testing.T) {
 			args:       `"{\"path\":\"notes\",\"chat_id\":\"direct:0099\"}"`,
 			origin:     group,
 			wantUpload: upload{"file", "notes", []byte("plain")},
-			wantSent:   sent{direct: []string{"0099"}, msg: FileMessage("@media-notes", "notes", "file")},
+			wantSent:   sent{direct: []string{"0099"}, msg: openapi.FileMessage("@media-notes", "notes", "file")},
 			wantResult: "sent notes (5 bytes) to dingtalk:direct:0099",
 		},
 		{
@@ -159,7 +160,7 @@ func TestSendFile(t *testing.T) {
 			args:       `{"path":"WS/report.pdf"}`,
 			origin:     direct,
 			wantUpload: upload{"file", "report.pdf", []byte("%PDF-1.7")},
-			wantSent:   sent{direct: []string{"0420297"}, msg: FileMessage("@media-report.pdf", "report.pdf", "pdf")},
+			wantSent:   sent{direct: []string{"0420297"}, msg: openapi.FileMessage("@media-report.pdf", "report.pdf", "pdf")},
 			wantResult: "sent report.pdf (8 bytes) to dingtalk:direct:0420297",
 		},
 	}
@@ -239,7 +240,7 @@ func TestSendFileRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { big.Close() })
-			if err := big.Truncate(MaxSendFileSize + 1); err != nil {
+			if err := big.Truncate(maxSendFileSize + 1); err != nil {
 				t.Fatal(err)
 			}
 			origin := tt.origin

@@ -8,16 +8,16 @@ import (
 	"picoclaw/internal/text"
 )
 
-// MaxReplyBytes is the size Split cuts answers to. DingTalk rejects a
+// maxReplyBytes is the size split cuts answers to. DingTalk rejects a
 // webhook body over 20,000 bytes (errcode 460101), and the body is more
 // than the text: the JSON envelope and title (~150 bytes) plus escaping,
 // which turns a newline or quote into two bytes and a control character
 // into six. 18,000 leaves room for ~2,000 escapes per part; text of
 // pathological escape density (all quotes) can still exceed it, and then
 // the webhook's 460101 error reports it rather than the text being lost.
-const MaxReplyBytes = 18000
+const maxReplyBytes = 18000
 
-// Split cuts text into parts of at most maxBytes bytes of UTF-8 (so also
+// split cuts text into parts of at most maxBytes bytes of UTF-8 (so also
 // at most maxBytes runes), never inside a character. It cuts, by
 // preference, at a blank line, a line break, a space, then anywhere, and
 // avoids cutting inside a ``` code fence; when it must, it closes the fence
@@ -25,7 +25,7 @@ const MaxReplyBytes = 18000
 // string at the start of the next, counting those lines in the budget.
 // The whitespace at a cut is dropped; nothing else is. A maxBytes below
 // utf8.UTFMax is treated as utf8.UTFMax. Blank text gives no parts.
-func Split(text string, maxBytes int) []string {
+func split(text string, maxBytes int) []string {
 	pieces := splitPieces(text, maxBytes)
 	if len(pieces) == 0 {
 		return nil
@@ -37,7 +37,7 @@ func Split(text string, maxBytes int) []string {
 	return parts
 }
 
-// piece is one part of Split: text[start:end] between an added fence
+// piece is one part of split: text[start:end] between an added fence
 // reopening line (prefix) and an added fence close (suffix).
 type piece struct {
 	start, end     int

@@ -9,13 +9,13 @@ import (
 	"unicode/utf8"
 )
 
-// checkSplit verifies Split's contract on text: every part fits and is
+// checkSplit verifies split's contract on text: every part fits and is
 // valid UTF-8, added fence lines come in close/reopen pairs, and the
 // parts cover the whole text in order, losing only whitespace at cuts.
 func checkSplit(t *testing.T, text string, maxBytes int) []string {
 	t.Helper()
 	pieces := splitPieces(text, maxBytes)
-	parts := Split(text, maxBytes)
+	parts := split(text, maxBytes)
 	if len(parts) != len(pieces) {
 		t.Fatalf("Split gave %d parts, splitPieces %d", len(parts), len(pieces))
 	}
@@ -85,7 +85,7 @@ func TestSplitShortText(t *testing.T) {
 			t.Errorf("Split(%q) = %q, want the text unchanged", text, parts)
 		}
 	}
-	if parts := Split(" \n\t ", 10); parts != nil {
+	if parts := split(" \n\t ", 10); parts != nil {
 		t.Errorf("Split(blank) = %q, want nil", parts)
 	}
 }
@@ -128,8 +128,8 @@ func TestSplitProperties(t *testing.T) {
 		{"ascii paragraphs", strings.Repeat("para one line\nline two\n\n", 500), 700},
 		{"chinese", strings.Repeat("中文内容没有空格", 3000), 1000},
 		{"emoji", strings.Repeat("😀🎉👍🏽", 3000), 999},
-		{"long line no spaces", strings.Repeat("x", 50000), MaxReplyBytes},
-		{"45k character answer", longAnswer, MaxReplyBytes},
+		{"long line no spaces", strings.Repeat("x", 50000), maxReplyBytes},
+		{"45k character answer", longAnswer, maxReplyBytes},
 		{"45k character answer, small parts", longAnswer, 500},
 		{"tiny max", "héllo wörld 😀 done", 1},
 		{"many newlines", strings.Repeat("\n", 100) + "x" + strings.Repeat("\n\n\n", 100) + "y", 5},
@@ -215,7 +215,7 @@ func TestSplitCodeFences(t *testing.T) {
 func BenchmarkSplit(b *testing.B) {
 	text := strings.Repeat("这是一个很长的回答，包含中文和 English words。\n```go\nx := 1\n```\n", 1500)
 	for b.Loop() {
-		Split(text, MaxReplyBytes)
+		split(text, maxReplyBytes)
 	}
 }
 

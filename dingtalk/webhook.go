@@ -16,7 +16,9 @@ import (
 	"unicode/utf8"
 
 	"picoclaw"
+	"picoclaw/dingtalk/internal/wire"
 	"picoclaw/internal/backoff"
+	"picoclaw/internal/text"
 )
 
 // Webhook errcodes (sendBySession answers HTTP 200 and reports failure in
@@ -38,25 +40,25 @@ var (
 	ErrBodyTooLarge = errors.New("message body too large")
 )
 
-// WebhookError is a non-zero errcode from a session webhook. Target names
+// webhookError is a non-zero errcode from a session webhook. Target names
 // the webhook by host and path only: its query is a credential.
-type WebhookError struct {
+type webhookError struct {
 	Target string
 	Code   int
 	Msg    string
 	kind   error // ErrSessionExpired, ErrBodyTooLarge or nil
 }
 
-func (e *WebhookError) Error() string {
+func (e *webhookError) Error() string {
 	return fmt.Sprintf("dingtalk: webhook %s: errcode %d: %s", e.Target, e.Code, e.Msg)
 }
 
 // Unwrap returns the error's kind, for errors.Is.
-func (e *WebhookError) Unwrap() error { return e.kind }
+func (e *webhookError) Unwrap() error { return e.kind }
 
-// WebhookRetry says how often and how patiently throttled (130101,
+// webhookRetry says how often and how patiently throttled (130101,
 // 660026) and temporary (5xx, network) failures are retried.
-type WebhookRetry struct {
+type webhookRetry struct {
 	Attempts int           // total tries; 0 means 4
 	Min, Max time.Duration // backoff bounds; 0 means 2s and 30s
 	// Sleep waits d unless ctx ends; nil means backoff.Sleep. Tests
@@ -68,15 +70,15 @@ type WebhookRetry struct {
 	FailFast bool
 }
 
-// WebhookClient posts replies to session webhooks.
-type WebhookClient struct {
+// webhookClient posts replies to session webhooks.
+type webhookClient struct {
 	HTTP   *http.Client // nil means http.DefaultClient
 	Logger *slog.Logger // nil discards
 	// APIBase is the configured DingTalk API base; its host:port is also
 	// accepted as a webhook host (over http if APIBase is http), so tests
 	// can point webhooks at 127.0.0.1.
 	APIBase string
-	Retry   WebhookRetry
+	Retry   webhookRetry
 }
 
 // maxErrmsg bounds the errmsg copied into errors.
@@ -86,7 +88,7 @@ const maxErrmsg = 200
 // dingtalk.com or a subdomain, or the APIBase host. The session webhook
 // comes from the network, so without this check a forged callback could
 // make the bot post answers anywhere.
-func (c *WebhookClient) AllowedWebhook(raw string) error {
+func (c *webhookClient) AllowedWebhook(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		var ue *url.Error
@@ -120,7 +122,7 @@ func (c *WebhookClient) AllowedWebhook(raw string) error {
 // SendMarkdown posts a markdown message to a session webhook, retrying
 // throttling and temporary failures. An empty title is made from the
 // first words of text. Errors name the webhook by host and path only.
-func (c *WebhookClient) SendMarkdown(ctx context.Context, webhook, title, text string, atUserIDs []string) error {
+func (c *webhookClient) SendMarkdown(ctx context.Context, webhook, title, text string, atUserIDs []string) error {
 	if err := c.AllowedWebhook(webhook); err != nil {
 		return err
 	}
@@ -160,10 +162,10 @@ func (c *WebhookClient) SendMarkdown(ctx context.Context, webhook, title, text s
 	}
 }
 
-func (c *WebhookClient) post(ctx context.Context, webhook, target string, body []byte) error {
+func (c *webhookClient) post(ctx context.Context, webhook, target string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhook, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("dingtalk: webhook %s: build request: %w", target, stripURL(err))
+		return fmt.Errorf("dingtalk: webhook %s: build request: %w", target, wire.StripURL(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -172,22 +174,22 @@ func (c *WebhookClient) post(ctx context.Context, webhook, target string, body [
 		if ctx.Err() != nil {
 			return fmt.Errorf("dingtalk: webhook %s: %w", target, ctx.Err())
 		}
-		return fmt.Errorf("dingtalk: webhook %s: %w: %w", target, picoclaw.ErrTemporary, stripURL(err))
+		return fmt.Errorf("dingtalk: webhook %s: %w: %w", target, picoclaw.ErrTemporary, wire.StripURL(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return fmt.Errorf("dingtalk: webhook %s: read answer: %w: %w", target, picoclaw.ErrTemporary, stripURL(err))
+		return fmt.Errorf("dingtalk: webhook %s: read answer: %w: %w", target, picoclaw.ErrTemporary, wire.StripURL(err))
 	}
 	switch {
 	case resp.StatusCode >= 500:
 		err := fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d", target, picoclaw.ErrTemporary, resp.StatusCode)
-		if d := retryAfter(resp.Header, time.Now()); d > 0 {
+		if d := wire.RetryAfter(resp.Header, time.Now()); d > 0 {
 			return &picoclaw.RateLimitError{RetryAfter: d, Err: err}
 		}
 		return err
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return &picoclaw.RateLimitError{RetryAfter: retryAfter(resp.Header, time.Now()), Err: fmt.Errorf("dingtalk: webhook %s: HTTP 429", target)}
+		return &picoclaw.RateLimitError{RetryAfter: wire.RetryAfter(resp.Header, time.Now()), Err: fmt.Errorf("dingtalk: webhook %s: HTTP 429", target)}
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		// Redirects are never followed (see client): the answer was not
 		// delivered, whatever the body says.
@@ -201,7 +203,7 @@ func (c *WebhookClient) post(ctx context.Context, webhook, target string, body [
 		return fmt.Errorf("dingtalk: webhook %s: %w: HTTP %d, answer without errcode (%d bytes)",
 			target, picoclaw.ErrBadResponse, resp.StatusCode, len(raw))
 	}
-	werr := &WebhookError{Target: target, Code: *ans.Code, Msg: truncateBytes(ans.Msg, maxErrmsg)}
+	werr := &webhookError{Target: target, Code: *ans.Code, Msg: text.Snippet(ans.Msg, maxErrmsg)}
 	switch *ans.Code {
 	case errcodeOK:
 		c.logger().Debug("dingtalk: webhook message sent", "webhook", target, "bytes", len(body))
@@ -218,7 +220,7 @@ func (c *WebhookClient) post(ctx context.Context, webhook, target string, body [
 
 // client returns the HTTP client with redirects disabled: a redirect
 // would carry the answer to a host AllowedWebhook never checked.
-func (c *WebhookClient) client() *http.Client {
+func (c *webhookClient) client() *http.Client {
 	hc := http.Client{}
 	if c.HTTP != nil {
 		hc = *c.HTTP
@@ -227,7 +229,7 @@ func (c *WebhookClient) client() *http.Client {
 	return &hc
 }
 
-func (c *WebhookClient) logger() *slog.Logger {
+func (c *webhookClient) logger() *slog.Logger {
 	if c.Logger == nil {
 		return slog.New(slog.DiscardHandler)
 	}
@@ -253,7 +255,7 @@ func markdownBody(title, text string, atUserIDs []string) ([]byte, error) {
 		Markdown markdown `json:"markdown"`
 		At       at       `json:"at"`
 	}{"markdown", markdown{title, text}, at{atUserIDs, false}}
-	return encodeJSON(msg)
+	return wire.EncodeJSON(msg)
 }
 
 // webhookTarget describes a webhook URL by host and path, dropping the

@@ -73,11 +73,11 @@ func statusAnswer(code int, body string) func(w http.ResponseWriter) {
 }
 
 // testClient returns a client for s whose retry waits are recorded, not slept.
-func testClient(s *webhookServer, sleeps *[]time.Duration) *WebhookClient {
-	return &WebhookClient{
+func testClient(s *webhookServer, sleeps *[]time.Duration) *webhookClient {
+	return &webhookClient{
 		HTTP:    s.Client(),
 		APIBase: s.URL,
-		Retry: WebhookRetry{
+		Retry: webhookRetry{
 			Attempts: 3,
 			Sleep: func(ctx context.Context, d time.Duration) error {
 				*sleeps = append(*sleeps, d)
@@ -166,7 +166,7 @@ func TestSendMarkdownErrors(t *testing.T) {
 		{"unknown errcode, permanent", func(t *testing.T) []func(http.ResponseWriter) {
 			return []func(http.ResponseWriter){statusAnswer(200, `{"errcode":400013,"errmsg":"whatever"}`)}
 		}, 1, func(err error) bool {
-			var we *WebhookError
+			var we *webhookError
 			return errors.As(err, &we) && we.Code == 400013 && strings.Contains(err.Error(), "errcode 400013: whatever")
 		}, false},
 		{"5xx retried", func(t *testing.T) []func(http.ResponseWriter) {
@@ -243,7 +243,7 @@ func TestSendMarkdownNetworkErrorHidesSession(t *testing.T) {
 func TestSendMarkdownRetryStopsOnCancel(t *testing.T) {
 	s := newWebhookServer(t, fixtureAnswer(t, "webhook-err-130101-send-too-fast.json"))
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &WebhookClient{HTTP: s.Client(), APIBase: s.URL, Retry: WebhookRetry{
+	c := &webhookClient{HTTP: s.Client(), APIBase: s.URL, Retry: webhookRetry{
 		Attempts: 10,
 		Sleep: func(ctx context.Context, _ time.Duration) error {
 			cancel() // the caller gives up while we wait
@@ -295,7 +295,7 @@ func TestSendMarkdownDoesNotFollowRedirects(t *testing.T) {
 }
 
 func TestAllowedWebhook(t *testing.T) {
-	c := &WebhookClient{APIBase: "http://127.0.0.1:8123"}
+	c := &webhookClient{APIBase: "http://127.0.0.1:8123"}
 	tests := []struct {
 		url     string
 		ok      bool
@@ -337,7 +337,7 @@ func TestAllowedWebhook(t *testing.T) {
 }
 
 func TestAllowedWebhookNoPlaintextForHTTPSBase(t *testing.T) {
-	c := &WebhookClient{APIBase: "https://api.dingtalk.com"}
+	c := &webhookClient{APIBase: "https://api.dingtalk.com"}
 	if err := c.AllowedWebhook("http://api.dingtalk.com/robot/sendBySession?session=x"); err == nil {
 		t.Error("plain http to the https API host was allowed")
 	}

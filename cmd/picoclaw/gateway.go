@@ -123,13 +123,13 @@ func (e *env) gateway(ctx context.Context) error {
 		Logger:     log.With("component", "media"),
 	}
 	k := &intake{box: box, send: send, log: log}
-	k.disp = rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: k.afterTurn,
+	k.disp = rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(ch, k.afterTurn),
 		Attempt: k.attempt, DeadLetter: k.deadLetter,
-		Prepare: func(ctx context.Context, in *picoclaw.Inbound) {
+		Prepare: withThinking(ch, func(ctx context.Context, in *picoclaw.Inbound) {
 			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
 				_ = media.Resolve(ctx, in) // failures become notes for the model
 			}
-		}})
+		})})
 	k.replay()
 	if rt.cron != nil {
 		if err := rt.cron.Start(ctx); err != nil {
@@ -178,7 +178,9 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		Group:              groupRule(dt),
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
+		ThinkingReaction:   dt.ThinkingReaction,
 		StateDir:           p.data.State(),
+		UserAgent:          userAgent(),
 		Logger:             log.With("channel", "dingtalk"),
 		// A generous bound: media downloads of up to max_media_size.
 		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},

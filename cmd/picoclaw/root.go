@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,17 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
+
+// userAgent names this build to DingTalk on every stream open: the
+// -ldflags version, else the module version `go install` recorded, else
+// "dev" for a source build.
+func userAgent() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); v == "dev" && ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return "picoclaw/" + v
+}
 
 // env is what every command needs from the process, injected so tests can
 // run the CLI in-process.

@@ -1,0 +1,55 @@
+package openapi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"picoclaw/dingtalk/dingtalktest"
+)
+
+// testNow is the fake clock's start in these tests.
+var testNow = time.UnixMilli(1772377000000)
+
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func newFake(t *testing.T) *dingtalktest.Server {
+	t.Helper()
+	srv := dingtalktest.NewServer()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func readFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func fixtureAnswer(t *testing.T, name string) func(w http.ResponseWriter) {
+	t.Helper()
+	body := readFixture(t, name)
+	return func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}
+}
+
+func statusAnswer(code int, body string) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	}
+}
