@@ -85,9 +85,19 @@ func (e *env) rootCommand() *cobra.Command {
 		Short:         "A personal AI assistant served in DingTalk",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.NoArgs,
 	}
+	var showVersion bool
 	root.PersistentFlags().StringVar(&e.configPath, "config", "", "config file (default $PICOCLAW_CONFIG or ~/.picoclaw/config.json)")
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version and exit")
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if showVersion {
+			readBuildInfo(version, debug.ReadBuildInfo).print(e.stdout)
+			return nil
+		}
+		return cmd.Help()
+	}
 	root.AddCommand(e.gatewayCommand(), e.agentCommand(), e.statusCommand(), e.onboardCommand(), e.cronCommand(), e.versionCommand())
 	return root
 }
@@ -95,10 +105,10 @@ func (e *env) rootCommand() *cobra.Command {
 func (e *env) versionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, VCS revision, build date and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(e.stdout, "picoclaw", version)
+			readBuildInfo(version, debug.ReadBuildInfo).print(e.stdout)
 			return nil
 		},
 	}
