@@ -35,9 +35,11 @@ func userAgent() string {
 // run the CLI in-process.
 type env struct {
 	stdout, stderr io.Writer
-	getenv         func(string) string
-	configPath     string
-	logLevel       string
+	// argv0 is os.Args[0] as tests want it seen; "" reads os.Args[0].
+	argv0      string
+	getenv     func(string) string
+	configPath string
+	logLevel   string
 	// stopNow is cancelled by a second SIGINT/SIGTERM: stop at once
 	// (nil: never).
 	stopNow context.Context
@@ -139,7 +141,7 @@ func (e *env) loadConfig(log *slog.Logger) (*config.Config, string, error) {
 	}
 	cfg, warnings, err := config.Load(path, e.getenv)
 	if err != nil {
-		return nil, path, err
+		return nil, path, e.missingConfig(path, err)
 	}
 	for _, w := range warnings {
 		log.Warn(w)
