@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/spf13/cobra"
+
 	"strings"
 	"testing"
 )
@@ -42,6 +44,32 @@ func TestHintsNameTheCommandRun(t *testing.T) {
 		}
 		if code, out := run("onboard", "--force"); code != 0 || !strings.Contains(out, "then run "+want+"gateway`") {
 			t.Errorf("argv0 %s: onboard's next step: exit %d, %q", argv0, code, out)
+		}
+	}
+}
+
+// Every command's help shows examples that name the command the user
+// ran; gateway's says where credentials come from and the health port.
+func TestEveryCommandHasExamples(t *testing.T) {
+	e := &env{getenv: func(string) string { return "" }, argv0: "/tmp/go-build1/b001/exe/picoclaw"}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			return
+		}
+		if !strings.Contains(c.Example, "go run ./cmd/picoclaw ") {
+			t.Errorf("%q help has no examples with the command run: %q", c.CommandPath(), c.Example)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(e.rootCommand())
+
+	_, out, _ := runCLI(t, nil, "", "gateway", "--help")
+	for _, want := range []string{"client_secret", "PICOCLAW_", "model_list[i]", "/health", "18790"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gateway --help lacks %q:\n%s", want, out)
 		}
 	}
 }

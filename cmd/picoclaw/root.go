@@ -101,6 +101,7 @@ func (e *env) rootCommand() *cobra.Command {
 		return cmd.Help()
 	}
 	root.AddCommand(e.gatewayCommand(), e.agentCommand(), e.statusCommand(), e.onboardCommand(), e.cronCommand(), e.versionCommand())
+	addExamples(root, e.prog())
 	return root
 }
 
