@@ -293,8 +293,12 @@ func TestReadmeVersion3Example(t *testing.T) {
 	if len(warnings) != 0 {
 		t.Errorf("warnings = %q", warnings)
 	}
-	if err := cfg.CheckDingTalk("config.json"); err != nil {
-		t.Error(err)
+	// It parses, but its placeholders stop the gateway, each named.
+	err := errors.Join(cfg.CheckDingTalk("config.json"), cfg.CheckModelKeys("config.json"))
+	for _, want := range []string{"settings.client_id: is the example placeholder", "settings.client_secret: is the example placeholder", "model_list[0].api_keys[0]: is the example placeholder"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("checks of the README example: %v; want %q", err, want)
+		}
 	}
 	if b := cfg.Channels.DingTalk; !b.Enabled || b.ClientID != "YOUR_CLIENT_ID" || b.ClientSecret != "YOUR_CLIENT_SECRET" {
 		t.Errorf("bot = %+v", b)

@@ -204,9 +204,13 @@ func (c *Config) CheckDingTalk(path string) error {
 			{b.Path("client_id"), b.ClientID},
 			{b.Path("client_secret"), b.ClientSecret},
 		} {
-			if strings.TrimSpace(f.value) == "" {
+			switch {
+			case strings.TrimSpace(f.value) == "":
 				errs = append(errs, &FieldError{Path: f.key,
 					Msg: fmt.Sprintf("required when %s is true (or set %s)", b.Path("enabled"), EnvName(f.key))})
+			case placeholder(f.value):
+				errs = append(errs, &FieldError{Path: f.key,
+					Msg: fmt.Sprintf("is the example placeholder %q: put the value from the DingTalk developer console (your app → Credentials & Basic Info) here, or set %s", strings.TrimSpace(f.value), EnvName(f.key))})
 			}
 		}
 	}

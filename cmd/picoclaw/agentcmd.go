@@ -46,6 +46,9 @@ func (e *env) agentRun(ctx context.Context, message string, showReasoning bool, 
 	if err != nil {
 		return err
 	}
+	if err := cfg.CheckModelKeys(cfgPath); err != nil {
+		return err
+	}
 	p, err := openDataDir(cfg, cfgPath, log)
 	if err != nil {
 		return err

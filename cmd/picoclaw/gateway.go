@@ -70,7 +70,9 @@ func (e *env) gateway(ctx context.Context) error {
 	if len(bots) == 0 {
 		return fmt.Errorf("gateway: no DingTalk bot is enabled in %s; set channel_list.<name>.enabled (or channels.dingtalk.enabled) to true", path)
 	}
-	if err := cfg.CheckDingTalk(path); err != nil {
+	// Both checks at once: a freshly onboarded config lists every field
+	// still to fill in.
+	if err := errors.Join(cfg.CheckDingTalk(path), cfg.CheckModelKeys(path)); err != nil {
 		return err
 	}
 	// cfg.Channels.DingTalk is the first enabled bot; running several in
