@@ -75,6 +75,7 @@ type dingTalkSettings struct {
 	ClientSecret      string                   `json:"client_secret" secret:"true"`
 	APIBase           string                   `json:"api_base"`
 	ReplyAtSender     *bool                    `json:"reply_at_sender"`
+	ThinkingReaction  *bool                    `json:"thinking_reaction"`
 	ChatLimit         int                      `json:"chat_limit"`
 	ChatWindowSeconds int                      `json:"chat_window_seconds"`
 	GroupAllowFrom    StringList               `json:"group_allow_from"`
@@ -90,6 +91,7 @@ func (e dingTalkEntry) config() DingTalkConfig {
 		GroupTrigger:       e.GroupTrigger,
 		ReasoningChannelID: e.ReasoningChannelID,
 		ReplyAtSender:      e.Settings.ReplyAtSender,
+		ThinkingReaction:   e.Settings.ThinkingReaction,
 		APIBase:            e.Settings.APIBase,
 		ChatLimit:          e.Settings.ChatLimit,
 		ChatWindowSeconds:  e.Settings.ChatWindowSeconds,

@@ -142,6 +142,9 @@ type DingTalkConfig struct {
 	ReasoningChannelID string       `json:"reasoning_channel_id"`
 	// ReplyAtSender mentions the asker in group replies; unset means true.
 	ReplyAtSender *bool `json:"reply_at_sender"`
+	// ThinkingReaction puts DingTalk's "🤔思考中" reaction on the user's
+	// message while the answer is worked on; unset means true.
+	ThinkingReaction *bool `json:"thinking_reaction"`
 	// APIBase is the OpenAPI root without a trailing slash (not a PicoClaw
 	// key: it lets tests point the channel at a fake server).
 	APIBase string `json:"api_base"`
@@ -164,6 +167,11 @@ type DingTalkConfig struct {
 type GroupTrigger struct {
 	MentionOnly *bool    `json:"mention_only"`
 	Prefixes    []string `json:"prefixes"`
+}
+
+// ThinkingReactionOrDefault reports thinking_reaction, true when unset.
+func (c DingTalkConfig) ThinkingReactionOrDefault() bool {
+	return c.ThinkingReaction == nil || *c.ThinkingReaction
 }
 
 // MentionOnlyOrDefault reports mention_only, true when unset.

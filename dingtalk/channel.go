@@ -72,6 +72,12 @@ type ChannelConfig struct {
 	// Sleep waits between in-call retries; nil means backoff.Sleep. Tests
 	// shorten the waits with it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// ThinkingReaction puts "🤔思考中" on a message while it is answered
+	// (StartThinking, StopThinking); nil means true.
+	ThinkingReaction *bool
+	// ReactionTimeout bounds each reaction call; default
+	// DefaultReactionTimeout.
+	ReactionTimeout time.Duration
 }
 
 // defaultCallTimeout bounds a short API call: an endpoint that answers
@@ -99,6 +105,8 @@ type Channel struct {
 	now     func() time.Time
 	stream  atomic.Pointer[stream.Client]
 	replies ownReplies
+	// thinking is the reaction on messages being answered (reaction.go).
+	thinking *thinking
 }
 
 var _ picoclaw.Channel = (*Channel)(nil)
@@ -152,6 +160,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		return nil, fmt.Errorf("dingtalk: new channel: %w", err)
 	}
 	c.openapi = api
+	c.thinking = newThinking(api, log, cfg.ThinkingReaction == nil || *cfg.ThinkingReaction, cfg.ReactionTimeout)
 	if cfg.StateDir != "" {
 		c.store = newRouteStore(cfg.StateDir, c.routes, log)
 		// A broken file only costs the remembered webhooks: OpenAPI still
@@ -340,6 +349,7 @@ func (c *Channel) Close() error {
 	c.replies.mu.Unlock()
 	c.replies.cancel()
 	c.replies.wg.Wait()
+	c.thinking.close()
 	c.limiter.Close()
 	return nil
 }

@@ -77,12 +77,13 @@ func TestChannelSendPartsResumes(t *testing.T) {
 	in := lc.push(t, dingtalktest.BotMessage{Group: true, InAtList: true, Text: "hi"})
 	text, parts := threeParts()
 	var accepted []int
+	var last []bool
 	out := picoclaw.Outbound{Channel: ChannelName, Chat: in.Chat, Text: text, ReplyTo: in.MessageID}
-	if err := lc.ch.SendParts(testCtx(t), out, 1, func(i int) { accepted = append(accepted, i) }); err != nil {
+	if err := lc.ch.SendParts(testCtx(t), out, 1, func(i int, l bool) { accepted, last = append(accepted, i), append(last, l) }); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(accepted, []int{1, 2}) {
-		t.Errorf("accepted %v, want [1 2]", accepted)
+	if !slices.Equal(accepted, []int{1, 2}) || !slices.Equal(last, []bool{false, true}) {
+		t.Errorf("accepted %v (last %v), want [1 2] with only 2 the last", accepted, last)
 	}
 	reps := srv.Replies()
 	if len(reps) != 2 || !strings.HasPrefix(strings.TrimSpace(reps[0].Text), parts[1][:6]) {

@@ -30,16 +30,17 @@ func (c *Channel) Send(ctx context.Context, out picoclaw.Outbound) error {
 
 // SendParts is Send for a caller that records progress (the outbox): it
 // skips the first from parts of the split message, already accepted by
-// DingTalk, and calls accepted (if not nil) with each part's index as soon
-// as DingTalk accepted it. The split is the same for the same text, so a
-// retry resumes exactly where the last attempt stopped.
+// DingTalk, and calls accepted (if not nil) with each part's index, and
+// whether it is the last, as soon as DingTalk accepted it. The split is
+// the same for the same text, so a retry resumes exactly where the last
+// attempt stopped.
 //
 // A session webhook that fails (5xx, timeout, redirect, a body that is
 // not its JSON, errcode 300001) is not retried: that part and the rest go
 // by OpenAPI at once. OpenAPI failures are returned with their kind
 // (picoclaw.ErrTemporary, *picoclaw.RateLimitError, errNoRoute, …), for
 // the caller to decide whether to retry later.
-func (c *Channel) SendParts(ctx context.Context, out picoclaw.Outbound, from int, accepted func(part int)) error {
+func (c *Channel) SendParts(ctx context.Context, out picoclaw.Outbound, from int, accepted func(part int, last bool)) error {
 	switch out.Kind {
 	case picoclaw.OutAnswer:
 		return c.sendAnswer(ctx, out, from, accepted)
@@ -50,7 +51,7 @@ func (c *Channel) SendParts(ctx context.Context, out picoclaw.Outbound, from int
 	}
 }
 
-func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int)) error {
+func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int, bool)) error {
 	key := picoclaw.NewSessionKey(ChannelName, out.Chat)
 	if out.Chat.ID == "" {
 		return fmt.Errorf("dingtalk: send answer to %s: %w: empty chat id", key, errNoRoute)
@@ -59,6 +60,8 @@ func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from in
 		c.log.Error("dingtalk: answer not delivered", "chat", string(key), "reply_to", out.ReplyTo, "err", err)
 		return fmt.Errorf("dingtalk: send answer to %s: %w", key, err)
 	}
+	// Delivered: the question no longer needs its "thinking" reaction.
+	c.StopThinking(out.ReplyTo)
 	return nil
 }
 
@@ -88,7 +91,7 @@ func (c *Channel) answerDelivery(out picoclaw.Outbound) delivery {
 	return d
 }
 
-func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int)) error {
+func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int, bool)) error {
 	target := c.cfg.ReasoningChannelID
 	if target == "" {
 		return nil
@@ -130,13 +133,16 @@ func (c *Channel) resolveChat(target string) (picoclaw.Peer, error) {
 	return p, nil
 }
 
-// deliver sends text to d in parts, in order, from part from on, each
+// deliver sends text to d, shaped for DingTalk's markdown (ShapeMarkdown),
+// in parts, in order, from part from on, each
 // titled by its own first words, and reports each accepted part. A
 // webhook that fails in a way another route may fix (see fallsOver) is
 // left for that part and the rest, which go by OpenAPI; one answering
 // 300001 is also forgotten.
-func (c *Channel) deliver(ctx context.Context, d delivery, text string, from int, accepted func(int)) error {
-	parts := split(text, maxReplyBytes)
+func (c *Channel) deliver(ctx context.Context, d delivery, text string, from int, accepted func(int, bool)) error {
+	// Shaped before the split: what DingTalk cannot render is rewritten,
+	// and the same text always gives the same parts (resumable sends).
+	parts := split(ShapeMarkdown(text), maxReplyBytes)
 	if from >= len(parts) {
 		return nil
 	}
@@ -196,7 +202,7 @@ func (c *Channel) deliver(ctx context.Context, d delivery, text string, from int
 				return err
 			}
 			if accepted != nil {
-				accepted(i)
+				accepted(i, i == len(parts)-1)
 			}
 			return nil
 		})

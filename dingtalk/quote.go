@@ -119,7 +119,8 @@ func (m *botMessage) Quote() (quote, bool) {
 // {type:"picture",downloadCode} or {msgType:"text",content} /
 // {msgType:"picture",downloadCode}, a picture's content.downloadCode, a
 // voice note's content.recognition, a file's content.fileName, and a
-// card's element tree in content.cardContent (visible text in "value").
+// card's element tree in content.cardContent (visible text in "value"),
+// else its content.text or content.cardData.cardParamMap's markdown.
 func quoteBody(msgType string, raw json.RawMessage) (string, []string) {
 	c := decodeLoose(raw)
 	obj, _ := c.(map[string]any)
@@ -153,7 +154,18 @@ func quoteBody(msgType string, raw json.RawMessage) (string, []string) {
 		if b.Len() > 0 {
 			return b.String(), nil
 		}
-		return str(obj, "text"), nil
+		if t := str(obj, "text"); t != "" {
+			return t, nil
+		}
+		// An AI card's own data: its markdown variable.
+		data, _ := obj["cardData"].(map[string]any)
+		params, _ := data["cardParamMap"].(map[string]any)
+		for _, k := range []string{"msgContent", "content", "markdown"} {
+			if t := str(params, k); t != "" {
+				return t, nil
+			}
+		}
+		return "", nil
 	}
 	for _, k := range []string{"content", "text", "markdown"} {
 		if s := str(obj, k); s != "" {

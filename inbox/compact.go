@@ -45,7 +45,7 @@ func (b *Inbox) expire(now time.Time) {
 
 // maybeCompact compacts the journal once it passes its thresholds. A
 // failure is logged, not returned: the record that triggered it is
-// already durable in the old journal, which stays in use.
+// written to the old journal, which stays in use, and synced there.
 func (b *Inbox) maybeCompact() {
 	if b.records < b.compactRecords && b.size < b.compactBytes {
 		return
@@ -106,6 +106,12 @@ func (b *Inbox) compact() error {
 	}
 	old := b.f
 	b.f = f
+	if commitErr == nil {
+		// The new journal holds every write so far (as state), synced and
+		// renamed durably: nobody waits for the old one, which may be
+		// closed under a running sync.
+		b.gs.Covered()
+	}
 	if err := old.Close(); err != nil {
 		b.logger.Warn("inbox: close old journal", "err", err)
 	}

@@ -32,20 +32,28 @@ type deadLetter struct {
 // forever. An id that is not pending returns 0 and writes nothing.
 func (b *Inbox) Attempt(id string) (int, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.f == nil {
+		b.mu.Unlock()
 		return 0, fmt.Errorf("inbox: attempt %s: %w", id, ErrClosed)
 	}
 	e, ok := b.pending[id]
 	if !ok {
+		b.mu.Unlock()
 		return 0, nil
 	}
-	if err := b.append(&record{Op: opAttempt, ID: id, At: b.cfg.now()}); err != nil {
+	t, err := b.appendLocked(&record{Op: opAttempt, ID: id, At: b.cfg.now()})
+	if err != nil {
+		b.mu.Unlock()
 		return 0, fmt.Errorf("inbox: attempt %s: %w", id, err)
 	}
 	e.attempts++
+	n := e.attempts
 	b.maybeCompact()
-	return e.attempts, nil
+	b.mu.Unlock()
+	if err := b.wait(t); err != nil {
+		return 0, fmt.Errorf("inbox: attempt %s: %w", id, err)
+	}
+	return n, nil
 }
 
 // Release takes back the last Attempt of the pending message id: its turn
@@ -53,19 +61,26 @@ func (b *Inbox) Attempt(id string) (int, error) {
 // should not count towards giving the message up.
 func (b *Inbox) Release(id string) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.f == nil {
+		b.mu.Unlock()
 		return fmt.Errorf("inbox: release %s: %w", id, ErrClosed)
 	}
 	e, ok := b.pending[id]
 	if !ok || e.attempts == 0 {
+		b.mu.Unlock()
 		return nil
 	}
-	if err := b.append(&record{Op: opRelease, ID: id, At: b.cfg.now()}); err != nil {
+	t, err := b.appendLocked(&record{Op: opRelease, ID: id, At: b.cfg.now()})
+	if err != nil {
+		b.mu.Unlock()
 		return fmt.Errorf("inbox: release %s: %w", id, err)
 	}
 	e.attempts--
 	b.maybeCompact()
+	b.mu.Unlock()
+	if err := b.wait(t); err != nil {
+		return fmt.Errorf("inbox: release %s: %w", id, err)
+	}
 	return nil
 }
 

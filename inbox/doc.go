@@ -24,7 +24,10 @@
 //
 // An Accept's record is written and fdatasynced (fsync where fdatasync is
 // not available) before Accept returns, so a message is durable before
-// its frame is acked. Done records are grouped: Done changes the state in
+// its frame is acked; so is an Attempt's before its turn starts. Records
+// are written under the inbox's lock and synced after it is released,
+// one fdatasync shared by every append that arrived meanwhile (group
+// commit). Done records are grouped: Done changes the state in
 // memory at once and its record goes out ahead of the next Accept's, in
 // the same write and fdatasync, or on its own DoneDelay (100 ms) after
 // Done when no Accept comes, or at Flush or Close. A kill -9 can thus lose

@@ -66,17 +66,26 @@ type entry struct {
 	seq uint64
 	// attempts counts the turns started for the message (see Attempt).
 	attempts int
+	// ticket is the accept record's: a repeated Accept of the message
+	// waits until it is durable too.
+	ticket uint64
 }
 
-// Inbox is the durable inbox. It is safe for concurrent use. Every write
-// holds the lock through its fdatasync: Accept comes from one stream
-// reader, so it has nothing to group with. Done records are grouped
+// Inbox is the durable inbox. It is safe for concurrent use. Records are
+// written under the lock and fdatasynced after it is released, one sync
+// shared by every append that arrived meanwhile (an Accept from the
+// stream reader, Attempts of turns starting in other chats). Done records
+// are grouped further
 // (see DoneDelay): a lost one costs a duplicate answer, not a lost one.
 type Inbox struct {
 	dir    string
 	path   string
 	logger *slog.Logger
 	cfg    config
+
+	// gs shares fdatasyncs among concurrent appends (group commit):
+	// records are written under mu and synced after mu is released.
+	gs fsutil.GroupSync
 
 	mu      sync.Mutex
 	f       *os.File // the journal, open for appending; nil once closed
@@ -183,21 +192,45 @@ func (b *Inbox) Accept(in picoclaw.Inbound) (isNew bool, err error) {
 		return false, errors.New("inbox: accept: empty message id")
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.f == nil {
+		b.mu.Unlock()
 		return false, fmt.Errorf("inbox: accept %s: %w", id, ErrClosed)
 	}
 	if b.known(id) {
+		// Accepted before; its record may still be on its way to the
+		// disk, and this copy is acked only once it is there.
+		var t uint64
+		if e, ok := b.pending[id]; ok {
+			t = e.ticket
+		}
+		b.mu.Unlock()
+		if err := b.wait(t); err != nil {
+			return false, fmt.Errorf("inbox: accept %s: %w", id, err)
+		}
 		return false, nil
 	}
 	now := b.cfg.now()
 	rec := in // only a new message pays for the copy the encoder needs
-	if err := b.append(&record{Op: opAccept, ID: id, At: now, In: &rec}); err != nil {
+	t, err := b.appendLocked(&record{Op: opAccept, ID: id, At: now, In: &rec})
+	if err != nil {
+		b.mu.Unlock()
 		return false, fmt.Errorf("inbox: accept %s: %w", id, err)
 	}
 	b.seq++
-	b.pending[id] = &entry{in: cloneInbound(in), at: now, seq: b.seq}
+	e := &entry{in: cloneInbound(in), at: now, seq: b.seq, ticket: t}
+	b.pending[id] = e
 	b.maybeCompact()
+	b.mu.Unlock()
+	if err := b.wait(t); err != nil {
+		// Not durable, so not accepted: the frame is not acked, and
+		// DingTalk's redelivery is accepted afresh.
+		b.mu.Lock()
+		if b.pending[id] == e {
+			delete(b.pending, id)
+		}
+		b.mu.Unlock()
+		return false, fmt.Errorf("inbox: accept %s: %w", id, err)
+	}
 	return true, nil
 }
 
@@ -234,14 +267,21 @@ func (b *Inbox) Done(messageID string) error {
 // Flush writes and fdatasyncs the Done records still waiting.
 func (b *Inbox) Flush() error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.f == nil {
+		b.mu.Unlock()
 		return fmt.Errorf("inbox: flush: %w", ErrClosed)
 	}
-	if err := b.append(nil); err != nil {
+	t, err := b.appendLocked(nil)
+	if err == nil {
+		b.maybeCompact()
+	}
+	b.mu.Unlock()
+	if err == nil {
+		err = b.wait(t)
+	}
+	if err != nil {
 		return fmt.Errorf("inbox: flush: %w", err)
 	}
-	b.maybeCompact()
 	return nil
 }
 
@@ -249,16 +289,23 @@ func (b *Inbox) Flush() error {
 // waiting for the next Accept, Done, Flush or Close.
 func (b *Inbox) flushDoneLater() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.doneTimer = nil
 	if b.f == nil {
+		b.mu.Unlock()
 		return
 	}
-	if err := b.append(nil); err != nil {
-		b.logger.Warn("inbox: write answered records; retried with the next write", "records", b.doneN, "err", err)
-		return
+	n := b.doneN
+	t, err := b.appendLocked(nil)
+	if err == nil {
+		b.maybeCompact()
 	}
-	b.maybeCompact()
+	b.mu.Unlock()
+	if err == nil {
+		err = b.wait(t)
+	}
+	if err != nil {
+		b.logger.Warn("inbox: write answered records; a crash now would answer them again", "records", n, "err", err)
+	}
 }
 
 // Pending returns the accepted messages not yet done, in acceptance order.
@@ -292,7 +339,18 @@ func (b *Inbox) Close() error {
 		b.doneTimer.Stop()
 		b.doneTimer = nil
 	}
-	flushErr := b.append(nil)
+	_, flushErr := b.appendLocked(nil)
+	// Flush what appenders still wait for; a sync running now finishes
+	// first (the file is closed only when it returns).
+	if flushErr == nil {
+		flushErr = fsutil.DataSync(b.f)
+		if flushErr == nil && b.dirDirty {
+			flushErr = fsutil.SyncDir(b.dir)
+		}
+		if flushErr == nil {
+			b.gs.Covered()
+		}
+	}
 	err := b.f.Close()
 	b.f = nil
 	if err := errors.Join(flushErr, err); err != nil {

@@ -93,12 +93,16 @@ func (b *Inbox) apply(line []byte, lineNo int) {
 	}
 }
 
-// append writes the waiting Done records, then r (nil: none), with a
-// single write, and fdatasyncs them. The Done records stay queued until
-// that succeeds; written twice they are harmless, as replay is idempotent.
-func (b *Inbox) append(r *record) error {
+// appendLocked writes the waiting Done records, then r (nil: none), with
+// a single write, and returns the ticket to wait for with wait once b.mu
+// is released: appends of many turns share one fdatasync (group commit),
+// and none is made under b.mu. With nothing to write it returns the
+// latest write's ticket. The Done records are forgotten once written: a
+// failed sync may lose them, which costs a duplicate answer after a
+// crash, never a message. Callers hold b.mu.
+func (b *Inbox) appendLocked(r *record) (uint64, error) {
 	if r == nil && b.doneN == 0 {
-		return nil
+		return b.gs.Last(), nil
 	}
 	b.buf.Reset()
 	if b.needNewline {
@@ -108,7 +112,7 @@ func (b *Inbox) append(r *record) error {
 	n := b.doneN
 	if r != nil {
 		if err := encodeRecord(b.enc, r); err != nil {
-			return err
+			return 0, err
 		}
 		n++
 	}
@@ -116,21 +120,45 @@ func (b *Inbox) append(r *record) error {
 	b.size += int64(w)
 	if err != nil {
 		b.needNewline = true
-		return fmt.Errorf("write journal: %w", err)
+		return 0, fmt.Errorf("write journal: %w", err)
 	}
 	b.needNewline = false
 	b.records += n
-	// fdatasync: the size an append changes is still flushed; the
-	// timestamps fsync would add are not needed to read the journal back.
-	if err := fsutil.DataSync(b.f); err != nil {
+	b.clearDone()
+	return b.gs.Wrote(), nil
+}
+
+// wait returns once the write with ticket t is durable. Call it without
+// b.mu.
+func (b *Inbox) wait(t uint64) error {
+	return b.gs.Wait(t, b.syncJournal)
+}
+
+// syncJournal fdatasyncs the journal (fdatasync: the size an append
+// changes is still flushed; the timestamps fsync would add are not needed
+// to read the journal back), and the directory after a compaction whose
+// rename is not yet known durable. Close and a compaction mark earlier
+// writes durable (b.gs.Covered) before closing a file, so a sync that
+// fails because of them fails nobody.
+func (b *Inbox) syncJournal() error {
+	b.mu.Lock()
+	f, dirDirty := b.f, b.dirDirty
+	b.mu.Unlock()
+	if f == nil {
+		return ErrClosed
+	}
+	if err := fsutil.DataSync(f); err != nil {
 		return fmt.Errorf("fdatasync journal: %w", err)
 	}
-	b.clearDone()
-	if b.dirDirty {
+	if dirDirty {
 		if err := fsutil.SyncDir(b.dir); err != nil {
 			return err
 		}
-		b.dirDirty = false
+		b.mu.Lock()
+		if b.f == f {
+			b.dirDirty = false
+		}
+		b.mu.Unlock()
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // BenchmarkPut is the cost an answer pays to become durable: one encoded
 // line and one fdatasync.
 func BenchmarkPut(b *testing.B) {
-	o, err := Open(b.TempDir(), Options{Deliver: func(context.Context, picoclaw.Outbound, int, func(int)) error { return nil }})
+	o, err := Open(b.TempDir(), Options{Deliver: func(context.Context, picoclaw.Outbound, int, func(int, bool)) error { return nil }})
 	if err != nil {
 		b.Fatal(err)
 	}

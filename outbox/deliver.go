@@ -27,14 +27,25 @@ func (o *Outbox) spawnLocked(key picoclaw.SessionKey) {
 // the worker gone (under the same lock as Put's check, so no answer is
 // left without a worker).
 func (o *Outbox) head(key picoclaw.SessionKey) *entry {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if q := o.queues[key]; len(q) > 0 {
-		return o.entries[q[0]]
+	for {
+		o.mu.Lock()
+		q := o.queues[key]
+		if len(q) == 0 {
+			delete(o.queues, key)
+			delete(o.working, key)
+			o.mu.Unlock()
+			return nil
+		}
+		e := o.entries[q[0]]
+		o.mu.Unlock()
+		// Deliver only what survives a crash: Put is usually still
+		// waiting for this same sync, so this costs no extra one.
+		if err := o.gs.Wait(e.ticket, o.syncFile); err != nil {
+			o.forget(e) // Put failed: its caller delivers it
+			continue
+		}
+		return e
 	}
-	delete(o.queues, key)
-	delete(o.working, key)
-	return nil
 }
 
 // work delivers one chat's answers in order until its queue is empty or
@@ -49,6 +60,9 @@ func (o *Outbox) work(ctx context.Context, key picoclaw.SessionKey) {
 			return
 		}
 		err := o.attempt(ctx, e)
+		if err != nil {
+			o.saveSent(e)
+		}
 		switch {
 		case err == nil:
 			if failures > 0 {
@@ -104,32 +118,63 @@ func (o *Outbox) attempt(ctx context.Context, e *entry) error {
 	o.mu.Lock()
 	from := e.sent
 	o.mu.Unlock()
-	return o.opts.Deliver(actx, e.out, from, func(part int) { o.partSent(e, part) })
+	return o.opts.Deliver(actx, e.out, from, func(part int, last bool) { o.partSent(e, part, last) })
 }
 
 // partSent records that part i of e was accepted, so that no retry sends
-// it again. A failed write is logged only: the part was delivered, and
-// this process remembers it; only a crash before the next good write
-// could send it twice.
-func (o *Outbox) partSent(e *entry, i int) {
+// it again, and returns once that record is durable (the next part is
+// sent after it returns). The last part is recorded by finish's done
+// record instead, or by saveSent if the attempt fails anyway. A failed
+// write is logged only: the part was delivered, and this process
+// remembers it; only a crash before the next good write could send it
+// twice.
+func (o *Outbox) partSent(e *entry, i int, last bool) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if i+1 <= e.sent {
+		o.mu.Unlock()
 		return
 	}
 	e.sent = i + 1
-	if o.f == nil {
+	if last || o.f == nil {
+		o.mu.Unlock()
 		return
 	}
-	if err := o.appendLocked(&record{Op: opSent, ID: e.id, At: o.opts.Now(), Parts: e.sent}); err != nil {
-		o.log.Warn("outbox: record of a delivered part not saved; a crash now would send it again", "id", e.id, "part", e.sent, "err", err)
+	o.saveSentLocked(e)
+}
+
+// saveSent records the parts of e accepted but not yet on disk: an
+// attempt that failed after its last part (a deliverer that reports an
+// error anyway) must not send that part again after a crash.
+func (o *Outbox) saveSent(e *entry) {
+	o.mu.Lock()
+	if e.saved >= e.sent || o.f == nil {
+		o.mu.Unlock()
+		return
 	}
+	o.saveSentLocked(e)
+}
+
+// saveSentLocked writes e's sent record, releases o.mu, and waits until
+// the record is durable. Callers hold o.mu.
+func (o *Outbox) saveSentLocked(e *entry) {
+	n := e.sent
+	ticket, err := o.appendLocked(&record{Op: opSent, ID: e.id, At: o.opts.Now(), Parts: n})
+	o.mu.Unlock()
+	if err == nil {
+		err = o.gs.Wait(ticket, o.syncFile)
+	}
+	if err != nil {
+		o.log.Warn("outbox: record of a delivered part not saved; a crash now would send it again", "id", e.id, "part", n, "err", err)
+		return
+	}
+	o.mu.Lock()
+	e.saved = max(e.saved, n)
+	o.mu.Unlock()
 }
 
 // finish ends e: done, or dropped with reason (then it goes to dead.jsonl).
 func (o *Outbox) finish(e *entry, op, reason string) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	now := o.opts.Now()
 	if op == opDrop {
 		o.dead++
@@ -137,24 +182,26 @@ func (o *Outbox) finish(e *entry, op, reason string) {
 			o.log.Error("outbox: dropped answer not saved to "+DeadName, "id", e.id, "err", err)
 		}
 	}
+	var ticket uint64
+	var err error
 	if o.f != nil {
-		if err := o.appendLocked(&record{Op: op, ID: e.id, At: now, Reason: reason}); err != nil {
-			// Not fatal: after a restart the answer is tried again, and
-			// the parts already sent are skipped.
-			o.log.Warn("outbox: end of an answer not saved; it may be tried again after a restart", "id", e.id, "err", err)
-		}
+		ticket, err = o.appendLocked(&record{Op: op, ID: e.id, At: now, Reason: reason})
 	}
-	delete(o.entries, e.id)
-	q := o.queues[e.key]
-	for i, id := range q {
-		if id == e.id {
-			o.queues[e.key] = append(q[:i:i], q[i+1:]...)
-			break
-		}
-	}
-	o.notifyLocked()
+	o.removeLocked(e)
 	if o.f != nil && o.records >= o.compactAt {
 		o.compactLocked()
+	}
+	o.mu.Unlock()
+	// The done record also stands for the answer's last part (which had
+	// no sent record): wait until it is durable, so that no crash after
+	// this returns sends that part again.
+	if err == nil && ticket > 0 {
+		err = o.gs.Wait(ticket, o.syncFile)
+	}
+	if err != nil {
+		// Not fatal: after a restart the answer is tried again, and
+		// the parts already recorded are skipped.
+		o.log.Warn("outbox: end of an answer not saved; it may be tried again after a restart", "id", e.id, "err", err)
 	}
 }
 
@@ -208,6 +255,7 @@ func (o *Outbox) compactLocked() {
 				_ = encodeRecord(&o.buf, &record{Op: opSent, ID: e.id, At: e.at, Parts: e.sent})
 				n++
 			}
+			e.saved = e.sent
 		}
 	}
 	if _, err := a.Write(o.buf.Bytes()); err != nil {
@@ -222,6 +270,9 @@ func (o *Outbox) compactLocked() {
 	if err != nil {
 		o.log.Warn("outbox: rewritten, but its directory was not synced", "err", err)
 	}
+	// The new file holds every write so far (as state), synced: nobody
+	// waits for the old one any more, which may be closed under a sync.
+	o.gs.Covered()
 	o.f.Close()
 	o.f, o.records, o.needNewline = f, n, false
 }

@@ -3,7 +3,7 @@
 // channel reports that the service (DingTalk) accepted it, or until it
 // failed for good.
 //
-// Put writes the answer to outbox.jsonl and fdatasyncs it before it
+// Put writes the answer to outbox.jsonl and it is fdatasynced before Put
 // returns, so that a crash, even kill -9, after Put loses nothing: Open
 // reads the file back and delivery resumes. Answers of one chat are
 // delivered one at a time in the order they were put (a later answer
@@ -12,8 +12,16 @@
 // An answer may go out in several parts (the channel splits long text).
 // The channel reports each accepted part and the outbox records it
 // (fdatasynced) before the next part is sent, so a retry or a restart
-// resumes after the last accepted part and never sends one twice. Only a
-// crash between DingTalk's answer and that record can repeat a part.
+// resumes after the last accepted part and never sends one twice. The
+// last part needs no record of its own: the answer's done record,
+// synced before the chat's next answer goes out, covers it (or a sent
+// record, if the attempt reports a failure anyway). Only a crash between
+// DingTalk's answer and that record can repeat a part.
+//
+// Records are written under the outbox's lock and fdatasynced after it
+// is released, one sync shared by every append that arrived meanwhile
+// (group commit), so chats do not queue behind each other's disk
+// flushes. An answer is delivered only once its put record is durable.
 //
 // A failure whose error kind says retrying may help (picoclaw.ErrTemporary,
 // *picoclaw.RateLimitError, a timed-out attempt) is retried with

@@ -32,7 +32,7 @@ func parts(text string) int {
 	return n
 }
 
-func (s *fakeService) deliver(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int)) error {
+func (s *fakeService) deliver(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int, bool)) error {
 	for i := from; i < parts(out.Text); i++ {
 		s.mu.Lock()
 		s.calls++
@@ -46,7 +46,7 @@ func (s *fakeService) deliver(ctx context.Context, out picoclaw.Outbound, from i
 		s.mu.Lock()
 		s.delivered = append(s.delivered, fmt.Sprintf("%s#%d", out.Text, i))
 		s.mu.Unlock()
-		accepted(i)
+		accepted(i, i == parts(out.Text)-1)
 		if s.block != nil && i == 0 && (s.blockOnly == "" || out.Chat.ID == s.blockOnly) {
 			if s.started != nil {
 				s.started <- struct{}{}

@@ -28,9 +28,11 @@ var ErrClosed = errors.New("outbox closed")
 
 // Deliverer sends out, skipping its first from parts (already accepted
 // before a retry or a restart), and calls accepted with each part's index
-// as soon as the service accepted that part. It returns nil once every
-// part was accepted; its error's kind decides whether the outbox retries.
-type Deliverer func(ctx context.Context, out picoclaw.Outbound, from int, accepted func(part int)) error
+// as soon as the service accepted that part, and whether it was the last
+// one. It returns nil once every part was accepted; its error's kind
+// decides whether the outbox retries. accepted returns once the part is
+// recorded on disk, so the next part must not be sent before it returns.
+type Deliverer func(ctx context.Context, out picoclaw.Outbound, from int, accepted func(part int, last bool)) error
 
 // Options configure an Outbox. Deliver is required.
 type Options struct {
@@ -67,6 +69,12 @@ type entry struct {
 	out  picoclaw.Outbound
 	at   time.Time
 	sent int // parts accepted so far
+	// saved is the parts count recorded on disk: the last part of an
+	// answer is recorded by its done record, not by a sent record.
+	saved int
+	// ticket is the put record's: delivery waits until it is durable, so
+	// an answer is never sent before its put survives a crash.
+	ticket uint64
 }
 
 // Outbox is the durable outbox; safe for concurrent use.
@@ -74,6 +82,10 @@ type Outbox struct {
 	dir, path, deadPath string
 	opts                Options
 	log                 *slog.Logger
+
+	// gs shares fdatasyncs among concurrent appends: records are written
+	// under mu, and synced after mu is released.
+	gs fsutil.GroupSync
 
 	mu          sync.Mutex
 	f           *os.File // nil once closed
@@ -188,21 +200,32 @@ func (o *Outbox) Put(ctx context.Context, out picoclaw.Outbound) error {
 		return fmt.Errorf("outbox: put: %w", err)
 	}
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.f == nil {
+		o.mu.Unlock()
 		return fmt.Errorf("outbox: put: %w", ErrClosed)
 	}
 	now := o.opts.Now()
 	id := o.nextID
-	if err := o.appendLocked(&record{Op: opPut, ID: id, At: now, Out: w}); err != nil {
+	ticket, err := o.appendLocked(&record{Op: opPut, ID: id, At: now, Out: w})
+	if err != nil {
+		o.mu.Unlock()
 		return fmt.Errorf("outbox: put: %w", err)
 	}
 	o.nextID++
-	e := &entry{id: id, key: picoclaw.NewSessionKey(out.Channel, out.Chat), out: out, at: now}
+	// Queued now, in Put order, but delivered only once durable (the
+	// worker waits for ticket too).
+	e := &entry{id: id, key: picoclaw.NewSessionKey(out.Channel, out.Chat), out: out, at: now, ticket: ticket}
 	o.entries[id] = e
 	o.queues[e.key] = append(o.queues[e.key], id)
 	o.notifyLocked()
 	o.spawnLocked(e.key)
+	o.mu.Unlock()
+	if err := o.gs.Wait(ticket, o.syncFile); err != nil {
+		// Not durable: the caller delivers out itself, so the outbox
+		// must not (its worker sees the same failure and skips it).
+		o.forget(e)
+		return fmt.Errorf("outbox: put: %w", err)
+	}
 	return nil
 }
 
@@ -253,9 +276,15 @@ func (o *Outbox) Close() error {
 	if o.f == nil {
 		return nil
 	}
-	err := o.f.Close()
+	// Flush what appenders still wait for; a sync running now finishes
+	// first (the file is closed only when it returns).
+	serr := fsutil.DataSync(o.f)
+	if serr == nil {
+		o.gs.Covered()
+	}
+	cerr := o.f.Close()
 	o.f = nil
-	if err != nil {
+	if err := errors.Join(serr, cerr); err != nil {
 		return fmt.Errorf("outbox: close: %w", err)
 	}
 	return nil
@@ -295,23 +324,64 @@ func (o *Outbox) notifyLocked() {
 	o.changed = make(chan struct{})
 }
 
-// appendLocked writes r and fdatasyncs the file. Callers hold o.mu.
-func (o *Outbox) appendLocked(r *record) error {
+// appendLocked writes r, without syncing it: the caller releases o.mu
+// and then waits for the returned ticket with o.gs.Wait(ticket,
+// o.syncFile), so that appends of many chats share one fdatasync and
+// none is made under o.mu. Callers hold o.mu.
+func (o *Outbox) appendLocked(r *record) (ticket uint64, err error) {
 	o.buf.Reset()
 	if o.needNewline {
 		o.buf.WriteByte('\n')
 	}
 	if err := encodeRecord(&o.buf, r); err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := o.f.Write(o.buf.Bytes()); err != nil {
 		o.needNewline = true
-		return fmt.Errorf("write %s: %w", o.path, err)
+		return 0, fmt.Errorf("write %s: %w", o.path, err)
 	}
 	o.needNewline = false
 	o.records++
-	if err := fsutil.DataSync(o.f); err != nil {
+	return o.gs.Wrote(), nil
+}
+
+// syncFile fdatasyncs the file appended to now. Close and a rewrite
+// mark every earlier write durable (o.gs.Covered) before they close the
+// file, so a sync that fails because of them fails nobody.
+func (o *Outbox) syncFile() error {
+	o.mu.Lock()
+	f := o.f
+	o.mu.Unlock()
+	if f == nil {
+		return ErrClosed
+	}
+	if err := fsutil.DataSync(f); err != nil {
 		return fmt.Errorf("fdatasync %s: %w", o.path, err)
 	}
 	return nil
+}
+
+// forget removes e from memory, if still there: its put was not durable,
+// and Put's caller was told so.
+func (o *Outbox) forget(e *entry) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.entries[e.id]; !ok {
+		return
+	}
+	o.removeLocked(e)
+}
+
+// removeLocked drops e from entries and its chat's queue, waking Drain.
+// Callers hold o.mu.
+func (o *Outbox) removeLocked(e *entry) {
+	delete(o.entries, e.id)
+	q := o.queues[e.key]
+	for i, id := range q {
+		if id == e.id {
+			o.queues[e.key] = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	o.notifyLocked()
 }

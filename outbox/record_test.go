@@ -31,7 +31,7 @@ func TestGoldenV1(t *testing.T) {
 		}
 		var mu sync.Mutex // the two chats are delivered concurrently
 		var calls []call
-		deliver := func(_ context.Context, out picoclaw.Outbound, from int, _ func(int)) error {
+		deliver := func(_ context.Context, out picoclaw.Outbound, from int, _ func(int, bool)) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, call{out, from})

@@ -86,6 +86,11 @@ func New(p Policy, exe string) (*Sandbox, error) {
 			hidden = append(hidden, real)
 		}
 	}
+	for _, h := range hidden {
+		if within(ws, h) {
+			return nil, fmt.Errorf("sandbox: workspace %s lies inside %s, which commands must not read; keep the workspace outside the data dir and the config file's place", ws, h)
+		}
+	}
 	p.Hidden = hidden
 	if p.ReadOnly == nil {
 		p.ReadOnly = defaultReadOnly
@@ -142,7 +147,10 @@ func (s *Sandbox) Command(ctx context.Context, dir, script string, extraRead ...
 	// its PID namespace: killing the group's leader ends every process in
 	// it, even those that called setsid.
 	cmd.Cancel = func() error { return killGroup(cmd) }
-	cmd.WaitDelay = 2 * time.Second
+	// Nothing outlives the namespace's init, so the pipes close once it
+	// ends; the long delay only spares a loaded machine a spurious
+	// "WaitDelay expired" while the output is still being copied.
+	cmd.WaitDelay = 10 * time.Second
 	return cmd, cleanup, nil
 }
 

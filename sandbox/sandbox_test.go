@@ -321,3 +321,27 @@ func waitGone(t *testing.T, tag string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestNewRefusesExposingLayouts(t *testing.T) {
+	l := newLayout(t)
+	exe, _ := os.Executable()
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Skip("no home directory")
+	}
+	for _, tc := range []struct {
+		name string
+		p    sandbox.Policy
+		want string
+	}{
+		{"relative workspace", sandbox.Policy{Workspace: "ws"}, "not an absolute path"},
+		{"workspace inside the data dir", sandbox.Policy{Workspace: l.workspace, Hidden: []string{l.base}}, "lies inside"},
+		{"workspace is home", sandbox.Policy{Workspace: home}, "home directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := sandbox.New(tc.p, exe); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -130,13 +130,13 @@ func (e *env) gateway(ctx context.Context) error {
 	// Closed before the outbox (deferred later, runs earlier): its busy
 	// answers go through it.
 	defer k.Close()
-	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: k.AfterTurn,
+	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(ch, k.AfterTurn),
 		Attempt: k.Attempt, DeadLetter: k.DeadLetter,
-		Prepare: func(ctx context.Context, in *picoclaw.Inbound) {
+		Prepare: withThinking(ch, func(ctx context.Context, in *picoclaw.Inbound) {
 			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
 				_ = media.Resolve(ctx, in) // failures become notes for the model
 			}
-		}})
+		})})
 	k.Attach(disp)
 	k.Replay()
 	if rt.cron != nil {
@@ -186,6 +186,7 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		Group:              groupRule(dt),
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
+		ThinkingReaction:   dt.ThinkingReaction,
 		StateDir:           p.data.State(),
 		UserAgent:          userAgent(),
 		Logger:             log.With("channel", "dingtalk"),

@@ -20,7 +20,7 @@ const outboxDrain = 1500 * time.Millisecond
 // partSender is a channel that can resume an answer after its accepted
 // parts (dingtalk.Channel).
 type partSender interface {
-	SendParts(ctx context.Context, out picoclaw.Outbound, from int, accepted func(part int)) error
+	SendParts(ctx context.Context, out picoclaw.Outbound, from int, accepted func(part int, last bool)) error
 }
 
 // gatewayTuning shortens the gateway's waits for in-process tests; the
@@ -37,7 +37,7 @@ type gatewayTuning struct {
 // openOutbox opens the outbox in dir and starts delivering through
 // channels. Answers Put before a crash are delivered now.
 func (e *env) openOutbox(dir string, channels map[string]picoclaw.Channel, log *slog.Logger) (*outbox.Outbox, error) {
-	deliver := func(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int)) error {
+	deliver := func(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int, bool)) error {
 		c, ok := channels[out.Channel]
 		if !ok {
 			return fmt.Errorf("gateway: send: unknown channel %q", out.Channel)

@@ -49,11 +49,11 @@ func planExec(ctx context.Context, cfg *config.Config, private []string) execSet
 	if err != nil {
 		return execSetup{reason: fmt.Sprintf("not offered: %v (set tools.exec.sandbox to \"off\" to run commands unconfined, or tools.exec.enabled to false)", err)}
 	}
-	network := "no network"
+	namespaces := "user, PID and network namespaces: no network"
 	if tc.Network {
-		network = "host network"
+		namespaces = "user and PID namespaces, host network"
 	}
-	return execSetup{box: box, offer: true, reason: fmt.Sprintf("sandboxed (Landlock ABI %d, user+PID namespaces, %s)", sandbox.LandlockABI(), network)}
+	return execSetup{box: box, offer: true, reason: fmt.Sprintf("sandboxed (Landlock ABI %d, %s)", sandbox.LandlockABI(), namespaces)}
 }
 
 // execTool builds the exec tool per plan, logging what a security

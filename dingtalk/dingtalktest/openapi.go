@@ -53,6 +53,8 @@ type openAPIState struct {
 	urls      map[string]string     // file URL name → downloadCode
 	downloads []FileDownload
 	uploads   []Upload
+	emotions  []EmotionCall
+	reactions map[string][]string // emotion names on a message, by msgId
 }
 
 func newOpenAPIState() openAPIState {
@@ -62,6 +64,8 @@ func newOpenAPIState() openAPIState {
 		outage: map[string]apiFault{},
 		files:  map[string]storedFile{},
 		urls:   map[string]string{},
+
+		reactions: map[string][]string{},
 	}
 }
 
@@ -72,6 +76,8 @@ func (s *Server) registerOpenAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+DownloadPath, s.handleDownload)
 	mux.HandleFunc("GET "+FilePathPrefix+"{name}", s.handleFile)
 	mux.HandleFunc("POST "+UploadPath, s.handleUpload)
+	mux.HandleFunc("POST "+EmotionReplyPath, s.handleEmotionReply)
+	mux.HandleFunc("POST "+EmotionRecallPath, s.handleEmotionRecall)
 }
 
 // FailOpenAPI makes the next times calls to path (TokenPath,

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+
+	"picoclaw"
+	"picoclaw/dingtalk"
+)
+
+// withThinking makes each DingTalk turn start by putting the thinking
+// reaction on the user's message (channels.dingtalk.thinking_reaction),
+// then runs prepare. The reaction comes off when the channel delivers the
+// turn's answer, or, by withThinkingDone, when the turn ends in a way that
+// will send none. It never waits on DingTalk.
+func withThinking(ch *dingtalk.Channel, prepare func(context.Context, *picoclaw.Inbound)) func(context.Context, *picoclaw.Inbound) {
+	return func(ctx context.Context, in *picoclaw.Inbound) {
+		if in.Channel == dingtalk.ChannelName {
+			ch.StartThinking(in.MessageID)
+		}
+		if prepare != nil {
+			prepare(ctx, in)
+		}
+	}
+}
+
+// withThinkingDone takes the reaction off a message whose turn failed,
+// was stopped or given up, or was cut short by a shutdown (a turn run
+// again later puts it back): such a turn may deliver no answer. Then it
+// runs after.
+func withThinkingDone(ch *dingtalk.Channel, after func(picoclaw.Inbound, error)) func(picoclaw.Inbound, error) {
+	return func(in picoclaw.Inbound, err error) {
+		if in.Channel == dingtalk.ChannelName && err != nil {
+			ch.StopThinking(in.MessageID)
+		}
+		if after != nil {
+			after(in, err)
+		}
+	}
+}
