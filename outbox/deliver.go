@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -174,13 +175,20 @@ func (o *Outbox) saveSentLocked(e *entry) {
 
 // finish ends e: done, or dropped with reason (then it goes to dead.jsonl).
 func (o *Outbox) finish(e *entry, op, reason string) {
-	o.mu.Lock()
 	now := o.opts.Now()
 	if op == opDrop {
-		o.dead++
-		if err := o.appendDead(e, now, reason); err != nil {
+		// Saved (and synced) before the drop record, outside o.mu: the
+		// other chats need not wait for dead.jsonl's disk flush.
+		o.mu.Lock()
+		sent := e.sent
+		o.mu.Unlock()
+		if err := o.appendDead(e, sent, now, reason); err != nil {
 			o.log.Error("outbox: dropped answer not saved to "+DeadName, "id", e.id, "err", err)
 		}
+	}
+	o.mu.Lock()
+	if op == opDrop {
+		o.dead++
 	}
 	var ticket uint64
 	var err error
@@ -206,20 +214,20 @@ func (o *Outbox) finish(e *entry, op, reason string) {
 }
 
 // appendDead appends the dropped answer and its reason to dead.jsonl.
-func (o *Outbox) appendDead(e *entry, now time.Time, reason string) error {
+func (o *Outbox) appendDead(e *entry, sent int, now time.Time, reason string) error {
 	w, err := toWire(e.out)
 	if err != nil {
 		return err
 	}
-	o.buf.Reset()
-	if err := encodeRecord(&o.buf, &record{Op: opDrop, ID: e.id, At: now, Out: w, Parts: e.sent, Reason: reason}); err != nil {
+	var buf bytes.Buffer
+	if err := encodeRecord(&buf, &record{Op: opDrop, ID: e.id, At: now, Out: w, Parts: sent, Reason: reason}); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(o.deadPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", o.deadPath, err)
 	}
-	_, werr := f.Write(o.buf.Bytes())
+	_, werr := f.Write(buf.Bytes())
 	serr := fsutil.DataSync(f)
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
