@@ -62,7 +62,7 @@ type ChannelConfig struct {
 	WebhookMargin time.Duration
 	// ChatLimit messages per ChatWindow are sent to one chat at most
 	// (DingTalk throttles robots at ~20 a minute per chat); the rest wait
-	// their turn in order. Defaults DefaultChatPerWindow, DefaultChatWindow.
+	// their turn in order. Defaults defaultChatPerWindow, defaultChatWindow.
 	ChatLimit  int
 	ChatWindow time.Duration
 	// CallTimeout bounds each short API call (stream open, access token,
