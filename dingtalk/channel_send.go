@@ -116,10 +116,12 @@ func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound, from
 // one is a group if it looks like a conversation id, else a staff id.
 func (c *Channel) resolveChat(target string) (picoclaw.Peer, error) {
 	var p picoclaw.Peer
-	if rest, ok := strings.CutPrefix(target, "dingtalk:direct:"); ok {
-		p = picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: rest}
-	} else if rest, ok := strings.CutPrefix(target, "dingtalk:group:"); ok {
-		p = picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: rest}
+	if strings.HasPrefix(target, ChannelName+":") {
+		_, chat, err := picoclaw.ParseSessionKey(target)
+		if err != nil {
+			return p, fmt.Errorf("chat %q: %w: %w", target, errNoRoute, err)
+		}
+		p = chat
 	} else if known, ok := c.routes.knownChat(target); ok {
 		p = known
 	} else if looksLikeConversationID(target) {

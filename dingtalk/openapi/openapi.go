@@ -342,10 +342,5 @@ func (a *Client) snippet(raw []byte, token string) string {
 		}
 		return r
 	}, t)), " ")
-	for _, sec := range []string{a.cfg.ClientSecret, token} {
-		if sec != "" {
-			t = strings.ReplaceAll(t, sec, "***")
-		}
-	}
-	return text.Snippet(t, 200)
+	return text.Snippet(text.Redact(t, a.cfg.ClientSecret, token), 200)
 }
