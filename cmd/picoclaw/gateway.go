@@ -26,7 +26,21 @@ func (e *env) gatewayCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gateway",
 		Short: "Connect to DingTalk and answer chats",
-		Args:  cobra.NoArgs,
+		Long: `Connect to DingTalk over Stream mode and answer chats until Ctrl-C or SIGTERM.
+
+Credentials come from the config file (--config, else $PICOCLAW_CONFIG, else
+~/.picoclaw/config.json): the DingTalk app's client_id and client_secret under
+channel_list.dingtalk.settings (or channels.dingtalk), and the model's api_key
+under model_list[i] (api_key or api_keys; the file is the only place for
+these). Other values can be overridden by a PICOCLAW_* variable named after
+their JSON path, e.g. PICOCLAW_CHANNEL_LIST_DINGTALK_SETTINGS_CLIENT_SECRET or
+PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID; ` + "`status`" + ` shows what is set without
+printing it.
+
+While it runs, http://<gateway.host>:<gateway.port>/health (default
+127.0.0.1:18790) reports the process and its outbox, and /ready answers 200
+once every channel is connected.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
 				stop, err := cpuprof.Start(cpuProfile)
