@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/text"
 )
 
 // Defaults for zero Config fields.
@@ -264,7 +265,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 		// so the parts sent for one turn stay bounded.
 		reasoning := strings.Join(res.reasoning, "\n\n")
 		if len(reasoning) > a.cfg.MaxAnswerBytes {
-			reasoning = truncateUTF8(reasoning, a.cfg.MaxAnswerBytes) + TruncatedMark
+			reasoning = text.Truncate(reasoning, a.cfg.MaxAnswerBytes) + TruncatedMark
 		}
 		errReasoning = a.send(ctx, log, in, picoclaw.OutReasoning, reasoning)
 	}

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"picoclaw"
+	"picoclaw/internal/text"
 )
 
 // Per-turn limits (defaults for zero Config fields, and fixed caps).
@@ -43,23 +43,12 @@ var errAnswerCut = errors.New("agent: answer reached max_answer_bytes")
 // tool time is used up.
 var errToolBudget = errors.New("agent: the turn's tool time budget is used up")
 
-// truncateUTF8 returns at most n bytes of s, cut at a rune boundary.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // capText cuts s to max bytes, saying so at the end.
 func capText(s string, max int, what string) string {
 	if len(s) <= max {
 		return s
 	}
-	return truncateUTF8(s, max) + fmt.Sprintf("\n\n[%s truncated: %d of %d bytes kept]", what, max, len(s))
+	return text.Truncate(s, max) + fmt.Sprintf("\n\n[%s truncated: %d of %d bytes kept]", what, max, len(s))
 }
 
 // capped is a stream collector: it keeps up to max bytes of the answer and
@@ -89,8 +78,8 @@ func (c *capped) onDelta(d picoclaw.Delta) {
 // TruncatedMark.
 func (c *capped) response() *picoclaw.Response {
 	return &picoclaw.Response{
-		Content:      truncateUTF8(c.content.String(), c.max) + TruncatedMark,
-		Reasoning:    truncateUTF8(c.reasoning.String(), c.max),
+		Content:      text.Truncate(c.content.String(), c.max) + TruncatedMark,
+		Reasoning:    text.Truncate(c.reasoning.String(), c.max),
 		FinishReason: "max_answer_bytes",
 	}
 }
@@ -112,10 +101,10 @@ func (a *Agent) completeCapped(ctx context.Context, req picoclaw.Request) (*pico
 	}
 	if len(resp.Content) > c.max {
 		a.log.Warn("agent: answer cut off at max_answer_bytes", "max_answer_bytes", c.max, "answer_len", len(resp.Content))
-		resp.Content = truncateUTF8(resp.Content, c.max) + TruncatedMark
+		resp.Content = text.Truncate(resp.Content, c.max) + TruncatedMark
 		resp.ToolCalls = nil
 	}
-	resp.Reasoning = truncateUTF8(resp.Reasoning, c.max)
+	resp.Reasoning = text.Truncate(resp.Reasoning, c.max)
 	return resp, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"picoclaw"
 )
 
 // Defaults of the tools section, as in PicoClaw v0.2.6.
@@ -280,7 +282,8 @@ func checkAllowTo(to string) string {
 	case strings.ContainsAny(to, " \t\n*"):
 		return fmt.Sprintf(`%q is not a chat: expected "*", a session key such as "dingtalk:direct:<staff id>", or a chat id`, to)
 	}
-	if parts := strings.SplitN(to, ":", 3); len(parts) == 3 && (parts[0] == "" || parts[2] == "" || (parts[1] != "direct" && parts[1] != "group")) {
+	// Two colons make a session key; fewer, a bare chat id.
+	if _, _, err := picoclaw.ParseSessionKey(to); strings.Count(to, ":") >= 2 && err != nil {
 		return fmt.Sprintf(`%q is not a session key: expected "<channel>:direct:<id>" or "<channel>:group:<id>"`, to)
 	}
 	return ""

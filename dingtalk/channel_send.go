@@ -116,10 +116,12 @@ func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound, from
 // one is a group if it looks like a conversation id, else a staff id.
 func (c *Channel) resolveChat(target string) (picoclaw.Peer, error) {
 	var p picoclaw.Peer
-	if rest, ok := strings.CutPrefix(target, "dingtalk:direct:"); ok {
-		p = picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: rest}
-	} else if rest, ok := strings.CutPrefix(target, "dingtalk:group:"); ok {
-		p = picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: rest}
+	if strings.HasPrefix(target, ChannelName+":") {
+		_, chat, err := picoclaw.ParseSessionKey(target)
+		if err != nil {
+			return p, fmt.Errorf("chat %q: %w: %w", target, errNoRoute, err)
+		}
+		p = chat
 	} else if known, ok := c.routes.knownChat(target); ok {
 		p = known
 	} else if looksLikeConversationID(target) {
@@ -164,12 +166,12 @@ func (c *Channel) deliver(ctx context.Context, d delivery, text string, from int
 			case errors.As(err, &rl) && !errors.Is(err, picoclaw.ErrTemporary):
 				// Throttled despite the limiter (another sender in the
 				// chat): hold the chat back for a window.
-				c.limiter.Penalize(key, DefaultChatWindow)
+				c.limiter.Penalize(key, defaultChatWindow)
 				return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
 			case !fallsOver(ctx, err):
 				return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
 			}
-			expired := errors.Is(err, ErrSessionExpired)
+			expired := errors.Is(err, errSessionExpired)
 			if expired {
 				c.routes.forget(d.webhook)
 				c.saveRoutes()
@@ -219,7 +221,7 @@ func fallsOver(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	return errors.Is(err, ErrSessionExpired) || errors.Is(err, picoclaw.ErrTemporary) || errors.Is(err, picoclaw.ErrBadResponse)
+	return errors.Is(err, errSessionExpired) || errors.Is(err, picoclaw.ErrTemporary) || errors.Is(err, picoclaw.ErrBadResponse)
 }
 
 // reachableByOpenAPI: groups by conversation id, single chats only by a

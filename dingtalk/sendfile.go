@@ -141,15 +141,11 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 func (t *sendFileTool) target(ctx context.Context, chatID string) (picoclaw.Peer, error) {
 	var chat picoclaw.Peer
 	if id := strings.TrimSpace(chatID); id != "" {
-		rest := strings.TrimPrefix(id, ChannelName+":")
-		kind, peerID, _ := strings.Cut(rest, ":")
-		switch kind {
-		case "direct":
-			chat = picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: peerID}
-		case "group":
-			chat = picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: peerID}
+		if !strings.HasPrefix(id, ChannelName+":") {
+			id = ChannelName + ":" + id // "direct:<id>" names a DingTalk chat too
 		}
-		if chat.ID == "" {
+		var err error
+		if _, chat, err = picoclaw.ParseSessionKey(id); err != nil {
 			return chat, fmt.Errorf(`chat_id %q is not "%s:direct:<user id>" or "%s:group:<conversation id>"`, chatID, ChannelName, ChannelName)
 		}
 	} else {

@@ -97,28 +97,6 @@ type legacyMessage struct {
 	Session  string    `json:"Session"`
 }
 
-func chatKindText(k picoclaw.ChatKind) (string, error) {
-	switch k {
-	case 0:
-		return "", nil
-	case picoclaw.ChatDirect, picoclaw.ChatGroup:
-		return k.String(), nil
-	}
-	return "", fmt.Errorf("unknown chat kind %d", int(k))
-}
-
-func parseChatKind(s string) (picoclaw.ChatKind, error) {
-	switch s {
-	case "":
-		return 0, nil
-	case "direct":
-		return picoclaw.ChatDirect, nil
-	case "group":
-		return picoclaw.ChatGroup, nil
-	}
-	return 0, fmt.Errorf("chat_kind %q: expected \"direct\" or \"group\"", s)
-}
-
 // newEncoder returns the JSON encoder of journal lines; HTML escaping
 // would only make users' text harder to read.
 func newEncoder(w io.Writer) *json.Encoder {
@@ -134,12 +112,12 @@ func toWire(r *record) (*wireRecord, error) {
 		return w, nil
 	}
 	in := r.In
-	kind, err := chatKindText(in.Chat.Kind)
+	kind, err := in.Chat.Kind.MarshalText()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("chat_kind: %w", err)
 	}
 	m := wireMessage{
-		Channel: in.Channel, ChatKind: kind, ChatID: in.Chat.ID,
+		Channel: in.Channel, ChatKind: string(kind), ChatID: in.Chat.ID,
 		SenderID: in.SenderID, SenderName: in.SenderName, MessageID: in.MessageID,
 		Text: in.Text, Received: in.Received, Session: string(in.Session),
 	}
@@ -192,9 +170,9 @@ func decodeMessage(raw json.RawMessage) (picoclaw.Inbound, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return picoclaw.Inbound{}, err
 	}
-	kind, err := parseChatKind(m.ChatKind)
-	if err != nil {
-		return picoclaw.Inbound{}, err
+	var kind picoclaw.ChatKind
+	if err := kind.UnmarshalText([]byte(m.ChatKind)); err != nil {
+		return picoclaw.Inbound{}, fmt.Errorf(`chat_kind %q: expected "direct" or "group"`, m.ChatKind)
 	}
 	in := picoclaw.Inbound{
 		Channel: m.Channel, Chat: picoclaw.Peer{Kind: kind, ID: m.ChatID},
@@ -216,7 +194,7 @@ func decodeLegacy(raw json.RawMessage) (picoclaw.Inbound, error) {
 		return picoclaw.Inbound{}, err
 	}
 	kind := picoclaw.ChatKind(m.Chat.Kind)
-	if _, err := chatKindText(kind); err != nil {
+	if _, err := kind.MarshalText(); err != nil {
 		return picoclaw.Inbound{}, errors.New("Chat.Kind: expected 1 (direct) or 2 (group)")
 	}
 	in := picoclaw.Inbound{

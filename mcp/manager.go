@@ -201,7 +201,9 @@ func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // redact replaces the server URL in err's text by its scheme, host and
-// path: a query or user info may hold a token.
+// path: a query or user info may hold a token. Unlike text.Redact, which
+// blanks a secret out, it keeps the harmless parts, so the operator still
+// sees which server and endpoint failed.
 func redact(err error, rawURL string) error {
 	if err == nil || rawURL == "" || !strings.Contains(err.Error(), rawURL) {
 		return err

@@ -78,14 +78,16 @@ func (t *MessageTool) target(ctx context.Context, a messageArgs) (string, picocl
 	}
 	channel := strings.TrimSpace(a.Channel)
 	kindWord := strings.ToLower(strings.TrimSpace(a.ChatType))
-	if parts := strings.SplitN(id, ":", 3); len(parts) == 3 && (parts[1] == "direct" || parts[1] == "group") {
-		if channel != "" && channel != parts[0] {
+	if keyChannel, chat, err := picoclaw.ParseSessionKey(id); err == nil {
+		if channel != "" && channel != keyChannel {
 			return "", picoclaw.Peer{}, fmt.Errorf("channel %q contradicts chat_id %q", channel, id)
 		}
-		if kindWord != "" && kindWord != parts[1] {
+		if kindWord != "" && kindWord != chat.Kind.String() {
 			return "", picoclaw.Peer{}, fmt.Errorf("chat_type %q contradicts chat_id %q", kindWord, id)
 		}
-		channel, kindWord, id = parts[0], parts[1], parts[2]
+		return keyChannel, chat, nil
+	} else if looksLikeSessionKey(id) {
+		return "", picoclaw.Peer{}, fmt.Errorf(`chat_id %q has an empty id or channel: expected "<channel>:direct:<id>" or "<channel>:group:<id>"`, a.ChatID)
 	}
 	if channel == "" {
 		channel = t.defaultChannel
@@ -93,19 +95,21 @@ func (t *MessageTool) target(ctx context.Context, a messageArgs) (string, picocl
 	if channel == "" {
 		return "", picoclaw.Peer{}, errors.New(`channel is required: pass channel (e.g. "dingtalk") or a chat_id like "dingtalk:direct:<id>"`)
 	}
-	if id == "" {
-		return "", picoclaw.Peer{}, fmt.Errorf("chat_id %q has an empty id", a.ChatID)
-	}
 	var kind picoclaw.ChatKind
-	switch kindWord {
-	case "direct":
-		kind = picoclaw.ChatDirect
-	case "group":
-		kind = picoclaw.ChatGroup
-	case "":
-		return "", picoclaw.Peer{}, fmt.Errorf(`chat_id %q does not say whether it is a direct or a group chat: pass chat_type "direct" or "group", or use "%s:direct:<id>" / "%s:group:<id>"`, a.ChatID, channel, channel)
-	default:
+	if err := kind.UnmarshalText([]byte(kindWord)); err != nil {
 		return "", picoclaw.Peer{}, fmt.Errorf(`chat_type must be "direct" or "group", got %q`, a.ChatType)
 	}
+	if kind == 0 {
+		return "", picoclaw.Peer{}, fmt.Errorf(`chat_id %q does not say whether it is a direct or a group chat: pass chat_type "direct" or "group", or use "%s:direct:<id>" / "%s:group:<id>"`, a.ChatID, channel, channel)
+	}
 	return channel, picoclaw.Peer{Kind: kind, ID: id}, nil
+}
+
+// looksLikeSessionKey reports whether id is shaped "<x>:<chat kind>:<y>",
+// so that a session key with a part missing is refused rather than taken
+// for a bare id.
+func looksLikeSessionKey(id string) bool {
+	parts := strings.SplitN(id, ":", 3)
+	var kind picoclaw.ChatKind
+	return len(parts) == 3 && kind.UnmarshalText([]byte(parts[1])) == nil && kind != 0
 }

@@ -17,6 +17,7 @@ import (
 	"picoclaw/datadir"
 	"picoclaw/dingtalk"
 	"picoclaw/inbox"
+	"picoclaw/intake"
 	"picoclaw/internal/cpuprof"
 )
 
@@ -138,15 +139,22 @@ func (e *env) gateway(ctx context.Context) error {
 		Vision:     visionOf(cfg),
 		Logger:     log.With("component", "media"),
 	}
-	k := &intake{box: box, send: send, log: log}
-	k.disp = rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(ch, k.afterTurn),
-		Attempt: k.attempt, DeadLetter: k.deadLetter,
+	k, err := intake.New(intake.Config{Journal: box, Send: send, Logger: log})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	// Closed before the outbox (deferred later, runs earlier): its busy
+	// answers go through it.
+	defer k.Close()
+	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(ch, k.AfterTurn),
+		Attempt: k.Attempt, DeadLetter: k.DeadLetter,
 		Prepare: withThinking(ch, func(ctx context.Context, in *picoclaw.Inbound) {
 			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
 				_ = media.Resolve(ctx, in) // failures become notes for the model
 			}
 		})})
-	k.replay()
+	k.Attach(disp)
+	k.Replay()
 	if rt.cron != nil {
 		if err := rt.cron.Start(ctx); err != nil {
 			return fmt.Errorf("gateway: start cron: %w", err)
@@ -163,9 +171,9 @@ func (e *env) gateway(ctx context.Context) error {
 	log.Info("gateway starting", "config", path, "workspace", ws, "data_dir", paths.data.Root(), "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
 	// The message is on disk before handle returns, that is before the
 	// frame is acked: a crash after the ack loses nothing.
-	defer e.announceStop(ctx, k.disp, log)()
-	runErr := ch.Run(ctx, k.accept)
-	e.finishTurns(k.disp, log)
+	defer e.announceStop(ctx, disp, log)()
+	runErr := ch.Run(ctx, k.Accept)
+	e.finishTurns(disp, log)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("gateway: %w", runErr)
 	}

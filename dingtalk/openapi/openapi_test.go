@@ -182,7 +182,7 @@ func TestAPIErrorKinds(t *testing.T) {
 		{"HTML page", 400, "<html><head><title>400 Bad Request</title></head><body><center><h1>400 Bad Request</h1></center><hr><center>tengine</center></body></html>",
 			nil, false, "", "400 Bad Request 400 Bad Request tengine"},
 		{"echoed secret is masked", 400, `{"code":"invalidParameter","message":"bad appSecret ` + testAppSecret + `"}`,
-			nil, false, "invalidParameter", "bad appSecret ***"},
+			nil, false, "invalidParameter", "bad appSecret [redacted]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -150,10 +150,7 @@ func (s *Client) snippet(raw []byte) string {
 		return r
 	}, t)
 	t = strings.Join(strings.Fields(t), " ")
-	if s.cfg.ClientSecret != "" {
-		t = strings.ReplaceAll(t, s.cfg.ClientSecret, "***")
-	}
-	return text.Snippet(t, 160)
+	return text.Snippet(text.Redact(t, s.cfg.ClientSecret), 160)
 }
 
 // redacted is an error whose message has secrets masked; errors.Is/As still
@@ -166,14 +163,10 @@ type redacted struct {
 func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
 
+// redactErr masks secrets (the ticket, the client secret) in err's text,
+// keeping err for errors.Is/As.
 func redactErr(err error, secrets ...string) error {
-	msg := err.Error()
-	for _, sec := range secrets {
-		if sec != "" {
-			msg = strings.ReplaceAll(msg, sec, "REDACTED")
-		}
-	}
-	return &redacted{msg: msg, err: err}
+	return &redacted{msg: text.Redact(err.Error(), secrets...), err: err}
 }
 
 // localIP is the first non-loopback IPv4 address, as the SDKs report it;

@@ -201,12 +201,12 @@ func TestNewStreamValidates(t *testing.T) {
 			s, err := New(cfg)
 			if tt.wantErr == "" {
 				if err != nil || s.openURL != "https://api.dingtalk.com/v1.0/gateway/connections/open" {
-					t.Fatalf("NewStream = %v, openURL %q", err, s.openURL)
+					t.Fatalf("New = %v, openURL %q", err, s.openURL)
 				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("NewStream = %v, want an error about %s", err, tt.wantErr)
+				t.Fatalf("New = %v, want an error about %s", err, tt.wantErr)
 			}
 		})
 	}
@@ -227,7 +227,7 @@ func TestParseOpen(t *testing.T) {
 		{"401 fixture", 401, `{"requestid":"ED20","code":"authFailed","message":"鉴权失败"}`, picoclaw.ErrAuth, "(401 authFailed: 鉴权失败)"},
 		{"InvalidAuthentication any status", 400, `{"code":"InvalidAuthentication","message":"m"}`, picoclaw.ErrAuth, "InvalidAuthentication"},
 		{"400 systemError", 400, `{"requestid":"EB2A","code":"systemError","message":"系统错误"}`, picoclaw.ErrTemporary, "HTTP 400 systemError: 系统错误 (requestid EB2A)"},
-		{"echoed secret masked", 500, `oops s3cr3t-value oops`, picoclaw.ErrTemporary, `"oops *** oops"`},
+		{"echoed secret masked", 500, `oops s3cr3t-value oops`, picoclaw.ErrTemporary, `"oops [redacted] oops"`},
 		{"long body cut", 500, strings.Repeat("汉", 200), picoclaw.ErrTemporary, "…"},
 		{"control chars", 500, "a\x00\x1b[31mb\n\tc", picoclaw.ErrTemporary, `"a [31mb c"`},
 	}
