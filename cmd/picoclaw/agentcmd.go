@@ -1,18 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"picoclaw"
+	"picoclaw/agent"
 )
 
 // cliSession is the CLI's conversation, as in PicoClaw.
@@ -54,6 +54,10 @@ func (e *env) agentRun(ctx context.Context, message string, showReasoning bool, 
 		return err
 	}
 	var mu sync.Mutex
+	// Answers to the terminal wait for the end of their turn: a failed
+	// turn's answer is the chat users' apology, which the terminal user
+	// (the administrator) gets replaced by the cause and the fix.
+	var answers []string
 	send := func(_ context.Context, out picoclaw.Outbound) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -65,7 +69,7 @@ func (e *env) agentRun(ctx context.Context, message string, showReasoning bool, 
 				fmt.Fprintf(e.stderr, "💭 %s\n", out.Text)
 			}
 		default:
-			fmt.Fprintln(e.stdout, out.Text)
+			answers = append(answers, out.Text)
 		}
 		return nil
 	}
@@ -75,39 +79,38 @@ func (e *env) agentRun(ctx context.Context, message string, showReasoning bool, 
 	}
 	defer rt.Close()
 
-	turn := func(text string) error {
-		return rt.agent.Turn(ctx, picoclaw.Inbound{
+	// turn answers text; it returns false when the turn failed.
+	turn := func(ctx context.Context, text string) bool {
+		err := rt.agent.Turn(ctx, picoclaw.Inbound{
 			Channel: "cli", Chat: picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "default"}, Session: cliSession,
 			SenderID: "cli", SenderName: os.Getenv("USER"), MessageID: fmt.Sprintf("cli-%d", time.Now().UnixNano()),
 			Text: text, Received: time.Now(),
 		})
+		mu.Lock()
+		got := answers
+		answers = nil
+		mu.Unlock()
+		switch {
+		case err == nil:
+			for _, a := range got {
+				fmt.Fprintln(e.stdout, a)
+			}
+			return true
+		case errors.Is(err, agent.ErrStopped):
+			fmt.Fprintln(e.stdout, "(answer cancelled)")
+			return true
+		case ctx.Err() != nil:
+			return false // stopped by a signal: nothing to explain
+		default:
+			fmt.Fprintln(e.stderr, describeTurnError(err, cfg, cfgPath))
+			return false
+		}
 	}
 	if message != "" {
-		if err := turn(message); err != nil {
+		if !turn(ctx, message) {
 			return exitError{code: 1}
 		}
 		return nil
 	}
-	fmt.Fprintln(e.stdout, "picoclaw agent: type a message, /help for commands, Ctrl-D to quit.")
-	sc := bufio.NewScanner(stdin)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for {
-		fmt.Fprint(e.stdout, "> ")
-		if !sc.Scan() {
-			fmt.Fprintln(e.stdout)
-			return sc.Err()
-		}
-		line := strings.TrimSpace(sc.Text())
-		switch line {
-		case "":
-			continue
-		case "exit", "quit", ":q":
-			return nil
-		}
-		// A failed turn already printed its apology; keep the REPL going.
-		_ = turn(line)
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
+	return e.repl(ctx, stdin, turn)
 }

@@ -87,17 +87,17 @@ func TestAgentREPL(t *testing.T) {
 	}
 }
 
-func TestAgentModelErrorApologises(t *testing.T) {
+// The terminal user is the administrator: a failed -m prints the cause
+// and the fix, not the chat users' apology, and exits 1.
+func TestAgentModelErrorShowsCause(t *testing.T) {
 	h := newGatewayHarness(t, harnessOptions{})
-	for range 3 {
-		h.llm.Enqueue(providertest.OpenAIServerError(503))
-	}
-	code, out, _ := runCLI(t, nil, "", "agent", "--config", h.cfgPath, "-m", "hello")
+	h.llm.Enqueue(providertest.OpenAIUnauthorized())
+	code, out, errOut := runCLI(t, nil, "", "agent", "--config", h.cfgPath, "-m", "hello")
 	if code == 0 {
 		t.Error("exit 0 although the model failed")
 	}
-	if !strings.Contains(out, "抱歉") {
-		t.Errorf("stdout %q has no apology", out)
+	if strings.Contains(out, "抱歉") || !strings.Contains(errOut, "HTTP 401") || !strings.Contains(errOut, "check model_list[0].api_key") {
+		t.Errorf("stdout %q, stderr %q: want the status and the field to fix, no apology", out, errOut)
 	}
 }
 

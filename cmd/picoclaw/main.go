@@ -2,6 +2,8 @@
 //
 // Usage:
 //
+//	picoclaw onboard          # write the config and workspace
+//	picoclaw agent            # talk to the assistant in the terminal
 //	picoclaw gateway          # connect to DingTalk and answer chats
 //	picoclaw version
 //
@@ -10,7 +12,10 @@
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"picoclaw/sandbox"
 )
@@ -24,9 +29,20 @@ func main() {
 
 // runProcess runs the command line of this process. The first SIGINT or
 // SIGTERM stops the gateway gracefully, a second one at once (see
-// notifyShutdown).
+// notifyShutdown). In the agent REPL, Ctrl-C belongs to the REPL instead
+// (stop the answer; twice at the prompt to leave); SIGTERM still ends it.
 func runProcess() int {
+	args := os.Args[1:]
+	if e := (&env{getenv: os.Getenv}); e.wantsREPL(args) {
+		intr := make(chan os.Signal, 1)
+		signal.Notify(intr, os.Interrupt)
+		defer signal.Stop(intr)
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, interrupts: intr}
+		return e.execute(ctx, args)
+	}
 	stop, now, release := notifyShutdown(os.Stderr, os.Exit, shutdownGrace)
 	defer release()
-	return run(stop, now, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	return run(stop, now, args, os.Stdout, os.Stderr, os.Getenv)
 }

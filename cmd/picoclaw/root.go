@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -35,6 +36,11 @@ func userAgent() string {
 // run the CLI in-process.
 type env struct {
 	stdout, stderr io.Writer
+	// stdin replaces os.Stdin in tests (nil: os.Stdin).
+	stdin io.Reader
+	// interrupts delivers Ctrl-C to the agent REPL, which takes it for
+	// "stop this answer" (nil: never; see runProcess).
+	interrupts <-chan os.Signal
 	// argv0 is os.Args[0] as tests want it seen; "" reads os.Args[0].
 	argv0      string
 	getenv     func(string) string
@@ -67,6 +73,9 @@ func run(ctx, stopNow context.Context, args []string, stdout, stderr io.Writer, 
 func (e *env) execute(ctx context.Context, args []string) int {
 	root := e.rootCommand()
 	root.SetArgs(args)
+	if e.stdin != nil {
+		root.SetIn(e.stdin)
+	}
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	err := root.ExecuteContext(ctx)
