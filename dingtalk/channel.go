@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,7 +62,7 @@ type ChannelConfig struct {
 	WebhookMargin time.Duration
 	// ChatLimit messages per ChatWindow are sent to one chat at most
 	// (DingTalk throttles robots at ~20 a minute per chat); the rest wait
-	// their turn in order. Defaults DefaultChatPerWindow, DefaultChatWindow.
+	// their turn in order. Defaults defaultChatPerWindow, defaultChatWindow.
 	ChatLimit  int
 	ChatWindow time.Duration
 	// CallTimeout bounds each short API call (stream open, access token,
@@ -103,6 +104,7 @@ type Channel struct {
 	limiter *chatLimiter
 	now     func() time.Time
 	stream  atomic.Pointer[stream.Client]
+	replies ownReplies
 	// thinking is the reaction on messages being answered (reaction.go).
 	thinking *thinking
 }
@@ -141,6 +143,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	if c.margin <= 0 {
 		c.margin = defaultWebhookMargin
 	}
+	c.replies.ctx, c.replies.cancel = context.WithCancel(context.Background())
 	c.limiter = newChatLimiter(chatLimiterConfig{PerWindow: cfg.ChatLimit, Window: cfg.ChatWindow, Logger: log})
 	api, err := openapi.New(openapi.Config{
 		ClientID:     cfg.ClientID,
@@ -263,7 +266,7 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 		// Answered here, without the model: nothing is silently dropped.
 		c.rememberRoute(m, chat, now)
 		c.log.Info("dingtalk: unsupported message type", "msg_id", m.MsgID, "msgtype", m.MsgType)
-		go c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
+		c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
 		return stream.AckOK
 	}
 	text, atts = withQuote(m, text, atts)
@@ -338,19 +341,45 @@ func (c *Channel) flushRoutes() {
 // limiter, whose queued and later sends then fail with
 // errChatLimiterClosed. Call it once the last Send is done (Run may have
 // returned long before: answers still finishing are sent after it).
+// Replies the channel gives itself and still sending are cancelled and
+// waited for first.
 func (c *Channel) Close() error {
+	c.replies.mu.Lock()
+	c.replies.closed = true
+	c.replies.mu.Unlock()
+	c.replies.cancel()
+	c.replies.wg.Wait()
 	c.thinking.close()
 	c.limiter.Close()
 	return nil
 }
 
-// replyNow sends a reply the channel gives itself (not the agent).
+// ownReplies tracks the replies the channel gives itself (not the agent),
+// so that Close can cancel and wait for them.
+type ownReplies struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// replyNow sends a reply the channel gives itself in the background: it
+// is called before the frame's ack, which must not wait for DingTalk.
 func (c *Channel) replyNow(out picoclaw.Outbound) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := c.Send(ctx, out); err != nil {
-		c.log.Warn("dingtalk: reply not delivered", "err", err)
+	c.replies.mu.Lock()
+	defer c.replies.mu.Unlock()
+	if c.replies.closed {
+		c.log.Warn("dingtalk: closing: reply not sent", "reply_to", out.ReplyTo)
+		return
 	}
+	c.replies.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(c.replies.ctx, time.Minute)
+		defer cancel()
+		if err := c.Send(ctx, out); err != nil {
+			c.log.Warn("dingtalk: reply not delivered", "err", err)
+		}
+	})
 }
 
 // withTimeout copies hc (nil: a default client) with its timeout set to

@@ -166,12 +166,12 @@ func (c *Channel) deliver(ctx context.Context, d delivery, text string, from int
 			case errors.As(err, &rl) && !errors.Is(err, picoclaw.ErrTemporary):
 				// Throttled despite the limiter (another sender in the
 				// chat): hold the chat back for a window.
-				c.limiter.Penalize(key, DefaultChatWindow)
+				c.limiter.Penalize(key, defaultChatWindow)
 				return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
 			case !fallsOver(ctx, err):
 				return fmt.Errorf("part %d of %d: %w", i+1, len(parts), err)
 			}
-			expired := errors.Is(err, ErrSessionExpired)
+			expired := errors.Is(err, errSessionExpired)
 			if expired {
 				c.routes.forget(d.webhook)
 				c.saveRoutes()
@@ -221,7 +221,7 @@ func fallsOver(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	return errors.Is(err, ErrSessionExpired) || errors.Is(err, picoclaw.ErrTemporary) || errors.Is(err, picoclaw.ErrBadResponse)
+	return errors.Is(err, errSessionExpired) || errors.Is(err, picoclaw.ErrTemporary) || errors.Is(err, picoclaw.ErrBadResponse)
 }
 
 // reachableByOpenAPI: groups by conversation id, single chats only by a

@@ -120,7 +120,7 @@ func TestChannelSendForgetsExpiredSession(t *testing.T) {
 	// An external user, so that OpenAPI cannot stand in for the webhook.
 	h.deliver(t, h.message(t, "bot-text-private.json", "s1", func(m map[string]any) { delete(m, "senderStaffId") }))
 	out := picoclaw.Outbound{Chat: h.inbound[0].Chat, ReplyTo: h.inbound[0].MessageID, Text: "x"}
-	if err := h.ch.Send(context.Background(), out); !errors.Is(err, ErrSessionExpired) {
+	if err := h.ch.Send(context.Background(), out); !errors.Is(err, errSessionExpired) {
 		t.Fatalf("err = %v, want ErrSessionExpired", err)
 	}
 	if err := h.ch.Send(context.Background(), out); !errors.Is(err, errNoRoute) {

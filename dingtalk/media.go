@@ -32,9 +32,9 @@ const maxNameBytes = 120
 // msgtype, or content that does not decode, gives "" and no attachments.
 func attachments(m *botMessage) (text string, atts []picoclaw.Attachment) {
 	switch m.MsgType {
-	case MsgText:
+	case msgText:
 		return m.PromptText(), nil
-	case MsgRichText:
+	case msgRichText:
 		segs, err := m.RichText()
 		if err != nil {
 			return "", nil
@@ -47,7 +47,7 @@ func attachments(m *botMessage) (text string, atts []picoclaw.Attachment) {
 			}
 		}
 		return m.PromptText(), atts
-	case MsgPicture:
+	case msgPicture:
 		p, err := m.Picture()
 		if err != nil {
 			return "", nil
@@ -56,7 +56,7 @@ func attachments(m *botMessage) (text string, atts []picoclaw.Attachment) {
 			atts = append(atts, picoclaw.Attachment{Kind: "image", Name: "image", Ref: code})
 		}
 		return "", atts
-	case MsgAudio:
+	case msgAudio:
 		a, err := m.Audio()
 		if err != nil {
 			return "", nil
@@ -73,7 +73,7 @@ func attachments(m *botMessage) (text string, atts []picoclaw.Attachment) {
 			att.Note += ", duration " + string(a.Duration) + " s"
 		}
 		return "", []picoclaw.Attachment{att}
-	case MsgVideo:
+	case msgVideo:
 		v, err := m.Video()
 		if err != nil || v.DownloadCode == "" {
 			return "", nil
@@ -86,7 +86,7 @@ func attachments(m *botMessage) (text string, atts []picoclaw.Attachment) {
 			att.Note = "video, duration " + string(v.Duration) + " s"
 		}
 		return "", []picoclaw.Attachment{att}
-	case MsgFile:
+	case msgFile:
 		f, err := m.File()
 		if err != nil || f.DownloadCode == "" {
 			return "", nil
@@ -109,7 +109,7 @@ func pictureCode(download, picture string) string {
 // read; ok is false for the types it handles.
 func unsupported(m *botMessage) (reply string, ok bool) {
 	switch m.MsgType {
-	case MsgText, MsgRichText, MsgPicture, MsgAudio, MsgVideo, MsgFile:
+	case msgText, msgRichText, msgPicture, msgAudio, msgVideo, msgFile:
 		return "", false
 	}
 	name := sanitizeName(m.MsgType, "")
@@ -123,7 +123,7 @@ func unsupported(m *botMessage) (reply string, ok bool) {
 }
 
 // Downloader fetches a message file by its downloadCode. Its error wraps
-// ErrTooLarge when the file is larger than maxBytes.
+// openapi.ErrTooLarge when the file is larger than maxBytes.
 type Downloader interface {
 	Download(ctx context.Context, downloadCode string, maxBytes int64) (data []byte, contentType string, err error)
 }

@@ -70,17 +70,17 @@ func TestAttachments(t *testing.T) {
 		},
 		{
 			name: "audio without recognition is an attachment",
-			msg:  &botMessage{MsgID: "m", MsgType: MsgAudio, Content: []byte(`{"downloadCode":"dc1","duration":4000}`)},
+			msg:  &botMessage{MsgID: "m", MsgType: msgAudio, Content: []byte(`{"downloadCode":"dc1","duration":4000}`)},
 			want: []picoclaw.Attachment{{Kind: "audio", Name: "voice", Ref: "dc1", Note: "voice message without a transcript, duration 4000 s"}},
 		},
 		{
 			name:     "text",
-			msg:      &botMessage{MsgID: "m", MsgType: MsgText, Text: textContent{Content: " hello"}},
+			msg:      &botMessage{MsgID: "m", MsgType: msgText, Text: textContent{Content: " hello"}},
 			wantText: "hello",
 		},
 		{
 			name: "richText drops mention segments, keeps every picture",
-			msg: &botMessage{MsgID: "m", MsgType: MsgRichText, Content: []byte(`{"richText":[{"text":"@小白 "},` +
+			msg: &botMessage{MsgID: "m", MsgType: msgRichText, Content: []byte(`{"richText":[{"text":"@小白 "},` +
 				`{"type":"picture","downloadCode":"p1"},{"text":"看看"},{"type":"picture","pictureDownloadCode":"p2"}]}`)},
 			wantText: "看看",
 			want: []picoclaw.Attachment{
@@ -90,7 +90,7 @@ func TestAttachments(t *testing.T) {
 		},
 		{
 			name: "undecodable content",
-			msg:  &botMessage{MsgID: "m", MsgType: MsgFile, Content: []byte(`"nope"`)},
+			msg:  &botMessage{MsgID: "m", MsgType: msgFile, Content: []byte(`"nope"`)},
 		},
 	}
 	for _, tt := range tests {
@@ -121,7 +121,7 @@ func TestUnsupported(t *testing.T) {
 		{name: "unknown fixture", msg: loadBotMessage(t, "bot-unknownMsgType.json"),
 			want: "暂不支持这种消息（unknownMsgType）。This message type is not supported yet.", wantOK: true},
 		{name: "picture is supported", msg: loadBotMessage(t, "bot-picture.json")},
-		{name: "text is supported", msg: &botMessage{MsgType: MsgText}},
+		{name: "text is supported", msg: &botMessage{MsgType: msgText}},
 		{name: "control characters removed", msg: &botMessage{MsgType: "evil\n\x1b[2Jtype"},
 			want: "暂不支持这种消息（evil[2Jtype）。This message type is not supported yet.", wantOK: true},
 		{name: "empty msgtype", msg: &botMessage{},

@@ -13,18 +13,18 @@ import (
 
 // Conversation types, as DingTalk sends them (strings, not numbers).
 const (
-	ConversationDirect = "1"
-	ConversationGroup  = "2"
+	conversationDirect = "1"
+	conversationGroup  = "2"
 )
 
 // Message types (the msgtype field).
 const (
-	MsgText     = "text"
-	MsgRichText = "richText"
-	MsgPicture  = "picture"
-	MsgAudio    = "audio"
-	MsgVideo    = "video"
-	MsgFile     = "file"
+	msgText     = "text"
+	msgRichText = "richText"
+	msgPicture  = "picture"
+	msgAudio    = "audio"
+	msgVideo    = "video"
+	msgFile     = "file"
 )
 
 // atUser is one entry of atUsers. The bot itself is listed too, with a
@@ -86,7 +86,7 @@ func parseBotMessage(data []byte) (*botMessage, error) {
 }
 
 // IsGroup reports whether the message came from a group chat.
-func (m *botMessage) IsGroup() bool { return m.ConversationType == ConversationGroup }
+func (m *botMessage) IsGroup() bool { return m.ConversationType == conversationGroup }
 
 // SenderKey is the sender's stable id: senderStaffId, else senderId
 // (external users have no staff id).
@@ -101,9 +101,9 @@ func (m *botMessage) SenderKey() string {
 // conversationType.
 func (m *botMessage) Chat() (picoclaw.Peer, bool) {
 	switch m.ConversationType {
-	case ConversationDirect:
+	case conversationDirect:
 		return picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: m.SenderKey()}, true
-	case ConversationGroup:
+	case conversationGroup:
 		return picoclaw.Peer{Kind: picoclaw.ChatGroup, ID: m.ConversationID}, true
 	default:
 		return picoclaw.Peer{}, false
@@ -173,7 +173,7 @@ func (m *botMessage) RichText() ([]richTextSegment, error) {
 	var c struct {
 		RichText []richTextSegment `json:"richText"`
 	}
-	if err := m.decodeContent(MsgRichText, &c); err != nil {
+	if err := m.decodeContent(msgRichText, &c); err != nil {
 		return nil, err
 	}
 	return c.RichText, nil
@@ -182,28 +182,28 @@ func (m *botMessage) RichText() ([]richTextSegment, error) {
 // Picture decodes the content of a picture message.
 func (m *botMessage) Picture() (pictureContent, error) {
 	var c pictureContent
-	err := m.decodeContent(MsgPicture, &c)
+	err := m.decodeContent(msgPicture, &c)
 	return c, err
 }
 
 // Audio decodes the content of an audio message.
 func (m *botMessage) Audio() (audioContent, error) {
 	var c audioContent
-	err := m.decodeContent(MsgAudio, &c)
+	err := m.decodeContent(msgAudio, &c)
 	return c, err
 }
 
 // Video decodes the content of a video message.
 func (m *botMessage) Video() (videoContent, error) {
 	var c videoContent
-	err := m.decodeContent(MsgVideo, &c)
+	err := m.decodeContent(msgVideo, &c)
 	return c, err
 }
 
 // File decodes the content of a file message.
 func (m *botMessage) File() (fileContent, error) {
 	var c fileContent
-	err := m.decodeContent(MsgFile, &c)
+	err := m.decodeContent(msgFile, &c)
 	return c, err
 }
 
@@ -225,15 +225,15 @@ func (m *botMessage) decodeContent(want string, v any) error {
 // recognition for audio, and "" for anything else (or undecodable content).
 func (m *botMessage) PlainText() string {
 	switch m.MsgType {
-	case MsgText:
+	case msgText:
 		return m.Text.Content
-	case MsgRichText:
+	case msgRichText:
 		segs, err := m.RichText()
 		if err != nil {
 			return ""
 		}
 		return joinTextSegments(segs)
-	case MsgAudio:
+	case msgAudio:
 		a, err := m.Audio()
 		if err != nil {
 			return ""

@@ -39,14 +39,14 @@ func TestParseBotMessageFixtures(t *testing.T) {
 		plain     string
 		createdMs int64
 	}{
-		{"bot-text-private.json", "msgY****Pw==", MsgText, "1", "042***297", "hello DingTalk!", 1695283635765},
-		{"bot-text-group-at-logged.json", "msgTEXTxMESSAGExIDx000000==", MsgText, "2", "0123456789012345", " 给 发个消息“你好”", 1772376934909},
-		{"bot-richtext-mentions-logged.json", "msgRICHxTEXTxMSGxIDx00000==", MsgRichText, "2", "0123456789012345", "@小白给@李四发个消息“你12好”", 1772377287698},
-		{"bot-richtext-picture.json", "msg4****cg==", MsgRichText, "1", "042****297", "这个问题示例图如下：通过以上示意图可以明白完整的交互流程", 1695285740173},
-		{"bot-picture.json", "msgg*****fg==", MsgPicture, "1", "042***297", "", 1695284179371},
-		{"bot-audio.json", "msg8****SA==", MsgAudio, "1", "042***297", "钉钉PaaS开放中心，致力为企业……", 1695284999360},
-		{"bot-video.json", "msgu****nw==", MsgVideo, "1", "042***297", "", 1695284836804},
-		{"bot-file.json", "msg2****kg==", MsgFile, "1", "042***297", "", 1695285263144},
+		{"bot-text-private.json", "msgY****Pw==", msgText, "1", "042***297", "hello DingTalk!", 1695283635765},
+		{"bot-text-group-at-logged.json", "msgTEXTxMESSAGExIDx000000==", msgText, "2", "0123456789012345", " 给 发个消息“你好”", 1772376934909},
+		{"bot-richtext-mentions-logged.json", "msgRICHxTEXTxMSGxIDx00000==", msgRichText, "2", "0123456789012345", "@小白给@李四发个消息“你12好”", 1772377287698},
+		{"bot-richtext-picture.json", "msg4****cg==", msgRichText, "1", "042****297", "这个问题示例图如下：通过以上示意图可以明白完整的交互流程", 1695285740173},
+		{"bot-picture.json", "msgg*****fg==", msgPicture, "1", "042***297", "", 1695284179371},
+		{"bot-audio.json", "msg8****SA==", msgAudio, "1", "042***297", "钉钉PaaS开放中心，致力为企业……", 1695284999360},
+		{"bot-video.json", "msgu****nw==", msgVideo, "1", "042***297", "", 1695284836804},
+		{"bot-file.json", "msg2****kg==", msgFile, "1", "042***297", "", 1695285263144},
 		{"bot-unknownMsgType.json", "msgN****Uw==", "unknownMsgType", "1", "042***297", "", 1695285449885},
 	}
 	for _, tt := range tests {
@@ -183,7 +183,7 @@ func TestContentAccessors(t *testing.T) {
 		}
 	})
 	t.Run("video duration as number", func(t *testing.T) {
-		m := &botMessage{MsgID: "m", MsgType: MsgVideo, Content: []byte(`{"downloadCode":"d","duration":12}`)}
+		m := &botMessage{MsgID: "m", MsgType: msgVideo, Content: []byte(`{"downloadCode":"d","duration":12}`)}
 		if v, err := m.Video(); err != nil || v.Duration != "12" {
 			t.Errorf("Video() = %+v, %v", v, err)
 		}
@@ -201,7 +201,7 @@ func TestContentAccessors(t *testing.T) {
 		}
 	})
 	t.Run("missing content", func(t *testing.T) {
-		m := &botMessage{MsgID: "m", MsgType: MsgFile}
+		m := &botMessage{MsgID: "m", MsgType: msgFile}
 		if _, err := m.File(); err == nil || !strings.Contains(err.Error(), "no content") {
 			t.Errorf("File() without content: err = %v", err)
 		}

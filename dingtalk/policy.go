@@ -37,7 +37,7 @@ type GroupRule struct {
 
 // rule returns the rule of m's chat: its group's, or the defaults.
 func (p policy) rule(m *botMessage) GroupRule {
-	if m.ConversationType == ConversationGroup && p.Group != nil {
+	if m.ConversationType == conversationGroup && p.Group != nil {
 		return p.Group(m.ConversationID)
 	}
 	return GroupRule{Answered: true, MentionOnly: p.MentionOnly, Prefixes: p.Prefixes, AllowFrom: p.AllowFrom}
@@ -80,9 +80,9 @@ func (p policy) Allowed(m *botMessage) bool {
 // Unknown conversation types never trigger.
 func (p policy) Trigger(m *botMessage, text string) (string, bool) {
 	switch m.ConversationType {
-	case ConversationDirect:
+	case conversationDirect:
 		return strings.TrimSpace(text), true
-	case ConversationGroup:
+	case conversationGroup:
 	default:
 		return text, false
 	}
@@ -134,7 +134,7 @@ func stripLeadingMentions(s string) string {
 // only @names are dropped before joining, because the joined text runs
 // the mention into the words after it ("@小白给…").
 func (m *botMessage) PromptText() string {
-	if m.MsgType == MsgRichText {
+	if m.MsgType == msgRichText {
 		segs, err := m.RichText()
 		if err != nil {
 			return ""

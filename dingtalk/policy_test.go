@@ -37,9 +37,9 @@ func TestPolicyAllowed(t *testing.T) {
 }
 
 func TestPolicyTrigger(t *testing.T) {
-	private := &botMessage{ConversationType: ConversationDirect}
-	mentioned := &botMessage{ConversationType: ConversationGroup, IsInAtList: true}
-	unmentioned := &botMessage{ConversationType: ConversationGroup}
+	private := &botMessage{ConversationType: conversationDirect}
+	mentioned := &botMessage{ConversationType: conversationGroup, IsInAtList: true}
+	unmentioned := &botMessage{ConversationType: conversationGroup}
 	unknown := &botMessage{ConversationType: "3", IsInAtList: true}
 	prefixes := []string{"/ask", "bot,"}
 	tests := []struct {
@@ -109,7 +109,7 @@ func TestPromptText(t *testing.T) {
 		{"picture", parseFixture(t, "bot-picture.json"), ""},
 		{"richText newlines kept", richText(t, "@小白", " ", "line1\n\n", "line2"), "line1\n\nline2"},
 		{"richText mention after text kept", richText(t, "问", "@小白"), "问@小白"},
-		{"text newlines kept", &botMessage{MsgType: MsgText, Text: textContent{Content: "@bot  a\n\nb"}}, "a\n\nb"},
+		{"text newlines kept", &botMessage{MsgType: msgText, Text: textContent{Content: "@bot  a\n\nb"}}, "a\n\nb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +130,7 @@ func richText(t *testing.T, texts ...string) *botMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &botMessage{MsgID: "m", MsgType: MsgRichText, Content: content}
+	return &botMessage{MsgID: "m", MsgType: msgRichText, Content: content}
 }
 
 func TestPolicyGroupRule(t *testing.T) {
@@ -141,7 +141,7 @@ func TestPolicyGroupRule(t *testing.T) {
 	}
 	p := policy{AllowFrom: []string{"0999"}, MentionOnly: true, Group: func(cid string) GroupRule { return rules[cid] }}
 	msg := func(cid string) *botMessage {
-		return &botMessage{ConversationType: ConversationGroup, ConversationID: cid, SenderStaffID: "0123"}
+		return &botMessage{ConversationType: conversationGroup, ConversationID: cid, SenderStaffID: "0123"}
 	}
 	tests := []struct {
 		name                  string
@@ -153,7 +153,7 @@ func TestPolicyGroupRule(t *testing.T) {
 		{"group with its own allow list and prefix", msg("cidPrefix"), true, true, false, ""},
 		{"group switched off", msg("cidOff"), false, true, false, ""},
 		{"unknown group gets the zero rule: not answered", msg("cidNew"), false, true, false, ""},
-		{"private chat keeps the bot's rules", &botMessage{ConversationType: ConversationDirect, SenderStaffID: "0123"}, true, false, true, "hi"},
+		{"private chat keeps the bot's rules", &botMessage{ConversationType: conversationDirect, SenderStaffID: "0123"}, true, false, true, "hi"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

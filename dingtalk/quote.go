@@ -81,7 +81,7 @@ func (m *botMessage) Quote() (quote, bool) {
 	switch {
 	case bool(m.Text.IsReplyMsg) && len(m.Text.RepliedMsg) > 0:
 		raw = m.Text.RepliedMsg
-	case m.MsgType == MsgRichText && len(m.Content) > 0:
+	case m.MsgType == msgRichText && len(m.Content) > 0:
 		var f replyFields
 		if json.Unmarshal(m.Content, &f) != nil || !bool(f.IsReplyMsg) {
 			return quote{}, false
@@ -128,21 +128,21 @@ func quoteBody(msgType string, raw json.RawMessage) (string, []string) {
 		return s, nil
 	}
 	switch msgType {
-	case MsgPicture:
+	case msgPicture:
 		if code := str(obj, "downloadCode"); code != "" {
 			return "[picture]", []string{code}
 		}
 		return "[picture]", nil
-	case MsgRichText:
+	case msgRichText:
 		return richQuote(obj["richText"])
-	case MsgAudio:
+	case msgAudio:
 		if rec := str(obj, "recognition"); rec != "" {
 			return "[voice] " + rec, nil
 		}
 		return "[voice message]", nil
-	case MsgVideo:
+	case msgVideo:
 		return "[video]", nil
-	case MsgFile:
+	case msgFile:
 		if name := str(obj, "fileName"); name != "" {
 			return "[file: " + cleanNick(name) + "]", nil
 		}
@@ -281,7 +281,7 @@ func str(obj map[string]any, key string) string {
 
 func placeholder(msgType string) string {
 	switch msgType {
-	case MsgPicture:
+	case msgPicture:
 		return "[picture]"
 	case "interactiveCard":
 		return "[card]"

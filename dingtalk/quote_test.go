@@ -173,7 +173,7 @@ func TestChannelQuoteInRichText(t *testing.T) {
 	srv := newFake(t)
 	lc := startChannel(t, srv, nil)
 	in := lc.push(t, dingtalktest.BotMessage{
-		MsgType: MsgRichText, Content: json.RawMessage(`{"richText":[{"text":"see above"}]}`),
+		MsgType: msgRichText, Content: json.RawMessage(`{"richText":[{"text":"see above"}]}`),
 		Quote: &dingtalktest.QuotedMessage{SenderNick: "李四", Text: "the build is red"},
 	})
 	if want := "> Replying to 李四: the build is red\n\nsee above"; in.Text != want {

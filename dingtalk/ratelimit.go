@@ -15,9 +15,9 @@ import (
 // minute per chat (errcode 130101 / 660026); idle chats are forgotten after
 // five minutes, long after their window has emptied.
 const (
-	DefaultChatPerWindow   = 20
-	DefaultChatWindow      = time.Minute
-	DefaultChatIdleTimeout = 5 * time.Minute
+	defaultChatPerWindow   = 20
+	defaultChatWindow      = time.Minute
+	defaultChatIdleTimeout = 5 * time.Minute
 )
 
 // errChatLimiterClosed is returned by Do once the limiter is closed.
@@ -90,13 +90,13 @@ type chatTicket struct {
 // newChatLimiter returns a limiter; call Close when done with it.
 func newChatLimiter(cfg chatLimiterConfig) *chatLimiter {
 	if cfg.PerWindow <= 0 {
-		cfg.PerWindow = DefaultChatPerWindow
+		cfg.PerWindow = defaultChatPerWindow
 	}
 	if cfg.Window <= 0 {
-		cfg.Window = DefaultChatWindow
+		cfg.Window = defaultChatWindow
 	}
 	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultChatIdleTimeout
+		cfg.IdleTimeout = defaultChatIdleTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

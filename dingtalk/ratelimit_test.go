@@ -104,7 +104,7 @@ func TestChatLimiterBurstKeepsOrderAndWindow(t *testing.T) {
 				l := newTestLimiter(t, chatLimiterConfig{PerWindow: tc.perWindow, Window: tc.window})
 				per, window := tc.perWindow, tc.window
 				if per == 0 {
-					per, window = DefaultChatPerWindow, DefaultChatWindow
+					per, window = defaultChatPerWindow, defaultChatWindow
 				}
 				var log sendLog
 				start := time.Now()
@@ -154,12 +154,12 @@ func TestChatLimiterKeysIndependent(t *testing.T) {
 		{
 			name: "a's window is full",
 			block: func(t *testing.T, l *chatLimiter, log *sendLog) func() {
-				for i := range DefaultChatPerWindow {
+				for i := range defaultChatPerWindow {
 					if err := l.Do(t.Context(), "a", log.send("a"+strconv.Itoa(i))); err != nil {
 						t.Fatalf("Do: %v", err)
 					}
 				}
-				return func() { time.Sleep(DefaultChatWindow) }
+				return func() { time.Sleep(defaultChatWindow) }
 			},
 		},
 		{
@@ -291,7 +291,7 @@ func TestChatLimiterCancelQueuedWaiter(t *testing.T) {
 				if err := l.Do(t.Context(), "k", log.send("holder")); err != nil {
 					t.Fatalf("Do: %v", err)
 				}
-				return func() { time.Sleep(DefaultChatWindow) }
+				return func() { time.Sleep(defaultChatWindow) }
 			},
 		},
 	}

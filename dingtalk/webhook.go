@@ -31,12 +31,12 @@ const (
 )
 
 var (
-	// ErrSessionExpired: the session webhook is no longer valid (errcode
+	// errSessionExpired: the session webhook is no longer valid (errcode
 	// 300001); a new message from the chat brings a fresh one.
-	ErrSessionExpired = errors.New("session webhook expired")
-	// ErrBodyTooLarge: DingTalk refused the body as over 20,000 bytes
+	errSessionExpired = errors.New("session webhook expired")
+	// errBodyTooLarge: DingTalk refused the body as over 20,000 bytes
 	// (errcode 460101).
-	ErrBodyTooLarge = errors.New("message body too large")
+	errBodyTooLarge = errors.New("message body too large")
 )
 
 // webhookError is a non-zero errcode from a session webhook. Target names
@@ -45,7 +45,7 @@ type webhookError struct {
 	Target string
 	Code   int
 	Msg    string
-	kind   error // ErrSessionExpired, ErrBodyTooLarge or nil
+	kind   error // errSessionExpired, errBodyTooLarge or nil
 }
 
 func (e *webhookError) Error() string {
@@ -210,9 +210,9 @@ func (c *webhookClient) post(ctx context.Context, webhook, target string, body [
 	case errcodeSendTooFast, errcodeTooManyPerMin:
 		return &picoclaw.RateLimitError{Err: werr}
 	case errcodeSessionExpired:
-		werr.kind = ErrSessionExpired
+		werr.kind = errSessionExpired
 	case errcodeBodyTooLarge:
-		werr.kind = ErrBodyTooLarge
+		werr.kind = errBodyTooLarge
 	}
 	return werr
 }

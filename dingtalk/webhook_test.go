@@ -159,10 +159,10 @@ func TestSendMarkdownErrors(t *testing.T) {
 		}, 2, func(err error) bool { return err == nil }, false},
 		{"300001 session expired, not retried", func(t *testing.T) []func(http.ResponseWriter) {
 			return []func(http.ResponseWriter){fixtureAnswer(t, "webhook-err-300001-session-not-exist.json")}
-		}, 1, func(err error) bool { return errors.Is(err, ErrSessionExpired) }, false},
+		}, 1, func(err error) bool { return errors.Is(err, errSessionExpired) }, false},
 		{"460101 body too large, permanent", func(t *testing.T) []func(http.ResponseWriter) {
 			return []func(http.ResponseWriter){fixtureAnswer(t, "webhook-err-460101-body-too-large.json")}
-		}, 1, func(err error) bool { return errors.Is(err, ErrBodyTooLarge) }, false},
+		}, 1, func(err error) bool { return errors.Is(err, errBodyTooLarge) }, false},
 		{"unknown errcode, permanent", func(t *testing.T) []func(http.ResponseWriter) {
 			return []func(http.ResponseWriter){statusAnswer(200, `{"errcode":400013,"errmsg":"whatever"}`)}
 		}, 1, func(err error) bool {

@@ -17,11 +17,17 @@ import (
 // runCLI runs picoclaw in-process and returns its exit code and output.
 func runCLI(t *testing.T, getenv func(string) string, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut testutil.SyncBuffer
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	e := &env{stdout: &out, stderr: &errOut, getenv: getenv}
+	return runEnv(t, &env{getenv: getenv}, stdin, args...)
+}
+
+// runEnv runs picoclaw in-process in e, whose output it captures.
+func runEnv(t *testing.T, e *env, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut testutil.SyncBuffer
+	e.stdout, e.stderr = &out, &errOut
 	root := e.rootCommand()
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)

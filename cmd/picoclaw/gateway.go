@@ -17,6 +17,7 @@ import (
 	"picoclaw/datadir"
 	"picoclaw/dingtalk"
 	"picoclaw/inbox"
+	"picoclaw/intake"
 	"picoclaw/internal/cpuprof"
 )
 
@@ -25,7 +26,21 @@ func (e *env) gatewayCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gateway",
 		Short: "Connect to DingTalk and answer chats",
-		Args:  cobra.NoArgs,
+		Long: `Connect to DingTalk over Stream mode and answer chats until Ctrl-C or SIGTERM.
+
+Credentials come from the config file (--config, else $PICOCLAW_CONFIG, else
+~/.picoclaw/config.json): the DingTalk app's client_id and client_secret under
+channel_list.dingtalk.settings (or channels.dingtalk), and the model's api_key
+under model_list[i] (api_key or api_keys; the file is the only place for
+these). Other values can be overridden by a PICOCLAW_* variable named after
+their JSON path, e.g. PICOCLAW_CHANNEL_LIST_DINGTALK_SETTINGS_CLIENT_SECRET or
+PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID; ` + "`status`" + ` shows what is set without
+printing it.
+
+While it runs, http://<gateway.host>:<gateway.port>/health (default
+127.0.0.1:18790) reports the process and its outbox, and /ready answers 200
+once every channel is connected.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
 				stop, err := cpuprof.Start(cpuProfile)
@@ -122,15 +137,22 @@ func (e *env) gateway(ctx context.Context) error {
 		Vision:     visionOf(cfg),
 		Logger:     log.With("component", "media"),
 	}
-	k := &intake{box: box, send: send, log: log}
-	k.disp = rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(ch, k.afterTurn),
-		Attempt: k.attempt, DeadLetter: k.deadLetter,
+	k, err := intake.New(intake.Config{Journal: box, Send: send, Logger: log})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	// Closed before the outbox (deferred later, runs earlier): its busy
+	// answers go through it.
+	defer k.Close()
+	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(ch, k.AfterTurn),
+		Attempt: k.Attempt, DeadLetter: k.DeadLetter,
 		Prepare: withThinking(ch, func(ctx context.Context, in *picoclaw.Inbound) {
 			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
 				_ = media.Resolve(ctx, in) // failures become notes for the model
 			}
 		})})
-	k.replay()
+	k.Attach(disp)
+	k.Replay()
 	if rt.cron != nil {
 		if err := rt.cron.Start(ctx); err != nil {
 			return fmt.Errorf("gateway: start cron: %w", err)
@@ -147,9 +169,9 @@ func (e *env) gateway(ctx context.Context) error {
 	log.Info("gateway starting", "config", path, "workspace", ws, "data_dir", paths.data.Root(), "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
 	// The message is on disk before handle returns, that is before the
 	// frame is acked: a crash after the ack loses nothing.
-	defer e.announceStop(ctx, k.disp, log)()
-	runErr := ch.Run(ctx, k.accept)
-	e.finishTurns(k.disp, log)
+	defer e.announceStop(ctx, disp, log)()
+	runErr := ch.Run(ctx, k.Accept)
+	e.finishTurns(disp, log)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("gateway: %w", runErr)
 	}

@@ -35,9 +35,11 @@ func userAgent() string {
 // run the CLI in-process.
 type env struct {
 	stdout, stderr io.Writer
-	getenv         func(string) string
-	configPath     string
-	logLevel       string
+	// argv0 is os.Args[0] as tests want it seen; "" reads os.Args[0].
+	argv0      string
+	getenv     func(string) string
+	configPath string
+	logLevel   string
 	// stopNow is cancelled by a second SIGINT/SIGTERM: stop at once
 	// (nil: never).
 	stopNow context.Context
@@ -85,20 +87,31 @@ func (e *env) rootCommand() *cobra.Command {
 		Short:         "A personal AI assistant served in DingTalk",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.NoArgs,
 	}
+	var showVersion bool
 	root.PersistentFlags().StringVar(&e.configPath, "config", "", "config file (default $PICOCLAW_CONFIG or ~/.picoclaw/config.json)")
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version and exit")
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if showVersion {
+			readBuildInfo(version, debug.ReadBuildInfo).print(e.stdout)
+			return nil
+		}
+		return cmd.Help()
+	}
 	root.AddCommand(e.gatewayCommand(), e.agentCommand(), e.statusCommand(), e.onboardCommand(), e.cronCommand(), e.versionCommand())
+	addExamples(root, e.prog())
 	return root
 }
 
 func (e *env) versionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, VCS revision, build date and Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(e.stdout, "picoclaw", version)
+			readBuildInfo(version, debug.ReadBuildInfo).print(e.stdout)
 			return nil
 		},
 	}
@@ -129,7 +142,7 @@ func (e *env) loadConfig(log *slog.Logger) (*config.Config, string, error) {
 	}
 	cfg, warnings, err := config.Load(path, e.getenv)
 	if err != nil {
-		return nil, path, err
+		return nil, path, e.missingConfig(path, err)
 	}
 	for _, w := range warnings {
 		log.Warn(w)

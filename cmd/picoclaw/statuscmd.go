@@ -29,7 +29,7 @@ func (e *env) statusCommand() *cobra.Command {
 			}
 			cfg, path, err := e.loadConfig(log)
 			if errors.Is(err, fs.ErrNotExist) {
-				fmt.Fprintf(e.stdout, "config:    %s (missing; run `picoclaw onboard`)\n", path)
+				fmt.Fprintf(e.stdout, "config:    %s (missing; run %s)\n", path, e.hint("onboard"))
 				return exitError{code: 1}
 			}
 			if err != nil {
@@ -111,7 +111,7 @@ func (e *env) onboardCommand() *cobra.Command {
 			for _, c := range created {
 				fmt.Fprintf(e.stdout, "created %s\n", c)
 			}
-			fmt.Fprintf(e.stdout, "\nNext: put your DingTalk client_id/client_secret and an LLM api key into %s, then run `picoclaw gateway`.\n", path)
+			fmt.Fprintf(e.stdout, "\nNext: put your DingTalk client_id/client_secret and an LLM api key into %s, then run %s (or try %s first).\n", path, e.hint("gateway"), e.hint("agent -m hello"))
 			return nil
 		},
 	}

@@ -47,7 +47,7 @@ const (
 	maxAPIAnswer  = 1 << 20
 )
 
-// OpenAPIConfig configures an OpenAPI client. ClientID and ClientSecret
+// Config configures a Client. ClientID and ClientSecret
 // (the app's AppKey and AppSecret) are required.
 type Config struct {
 	ClientID, ClientSecret string
@@ -67,7 +67,7 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// OpenAPI is a client of DingTalk's OpenAPI for robots: proactive sends
+// Client is a client of DingTalk's OpenAPI for robots: proactive sends
 // to single and group chats, and media download and upload. It caches
 // the app's access token and is safe for concurrent use.
 type Client struct {
@@ -85,7 +85,7 @@ type Client struct {
 	flight    *tokenFlight
 }
 
-// NewOpenAPI checks cfg and applies defaults.
+// New checks cfg and applies defaults.
 func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("dingtalk: new openapi client: client id and client secret are required")
@@ -134,7 +134,7 @@ func New(cfg Config) (*Client, error) {
 // RobotCode is the robot code sent with every robot call.
 func (a *Client) RobotCode() string { return a.cfg.RobotCode }
 
-// APIError is a failed answer of DingTalk's API: a non-2xx status with
+// Error is a failed answer of DingTalk's API: a non-2xx status with
 // {"code","message","requestid"}, or a non-zero errcode of the legacy
 // host (then Code holds the number). The access token never appears in it.
 type Error struct {

@@ -18,7 +18,7 @@ const (
 	msgKeyImage    = "sampleImageMsg"
 )
 
-// OpenAPIMessage is a robot message template: MsgKey names it and Param
+// Message is a robot message template: MsgKey names it and Param
 // fills it. Param is sent as the msgParam JSON string.
 type Message struct {
 	MsgKey string

@@ -17,7 +17,7 @@ import (
 	"picoclaw/internal/backoff"
 )
 
-// Stream defaults.
+// Client defaults.
 const (
 	DefaultAPIBase     = "https://api.dingtalk.com"
 	DefaultIdleTimeout = 60 * time.Second

@@ -201,12 +201,12 @@ func TestNewStreamValidates(t *testing.T) {
 			s, err := New(cfg)
 			if tt.wantErr == "" {
 				if err != nil || s.openURL != "https://api.dingtalk.com/v1.0/gateway/connections/open" {
-					t.Fatalf("NewStream = %v, openURL %q", err, s.openURL)
+					t.Fatalf("New = %v, openURL %q", err, s.openURL)
 				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("NewStream = %v, want an error about %s", err, tt.wantErr)
+				t.Fatalf("New = %v, want an error about %s", err, tt.wantErr)
 			}
 		})
 	}

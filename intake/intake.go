@@ -1,0 +1,172 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"picoclaw"
+	"picoclaw/agent"
+)
+
+// BusyText answers a message refused because its chat's queue is full.
+const BusyText = "我正忙着处理之前的消息，请稍后再发。I'm still working through earlier messages; please try again shortly."
+
+// busyTimeout bounds one busy answer: it goes to the outbox, which
+// answers at once, or straight to the channel.
+const busyTimeout = 30 * time.Second
+
+// Journal is the durable record of accepted messages (*inbox.Inbox).
+type Journal interface {
+	// Accept records in durably before it returns; false when its
+	// MessageID was accepted before.
+	Accept(in picoclaw.Inbound) (isNew bool, err error)
+	// Pending lists the accepted messages not yet done, oldest first.
+	Pending() []picoclaw.Inbound
+	Done(messageID string) error
+	Attempt(messageID string) (int, error)
+	Release(messageID string) error
+	DeadLetter(in picoclaw.Inbound, reason string) error
+}
+
+// Dispatcher runs turns (*agent.Dispatcher); Dispatch is false when the
+// chat's queue is full.
+type Dispatcher interface {
+	Dispatch(in picoclaw.Inbound) bool
+}
+
+// Config configures an Intake. Journal and Send are required.
+type Config struct {
+	Journal Journal
+	// Send delivers the busy answer of a refused message.
+	Send   func(ctx context.Context, out picoclaw.Outbound) error
+	Logger *slog.Logger
+}
+
+// Intake journals each accepted message before its frame is acked, hands
+// it to the dispatcher, and marks it done once answered, so that a crash
+// loses nothing and a redelivery is never answered twice.
+type Intake struct {
+	box  Journal
+	send func(context.Context, picoclaw.Outbound) error
+	log  *slog.Logger
+	disp Dispatcher
+
+	// ctx bounds the busy answers; Close cancels it and waits for them.
+	ctx    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New returns an Intake; Attach its dispatcher before the first Accept.
+func New(cfg Config) (*Intake, error) {
+	if cfg.Journal == nil || cfg.Send == nil {
+		return nil, errors.New("intake: new: journal and send are required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Intake{box: cfg.Journal, send: cfg.Send, log: log, ctx: ctx, cancel: cancel}, nil
+}
+
+// Attach sets the dispatcher. It is separate from New because the
+// dispatcher is built with this Intake's AfterTurn, Attempt and DeadLetter.
+func (k *Intake) Attach(d Dispatcher) { k.disp = d }
+
+// Accept is the channel's handle func: it runs before the frame's ack, so
+// the message is on disk before DingTalk considers it delivered.
+func (k *Intake) Accept(in picoclaw.Inbound) {
+	isNew, err := k.box.Accept(in)
+	switch {
+	case err != nil:
+		k.log.Error("inbox: journal message; answering without a crash guarantee", "session", in.SessionKey(), "err", err)
+	case !isNew:
+		k.log.Debug("message already accepted before a restart; not answered twice", "session", in.SessionKey())
+		return
+	}
+	k.dispatch(in)
+}
+
+// Replay answers the messages accepted but not answered before the last
+// stop.
+func (k *Intake) Replay() {
+	pending := k.box.Pending()
+	if len(pending) == 0 {
+		return
+	}
+	k.log.Info("answering messages accepted before the last stop", "count", len(pending))
+	for _, in := range pending {
+		k.dispatch(in)
+	}
+}
+
+func (k *Intake) dispatch(in picoclaw.Inbound) {
+	if k.disp.Dispatch(in) {
+		if agent.IsStopCommand(in.Text) {
+			k.done(in) // handled at once, not a turn
+		}
+		return
+	}
+	// Never silent: a full queue still gets an answer.
+	k.log.Warn("chat queue full, message refused", "session", in.SessionKey())
+	k.done(in)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		k.log.Warn("stopping: busy answer not sent", "session", in.SessionKey())
+		return
+	}
+	// Not on the caller's goroutine: Accept runs before the frame's ack.
+	k.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(k.ctx, busyTimeout)
+		defer cancel()
+		out := picoclaw.Outbound{Channel: in.Channel, Chat: in.Chat, ReplyTo: in.MessageID, SenderID: in.SenderID, Text: BusyText}
+		if err := k.send(ctx, out); err != nil {
+			k.log.Warn("busy answer not delivered", "session", in.SessionKey(), "err", err)
+		}
+	})
+}
+
+// AfterTurn marks an answered message done; one cut short by shutdown
+// stays pending and is answered after restart.
+func (k *Intake) AfterTurn(in picoclaw.Inbound, err error) {
+	if errors.Is(err, agent.ErrShutdown) {
+		// Cancelled cleanly: the attempt does not count against it.
+		if err := k.box.Release(in.MessageID); err != nil {
+			k.log.Warn("inbox: release turn attempt", "session", in.SessionKey(), "err", err)
+		}
+		return
+	}
+	k.done(in)
+}
+
+// Attempt records that a turn for in starts (see agent.MaxAttempts).
+func (k *Intake) Attempt(in picoclaw.Inbound) (int, error) { return k.box.Attempt(in.MessageID) }
+
+// DeadLetter keeps a message given up on, with the reason; it is done.
+func (k *Intake) DeadLetter(in picoclaw.Inbound, reason string) error {
+	return k.box.DeadLetter(in, reason)
+}
+
+func (k *Intake) done(in picoclaw.Inbound) {
+	if err := k.box.Done(in.MessageID); err != nil {
+		k.log.Error("inbox: mark answered", "session", in.SessionKey(), "err", err)
+	}
+}
+
+// Close cancels the busy answers still being sent and waits for them; a
+// later refused message gets none. Call it after the channel's Run has
+// returned and the dispatcher has finished, before the outbox closes.
+func (k *Intake) Close() {
+	k.mu.Lock()
+	k.closed = true
+	k.mu.Unlock()
+	k.cancel()
+	k.wg.Wait()
+}
