@@ -120,10 +120,7 @@ func Title(s string, n int) string {
 		if line == "" {
 			continue
 		}
-		if cut := text.TruncateRunes(line, n); len(cut) < len(line) {
-			return cut + text.Ellipsis
-		}
-		return line
+		return text.SnippetRunes(line, n)
 	}
 	return "…"
 }

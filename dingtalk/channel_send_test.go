@@ -145,6 +145,7 @@ func TestChannelSendReasoning(t *testing.T) {
 		{"bare group id", cid, "group", nil},
 		{"bare direct id", "042***297", "direct", nil},
 		{"empty id", "dingtalk:group:", "", errNoRoute},
+		{"unknown kind in session key", "dingtalk:channel:" + cid, "", errNoRoute},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -106,7 +106,7 @@ func (m *botMessage) Quote() (quote, bool) {
 	}
 	q.FromBot = q.SenderID != "" && q.SenderID == m.ChatbotUserID
 	q.Text, q.Pictures = quoteBody(q.MsgType, r.Content)
-	q.Text = truncateRunes(strings.TrimSpace(q.Text), MaxQuoteRunes)
+	q.Text = text.SnippetRunes(q.Text, MaxQuoteRunes)
 	if q.Text == "" {
 		q.Text = placeholder(q.MsgType)
 	}
@@ -300,15 +300,7 @@ func cleanNick(s string) string {
 		}
 		return r
 	}, s)
-	return truncateRunes(strings.TrimSpace(s), maxNickRunes)
-}
-
-// truncateRunes cuts s to n runes, marking the cut.
-func truncateRunes(s string, n int) string {
-	if cut := text.TruncateRunes(s, n); len(cut) < len(s) {
-		return cut + text.Ellipsis
-	}
-	return s
+	return text.SnippetRunes(s, maxNickRunes)
 }
 
 // Who names the quoted message's author for the model.

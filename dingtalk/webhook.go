@@ -266,13 +266,3 @@ func webhookTarget(raw string) string {
 	}
 	return u.Host + u.EscapedPath()
 }
-
-// stripURL drops the URL that net/http puts in its errors: it carries the
-// session token.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
-}

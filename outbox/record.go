@@ -47,12 +47,11 @@ type wireOut struct {
 
 func toWire(out picoclaw.Outbound) (*wireOut, error) {
 	w := &wireOut{Channel: out.Channel, ChatID: out.Chat.ID, Text: out.Text, ReplyTo: out.ReplyTo, SenderID: out.SenderID}
-	switch out.Chat.Kind {
-	case picoclaw.ChatDirect, picoclaw.ChatGroup:
-		w.ChatKind = out.Chat.Kind.String()
-	default:
+	kind, err := out.Chat.Kind.MarshalText()
+	if err != nil || len(kind) == 0 {
 		return nil, fmt.Errorf("chat kind %d is neither direct nor group", out.Chat.Kind)
 	}
+	w.ChatKind = string(kind)
 	switch out.Kind {
 	case picoclaw.OutAnswer:
 		w.Kind = "answer"
@@ -66,12 +65,7 @@ func toWire(out picoclaw.Outbound) (*wireOut, error) {
 
 func (w *wireOut) outbound() (picoclaw.Outbound, error) {
 	out := picoclaw.Outbound{Channel: w.Channel, Chat: picoclaw.Peer{ID: w.ChatID}, Text: w.Text, ReplyTo: w.ReplyTo, SenderID: w.SenderID}
-	switch w.ChatKind {
-	case "direct":
-		out.Chat.Kind = picoclaw.ChatDirect
-	case "group":
-		out.Chat.Kind = picoclaw.ChatGroup
-	default:
+	if err := out.Chat.Kind.UnmarshalText([]byte(w.ChatKind)); err != nil || out.Chat.Kind == 0 {
 		return out, fmt.Errorf("out.chat_kind %q: want \"direct\" or \"group\"", w.ChatKind)
 	}
 	switch w.Kind {

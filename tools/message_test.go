@@ -32,6 +32,7 @@ func TestMessageTool(t *testing.T) {
 		{name: "chat_type contradicts", args: map[string]any{"content": "x", "chat_id": "dingtalk:group:g", "chat_type": "direct"}, wantErr: "contradicts"},
 		{name: "channel contradicts", args: map[string]any{"content": "x", "channel": "slack", "chat_id": "dingtalk:group:g"}, wantErr: "contradicts"},
 		{name: "empty id", args: map[string]any{"content": "x", "chat_id": "dingtalk:group:"}, wantErr: "empty id"},
+		{name: "key without channel", args: map[string]any{"content": "x", "chat_id": ":direct:u1"}, wantErr: "empty id or channel"},
 		{name: "no chat_id", args: map[string]any{"content": "x"}, wantErr: "chat_id is required"},
 		{name: "no content", args: map[string]any{"chat_id": "dingtalk:direct:1"}, wantErr: "content is required"},
 		{name: "bad args", args: map[string]any{"content": []int{1}}, wantErr: "expected a JSON object like"},

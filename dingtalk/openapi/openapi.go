@@ -19,7 +19,6 @@ import (
 	"picoclaw"
 	"picoclaw/dingtalk/internal/wire"
 	"picoclaw/internal/backoff"
-	"picoclaw/internal/text"
 )
 
 // Default hosts: api.dingtalk.com serves the token and robot calls, the
@@ -332,15 +331,8 @@ func (a *Client) apiError(status int, raw []byte, token string) *Error {
 	return e
 }
 
-// snippet makes an untrusted body a short single line with tags stripped
-// and the secret and token masked.
+// snippet makes an untrusted body a short single line with the secret
+// and token masked.
 func (a *Client) snippet(raw []byte, token string) string {
-	t := wire.StripTags(string(bytes.ToValidUTF8(raw, []byte("?"))))
-	t = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, t)), " ")
-	return text.Snippet(text.Redact(t, a.cfg.ClientSecret, token), 200)
+	return wire.Excerpt(raw, 200, a.cfg.ClientSecret, token)
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 
 	"picoclaw"
 	"picoclaw/dingtalk/internal/wire"
@@ -138,19 +137,10 @@ func (s *Client) parseOpen(status int, raw []byte) (endpoint, error) {
 	return endpoint{}, fmt.Errorf("dingtalk: open connection: HTTP %d %s: %w", status, detail, kind)
 }
 
-// snippet turns an untrusted body into a short single-line excerpt: tags
-// stripped, control characters and runs of space collapsed, the secret
-// masked, at most 160 bytes.
+// snippet turns an untrusted body into a short single-line excerpt with
+// the secret masked.
 func (s *Client) snippet(raw []byte) string {
-	t := wire.StripTags(string(bytes.ToValidUTF8(raw, []byte("?"))))
-	t = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.IsSpace(r) {
-			return ' '
-		}
-		return r
-	}, t)
-	t = strings.Join(strings.Fields(t), " ")
-	return text.Snippet(text.Redact(t, s.cfg.ClientSecret), 160)
+	return wire.Excerpt(raw, 160, s.cfg.ClientSecret)
 }
 
 // redacted is an error whose message has secrets masked; errors.Is/As still

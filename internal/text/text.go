@@ -69,3 +69,15 @@ func TruncateRunes(s string, n int) string {
 	}
 	return s
 }
+
+// SnippetRunes is Snippet counted in characters rather than bytes, for
+// text shown to people or the model (a quote, a name, a title): trimmed
+// of surrounding space and, past n characters, cut and marked with
+// Ellipsis.
+func SnippetRunes(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if cut := TruncateRunes(s, n); len(cut) < len(s) {
+		return cut + Ellipsis
+	}
+	return s
+}

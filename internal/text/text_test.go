@@ -108,3 +108,19 @@ func TestTruncateRunes(t *testing.T) {
 		}
 	}
 }
+
+func TestSnippetRunes(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"  hello  ", 10, "hello"}, {"hello", 5, "hello"}, {"hello", 2, "he…"},
+		{" 钉钉开放 ", 2, "钉钉…"}, {"", 3, ""},
+	}
+	for _, tt := range tests {
+		if got := SnippetRunes(tt.s, tt.n); got != tt.want {
+			t.Errorf("SnippetRunes(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}
