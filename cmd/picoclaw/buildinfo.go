@@ -48,7 +48,7 @@ func readBuildInfo(ldVersion string, read func() (*debug.BuildInfo, bool)) build
 // print writes the `picoclaw version` text.
 func (b buildInfo) print(w io.Writer) {
 	fmt.Fprintf(w, "picoclaw %s\n", b.Version)
-	rev := "unknown (built outside a git checkout)"
+	rev := "unknown (not stamped: `go run`, -buildvcs=false, or a build outside a git checkout)"
 	if b.Revision != "" {
 		rev = b.Revision
 		if b.Modified {
