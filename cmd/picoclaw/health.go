@@ -44,11 +44,16 @@ func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob
 		// The live heap as of the last GC: garbage not yet collected would
 		// make a flat heap look like a leak. runtime/metrics does not stop
 		// the world, unlike ReadMemStats.
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		// Before the first GC the live heap reads 0 (a quiet gateway may
+		// not collect for a long while); then every object allocated so
+		// far counts, since none has been freed.
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 		metrics.Read(sample)
 		var live uint64
-		if sample[0].Value.Kind() == metrics.KindUint64 {
-			live = sample[0].Value.Uint64()
+		for _, s := range sample {
+			if live == 0 && s.Value.Kind() == metrics.KindUint64 {
+				live = s.Value.Uint64()
+			}
 		}
 		body := map[string]any{
 			"status": "ok", "goroutines": goruntime.NumGoroutine(), "heap_live_bytes": live,
