@@ -55,6 +55,7 @@ type openAPIState struct {
 	uploads   []Upload
 	emotions  []EmotionCall
 	reactions map[string][]string // emotion names on a message, by msgId
+	cards     cardState
 }
 
 func newOpenAPIState() openAPIState {
@@ -66,6 +67,7 @@ func newOpenAPIState() openAPIState {
 		urls:   map[string]string{},
 
 		reactions: map[string][]string{},
+		cards:     newCardState(),
 	}
 }
 
@@ -78,6 +80,8 @@ func (s *Server) registerOpenAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+UploadPath, s.handleUpload)
 	mux.HandleFunc("POST "+EmotionReplyPath, s.handleEmotionReply)
 	mux.HandleFunc("POST "+EmotionRecallPath, s.handleEmotionRecall)
+	mux.HandleFunc("POST "+CardCreatePath, s.handleCardCreate)
+	mux.HandleFunc("PUT "+CardStreamingPath, s.handleCardStreaming)
 }
 
 // FailOpenAPI makes the next times calls to path (TokenPath,

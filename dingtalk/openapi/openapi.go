@@ -255,11 +255,16 @@ func (a *Client) withRetry(ctx context.Context, op string, useToken bool, attemp
 // postJSON POSTs in to the API host's path and decodes a 2xx answer into
 // out (which may be nil). token "" sends no token header.
 func (a *Client) postJSON(ctx context.Context, path, token string, in, out any) error {
+	return a.sendJSON(ctx, http.MethodPost, path, token, in, out)
+}
+
+// sendJSON is postJSON with another method (the card streaming call is a PUT).
+func (a *Client) sendJSON(ctx context.Context, method, path, token string, in, out any) error {
 	body, err := wire.EncodeJSON(in)
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.apiBase+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, a.apiBase+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
