@@ -76,6 +76,8 @@ type dingTalkSettings struct {
 	APIBase           string                   `json:"api_base"`
 	ReplyAtSender     *bool                    `json:"reply_at_sender"`
 	ThinkingReaction  *bool                    `json:"thinking_reaction"`
+	CardTemplateID    string                   `json:"card_template_id"`
+	CardUpdateMs      int                      `json:"card_update_ms"`
 	ChatLimit         int                      `json:"chat_limit"`
 	ChatWindowSeconds int                      `json:"chat_window_seconds"`
 	GroupAllowFrom    StringList               `json:"group_allow_from"`
@@ -92,6 +94,8 @@ func (e dingTalkEntry) config() DingTalkConfig {
 		ReasoningChannelID: e.ReasoningChannelID,
 		ReplyAtSender:      e.Settings.ReplyAtSender,
 		ThinkingReaction:   e.Settings.ThinkingReaction,
+		CardTemplateID:     e.Settings.CardTemplateID,
+		CardUpdateMs:       e.Settings.CardUpdateMs,
 		APIBase:            e.Settings.APIBase,
 		ChatLimit:          e.Settings.ChatLimit,
 		ChatWindowSeconds:  e.Settings.ChatWindowSeconds,

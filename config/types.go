@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Struct tags used by this package's reflective decoder and env overrides:
 //
 //	json:"name"   the key in config.json (its path also names the env variable)
@@ -145,6 +147,14 @@ type DingTalkConfig struct {
 	// ThinkingReaction puts DingTalk's "🤔思考中" reaction on the user's
 	// message while the answer is worked on; unset means true.
 	ThinkingReaction *bool `json:"thinking_reaction"`
+	// CardTemplateID is the AI card template answers stream into (a
+	// template of the app's tenant with a markdown variable "content");
+	// empty sends plain markdown replies. Not a PicoClaw key.
+	CardTemplateID string `json:"card_template_id"`
+	// CardUpdateMs is the least time between two streaming updates of a
+	// card, in milliseconds; 0 takes the default, 300. Each update is one
+	// API call from DingTalk's quota. Not a PicoClaw key.
+	CardUpdateMs int `json:"card_update_ms"`
 	// APIBase is the OpenAPI root without a trailing slash (not a PicoClaw
 	// key: it lets tests point the channel at a fake server).
 	APIBase string `json:"api_base"`
@@ -172,6 +182,17 @@ type GroupTrigger struct {
 // ThinkingReactionOrDefault reports thinking_reaction, true when unset.
 func (c DingTalkConfig) ThinkingReactionOrDefault() bool {
 	return c.ThinkingReaction == nil || *c.ThinkingReaction
+}
+
+// DefaultCardUpdateMs is card_update_ms when unset.
+const DefaultCardUpdateMs = 300
+
+// CardUpdateInterval is card_update_ms as a duration, the default when unset.
+func (c DingTalkConfig) CardUpdateInterval() time.Duration {
+	if c.CardUpdateMs <= 0 {
+		return DefaultCardUpdateMs * time.Millisecond
+	}
+	return time.Duration(c.CardUpdateMs) * time.Millisecond
 }
 
 // MentionOnlyOrDefault reports mention_only, true when unset.

@@ -101,10 +101,20 @@ func validate(c *Config) (warnings []string, errs []error) {
 		if b.ChatWindowSeconds < 0 {
 			fail(b.Path("chat_window_seconds"), "must not be negative (0 takes the default, 60)")
 		}
+		if b.CardTemplateID != strings.TrimSpace(b.CardTemplateID) {
+			fail(b.Path("card_template_id"), "has leading or trailing spaces; write the template id as DingTalk's card platform shows it")
+		}
+		if b.CardUpdateMs < 0 || b.CardUpdateMs > maxCardUpdateMs {
+			fail(b.Path("card_update_ms"), "must be between 0 and %d milliseconds (0 takes the default, %d)", maxCardUpdateMs, DefaultCardUpdateMs)
+		}
 	}
 	w, e := validateTools(c.Tools)
 	return append(warnings, w...), checkNumbers(c, append(errs, e...))
 }
+
+// maxCardUpdateMs bounds card_update_ms: a card updated less than once a
+// minute no longer streams.
+const maxCardUpdateMs = 60_000
 
 func validateModel(path string, m ModelConfig, used bool, names []string) (warnings []string, errs []error) {
 	fail := func(field, format string, args ...any) {
