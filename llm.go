@@ -84,6 +84,18 @@ type Delta struct {
 	Reasoning string
 }
 
+// StreamSink receives one turn's answer while the model writes it, for a
+// channel that can show it live (a DingTalk AI card). Its methods are
+// called from the turn's goroutine and must return at once.
+type StreamSink interface {
+	// Delta is the next piece of the model's current reply.
+	Delta(d Delta)
+	// Round says the current reply is not the answer after all: the model
+	// called tools (status names them) or is being asked again (status
+	// ""). The text streamed since the last Round is to be dropped.
+	Round(status string)
+}
+
 // Provider talks to one LLM API.
 //
 // Complete streams the answer, calling onDelta (which may be nil) for every

@@ -211,6 +211,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 
 	res, err := a.loop(turnCtx, loopSpec{
 		in:      in,
+		sink:    streamSinkFrom(ctx),
 		prefix:  a.prefix(system, history),
 		user:    user,
 		tools:   a.toolSet(true),

@@ -121,6 +121,9 @@ func (a *Agent) NewDispatcher(opts DispatcherOptions) *Dispatcher {
 		if prepare != nil {
 			prepare(ctx, &in)
 		}
+		if opts.Stream != nil {
+			ctx = WithStreamSink(ctx, opts.Stream(in))
+		}
 		err := a.attemptTurns(ctx, in, opts) // Turn logs its failures
 		if after != nil {
 			after(in, err)

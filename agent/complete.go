@@ -35,6 +35,9 @@ func (a *Agent) complete(ctx context.Context, req picoclaw.Request) (*picoclaw.R
 			wait = min(rl.RetryAfter, maxRetryAfter)
 		}
 		a.log.Warn("agent: model call failed; retrying", "attempt", attempt+1, "wait", wait, "err", err)
+		if sink := streamSinkFrom(ctx); sink != nil {
+			sink.Round("") // the next call streams its reply from the start
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:

@@ -54,6 +54,9 @@ type DispatcherOptions struct {
 	// ErrGaveUp.
 	Attempt    func(in picoclaw.Inbound) (int, error)
 	DeadLetter func(in picoclaw.Inbound, reason string) error
+	// Stream, if set, gives the sink a turn of Agent.NewDispatcher
+	// streams its answer to (nil: none for that turn).
+	Stream func(in picoclaw.Inbound) picoclaw.StreamSink
 }
 
 // Dispatcher runs turns: in order within a session key, in parallel across

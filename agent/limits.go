@@ -60,6 +60,7 @@ type capped struct {
 	content, reasoning strings.Builder
 	cut                bool
 	cancel             context.CancelCauseFunc
+	sink               picoclaw.StreamSink // nil: none
 }
 
 func (c *capped) onDelta(d picoclaw.Delta) {
@@ -71,6 +72,10 @@ func (c *capped) onDelta(d picoclaw.Delta) {
 	if c.content.Len() > c.max || c.reasoning.Len() > c.max {
 		c.cut = true
 		c.cancel(errAnswerCut)
+		return
+	}
+	if c.sink != nil {
+		c.sink.Delta(d)
 	}
 }
 
@@ -90,7 +95,7 @@ func (c *capped) response() *picoclaw.Response {
 func (a *Agent) completeCapped(ctx context.Context, req picoclaw.Request) (*picoclaw.Response, error) {
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	c := &capped{max: a.cfg.MaxAnswerBytes, cancel: cancel}
+	c := &capped{max: a.cfg.MaxAnswerBytes, cancel: cancel, sink: streamSinkFrom(ctx)}
 	resp, err := a.cfg.Provider.Complete(callCtx, req, c.onDelta)
 	if c.cut && ctx.Err() == nil {
 		a.log.Warn("agent: answer cut off at max_answer_bytes", "max_answer_bytes", c.max)

@@ -28,8 +28,9 @@ func limitLine(n int) string {
 
 // loopSpec is the input of one model/tool loop.
 type loopSpec struct {
-	in      picoclaw.Inbound   // carried to the tools in their context
-	prefix  []picoclaw.Message // system prompt and history
+	in      picoclaw.Inbound    // carried to the tools in their context
+	sink    picoclaw.StreamSink // nil: the answer is not streamed
+	prefix  []picoclaw.Message  // system prompt and history
 	user    picoclaw.Message
 	tools   toolSet
 	maxIter int
@@ -57,6 +58,9 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 	var r loopResult
 	defs := s.tools.defs()
 	toolCtx := WithInbound(ctx, s.in)
+	// Only this loop's model calls stream: tools (a sub-agent) get none.
+	callCtx := WithStreamSink(ctx, s.sink)
+	toolCtx = WithStreamSink(toolCtx, nil)
 	var toolTime time.Duration // spent in tool rounds so far
 	shrunk := false
 	for round := 0; ; {
@@ -77,7 +81,7 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 		}
 		req.Messages = msgs
 
-		resp, err := a.complete(ctx, req)
+		resp, err := a.complete(callCtx, req)
 		if err != nil && errors.Is(err, picoclaw.ErrContextLength) && s.shrink != nil && !shrunk {
 			shrunk = true
 			if p, ok := s.shrink(ctx); ok {
@@ -128,6 +132,9 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 			Time:               a.cfg.Now(),
 		}
 		s.log.Debug("agent: running tools", "round", round, "calls", len(resp.ToolCalls))
+		if s.sink != nil {
+			s.sink.Round(toolStatus(resp.ToolCalls))
+		}
 		var results []picoclaw.Message
 		if left := a.cfg.ToolTimeBudget - toolTime; left > 0 {
 			roundCtx, cancelRound := context.WithTimeoutCause(toolCtx, left, errToolBudget)
