@@ -78,6 +78,12 @@ type ChannelConfig struct {
 	// ReactionTimeout bounds each reaction call; default
 	// DefaultReactionTimeout.
 	ReactionTimeout time.Duration
+	// CardTemplateID turns on AI card streaming replies (card.go): the
+	// template answers stream into; "" sends markdown replies only.
+	CardTemplateID string
+	// CardUpdate is the least time between two updates of a card;
+	// default DefaultCardUpdate.
+	CardUpdate time.Duration
 }
 
 // defaultCallTimeout bounds a short API call: an endpoint that answers
@@ -107,6 +113,8 @@ type Channel struct {
 	replies ownReplies
 	// thinking is the reaction on messages being answered (reaction.go).
 	thinking *thinking
+	// cards are the AI cards of turns in progress (card.go).
+	cards cardStreams
 }
 
 var _ picoclaw.Channel = (*Channel)(nil)
@@ -349,6 +357,7 @@ func (c *Channel) Close() error {
 	c.replies.mu.Unlock()
 	c.replies.cancel()
 	c.replies.wg.Wait()
+	c.closeCards()
 	c.thinking.close()
 	c.limiter.Close()
 	return nil

@@ -56,6 +56,12 @@ func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from in
 	if out.Chat.ID == "" {
 		return fmt.Errorf("dingtalk: send answer to %s: %w: empty chat id", key, errNoRoute)
 	}
+	// A streamed answer ends as its card; only a card that failed (or a
+	// resumed delivery) goes on as markdown.
+	if from == 0 && c.finishCard(ctx, out) {
+		c.StopThinking(out.ReplyTo)
+		return nil
+	}
 	if err := c.deliver(ctx, c.answerDelivery(out), out.Text, from, accepted); err != nil {
 		c.log.Error("dingtalk: answer not delivered", "chat", string(key), "reply_to", out.ReplyTo, "err", err)
 		return fmt.Errorf("dingtalk: send answer to %s: %w", key, err)

@@ -254,3 +254,20 @@ func (s *Server) WaitCardFinalized(ctx context.Context, outTrackID string) error
 	}
 	return nil
 }
+
+// WaitCardsCreated waits until at least n cards were created and returns them.
+func (s *Server) WaitCardsCreated(ctx context.Context, n int) ([]CardCreated, error) {
+	if err := s.waitFor(ctx, func() bool { return len(s.oa.cards.created) >= n }); err != nil {
+		return nil, fmt.Errorf("dingtalktest: wait for %d cards: %w", n, err)
+	}
+	return s.CardsCreated(), nil
+}
+
+// WaitCardUpdates waits until at least n streaming updates were accepted
+// and returns them.
+func (s *Server) WaitCardUpdates(ctx context.Context, n int) ([]CardStreamCall, error) {
+	if err := s.waitFor(ctx, func() bool { return len(s.oa.cards.updates) >= n }); err != nil {
+		return nil, fmt.Errorf("dingtalktest: wait for %d card updates: %w", n, err)
+	}
+	return s.CardUpdates(), nil
+}

@@ -1,0 +1,142 @@
+package dingtalk
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"picoclaw"
+	"picoclaw/dingtalk/dingtalktest"
+	"picoclaw/dingtalk/openapi"
+)
+
+const testTemplate = "tpl-answer.schema"
+
+func cardChannel(t *testing.T, srv *dingtalktest.Server) *liveChannel {
+	t.Helper()
+	srv.AddCardTemplate(testTemplate)
+	return startChannel(t, srv, func(c *ChannelConfig) {
+		c.CardTemplateID = testTemplate
+		c.CardUpdate = time.Millisecond
+	})
+}
+
+// A streamed answer creates one card in the asker's chat, updates it as
+// the text grows, and ends it with the whole shaped answer; no markdown
+// reply is sent.
+func TestCardStreamsAnswer(t *testing.T) {
+	for _, group := range []bool{false, true} {
+		t.Run(map[bool]string{false: "direct", true: "group"}[group], func(t *testing.T) {
+			srv := newFake(t)
+			lc := cardChannel(t, srv)
+			in := lc.push(t, dingtalktest.BotMessage{Group: group, InAtList: group, Text: "hi"})
+			sink := lc.ch.StreamSink(in)
+			if sink == nil {
+				t.Fatal("no sink with card_template_id set")
+			}
+			ctx := testCtx(t)
+			sink.Delta(picoclaw.Delta{Content: "Hello"})
+			cards, err := srv.WaitCardsCreated(ctx, 1)
+			if err != nil {
+				t.Fatalf("%v (logs:\n%s)", err, lc.logs)
+			}
+			wantSpace := "dtv1.card//IM_ROBOT." + in.Chat.ID
+			if group {
+				wantSpace = "dtv1.card//IM_GROUP." + in.Chat.ID
+			}
+			if cards[0].OpenSpaceID != wantSpace || cards[0].TemplateID != testTemplate {
+				t.Errorf("card %+v, want space %s", cards[0], wantSpace)
+			}
+			sink.Round("🔧 lookup")
+			if _, err := srv.WaitCardUpdates(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			sink.Delta(picoclaw.Delta{Content: "The answer"})
+			if _, err := srv.WaitCardUpdates(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			answer := "The answer is **42**."
+			if err := lc.reply(t, in, answer); err != nil {
+				t.Fatal(err)
+			}
+			track := cards[0].OutTrackID
+			if got, done := srv.CardContent(track, CardContentKey); got != ShapeMarkdown(answer) || !done {
+				t.Errorf("card shows %q (finished %v), want the answer", got, done)
+			}
+			ups := srv.CardUpdates()
+			if last := ups[len(ups)-1]; !last.Finalize || !last.Full {
+				t.Errorf("last update %+v, want the full final one", last)
+			}
+			for _, u := range ups[:len(ups)-1] {
+				if u.Finalize {
+					t.Errorf("finalized before the answer: %+v", u)
+				}
+			}
+			if n := srv.ReplyCount() + len(srv.OpenAPISends()); n != 0 {
+				t.Errorf("%d markdown replies besides the card", n)
+			}
+			if st := lc.ch.CardStats(); st.Created != 1 || st.Finalized != 1 || st.Fallbacks != 0 || st.Updates != int64(len(ups)) {
+				t.Errorf("stats %+v (%d updates seen)", st, len(ups))
+			}
+		})
+	}
+}
+
+// A card DingTalk refuses (no permission) leaves the answer to one
+// markdown reply, logged once at warn with the fix.
+func TestCardRefusedFallsBack(t *testing.T) {
+	srv := newFake(t)
+	lc := cardChannel(t, srv)
+	srv.FailOpenAPI(dingtalktest.CardCreatePath, 403, dingtalktest.PermissionDeniedBody(openapi.CardInstanceScope), 2)
+	for i := range 2 {
+		in := lc.push(t, dingtalktest.BotMessage{Text: "q"})
+		sink := lc.ch.StreamSink(in)
+		sink.Delta(picoclaw.Delta{Content: "partial"})
+		if err := srv.WaitFailedOpenAPICalls(testCtx(t), dingtalktest.CardCreatePath, i+1); err != nil {
+			t.Fatal(err)
+		}
+		if err := lc.reply(t, in, "the answer"); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+	}
+	if n := srv.ReplyCount(); n != 2 {
+		t.Errorf("%d markdown replies, want one per answer", n)
+	}
+	if st := lc.ch.CardStats(); st.Fallbacks != 2 || st.Created != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if logs := lc.logs.String(); strings.Count(logs, "Card.Streaming.Write") != 1 || !strings.Contains(logs, "level=WARN") {
+		t.Errorf("want the fix logged once at warn:\n%s", logs)
+	}
+}
+
+// Without streamed text there is no card; a stopped turn's card ends
+// showing what it had; cards are off without a template.
+func TestCardEdges(t *testing.T) {
+	srv := newFake(t)
+	lc := cardChannel(t, srv)
+	in := lc.push(t, dingtalktest.BotMessage{Text: "q"})
+	_ = lc.ch.StreamSink(in)
+	if err := lc.reply(t, in, "plain"); err != nil {
+		t.Fatal(err)
+	}
+	if srv.ReplyCount() != 1 || len(srv.CardsCreated()) != 0 {
+		t.Errorf("unstreamed answer: %d replies, %d cards", srv.ReplyCount(), len(srv.CardsCreated()))
+	}
+
+	in = lc.push(t, dingtalktest.BotMessage{Text: "q2"})
+	lc.ch.StreamSink(in).Delta(picoclaw.Delta{Content: "half an ans"})
+	cards, err := srv.WaitCardsCreated(testCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc.ch.EndCard(testCtx(t), in.MessageID)
+	if got, done := srv.CardContent(cards[0].OutTrackID, CardContentKey); !done || !strings.HasPrefix(got, "half an ans") || !strings.Contains(got, "stopped") {
+		t.Errorf("stopped card shows %q (finished %v)", got, done)
+	}
+
+	off := newLiveChannel(t, srv, nil)
+	if off.ch.StreamSink(in) != nil {
+		t.Error("a sink without card_template_id")
+	}
+}
