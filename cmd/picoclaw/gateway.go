@@ -147,7 +147,7 @@ func (e *env) gateway(ctx context.Context) error {
 	// answers go through it.
 	defer k.Close()
 	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(ch, k.AfterTurn),
-		Attempt: k.Attempt, DeadLetter: k.DeadLetter,
+		Attempt: k.Attempt, DeadLetter: k.DeadLetter, Stream: ch.StreamSink,
 		Prepare: withThinking(ch, func(ctx context.Context, in *picoclaw.Inbound) {
 			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
 				_ = media.Resolve(ctx, in) // failures become notes for the model
@@ -203,6 +203,8 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
 		ThinkingReaction:   dt.ThinkingReaction,
+		CardTemplateID:     dt.CardTemplateID,
+		CardUpdate:         dt.CardUpdateInterval(),
 		StateDir:           p.data.State(),
 		UserAgent:          userAgent(),
 		Logger:             log.With("channel", "dingtalk"),

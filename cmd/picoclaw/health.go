@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/dingtalk"
 	"picoclaw/outbox"
 )
 
@@ -28,6 +29,9 @@ type healthServer struct {
 	srv *http.Server
 	ln  net.Listener
 }
+
+// cardChannel counts its AI card calls, the hidden cost of streaming.
+type cardChannel interface{ CardStats() dingtalk.CardStats }
 
 // outboxStats is what /health reports about undelivered answers.
 type outboxStats interface{ Stats() outbox.Stats }
@@ -60,6 +64,13 @@ func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob
 		}
 		if ob != nil {
 			body["outbox"] = outboxHealth(ob.Stats(), time.Now())
+		}
+		for _, c := range channels {
+			if cc, ok := c.(cardChannel); ok {
+				st := cc.CardStats()
+				body["cards"] = map[string]int64{"created": st.Created, "streaming_updates": st.Updates,
+					"finalized": st.Finalized, "fallbacks": st.Fallbacks}
+			}
 		}
 		writeJSON(w, http.StatusOK, body)
 	})

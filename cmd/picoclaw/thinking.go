@@ -23,7 +23,7 @@ func withThinking(ch *dingtalk.Channel, prepare func(context.Context, *picoclaw.
 	}
 }
 
-// withThinkingDone takes the reaction off a message whose turn failed,
+// withThinkingDone takes the reaction off, and ends the AI card of, a message whose turn failed,
 // was stopped or given up, or was cut short by a shutdown (a turn run
 // again later puts it back): such a turn may deliver no answer. Then it
 // runs after.
@@ -31,6 +31,9 @@ func withThinkingDone(ch *dingtalk.Channel, after func(picoclaw.Inbound, error))
 	return func(in picoclaw.Inbound, err error) {
 		if in.Channel == dingtalk.ChannelName && err != nil {
 			ch.StopThinking(in.MessageID)
+			// A card still streaming gets no answer now: it ends showing
+			// what it had, marked stopped.
+			ch.EndCard(context.Background(), in.MessageID)
 		}
 		if after != nil {
 			after(in, err)

@@ -58,7 +58,7 @@ func (s *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.answer(w, r, reply, func(w http.ResponseWriter) {
 		if rec.Stream {
-			writeStream(w, rec, reply, id, created)
+			writeStream(w, rec, reply, id, created, r.Context().Done())
 		} else {
 			writeJSON(w, rec, reply, id, created)
 		}

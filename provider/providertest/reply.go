@@ -29,6 +29,10 @@ type Reply struct {
 	// turn (as some servers do) rather than one call after the other (as
 	// OpenAI does).
 	InterleaveToolCalls bool
+	// Pace, if set, holds each content delta after the first of a
+	// streamed answer until a receive from it succeeds (or the client
+	// goes away), so a test sees the answer arrive piece by piece.
+	Pace <-chan struct{}
 	// CutStream drops the connection after about half of the content.
 	CutStream bool
 	// Repeat, if > 1, streams Content that many times in a row, as one

@@ -126,7 +126,7 @@ func usage(prompt, completion int) obj {
 const malformedLine = `{"id":"chatcmpl-broken","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"`
 
 // writeStream sends r as a chat.completion.chunk stream.
-func writeStream(w http.ResponseWriter, rec RecordedRequest, r Reply, id string, created int64) {
+func writeStream(w http.ResponseWriter, rec RecordedRequest, r Reply, id string, created int64, gone <-chan struct{}) {
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -159,6 +159,13 @@ func writeStream(w http.ResponseWriter, rec RecordedRequest, r Reply, id string,
 	for i, p := range content {
 		if r.CutStream && i >= (len(content)+1)/2 {
 			cut()
+		}
+		if r.Pace != nil && i > 0 {
+			select {
+			case <-r.Pace:
+			case <-gone:
+				return
+			}
 		}
 		d := obj{{"content", p}}
 		if r.Reasoning != "" {
