@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"picoclaw"
 	"picoclaw/dingtalk"
 )
+
+// endCardTimeout bounds ending the card of a turn that failed.
+const endCardTimeout = 5 * time.Second
 
 // withThinking makes each DingTalk turn start by putting the thinking
 // reaction on the user's message (channels.dingtalk.thinking_reaction),
@@ -32,8 +36,11 @@ func withThinkingDone(ch *dingtalk.Channel, after func(picoclaw.Inbound, error))
 		if in.Channel == dingtalk.ChannelName && err != nil {
 			ch.StopThinking(in.MessageID)
 			// A card still streaming gets no answer now: it ends showing
-			// what it had, marked stopped.
-			ch.EndCard(context.Background(), in.MessageID)
+			// what it had, marked stopped (bounded: this runs on the
+			// dispatcher's worker, and at shutdown too).
+			ctx, cancel := context.WithTimeout(context.Background(), endCardTimeout)
+			ch.EndCard(ctx, in.MessageID)
+			cancel()
 		}
 		if after != nil {
 			after(in, err)
