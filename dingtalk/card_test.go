@@ -140,3 +140,57 @@ func TestCardEdges(t *testing.T) {
 		t.Error("a sink without card_template_id")
 	}
 }
+
+// A card made but never allowed to stream (no Card.Streaming.Write):
+// the answer still arrives, once, as markdown.
+func TestCardStreamingRefusedFallsBack(t *testing.T) {
+	srv := newFake(t)
+	lc := cardChannel(t, srv)
+	srv.FailOpenAPI(dingtalktest.CardStreamingPath, 403, dingtalktest.PermissionDeniedBody(openapi.CardStreamingScope), 100)
+	in := lc.push(t, dingtalktest.BotMessage{Text: "q"})
+	sink := lc.ch.StreamSink(in)
+	sink.Delta(picoclaw.Delta{Content: "first"})
+	if _, err := srv.WaitCardsCreated(testCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	sink.Delta(picoclaw.Delta{Content: " second"})
+	if err := srv.WaitFailedOpenAPICalls(testCtx(t), dingtalktest.CardStreamingPath, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.reply(t, in, "the answer"); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.ReplyCount(); n != 1 {
+		t.Errorf("%d markdown replies, want 1", n)
+	}
+	if st := lc.ch.CardStats(); st.Created != 1 || st.Fallbacks != 1 || st.Finalized != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// A QPS limit on an update is waited out; the card still ends with the answer.
+func TestCardUpdateThrottled(t *testing.T) {
+	srv := newFake(t)
+	lc := cardChannel(t, srv)
+	srv.FailOpenAPI(dingtalktest.CardStreamingPath, 403, "", 1) // QpsLimit
+	in := lc.push(t, dingtalktest.BotMessage{Text: "q"})
+	sink := lc.ch.StreamSink(in)
+	sink.Delta(picoclaw.Delta{Content: "first"})
+	cards, err := srv.WaitCardsCreated(testCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink.Delta(picoclaw.Delta{Content: " second"})
+	if _, err := srv.WaitCardUpdates(testCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.reply(t, in, "the answer"); err != nil {
+		t.Fatal(err)
+	}
+	if got, done := srv.CardContent(cards[0].OutTrackID, CardContentKey); got != "the answer" || !done {
+		t.Errorf("card shows %q (finished %v)", got, done)
+	}
+	if srv.ReplyCount() != 0 {
+		t.Error("markdown reply besides the card")
+	}
+}
