@@ -26,12 +26,14 @@ const (
 	CardContentKey = "msgContent"
 	// DefaultCardUpdate is the least time between two updates of a card.
 	DefaultCardUpdate = 300 * time.Millisecond
-	// maxCardStreams bounds the cards waiting for their answer; older
-	// ones of turns that never sent one are forgotten.
+	// maxCardStreams bounds the cards waiting for their answer (a turn
+	// that ends without one, e.g. a command, leaves its entry); past it
+	// the oldest is ended, marked stopped.
 	maxCardStreams = 256
 	// reasoningTail is how much of the reasoning a card shows while no
 	// answer text has come yet.
-	reasoningTail   = 300
+	reasoningTail = 300
+	// cardStoppedLine ends a card whose turn gave no answer.
 	cardStoppedLine = "\n\n（已停止 / stopped）"
 )
 
