@@ -109,6 +109,11 @@ type Outbound struct {
 	ReplyTo string
 	// SenderID is the user who asked, for channels that mention them.
 	SenderID string
+	// Streamed marks a turn's answer whose making was streamed to the
+	// turn's StreamSink: the channel may deliver it by finishing that
+	// stream (a DingTalk AI card) rather than as a new message. Other
+	// sends for the same message (a tool's, a sub-agent's) are not.
+	Streamed bool `json:",omitempty"`
 }
 
 // Title returns the first words of s on one line, at most n runes, for chat

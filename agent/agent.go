@@ -246,7 +246,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 			kind, text = apology(context.DeadlineExceeded)
 		}
 		log.Error("agent: model call failed; sending apology", "kind", kind, "err", err)
-		sendErr := a.send(ctx, log, in, picoclaw.OutAnswer, text)
+		sendErr := a.sendAnswer(ctx, log, in, text)
 		return errors.Join(fmt.Errorf("agent: turn %s: %w", key, err), sendErr)
 	}
 
@@ -259,7 +259,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 		"completion_tokens", res.usage.CompletionTokens, "tool_messages", len(res.steps),
 		"answer_len", len(res.answer.Content))
 
-	errAnswer := a.send(ctx, log, in, picoclaw.OutAnswer, res.answer.Content)
+	errAnswer := a.sendAnswer(ctx, log, in, res.answer.Content)
 	var errReasoning error
 	if len(res.reasoning) > 0 {
 		// Each round's reasoning is capped; all of them together are too,
@@ -315,6 +315,16 @@ func (a *Agent) record(ctx context.Context, log *slog.Logger, key picoclaw.Sessi
 }
 
 func (a *Agent) send(ctx context.Context, log *slog.Logger, in picoclaw.Inbound, kind picoclaw.OutboundKind, text string) error {
+	return a.sendOut(ctx, log, in, kind, text, false)
+}
+
+// sendAnswer sends the turn's answer (or apology), marked Streamed when
+// the turn streamed to a sink, whose card or such it then completes.
+func (a *Agent) sendAnswer(ctx context.Context, log *slog.Logger, in picoclaw.Inbound, text string) error {
+	return a.sendOut(ctx, log, in, picoclaw.OutAnswer, text, streamSinkFrom(ctx) != nil)
+}
+
+func (a *Agent) sendOut(ctx context.Context, log *slog.Logger, in picoclaw.Inbound, kind picoclaw.OutboundKind, text string, streamed bool) error {
 	out := picoclaw.Outbound{
 		Channel:  in.Channel,
 		Chat:     in.Chat,
@@ -322,6 +332,7 @@ func (a *Agent) send(ctx context.Context, log *slog.Logger, in picoclaw.Inbound,
 		Text:     text,
 		ReplyTo:  in.MessageID,
 		SenderID: in.SenderID,
+		Streamed: streamed,
 	}
 	if err := a.cfg.Send(ctx, out); err != nil {
 		what := "answer"

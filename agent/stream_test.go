@@ -70,7 +70,7 @@ func TestTurnStreamsToSink(t *testing.T) {
 	if !slices.Equal(sink.events, want) {
 		t.Errorf("streamed %q, want %q", sink.events, want)
 	}
-	if sent := h.out.sent(); len(sent) == 0 || sent[0].Text != "the answer" {
+	if sent := h.out.sent(); len(sent) == 0 || sent[0].Text != "the answer" || !sent[0].Streamed {
 		t.Errorf("sent %+v", sent)
 	}
 }
@@ -81,7 +81,7 @@ func TestTurnWithoutSink(t *testing.T) {
 	if err := h.agent.Turn(WithStreamSink(context.Background(), nil), testIn); err != nil {
 		t.Fatal(err)
 	}
-	if sent := h.out.sent(); len(sent) != 1 || sent[0].Text != "plain" {
+	if sent := h.out.sent(); len(sent) != 1 || sent[0].Text != "plain" || sent[0].Streamed {
 		t.Errorf("sent %+v", sent)
 	}
 }

@@ -12,6 +12,39 @@ import (
 
 const testTemplate = "tpl-answer.schema"
 
+// replyStreamed sends in's answer as the agent does after streaming it.
+func replyStreamed(t *testing.T, lc *liveChannel, in picoclaw.Inbound, text string) error {
+	t.Helper()
+	return lc.ch.Send(testCtx(t), picoclaw.Outbound{Channel: ChannelName, Chat: in.Chat, Text: text,
+		ReplyTo: in.MessageID, SenderID: in.SenderID, Streamed: true})
+}
+
+// Only the turn's own answer finishes its card: another message for the
+// same question (a tool's, a sub-agent's) goes as markdown, and the card
+// keeps streaming until the answer.
+func TestCardOnlyForTheAnswer(t *testing.T) {
+	srv := newFake(t)
+	lc := cardChannel(t, srv)
+	in := lc.push(t, dingtalktest.BotMessage{Text: "q"})
+	lc.ch.StreamSink(in).Delta(picoclaw.Delta{Content: "working"})
+	cards, err := srv.WaitCardsCreated(testCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.reply(t, in, "a side message"); err != nil {
+		t.Fatal(err)
+	}
+	if _, done := srv.CardContent(cards[0].OutTrackID, CardContentKey); done || srv.ReplyCount() != 1 {
+		t.Errorf("side message: card finished %v, %d replies", done, srv.ReplyCount())
+	}
+	if err := replyStreamed(t, lc, in, "the answer"); err != nil {
+		t.Fatal(err)
+	}
+	if got, done := srv.CardContent(cards[0].OutTrackID, CardContentKey); got != "the answer" || !done || srv.ReplyCount() != 1 {
+		t.Errorf("card shows %q (finished %v), %d replies", got, done, srv.ReplyCount())
+	}
+}
+
 func cardChannel(t *testing.T, srv *dingtalktest.Server) *liveChannel {
 	t.Helper()
 	srv.AddCardTemplate(testTemplate)
@@ -56,7 +89,7 @@ func TestCardStreamsAnswer(t *testing.T) {
 				t.Fatal(err)
 			}
 			answer := "The answer is **42**."
-			if err := lc.reply(t, in, answer); err != nil {
+			if err := replyStreamed(t, lc, in, answer); err != nil {
 				t.Fatal(err)
 			}
 			track := cards[0].OutTrackID
@@ -95,7 +128,7 @@ func TestCardRefusedFallsBack(t *testing.T) {
 		if err := srv.WaitFailedOpenAPICalls(testCtx(t), dingtalktest.CardCreatePath, i+1); err != nil {
 			t.Fatal(err)
 		}
-		if err := lc.reply(t, in, "the answer"); err != nil {
+		if err := replyStreamed(t, lc, in, "the answer"); err != nil {
 			t.Fatalf("answer %d: %v", i, err)
 		}
 	}
@@ -117,7 +150,7 @@ func TestCardEdges(t *testing.T) {
 	lc := cardChannel(t, srv)
 	in := lc.push(t, dingtalktest.BotMessage{Text: "q"})
 	_ = lc.ch.StreamSink(in)
-	if err := lc.reply(t, in, "plain"); err != nil {
+	if err := replyStreamed(t, lc, in, "plain"); err != nil {
 		t.Fatal(err)
 	}
 	if srv.ReplyCount() != 1 || len(srv.CardsCreated()) != 0 {
@@ -157,7 +190,7 @@ func TestCardStreamingRefusedFallsBack(t *testing.T) {
 	if err := srv.WaitFailedOpenAPICalls(testCtx(t), dingtalktest.CardStreamingPath, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := lc.reply(t, in, "the answer"); err != nil {
+	if err := replyStreamed(t, lc, in, "the answer"); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.ReplyCount(); n != 1 {
@@ -184,7 +217,7 @@ func TestCardUpdateThrottled(t *testing.T) {
 	if _, err := srv.WaitCardUpdates(testCtx(t), 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := lc.reply(t, in, "the answer"); err != nil {
+	if err := replyStreamed(t, lc, in, "the answer"); err != nil {
 		t.Fatal(err)
 	}
 	if got, done := srv.CardContent(cards[0].OutTrackID, CardContentKey); got != "the answer" || !done {

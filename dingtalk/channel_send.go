@@ -58,7 +58,7 @@ func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from in
 	}
 	// A streamed answer ends as its card; only a card that failed (or a
 	// resumed delivery) goes on as markdown.
-	if from == 0 && c.finishCard(ctx, out) {
+	if out.Streamed && from == 0 && c.finishCard(ctx, out) {
 		c.StopThinking(out.ReplyTo)
 		return nil
 	}

@@ -43,10 +43,12 @@ type wireOut struct {
 	Text     string `json:"text"`
 	ReplyTo  string `json:"reply_to,omitempty"`
 	SenderID string `json:"sender_id,omitempty"`
+	Streamed bool   `json:"streamed,omitempty"`
 }
 
 func toWire(out picoclaw.Outbound) (*wireOut, error) {
-	w := &wireOut{Channel: out.Channel, ChatID: out.Chat.ID, Text: out.Text, ReplyTo: out.ReplyTo, SenderID: out.SenderID}
+	w := &wireOut{Channel: out.Channel, ChatID: out.Chat.ID, Text: out.Text, ReplyTo: out.ReplyTo, SenderID: out.SenderID,
+		Streamed: out.Streamed}
 	kind, err := out.Chat.Kind.MarshalText()
 	if err != nil || len(kind) == 0 {
 		return nil, fmt.Errorf("chat kind %d is neither direct nor group", out.Chat.Kind)
@@ -64,7 +66,8 @@ func toWire(out picoclaw.Outbound) (*wireOut, error) {
 }
 
 func (w *wireOut) outbound() (picoclaw.Outbound, error) {
-	out := picoclaw.Outbound{Channel: w.Channel, Chat: picoclaw.Peer{ID: w.ChatID}, Text: w.Text, ReplyTo: w.ReplyTo, SenderID: w.SenderID}
+	out := picoclaw.Outbound{Channel: w.Channel, Chat: picoclaw.Peer{ID: w.ChatID}, Text: w.Text, ReplyTo: w.ReplyTo,
+		SenderID: w.SenderID, Streamed: w.Streamed}
 	if err := out.Chat.Kind.UnmarshalText([]byte(w.ChatKind)); err != nil || out.Chat.Kind == 0 {
 		return out, fmt.Errorf("out.chat_kind %q: want \"direct\" or \"group\"", w.ChatKind)
 	}
