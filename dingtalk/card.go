@@ -84,7 +84,7 @@ func (c *Channel) StreamSink(in picoclaw.Inbound) picoclaw.StreamSink {
 	if every <= 0 {
 		every = DefaultCardUpdate
 	}
-	s := &cardStream{c: c, msgID: in.MessageID, space: space, track: "picoclaw-" + rand.Text(),
+	s := &cardStream{c: c, msgID: in.MessageID, chat: in.Chat, space: space, track: "picoclaw-" + rand.Text(),
 		every: every, showReasoning: c.cfg.ReasoningChannelID == "", born: time.Now(),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{})}
 	cs := &c.cards
@@ -185,6 +185,7 @@ func (c *Channel) closeCards() {
 type cardStream struct {
 	c             *Channel
 	msgID, track  string
+	chat          picoclaw.Peer // whose members may press stop (cardstop.go)
 	space         openapi.CardSpace
 	every         time.Duration
 	showReasoning bool
@@ -281,7 +282,7 @@ func (s *cardStream) run(ctx context.Context) {
 	first := s.viewLocked()
 	s.mu.Unlock()
 	err := api.CreateCard(ctx, openapi.Card{TemplateID: s.c.cfg.CardTemplateID, OutTrackID: s.track, Space: s.space,
-		Data: map[string]string{CardContentKey: first}})
+		Data: map[string]string{CardContentKey: first, CardStopShowKey: "true"}})
 	s.mu.Lock()
 	s.created, s.err, s.sent = err == nil, err, first
 	s.mu.Unlock()

@@ -231,6 +231,9 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 // the LLM; every bot message is acked 200 (even refused or malformed
 // ones) so that DingTalk does not redeliver it.
 func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
+	if f.Topic() == stream.TopicCardCallback {
+		return c.onCardCallback(f, handle)
+	}
 	if f.Topic() != stream.TopicBotMessage {
 		c.log.Debug("dingtalk: ignoring frame of unknown topic", "type", f.Type, "topic", f.Topic())
 		return stream.AckNotFound

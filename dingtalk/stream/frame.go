@@ -7,8 +7,10 @@ const (
 	TypeEvent    = "EVENT"
 
 	TopicBotMessage = "/v1.0/im/bot/messages/get"
-	TopicPing       = "ping"
-	TopicDisconnect = "disconnect"
+	// TopicCardCallback carries AI card button presses (the stop button).
+	TopicCardCallback = "/v1.0/card/instances/callback"
+	TopicPing         = "ping"
+	TopicDisconnect   = "disconnect"
 )
 
 // Frame is one downstream message on the stream socket. Every header value

@@ -24,11 +24,12 @@ type subscription struct {
 }
 
 // subscriptions are what the official Go SDK v0.9.1 registers by default
-// (SYSTEM ping and disconnect) plus the bot-message callback.
+// (SYSTEM ping and disconnect) plus the bot-message and card callbacks.
 var subscriptions = []subscription{
 	{TypeSystem, TopicPing},
 	{TypeSystem, TopicDisconnect},
 	{TypeCallback, TopicBotMessage},
+	{TypeCallback, TopicCardCallback},
 }
 
 type openRequest struct {

@@ -25,9 +25,10 @@ func TestStreamOpenRequest(t *testing.T) {
 		t.Errorf("open request %+v", r)
 	}
 	want := map[dingtalktest.Subscription]bool{
-		{Type: "CALLBACK", Topic: TopicBotMessage}: true,
-		{Type: "SYSTEM", Topic: "ping"}:            true,
-		{Type: "SYSTEM", Topic: "disconnect"}:      true,
+		{Type: "CALLBACK", Topic: TopicBotMessage}:   true,
+		{Type: "CALLBACK", Topic: TopicCardCallback}: true,
+		{Type: "SYSTEM", Topic: "ping"}:              true,
+		{Type: "SYSTEM", Topic: "disconnect"}:        true,
 	}
 	for _, sub := range r.Subscriptions {
 		delete(want, sub)
