@@ -71,6 +71,11 @@ func TestThinkingReactionRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The refusal is logged by the reaction's own goroutine once its
+	// answer arrives; Close would cancel one still reading it.
+	if err := lc.logs.WaitFor(testCtx(t), "thinking reaction failed"); err != nil {
+		t.Fatalf("no warning logged: %v\n%s", err, lc.logs.String())
+	}
 	lc.ch.Close() // waits for the reaction calls in flight
 	if n := srv.ReplyCount(); n != 2 {
 		t.Errorf("%d answers delivered, want 2", n)

@@ -2,6 +2,8 @@ package testutil
 
 import (
 	"bytes"
+	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -9,14 +11,41 @@ import (
 // SyncBuffer collects output written from several goroutines (loggers,
 // child processes' stderr).
 type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // closed and replaced on every write
 }
 
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.wrote != nil {
+		close(s.wrote)
+		s.wrote = nil
+	}
 	return s.b.Write(p)
+}
+
+// WaitFor waits until what was written contains sub, or ctx ends: for
+// lines logged by goroutines the test cannot join.
+func (s *SyncBuffer) WaitFor(ctx context.Context, sub string) error {
+	for {
+		s.mu.Lock()
+		if strings.Contains(s.b.String(), sub) {
+			s.mu.Unlock()
+			return nil
+		}
+		if s.wrote == nil {
+			s.wrote = make(chan struct{})
+		}
+		wrote := s.wrote
+		s.mu.Unlock()
+		select {
+		case <-wrote:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // String returns everything written so far.
