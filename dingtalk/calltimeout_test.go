@@ -3,8 +3,7 @@ package dingtalk
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
+	"picoclaw/internal/testutil"
 	"testing"
 	"time"
 
@@ -12,27 +11,11 @@ import (
 	"picoclaw/dingtalk/dingtalktest"
 )
 
-// lateServer answers nothing until the test ends: an endpoint that hangs.
-func lateServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var calls atomic.Int32
-	release := make(chan struct{})
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(func() { close(release); ts.Close() })
-	return ts, &calls
-}
-
 // The token call has the same short timeout, inside a channel whose HTTP
 // client is the 2-minute media one: a send fails over to "try later"
 // instead of hanging for minutes.
 func TestTokenCallHasItsOwnTimeout(t *testing.T) {
-	ts, calls := lateServer(t)
+	ts, calls := testutil.HangingServer(t)
 	lc := newLiveChannel(t, dingtalktest.NewServer(), func(c *ChannelConfig) {
 		c.APIBase = ts.URL
 		c.HTTPClient = &http.Client{Timeout: 2 * time.Minute}

@@ -3,34 +3,17 @@ package stream
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
+	"picoclaw/internal/testutil"
 	"testing"
 	"time"
 
 	"picoclaw"
 )
 
-// lateServer answers nothing until the test ends: an endpoint that hangs.
-func lateServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var calls atomic.Int32
-	release := make(chan struct{})
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(func() { close(release); ts.Close() })
-	return ts, &calls
-}
-
 // The media client allows minutes; the open call gives up after its own
 // timeout and reports a temporary failure, so the stream reconnects.
 func TestStreamOpenHasItsOwnTimeout(t *testing.T) {
-	ts, calls := lateServer(t)
+	ts, calls := testutil.HangingServer(t)
 	s, err := New(Config{
 		ClientID: "id", ClientSecret: "secret", APIBase: ts.URL, Handler: func(*Frame) int { return AckOK },
 		HTTPClient:  &http.Client{Timeout: 2 * time.Minute},

@@ -3,8 +3,12 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -83,4 +87,21 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// HangingServer is an HTTP endpoint that never answers until the test
+// ends, for timeouts; the counter says how many requests reached it.
+func HangingServer(tb testing.TB) (*httptest.Server, *atomic.Int32) {
+	tb.Helper()
+	var calls atomic.Int32
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	tb.Cleanup(func() { close(release); ts.Close() })
+	return ts, &calls
 }
