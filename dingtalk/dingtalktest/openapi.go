@@ -161,6 +161,14 @@ func (s *Server) recordLocked(r OpenAPIRequest) {
 	s.notifyLocked()
 }
 
+// refuseLocked records rec as a 400 and answers DingTalk's error body:
+// how every OpenAPI fake turns down bad parameters.
+func (s *Server) refuseLocked(w http.ResponseWriter, rec OpenAPIRequest, code, msg string) {
+	rec.Status = http.StatusBadRequest
+	s.recordLocked(rec)
+	writeAPIError(w, rec.Status, code, msg)
+}
+
 // writeFault answers f: its body verbatim, or the usual one.
 func writeFault(w http.ResponseWriter, f apiFault) {
 	body := f.body

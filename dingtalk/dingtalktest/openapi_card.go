@@ -98,11 +98,7 @@ func (s *Server) handleCardCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.mu.Unlock()
-	fail := func(code, msg string) {
-		rec.Status = http.StatusBadRequest
-		s.recordLocked(rec)
-		writeAPIError(w, rec.Status, code, msg)
-	}
+	fail := func(code, msg string) { s.refuseLocked(w, rec, code, msg) }
 	var in cardCreateBody
 	if err := json.Unmarshal(raw, &in); err != nil {
 		fail("invalidParameter", "请求体不是合法的 JSON")
@@ -171,11 +167,7 @@ func (s *Server) handleCardStreaming(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.mu.Unlock()
-	fail := func(code, msg string) {
-		rec.Status = http.StatusBadRequest
-		s.recordLocked(rec)
-		writeAPIError(w, rec.Status, code, msg)
-	}
+	fail := func(code, msg string) { s.refuseLocked(w, rec, code, msg) }
 	var in struct {
 		OutTrackID string `json:"outTrackId"`
 		GUID       string `json:"guid"`

@@ -64,11 +64,7 @@ func (s *Server) handleEmotion(w http.ResponseWriter, r *http.Request, path stri
 		return
 	}
 	defer s.mu.Unlock()
-	fail := func(msg string) {
-		rec.Status = http.StatusBadRequest
-		s.recordLocked(rec)
-		writeAPIError(w, rec.Status, "invalidParameter", msg)
-	}
+	fail := func(msg string) { s.refuseLocked(w, rec, "invalidParameter", msg) }
 	var in emotionBody
 	if err := json.Unmarshal(raw, &in); err != nil {
 		fail("请求体不是合法的 JSON")

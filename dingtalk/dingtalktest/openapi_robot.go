@@ -83,11 +83,7 @@ func (s *Server) handleRobotSend(w http.ResponseWriter, r *http.Request, path, k
 		return
 	}
 	defer s.mu.Unlock()
-	fail := func(msg string) {
-		rec.Status = http.StatusBadRequest
-		s.recordLocked(rec)
-		writeAPIError(w, rec.Status, "invalidParameter", msg)
-	}
+	fail := func(msg string) { s.refuseLocked(w, rec, "invalidParameter", msg) }
 	var in robotBody
 	var param map[string]any
 	switch {
