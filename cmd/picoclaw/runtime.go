@@ -25,8 +25,11 @@ type runtime struct {
 	log      *slog.Logger
 	agent    *agent.Agent
 	registry *tools.Registry
-	cron     *cron.Service // nil when tools.cron is disabled
-	mcp      io.Closer     // the MCP connections; nil without MCP servers
+	// tools is registry as the agent sees it: turns wait for the exec
+	// sandbox's trial command (see probedTools).
+	tools *probedTools
+	cron  *cron.Service // nil when tools.cron is disabled
+	mcp   io.Closer     // the MCP connections; nil without MCP servers
 }
 
 // newRuntime builds the agent. send delivers outbound messages; extra
@@ -45,7 +48,8 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	rt := &runtime{cfg: cfg, paths: p, log: log, registry: tools.NewRegistry(log)}
+	reg := tools.NewRegistry(log)
+	rt := &runtime{cfg: cfg, paths: p, log: log, registry: reg, tools: newProbedTools(reg)}
 	if err := rt.registerTools(ctx, send, extra); err != nil {
 		rt.Close()
 		return nil, err
@@ -56,7 +60,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 		Provider:                  prov,
 		Sessions:                  sessions,
 		Send:                      send,
-		Tools:                     rt.registry,
+		Tools:                     rt.tools,
 		MaxToolIterations:         d.MaxToolIterations,
 		Workspace:                 ws,
 		Model:                     model.ModelID(),
@@ -84,11 +88,11 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 	restrict := cfg.Agents.Defaults.RestrictToWorkspace == nil || *cfg.Agents.Defaults.RestrictToWorkspace
 	list := tools.NewFSToolsWith(tools.FSOptions{Workspace: ws, Restrict: restrict,
 		Private: rt.paths.private(), ChatMedia: rt.paths.chatMedia})
-	ex, err := execTool(ctx, cfg, rt.paths.private(), restrict, rt.paths.chatMediaList, rt.log)
+	ex, trial, err := execTool(cfg, rt.paths.private(), restrict, rt.paths.chatMediaList, rt.log)
 	if err != nil {
 		return fmt.Errorf("tools.exec: %w", err)
 	}
-	if ex != nil {
+	if ex != nil && trial == nil {
 		list = append(list, ex)
 	}
 	if wc := cfg.Tools.Web; wc.Enabled {
@@ -124,6 +128,11 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 			return fmt.Errorf("register tool: %w", err)
 		}
 	}
+	if trial != nil {
+		rt.tools.trial(ctx, trial, ex, rt.log)
+	} else {
+		rt.tools.settle()
+	}
 	return nil
 }
 
@@ -155,6 +164,7 @@ func originChat(ctx context.Context) (string, picoclaw.Peer, bool) {
 
 // Close releases what the runtime started.
 func (rt *runtime) Close() {
+	rt.tools.stop()
 	if rt.agent != nil {
 		rt.agent.Close()
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"picoclaw"
 	"picoclaw/provider/providertest"
@@ -225,9 +227,36 @@ func TestSecurityExecWarnings(t *testing.T) {
 				requireSandbox(t, h)
 			}
 			h.start()
-			if !strings.Contains(h.logs.String(), tc.want) {
+			// The sandbox's trial run, and so its log lines, may end
+			// after the stream connected.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := h.logs.WaitFor(ctx, tc.want); err != nil {
 				t.Fatalf("log lacks %q:\n%s", tc.want, h.logs.String())
 			}
 		})
 	}
+}
+
+// TestExecOfferedFromFirstTurn: the sandbox's trial run goes on while the
+// gateway connects, yet a message pushed the moment the stream is up is
+// answered with exec among the model's tools, as when the trial ran
+// before connecting.
+func TestExecOfferedFromFirstTurn(t *testing.T) {
+	h := newGatewayHarness(t, harnessOptions{})
+	requireSandbox(t, h)
+	h.llm.Enqueue(providertest.Reply{Content: "hi"})
+	h.start()
+	h.push(dingtalktestMessage("hello"))
+	h.waitReplies(1)
+	reqs := h.llm.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("no model call")
+	}
+	for _, d := range reqs[0].Tools {
+		if d.Name == "exec" {
+			return
+		}
+	}
+	t.Fatalf("the first turn was not offered exec; logs:\n%s", h.logs.String())
 }

@@ -24,6 +24,9 @@ type execSetup struct {
 	box    *sandbox.Sandbox // nil: unconfined (sandbox "off") or not offered
 	offer  bool             // false: exec is not given to the model
 	reason string           // why not offered, or what the sandbox is
+	// untried: box has not run its trial command yet (see probed); offer
+	// holds only if it passes.
+	untried bool
 }
 
 // planExec decides how exec runs: disabled by config, sandboxed, withheld
@@ -31,6 +34,13 @@ type execSetup struct {
 // says tools.exec.sandbox "off". private lists the paths commands must
 // never read (config file, data dir).
 func planExec(ctx context.Context, cfg *config.Config, private []string) execSetup {
+	return prepareExec(cfg, private).probed(ctx)
+}
+
+// prepareExec is planExec without the sandbox's trial command, which
+// starts this binary again in new namespaces (10–30 ms): the gateway runs
+// it while it connects (see probed).
+func prepareExec(cfg *config.Config, private []string) execSetup {
 	tc := cfg.Tools.Exec
 	switch {
 	case !tc.Enabled:
@@ -43,30 +53,41 @@ func planExec(ctx context.Context, cfg *config.Config, private []string) execSet
 		return execSetup{reason: fmt.Sprintf("not offered: cannot find the picoclaw binary to start the sandbox: %v", err)}
 	}
 	box, err := sandbox.New(sandbox.Policy{Workspace: cfg.Agents.Defaults.Workspace, Hidden: private, Network: tc.Network}, exe)
-	if err == nil {
-		err = box.Probe(ctx)
-	}
 	if err != nil {
-		return execSetup{reason: fmt.Sprintf("not offered: %v (set tools.exec.sandbox to \"off\" to run commands unconfined, or tools.exec.enabled to false)", err)}
+		return withheld(err)
 	}
 	namespaces := "user, PID and network namespaces: no network"
 	if tc.Network {
 		namespaces = "user and PID namespaces, host network"
 	}
-	return execSetup{box: box, offer: true, reason: fmt.Sprintf("sandboxed (Landlock ABI %d, %s)", sandbox.LandlockABI(), namespaces)}
+	return execSetup{box: box, offer: true, untried: true,
+		reason: fmt.Sprintf("sandboxed (Landlock ABI %d, %s)", sandbox.LandlockABI(), namespaces)}
 }
 
-// execTool builds the exec tool per plan, logging what a security
-// reviewer must see at every start; nil when exec is not offered.
-func execTool(ctx context.Context, cfg *config.Config, private []string, restrict bool, readFor func(context.Context) []string, log *slog.Logger) (*tools.ExecTool, error) {
-	plan := planExec(ctx, cfg, private)
-	tc := cfg.Tools.Exec
+// probed runs the sandbox's trial command if s still needs it: exec is
+// offered only if the sandbox works on this machine.
+func (s execSetup) probed(ctx context.Context) execSetup {
+	if !s.untried {
+		return s
+	}
+	if err := s.box.Probe(ctx); err != nil {
+		return withheld(err)
+	}
+	s.untried = false
+	return s
+}
+
+// withheld is the plan when the sandbox cannot be set up.
+func withheld(err error) execSetup {
+	return execSetup{reason: fmt.Sprintf("not offered: %v (set tools.exec.sandbox to \"off\" to run commands unconfined, or tools.exec.enabled to false)", err)}
+}
+
+// logExec logs what a security reviewer must see at every start.
+func logExec(plan execSetup, tc config.ExecConfig, log *slog.Logger) {
 	switch {
 	case !tc.Enabled:
-		return nil, nil
 	case !plan.offer:
 		log.Warn("exec tool "+plan.reason, "component", "exec")
-		return nil, nil
 	case plan.box == nil:
 		log.Warn("SECURITY: exec tool is "+plan.reason, "component", "exec")
 	default:
@@ -75,12 +96,40 @@ func execTool(ctx context.Context, cfg *config.Config, private []string, restric
 			log.Warn("SECURITY: tools.exec.network is true: sandboxed commands can reach the network, including this host's and the cloud's internal addresses", "component", "exec")
 		}
 	}
-	return tools.NewExecTool(tools.ExecOptions{
+}
+
+// execTool builds the exec tool per plan; nil when exec is not offered.
+// When the sandbox has yet to run its trial command, trial is not nil:
+// it runs it, logs the outcome and says whether the tool may be offered.
+// Otherwise the plan is logged here.
+func execTool(cfg *config.Config, private []string, restrict bool, readFor func(context.Context) []string, log *slog.Logger) (ex *tools.ExecTool, trial func(context.Context) bool, err error) {
+	plan := prepareExec(cfg, private)
+	tc := cfg.Tools.Exec
+	if !plan.offer {
+		logExec(plan, tc, log)
+		return nil, nil, nil
+	}
+	ex, err = tools.NewExecTool(tools.ExecOptions{
 		Workspace: cfg.Agents.Defaults.Workspace, Restrict: restrict,
 		Timeout:      time.Duration(tc.TimeoutSeconds) * time.Second,
 		DenyPatterns: tc.CustomDenyPatterns, AllowPatterns: tc.CustomAllowPatterns,
 		Sandbox: plan.box, ReadFor: readFor,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if !plan.untried {
+		logExec(plan, tc, log)
+		return ex, nil, nil
+	}
+	return ex, func(ctx context.Context) bool {
+		plan := plan.probed(ctx)
+		if ctx.Err() != nil {
+			return false // stopped before the trial ended: nothing to report
+		}
+		logExec(plan, tc, log)
+		return plan.offer
+	}, nil
 }
 
 // chatMediaList is chatMedia as the exec tool's ReadFor: a command may
