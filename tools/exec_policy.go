@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // cmdStart matches where a shell command word may begin: the start of the
@@ -125,24 +126,32 @@ func (p *policy) check(command string) error {
 	return nil
 }
 
-var (
-	echoSubst   = regexp.MustCompile("\\$\\(\\s*(?:echo|printf)\\s+([^()]*?)\\s*\\)|`\\s*(?:echo|printf)\\s+([^`]*?)\\s*`")
-	ifsVar      = regexp.MustCompile(`\$\{?IFS\}?`)
-	manySlashes = regexp.MustCompile(`/(?:\.?/)+`)
-	emptyQuotes = regexp.MustCompile(`''|""`)
-	funcDef     = regexp.MustCompile(`([^\s;&|(){}]+)\s*\(\s*\)\s*\{([^}]*)\}`)
-)
+// shellPatterns are the exec policy's patterns, compiled at the first
+// command checked rather than at start-up.
+var shellPatterns = sync.OnceValue(func() *shellREs {
+	return &shellREs{
+		echoSubst:   regexp.MustCompile("\\$\\(\\s*(?:echo|printf)\\s+([^()]*?)\\s*\\)|`\\s*(?:echo|printf)\\s+([^`]*?)\\s*`"),
+		ifsVar:      regexp.MustCompile(`\$\{?IFS\}?`),
+		manySlashes: regexp.MustCompile(`/(?:\.?/)+`),
+		emptyQuotes: regexp.MustCompile(`''|""`),
+		funcDef:     regexp.MustCompile(`([^\s;&|(){}]+)\s*\(\s*\)\s*\{([^}]*)\}`),
+	}
+})
+
+type shellREs struct {
+	echoSubst, ifsVar, manySlashes, emptyQuotes, funcDef *regexp.Regexp
+}
 
 // commandForms returns command and the forms of it a shell would see the
 // same: quotes and backslashes removed, $(echo rm) and `echo rm` replaced by
 // their words, $IFS by a space, // and /./ by /.
 func commandForms(command string) []string {
 	forms := []string{command}
-	s := emptyQuotes.ReplaceAllString(command, "")
-	s = echoSubst.ReplaceAllString(s, "$1$2")
-	s = ifsVar.ReplaceAllString(s, " ")
+	s := shellPatterns().emptyQuotes.ReplaceAllString(command, "")
+	s = shellPatterns().echoSubst.ReplaceAllString(s, "$1$2")
+	s = shellPatterns().ifsVar.ReplaceAllString(s, " ")
 	s = strings.NewReplacer(`"`, "", `'`, "", `\`, "").Replace(s)
-	s = manySlashes.ReplaceAllString(s, "/")
+	s = shellPatterns().manySlashes.ReplaceAllString(s, "/")
 	if s != command {
 		forms = append(forms, s)
 	}
@@ -152,7 +161,7 @@ func commandForms(command string) []string {
 // forkBomb reports a function that runs itself twice in a pipe, under any
 // name: f(){ f|f& };f, bomb(){ bomb | bomb & }; bomb.
 func forkBomb(command string) bool {
-	for _, m := range funcDef.FindAllStringSubmatch(command, -1) {
+	for _, m := range shellPatterns().funcDef.FindAllStringSubmatch(command, -1) {
 		name, body := regexp.QuoteMeta(m[1]), m[2]
 		if regexp.MustCompile(`(?:^|[\s;&|])` + name + `\s*\|\s*` + name + `(?:[\s;&|]|$)`).MatchString(body) {
 			return true
