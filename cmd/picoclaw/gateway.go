@@ -67,6 +67,13 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return e.runGateway(ctx, cfg, path, log)
+}
+
+// runGateway runs the gateway of a loaded config (path names it in
+// errors) until ctx ends: `gateway`, and `sim` with its config pointed at
+// the fake DingTalk.
+func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) error {
 	bots := cfg.EnabledDingTalkBots()
 	if len(bots) == 0 {
 		return fmt.Errorf("gateway: no DingTalk bot is enabled in %s; set channel_list.<name>.enabled (or channels.dingtalk.enabled) to true", path)
