@@ -11,7 +11,7 @@ import (
 
 // Faults the page's buttons inject, by name.
 const (
-	FaultExpireWebhooks = "expire-webhooks" // every session webhook answers 300001
+	FaultExpireWebhooks = "expire-webhooks" // the webhooks issued and the next one posted to answer 300001
 	FaultDropStream     = "drop-stream"     // the Stream socket is cut
 	FaultOpenAPIDown    = "openapi-down"    // robot sends and cards answer 503
 	FaultOpenAPIUp      = "openapi-up"      // ends openapi-down
@@ -31,8 +31,11 @@ func (s *Sim) handleFault(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req)
 	switch req.Fault {
 	case FaultExpireWebhooks:
+		// Expired now, and the next post finds its webhook expired too:
+		// an answer that took longer than its webhook lives (90 min).
 		s.fake.ExpireWebhooks()
-		s.hub.log("fault", "every session webhook expired: the next answer to an earlier message must go by the OpenAPI")
+		s.fake.FailWebhook(dingtalktest.ErrcodeSessionMissing, 1)
+		s.hub.log("fault", "session webhooks expired: the next answer finds its webhook gone and must go by the OpenAPI")
 	case FaultDropStream:
 		s.fake.CloseClientConnections()
 		s.hub.log("fault", "Stream connection dropped: the gateway must reconnect (connections/open, then a new socket)")

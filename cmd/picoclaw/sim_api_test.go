@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"picoclaw/sim"
+)
+
+// The sim's HTTP and SSE API, as the page uses it, against the real
+// gateway and the fake DingTalk, without a browser.
+func TestSimAPI(t *testing.T) {
+	h := startSim(t)
+	h.waitConnected()
+	zhang, li := h.user("张三"), h.user("李四")
+	dm := h.chat("张三").ID
+	group := h.chat("产品讨论组")
+
+	t.Run("private message answered", func(t *testing.T) {
+		h.send(sim.SendRequest{Chat: dm, From: zhang, Text: "hello **sim**"})
+		m := h.waitBot(dm, "echo: hello **sim**")
+		if m.Via != "webhook" || !strings.Contains(m.HTML, "<strong>sim</strong>") {
+			t.Errorf("answer = via %q html %q; want the session webhook, markdown rendered", m.Via, m.HTML)
+		}
+	})
+
+	t.Run("group answers only an @mention", func(t *testing.T) {
+		h.send(sim.SendRequest{Chat: group.ID, From: li, Text: "not for the bot"})
+		h.send(sim.SendRequest{Chat: group.ID, From: li, Text: "@PicoClaw what now", AtBot: true})
+		m := h.waitBot(group.ID, "echo: what now")
+		// The gateway takes one chat's messages in order: the first was
+		// decided on before the answer to the second was sent.
+		if got := h.botMsgs(group.ID); len(got) != 1 {
+			t.Errorf("group has %d bot messages %+v; want only the answer to the @mention", len(got), got)
+		}
+		if !strings.Contains(m.Text, "@李四") {
+			t.Errorf("answer %q does not @mention the asker by name", m.Text)
+		}
+	})
+
+	t.Run("long answer arrives in parts", func(t *testing.T) {
+		h.send(sim.SendRequest{Chat: dm, From: zhang, Text: "/long 5"})
+		h.waitBot(dm, "End of /long 5")
+		var parts []sim.Msg
+		for _, m := range h.botMsgs(dm) {
+			if strings.Contains(m.Text, "Paragraph") || strings.Contains(m.Text, "End of /long") {
+				parts = append(parts, m)
+			}
+		}
+		if len(parts) < 2 {
+			t.Fatalf("the long answer came in %d message(s); want several", len(parts))
+		}
+		for _, p := range parts {
+			if n := utf8.RuneCountInString(p.Text); n > 20000 {
+				t.Errorf("a part has %d characters; DingTalk takes at most 20,000", n)
+			}
+		}
+	})
+
+	t.Run("picture downloaded by the gateway", func(t *testing.T) {
+		var b bytes.Buffer
+		_ = png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 2, 2)))
+		var form bytes.Buffer
+		mw := multipart.NewWriter(&form)
+		_ = mw.WriteField("chat", dm)
+		_ = mw.WriteField("from", zhang)
+		fw, _ := mw.CreateFormFile("file", "dot.png")
+		_, _ = fw.Write(b.Bytes())
+		_ = mw.Close()
+		resp, err := http.Post(h.url+"/api/upload", mw.FormDataContentType(), &form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("upload: HTTP %d", resp.StatusCode)
+		}
+		h.waitLog("downloaded the file")
+		h.waitBot(dm, "1 picture(s) received")
+	})
+
+	t.Run("reasoning goes to the reasoning chat", func(t *testing.T) {
+		h.send(sim.SendRequest{Chat: dm, From: zhang, Text: "/think about it"})
+		if m := h.waitBot(sim.ReasoningChatID, "echo model does not think"); m.Via != "openapi" {
+			t.Errorf("reasoning came via %q, want openapi", m.Via)
+		}
+		h.waitBot(dm, "echo: about it")
+	})
+
+	t.Run("expired webhook: answered by OpenAPI", func(t *testing.T) {
+		h.post("/api/fault", sim.FaultRequest{Fault: sim.FaultExpireWebhooks}, nil)
+		h.send(sim.SendRequest{Chat: dm, From: zhang, Text: "after expiry"})
+		if m := h.waitBot(dm, "echo: after expiry"); m.Via != "openapi" {
+			t.Errorf("answer came via %q, want openapi", m.Via)
+		}
+		h.waitLog("errcode 300001")
+	})
+
+	t.Run("OpenAPI outage: delivered once it recovers", func(t *testing.T) {
+		h.post("/api/fault", sim.FaultRequest{Fault: sim.FaultOpenAPIDown}, nil)
+		h.post("/api/fault", sim.FaultRequest{Fault: sim.FaultExpireWebhooks}, nil)
+		h.send(sim.SendRequest{Chat: dm, From: zhang, Text: "during the outage"})
+		h.waitLog("(batchSend) → HTTP 503")
+		h.post("/api/fault", sim.FaultRequest{Fault: sim.FaultOpenAPIUp}, nil)
+		if m := h.waitBot(dm, "echo: during the outage"); m.Via != "openapi" {
+			t.Errorf("answer came via %q, want openapi", m.Via)
+		}
+	})
+
+	t.Run("dropped Stream connection: the gateway reconnects", func(t *testing.T) {
+		h.post("/api/fault", sim.FaultRequest{Fault: sim.FaultDropStream}, nil)
+		h.waitLog("Stream socket #2 connected")
+		h.send(sim.SendRequest{Chat: dm, From: zhang, Text: "still there?"})
+		h.waitBot(dm, "echo: still there?")
+	})
+
+	t.Run("bad input names the field", func(t *testing.T) {
+		for _, tc := range []struct {
+			path string
+			body any
+			want string
+		}{
+			{"/api/send", sim.SendRequest{Chat: dm, From: li, Text: "hi"}, "from: expected the staff id of a member"},
+			{"/api/send", sim.SendRequest{Chat: "nope", From: zhang, Text: "hi"}, "chat: expected a conversation id"},
+			{"/api/send", sim.SendRequest{Chat: dm, From: zhang, Text: " "}, "text: expected 1 to"},
+			{"/api/fault", sim.FaultRequest{Fault: "explode"}, `fault: expected one of`},
+			{"/api/groups", sim.AddGroupRequest{Title: "x", Members: []string{zhang}}, "members: expected at least 2"},
+		} {
+			code, body := h.post(tc.path, tc.body, nil)
+			if code != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+				t.Errorf("POST %s %+v = %d %s; want 400 with %q", tc.path, tc.body, code, body, tc.want)
+			}
+		}
+	})
+}
