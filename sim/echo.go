@@ -169,15 +169,16 @@ func EchoAnswer(text string, images int) (reasoning, answer string) {
 		}
 		return "", longAnswer(n)
 	case "/think":
-		return "Thinking about “" + arg + "”: an echo model does not think, it repeats.", "echo: " + arg
+		reasoning, answer = "Thinking about “"+arg+"”: an echo model does not think, it repeats.", "echo: "+arg
 	case "/md":
 		return "", mdSample
+	default:
+		answer = "echo: " + t
 	}
-	answer = "echo: " + t
 	if images > 0 {
 		answer += fmt.Sprintf("\n\n(%d picture(s) received)", images)
 	}
-	return "", answer
+	return reasoning, answer
 }
 
 // longAnswer is about n×10,000 characters in numbered paragraphs, ending
