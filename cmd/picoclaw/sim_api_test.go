@@ -139,3 +139,25 @@ func TestSimAPI(t *testing.T) {
 		}
 	})
 }
+
+// With a card template, answers stream into an AI card that the page
+// fills in and marks done.
+func TestSimCard(t *testing.T) {
+	h := startSim(t, "--card-template", "sim-template.schema")
+	h.waitConnected()
+	zhang, dm := h.user("张三"), h.chat("张三").ID
+	h.send(sim.SendRequest{Chat: dm, From: zhang, Text: "/long 1"})
+	h.waitEvent("a finished card with the answer", func(e sim.Event) bool {
+		return e.Msg != nil && e.Msg.Card && e.Msg.Done && e.Msg.Chat == dm && strings.Contains(e.Msg.Text, "End of /long 1")
+	})
+	for _, m := range h.botMsgs(dm) {
+		if !m.Card {
+			t.Errorf("a bot message besides the card: %+v", m)
+		}
+	}
+	// Shown first as it was created, still streaming.
+	first := h.waitEvent("the card", func(e sim.Event) bool { return e.Msg != nil && e.Msg.Card })
+	if first.Msg.Done {
+		t.Errorf("the card first showed as finished: %+v", first.Msg)
+	}
+}
