@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/png"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"picoclaw/provider/providertest"
 	"picoclaw/sim"
 )
 
@@ -160,4 +164,29 @@ func TestSimCard(t *testing.T) {
 	if first.Msg.Done {
 		t.Errorf("the card first showed as finished: %+v", first.Msg)
 	}
+}
+
+// Without --model echo the sim answers with the config's model; the
+// config's DingTalk credentials and allow_from are not used.
+func TestSimConfigModel(t *testing.T) {
+	llm := providertest.NewOpenAI()
+	t.Cleanup(llm.Close)
+	llm.SetHandler(func(r providertest.RecordedRequest) providertest.Reply {
+		return providertest.Reply{Content: "the configured model heard: " + r.LastUser()}
+	})
+	cfg := fmt.Sprintf(`{"version": 2,
+	  "agents": {"defaults": {"model_name": "gpt"}},
+	  "model_list": [{"model_name": "gpt", "model": "openai/gpt-4o-mini", "api_base": %q, "api_key": "sk-test-key"}],
+	  "channels": {"dingtalk": {"enabled": true, "client_id": "real-id", "client_secret": "real-secret", "allow_from": ["someone-else"]}}}`, llm.URL())
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startSimWith(t, "--config", path)
+	h.waitConnected()
+	if got := h.get("/api/info"); !strings.Contains(got, `"model gpt (openai/gpt-4o-mini)"`) || strings.Contains(got, `"echo":true`) {
+		t.Errorf("info = %s; want the configured model, not the echo", got)
+	}
+	h.send(sim.SendRequest{Chat: h.chat("Alice").ID, From: h.user("Alice"), Text: "hi"})
+	h.waitBot(h.chat("Alice").ID, "the configured model heard: hi")
 }

@@ -37,11 +37,17 @@ var simURL = regexp.MustCompile(`open (http://\S+) in a browser`)
 
 func startSim(t *testing.T, extra ...string) *simHarness {
 	t.Helper()
+	return startSimWith(t, append([]string{"--model", "echo"}, extra...)...)
+}
+
+// startSimWith runs `picoclaw sim` with these flags on a free port.
+func startSimWith(t *testing.T, flags ...string) *simHarness {
+	t.Helper()
 	out, logs := &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	e := &env{stdout: out, stderr: logs, getenv: func(string) string { return "" }}
-	args := append([]string{"sim", "--model", "echo", "--addr", "127.0.0.1:0"}, extra...)
+	args := append([]string{"sim", "--addr", "127.0.0.1:0"}, flags...)
 	go func() { done <- e.execute(ctx, args) }()
 	t.Cleanup(func() {
 		cancel()
@@ -201,4 +207,16 @@ func (h *simHarness) user(nick string) string {
 func (h *simHarness) chat(title string) sim.Chat {
 	h.t.Helper()
 	return *h.waitEvent("chat "+title, func(e sim.Event) bool { return e.Chat != nil && e.Chat.Title == title }).Chat
+}
+
+// get returns the body of GET path.
+func (h *simHarness) get(path string) string {
+	h.t.Helper()
+	resp, err := http.Get(h.url + path)
+	if err != nil {
+		h.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
