@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -224,9 +225,18 @@ func absPaths(p simPaths) (simPaths, error) {
 		}
 		*d = abs
 	}
+	if within(p.data, p.workspace) || within(p.workspace, p.data) {
+		errs = append(errs, fmt.Errorf("sim: --data-dir %s and --workspace %s: expected neither inside the other (no tool may reach the gateway's data)", p.data, p.workspace))
+	}
 	if err := errors.Join(errs...); err != nil {
 		p.remove()
 		return p, err
 	}
 	return p, nil
+}
+
+// within reports whether path is dir or below it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -190,3 +190,28 @@ func TestSimConfigModel(t *testing.T) {
 	h.send(sim.SendRequest{Chat: h.chat("Alice").ID, From: h.user("Alice"), Text: "hi"})
 	h.waitBot(h.chat("Alice").ID, "the configured model heard: hi")
 }
+
+// Bad flags are refused before anything starts, naming the flag.
+func TestSimBadFlags(t *testing.T) {
+	ws := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(cfg, []byte(`{"model_list": [{"model_name": "gpt", "model": "openai/gpt-4o-mini", "api_key": "sk-live-123"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "echo", "--workspace", ws, "--data-dir", filepath.Join(ws, "data")}, "expected neither inside the other"},
+		{[]string{"--config", cfg, "--model", "nope"}, `--model: expected echo or a model_name`},
+		{[]string{"--config", filepath.Join(ws, "missing.json")}, "sim --model echo"},
+		{[]string{"--model", "echo", "--addr", "127.0.0.1:99999"}, "(--addr)"},
+	} {
+		var out, errs bytes.Buffer
+		e := &env{stdout: &out, stderr: &errs, getenv: func(string) string { return "" }}
+		code := e.execute(t.Context(), append([]string{"sim", "--addr", "127.0.0.1:0"}, tc.args...))
+		if code != 1 || !strings.Contains(errs.String(), tc.want) {
+			t.Errorf("sim %v = exit %d, stderr %q; want 1 and %q", tc.args, code, errs.String(), tc.want)
+		}
+	}
+}
