@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,11 +137,39 @@ func TestSimBrowser(t *testing.T) {
 		}
 	})
 
-	do(t, ctx, "open the group for the screenshot", openChat(group))
-	png := get(t, ctx, "screenshot", chromedp.FullScreenshot(100))
-	out := filepath.Join(t.ArtifactDir(), "sim.png")
-	if err := os.WriteFile(out, png, 0o644); err != nil {
-		t.Fatal(err)
+	t.Run("markdown rendered as DingTalk does", func(t *testing.T) {
+		do(t, ctx, "ask for the markdown sample", openChat(dm), say("/md"), waitBubble("Heading 1"))
+		html := get(t, ctx, "read the answer", chromedp.Evaluate[string](
+			`[...document.querySelectorAll('#messages .msg[data-from="bot"] .content')].pop().innerHTML`))
+		for _, want := range []string{"<h1>", "<strong>Bold</strong>", "<em>italic</em>", `<a href="https://open.dingtalk.com"`,
+			"<ul>", "<ol>", "<blockquote>", "<pre><code>", "<code>code</code>", "a table"} {
+			if !strings.Contains(html, want) {
+				t.Errorf("rendered answer lacks %q:\n%s", want, html)
+			}
+		}
+		if strings.Contains(html, "<table") {
+			t.Error("a table was rendered as a table; DingTalk cannot show one")
+		}
+	})
+
+	t.Run("dropped connection and recovery in the side log", func(t *testing.T) {
+		do(t, ctx, "drop the Stream connection",
+			chromedp.Click(chromedp.CSS("#fault-drop")),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#log').textContent.includes('Stream socket #2 connected')`,
+				chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(simWait)),
+			chromedp.WaitVisible(chromedp.CSS(`#conn:not(.off)`)),
+			say("back again?"), waitBubble("echo: back again?"))
+	})
+
+	// Screenshots of a private chat (markdown, the long answer) and the
+	// group (the @ rule), for a person to look at.
+	for name, chat := range map[string]string{"sim-private.png": dm, "sim-group.png": group} {
+		do(t, ctx, "open the chat for "+name, openChat(chat))
+		png := get(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+		out := filepath.Join(t.ArtifactDir(), name)
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", out)
 	}
-	t.Logf("screenshot: %s", out)
 }
