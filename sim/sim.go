@@ -107,7 +107,7 @@ func (s *Sim) Handler() http.Handler {
 	mux.HandleFunc("POST /api/groups", s.handleAddGroup)
 	mux.HandleFunc("POST /api/fault", s.handleFault)
 	mux.HandleFunc("GET /media/{kind}/{id}", s.handleMedia)
-	return mux
+	return guard(mux)
 }
 
 // Info is the header's static part.

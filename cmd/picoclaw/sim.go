@@ -109,6 +109,9 @@ func (e *env) sim(ctx context.Context, o simOptions) error {
 		<-watched
 	}()
 
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		fmt.Fprintf(e.stderr, "warning: the sim has no login; on %s anyone who can reach it can talk to your model and see the chats\n", ln.Addr())
+	}
 	fmt.Fprintf(e.stdout, "PicoClaw sim: open http://%s in a browser (Ctrl-C stops)\n", ln.Addr())
 	fmt.Fprintf(e.stdout, "model: %s\n", label)
 	fmt.Fprintf(e.stdout, "workspace: %s\ndata dir: %s\n", cfg.Agents.Defaults.Workspace, cfg.Agents.Defaults.DataDir)
