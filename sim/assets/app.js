@@ -44,7 +44,9 @@ function renderChats() {
   }
 }
 
+let pendingOpen = null; // a chat just made, opened when its event arrives
 function openChat(id) {
+  if (!chats.has(id)) { pendingOpen = id; return; }
   current = id;
   unread.set(id, 0);
   const c = chats.get(id);
@@ -223,7 +225,7 @@ fetch("/api/info").then((r) => r.json()).then((i) => {
     const c = JSON.parse(e.data).chat;
     chats.set(c.id, c);
     renderChats();
-    if (!current) openChat(c.id);
+    if (!current || c.id === pendingOpen) { pendingOpen = null; openChat(c.id); }
   });
   es.addEventListener("msg", (e) => onMsg(JSON.parse(e.data).msg));
   es.addEventListener("log", (e) => onLog(JSON.parse(e.data).log));
