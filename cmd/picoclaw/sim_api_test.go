@@ -124,6 +124,22 @@ func TestSimAPI(t *testing.T) {
 		h.waitBot(dm, "echo: still there?")
 	})
 
+	t.Run("a new user and a new group", func(t *testing.T) {
+		var u sim.User
+		if code, body := h.post("/api/users", sim.AddUserRequest{Nick: "王五"}, &u); code != http.StatusOK {
+			t.Fatalf("add user: %d %s", code, body)
+		}
+		wang := h.chat("王五").ID
+		h.send(sim.SendRequest{Chat: wang, From: u.StaffID, Text: "I am new"})
+		h.waitBot(wang, "echo: I am new")
+		var g sim.Chat
+		if code, body := h.post("/api/groups", sim.AddGroupRequest{Title: "新群", Members: []string{u.StaffID, zhang}}, &g); code != http.StatusOK {
+			t.Fatalf("add group: %d %s", code, body)
+		}
+		h.send(sim.SendRequest{Chat: g.ID, From: u.StaffID, Text: "@PicoClaw hello group", AtBot: true, AtUsers: []string{zhang}})
+		h.waitBot(g.ID, "echo: hello group")
+	})
+
 	t.Run("bad input names the field", func(t *testing.T) {
 		for _, tc := range []struct {
 			path string
