@@ -150,8 +150,12 @@ func (e *env) simConfig(o simOptions, fakeURL string) (cfg *config.Config, label
 		if err := cfg.CheckModelKeys(path); err != nil {
 			return nil, "", cleanup, fmt.Errorf("sim: %w (or try %s)", err, e.hint("sim --model echo"))
 		}
-		m := cfg.Models(cfg.Agents.Defaults.ModelName)[0]
-		label = fmt.Sprintf("model %s (%s)", m.ModelName, m.Model)
+		ms := cfg.Models(cfg.Agents.Defaults.ModelName)
+		if len(ms) == 0 {
+			return nil, "", cleanup, fmt.Errorf("sim: %s: agents.defaults.model_name %q: expected a model_name of model_list (or try %s)",
+				path, cfg.Agents.Defaults.ModelName, e.hint("sim --model echo"))
+		}
+		label = fmt.Sprintf("model %s (%s)", ms[0].ModelName, ms[0].Model)
 	}
 	dirs, err := simDirs(o)
 	if err != nil {

@@ -214,6 +214,10 @@ func TestSimBadFlags(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(`{"model_list": [{"model_name": "gpt", "model": "openai/gpt-4o-mini", "api_key": "sk-live-123"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	if err := os.WriteFile(empty, []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -221,6 +225,7 @@ func TestSimBadFlags(t *testing.T) {
 		{[]string{"--model", "echo", "--workspace", ws, "--data-dir", filepath.Join(ws, "data")}, "expected neither inside the other"},
 		{[]string{"--config", cfg, "--model", "nope"}, `--model: expected echo or a model_name`},
 		{[]string{"--config", filepath.Join(ws, "missing.json")}, "sim --model echo"},
+		{[]string{"--config", empty}, "sim --model echo"},
 		{[]string{"--model", "echo", "--addr", "127.0.0.1:99999"}, "(--addr)"},
 	} {
 		var out, errs bytes.Buffer
