@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,6 +155,19 @@ func TestSimBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("picture sent with the paperclip", func(t *testing.T) {
+		pic := filepath.Join(t.TempDir(), "dot.png")
+		var b bytes.Buffer
+		_ = png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 4, 4)))
+		if err := os.WriteFile(pic, b.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, "send a picture", openChat(dm),
+			chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{pic}, chromedp.NodeReady),
+			chromedp.WaitVisible(chromedp.CSS(`#messages .msg.me img[src^="/media/u/"]`)),
+			waitBubble("1 picture(s) received"))
+	})
+
 	t.Run("dropped connection and recovery in the side log", func(t *testing.T) {
 		do(t, ctx, "drop the Stream connection",
 			chromedp.Click(chromedp.CSS("#fault-drop")),
@@ -165,9 +181,9 @@ func TestSimBrowser(t *testing.T) {
 	// group (the @ rule), for a person to look at.
 	for name, chat := range map[string]string{"sim-private.png": dm, "sim-group.png": group} {
 		do(t, ctx, "open the chat for "+name, openChat(chat))
-		png := get(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+		shot := get(t, ctx, "screenshot", chromedp.FullScreenshot(100))
 		out := filepath.Join(t.ArtifactDir(), name)
-		if err := os.WriteFile(out, png, 0o644); err != nil {
+		if err := os.WriteFile(out, shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", out)
