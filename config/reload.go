@@ -18,6 +18,12 @@ var reloadableKeys = []string{"allow_from", "group_trigger", "group_allow_from",
 // applied by a running gateway without a restart.
 func IsReloadable(key string) bool { return slices.Contains(reloadableKeys, key) }
 
+// Reloadable returns d's keys that a running gateway applies on reload
+// (see IsReloadable), the others zero.
+func (d DingTalkConfig) Reloadable() DingTalkConfig {
+	return DingTalkConfig{AllowFrom: d.AllowFrom, GroupTrigger: d.GroupTrigger, GroupAllowFrom: d.GroupAllowFrom, Groups: d.Groups}
+}
+
 // Changes lists the keys that differ between two versions of a config,
 // as json paths the way the new file writes them.
 type Changes struct {
@@ -98,6 +104,25 @@ func generic(v any) any {
 func diffValue(path string, a, b any, out *[]string) {
 	am, aok := a.(map[string]any)
 	bm, bok := b.(map[string]any)
+	// A map of entries (groups) added or removed whole is reported by
+	// its entries, so that "groups" gaining its first group names that
+	// group; any other object by its own path.
+	if m := am; aok && b == nil || bok && a == nil {
+		if bok {
+			m = bm
+		}
+		if len(m) == 0 {
+			return // null and {} say the same
+		}
+		if !entries(m) {
+			*out = append(*out, path)
+			return
+		}
+		for _, k := range unionKeys(m, nil) {
+			*out = append(*out, path+"."+k)
+		}
+		return
+	}
 	if aok && bok {
 		for _, k := range unionKeys(am, bm) {
 			p := k
@@ -111,6 +136,16 @@ func diffValue(path string, a, b any, out *[]string) {
 	if !reflect.DeepEqual(a, b) && (!blank(a) || !blank(b)) {
 		*out = append(*out, path)
 	}
+}
+
+// entries reports whether every value of m is an object.
+func entries(m map[string]any) bool {
+	for _, v := range m {
+		if _, ok := v.(map[string]any); !ok {
+			return false
+		}
+	}
+	return len(m) > 0
 }
 
 // blank reports an absent value, null, or an empty list or object: the

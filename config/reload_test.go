@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -44,6 +45,15 @@ func TestDiff(t *testing.T) {
 	}
 	if d := Diff(old, old); !d.Empty() {
 		t.Errorf("Diff of a config with itself = %+v", d)
+	}
+
+	// The first group of a bot is named, not the whole groups key.
+	none, _ := mustParse(t, strings.Replace(reloadBase, `,"groups":{"cidA":{"mention_only":false}}`, `,"groups":{}`, 1), nil)
+	if d := Diff(none, old); !slices.Equal(d.Applied, []string{"channel_list.work.settings.groups.cidA"}) || len(d.Restart) != 0 {
+		t.Errorf("first group added: %+v", d)
+	}
+	if d := Diff(none, none); !d.Empty() {
+		t.Errorf("no groups, twice: %+v", d)
 	}
 
 	// A bot added or removed needs a restart.
@@ -209,5 +219,22 @@ func TestWatcherReloadOnRequest(t *testing.T) {
 	mu.Unlock()
 	if err := h.w.Reload(); !errors.Is(err, refuse) {
 		t.Fatalf("Reload = %v, want the Check's refusal", err)
+	}
+}
+
+// Reloadable keeps exactly the keys IsReloadable names: the gateway swaps
+// in what it returns, and Diff reports by IsReloadable.
+func TestReloadableMatchesKeys(t *testing.T) {
+	cfg, _ := mustParse(t, strings.Replace(reloadBase, `"groups"`, `"group_allow_from":["cidA"],"reply_at_sender":false,"groups"`, 1), nil)
+	full, _ := generic(cfg.DingTalkBots[0].DingTalkConfig).(map[string]any)
+	kept, _ := generic(cfg.DingTalkBots[0].Reloadable()).(map[string]any)
+	zero, _ := generic(DingTalkConfig{}).(map[string]any)
+	for k, v := range full {
+		if reflect.DeepEqual(v, zero[k]) {
+			continue // unset in the file: nothing to keep or drop
+		}
+		if got := reflect.DeepEqual(kept[k], v); got != IsReloadable(k) {
+			t.Errorf("key %s: kept %v, want %v", k, got, IsReloadable(k))
+		}
 	}
 }

@@ -76,8 +76,9 @@ func NewWatcher(opts WatchOptions) (*Watcher, error) {
 	return w, nil
 }
 
-// Run watches until ctx ends, reloading at every value from trigger too.
-func (w *Watcher) Run(ctx context.Context, trigger <-chan struct{}) {
+// Run watches until ctx ends, reloading at every signal from trigger too
+// (SIGHUP; nil: none).
+func (w *Watcher) Run(ctx context.Context, trigger <-chan os.Signal) {
 	t := time.NewTicker(w.opts.Interval)
 	defer t.Stop()
 	for {
