@@ -107,7 +107,9 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	ch, err := e.dingtalkChannel(cfg, paths, log)
+	// What a reload changes (allow lists, groups) is read from live.
+	live := newLiveSettings(cfg)
+	ch, err := e.dingtalkChannel(cfg, paths, live, bots[0].Name, log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -134,6 +136,10 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer rt.Close()
+	if err := rt.models.check(cfg); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	rt.router = live.router(bots[0].Name, ch.Name(), rt.models, log)
 	box, err := inbox.Open(paths.data.Inbox(), log.With("component", "inbox"))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -174,6 +180,13 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 		return err
 	}
 	defer health.Close()
+	stopWatch, err := e.watchConfig(ctx, path, cfg, func(c *config.Config) error {
+		return errors.Join(c.CheckDingTalk(path), c.CheckModelKeys(path), rt.models.check(c))
+	}, live.apply, log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	defer stopWatch()
 
 	log.Info("gateway starting", "config", path, "workspace", ws, "data_dir", paths.data.Root(), "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
 	// The message is on disk before handle returns, that is before the
@@ -197,7 +210,7 @@ func visionOf(cfg *config.Config) bool {
 
 // dingtalkChannel builds the DingTalk channel from the first enabled bot
 // (cfg.Channels.DingTalk, whichever layout the file used).
-func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*dingtalk.Channel, error) {
+func (e *env) dingtalkChannel(cfg *config.Config, p paths, live *liveSettings, bot string, log *slog.Logger) (*dingtalk.Channel, error) {
 	dt := cfg.Channels.DingTalk
 	return dingtalk.NewChannel(dingtalk.ChannelConfig{
 		ClientID:           dt.ClientID,
@@ -206,7 +219,8 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		AllowFrom:          dt.AllowFrom,
 		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
 		Prefixes:           dt.GroupTrigger.Prefixes,
-		Group:              groupRule(dt),
+		Group:              live.groupRule(bot),
+		Direct:             live.directAllow(bot),
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
 		ThinkingReaction:   dt.ThinkingReaction,
@@ -223,14 +237,4 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		CallTimeout: e.tuning.callTimeout,
 		Sleep:       e.tuning.sleep,
 	})
-}
-
-// groupRule hands the channel each group's groups.<conversationId> and
-// group_allow_from settings. A group's system_prompt and model_name are
-// not acted on yet.
-func groupRule(dt config.DingTalkConfig) func(string) dingtalk.GroupRule {
-	return func(cid string) dingtalk.GroupRule {
-		g := dt.Group(cid)
-		return dingtalk.GroupRule{Answered: g.Answered, MentionOnly: g.MentionOnly, Prefixes: g.Prefixes, AllowFrom: g.AllowFrom}
-	}
 }
