@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,24 +62,26 @@ type ExecTool struct {
 	sb        sandbox
 	timeout   time.Duration
 	maxOutput int
-	policy    *policy
-	box       *execbox.Sandbox
-	slots     chan struct{}
-	readFor   func(ctx context.Context) []string
+	// policy compiles the deny and allow rules at the first command
+	// (about 130 KB of heap the gateway need not hold from start-up).
+	policy  func() (*policy, error)
+	box     *execbox.Sandbox
+	slots   chan struct{}
+	readFor func(ctx context.Context) []string
 }
 
 // NewExecTool returns the exec tool. It fails when a pattern is not a
 // valid regular expression.
 func NewExecTool(opts ExecOptions) (*ExecTool, error) {
-	p, err := newPolicy(opts.DenyPatterns, opts.AllowPatterns)
-	if err != nil {
+	if err := checkPatterns(opts.DenyPatterns, opts.AllowPatterns); err != nil {
 		return nil, err
 	}
+	deny, allow := slices.Clone(opts.DenyPatterns), slices.Clone(opts.AllowPatterns)
 	t := &ExecTool{
 		sb:        newSandbox(opts.Workspace, opts.Restrict),
 		timeout:   opts.Timeout,
 		maxOutput: opts.MaxOutput,
-		policy:    p,
+		policy:    sync.OnceValues(func() (*policy, error) { return newPolicy(deny, allow) }),
 		box:       opts.Sandbox,
 		readFor:   opts.ReadFor,
 	}
@@ -130,7 +133,11 @@ func (t *ExecTool) Call(ctx context.Context, raw json.RawMessage) (string, error
 	if strings.TrimSpace(a.Command) == "" {
 		return "", errors.New("exec: command is required")
 	}
-	if err := t.policy.check(a.Command); err != nil {
+	p, err := t.policy()
+	if err != nil {
+		return "", err
+	}
+	if err := p.check(a.Command); err != nil {
 		return "", fmt.Errorf("exec: %w", err)
 	}
 	dir := t.sb.root

@@ -105,6 +105,22 @@ func newPolicy(extraDeny, allow []string) (*policy, error) {
 	return p, nil
 }
 
+// checkPatterns reports the first deny or allow pattern that is not a
+// valid regular expression, in newPolicy's words.
+func checkPatterns(extraDeny, allow []string) error {
+	for _, s := range extraDeny {
+		if _, err := regexp.Compile(s); err != nil {
+			return fmt.Errorf("exec: deny pattern %q: %w", s, err)
+		}
+	}
+	for _, s := range allow {
+		if _, err := regexp.Compile(s); err != nil {
+			return fmt.Errorf("exec: allow pattern %q: %w", s, err)
+		}
+	}
+	return nil
+}
+
 // check returns an error naming the rule that denies command, or nil. A
 // command matching an allow pattern is exempt from every deny rule.
 func (p *policy) check(command string) error {
