@@ -17,7 +17,7 @@ import (
 // written when the process died, and its Accept or Done never returned, so
 // it is cut off.
 func (b *Inbox) replay(f *os.File) error {
-	r := bufio.NewReaderSize(f, 64<<10)
+	r := bufio.NewReaderSize(f, fsutil.ReplayBufferSize(f, 64<<10))
 	for lineNo := 1; ; lineNo++ {
 		line, err := r.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {

@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"picoclaw"
+	"picoclaw/internal/fsutil"
 )
 
 // replayed is what a read of outbox.jsonl found.
@@ -29,7 +30,7 @@ type replayed struct {
 func replay(f *os.File, log *slog.Logger, cut bool) (replayed, error) {
 	var st replayed
 	byID := map[uint64]*entry{}
-	r := bufio.NewReaderSize(f, 64<<10)
+	r := bufio.NewReaderSize(f, fsutil.ReplayBufferSize(f, 64<<10))
 	var size int64
 	for lineNo := 1; ; lineNo++ {
 		line, err := r.ReadBytes('\n')

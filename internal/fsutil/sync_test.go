@@ -2,6 +2,7 @@ package fsutil
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,5 +52,25 @@ func TestSyncDir(t *testing.T) {
 				t.Errorf("SyncDir = %v, want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestReplayBufferSize(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		size, want int
+	}{{0, 4 << 10}, {10 << 10, 10 << 10}, {1 << 20, 64 << 10}} {
+		path := filepath.Join(dir, fmt.Sprint(tc.size))
+		if err := os.WriteFile(path, make([]byte, tc.size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ReplayBufferSize(f, 64<<10); got != tc.want {
+			t.Errorf("file of %d bytes: buffer %d, want %d", tc.size, got, tc.want)
+		}
+		f.Close()
 	}
 }
