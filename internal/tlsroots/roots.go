@@ -25,9 +25,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,22 +39,34 @@ import (
 // value is not usable; use New or System. Safe for concurrent use.
 type Roots struct {
 	files, dirs []string
+	once        sync.Once // loads the bundle file
+	err         error
 
-	once  sync.Once // loads the bundle file
-	err   error
-	mu    sync.Mutex
-	index map[string][][]byte // RawSubject → PEM text of the roots with it; guarded by mu after once
+	mu sync.Mutex
+	// index maps a RawSubject to where the roots with it are; guarded by
+	// mu after once. Only places are kept, not the PEM text: a bundle is
+	// ~220 KB, held for the process's life and its text needed for the
+	// few roots a chain names, which are read again then.
+	index map[string][]rootRef
 	// dirsRead is set once the directories were indexed too.
 	dirsRead bool
-	parsed   map[string]*x509.Certificate // PEM text → parsed root
+	parsed   map[rootRef]*x509.Certificate
 	now      func() time.Time
+	// chunk is how much of a file is read at a time while indexing.
+	chunk int
+}
+
+// rootRef is where a root's PEM block lies: bytes off to off+n of file.
+type rootRef struct {
+	file   string
+	off, n int64
 }
 
 // New returns Roots read from the first readable file of files and from
 // every file in dirs, as crypto/x509 reads the system roots. Nothing is
 // read until the first verification.
 func New(files, dirs []string) *Roots {
-	return &Roots{files: files, dirs: dirs, parsed: map[string]*x509.Certificate{}, now: time.Now}
+	return &Roots{files: files, dirs: dirs, parsed: map[rootRef]*x509.Certificate{}, now: time.Now, chunk: 32 << 10}
 }
 
 // ClientConfig returns a TLS client config that verifies servers with r
@@ -125,18 +139,84 @@ func (r *Roots) poolFor(chain []*x509.Certificate, withDirs bool) (*x509.CertPoo
 	}
 	pool := x509.NewCertPool()
 	for _, c := range chain {
-		for _, text := range r.index[string(c.RawIssuer)] {
-			root, ok := r.parsed[string(text)]
+		for _, ref := range r.index[string(c.RawIssuer)] {
+			root, ok := r.parsed[ref]
 			if !ok {
-				block, _ := pem.Decode(text)
-				if block == nil {
-					continue
-				}
 				var err error
-				if root, err = x509.ParseCertificate(block.Bytes); err != nil {
+				if root, err = r.parse(ref, c.RawIssuer); errors.Is(err, errChanged) {
+					// The file was rewritten (a CA update) since it was
+					// indexed: index it again, as a new process would.
+					r.reindex()
+					return r.poolAgain(chain)
+				}
+				if err != nil {
 					continue // x509 skips unparsable roots too
 				}
-				r.parsed[string(text)] = root
+				r.parsed[ref] = root
+			}
+			pool.AddCert(root)
+		}
+	}
+	return pool, nil
+}
+
+// errChanged says a root is no longer where the index has it.
+var errChanged = errors.New("tlsroots: trusted roots file changed")
+
+// parse reads the root at ref and parses it, checking that it is still
+// the certificate with subject that was indexed there.
+func (r *Roots) parse(ref rootRef, subject []byte) (*x509.Certificate, error) {
+	f, err := os.Open(ref.file)
+	if err != nil {
+		return nil, errChanged
+	}
+	defer f.Close()
+	text := make([]byte, ref.n)
+	if _, err := f.ReadAt(text, ref.off); err != nil {
+		return nil, errChanged
+	}
+	block, _ := pem.Decode(text)
+	if block == nil || !bytes.HasPrefix(text, pemBegin) || !bytes.HasSuffix(text, pemEnd) {
+		return nil, errChanged
+	}
+	root, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(root.RawSubject, subject) {
+		return nil, errChanged
+	}
+	return root, nil
+}
+
+// reindex drops the index and what was parsed and indexes the files
+// read so far again. Called with mu held.
+func (r *Roots) reindex() {
+	r.index, r.parsed, r.err = map[string][]rootRef{}, map[rootRef]*x509.Certificate{}, nil
+	r.loadFile()
+	if r.dirsRead {
+		if err := r.loadDirs(); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
+}
+
+// poolAgain is poolFor's lookup after a reindex, without a further one:
+// a root that moved again is skipped. Called with mu held.
+func (r *Roots) poolAgain(chain []*x509.Certificate) (*x509.CertPool, error) {
+	if len(r.index) == 0 && r.err != nil {
+		return nil, fmt.Errorf("tlsroots: load trusted roots: %w", r.err)
+	}
+	pool := x509.NewCertPool()
+	for _, c := range chain {
+		for _, ref := range r.index[string(c.RawIssuer)] {
+			root, ok := r.parsed[ref]
+			if !ok {
+				var err error
+				if root, err = r.parse(ref, c.RawIssuer); err != nil {
+					continue
+				}
+				r.parsed[ref] = root
 			}
 			pool.AddCert(root)
 		}
@@ -148,11 +228,12 @@ func (r *Roots) poolFor(chain []*x509.Certificate, withDirs bool) (*x509.CertPoo
 // other than a missing file is kept: like crypto/x509, verification fails
 // with it only if no root can be found anywhere.
 func (r *Roots) loadFile() {
-	r.index = map[string][][]byte{}
+	if r.index == nil {
+		r.index = map[string][]rootRef{}
+	}
 	for _, f := range r.files {
-		data, err := os.ReadFile(f)
+		err := r.addFile(f)
 		if err == nil {
-			r.add(data)
 			return
 		}
 		if r.err == nil && !errors.Is(err, fs.ErrNotExist) {
@@ -178,9 +259,7 @@ func (r *Roots) loadDirs() error {
 			if sameDirSymlink(dir, e) {
 				continue // a hash link to a file read anyway
 			}
-			if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
-				r.add(data)
-			}
+			_ = r.addFile(filepath.Join(dir, e.Name())) // unreadable files are skipped, as by x509
 		}
 	}
 	if len(r.index) == 0 {
@@ -194,38 +273,64 @@ var (
 	pemEnd   = []byte("-----END CERTIFICATE-----")
 )
 
-// add indexes the CERTIFICATE blocks of a PEM document by subject. It
-// decodes only the start of each block, where the subject is (the rest,
-// the key and extensions, is decoded for the few roots a chain needs),
-// and keeps the PEM text, which data must not be changed under.
-func (r *Roots) add(data []byte) {
+// addFile indexes the CERTIFICATE blocks of the PEM file path by subject,
+// reading it a chunk at a time: it is never held whole.
+func (r *Roots) addFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	var sc subjectScratch
+	buf := make([]byte, 0, r.chunk)
+	var base int64 // file offset of buf[0]
 	for {
-		i := bytes.Index(data, pemBegin)
+		n, rerr := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		eof := errors.Is(rerr, io.EOF)
+		if rerr != nil && !eof {
+			return rerr
+		}
+		done := r.addBlocks(path, base, buf, eof, &sc)
+		if eof {
+			return nil
+		}
+		base += int64(done)
+		buf = buf[:copy(buf, buf[done:])]
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf)) // one block longer than a chunk
+		}
+	}
+}
+
+// addBlocks indexes the complete blocks of data, which starts at offset
+// base of file, and returns how many bytes of it are done with: the rest
+// may hold the start of a block that the next read completes. At the
+// end of the file (eof) an incomplete block is ignored.
+func (r *Roots) addBlocks(file string, base int64, data []byte, eof bool, sc *subjectScratch) (done int) {
+	for {
+		i := bytes.Index(data[done:], pemBegin)
 		if i < 0 {
-			return
+			// Keep what could be the start of a marker cut by the read.
+			return max(done, len(data)-len(pemBegin)+1)
 		}
-		data = data[i:]
-		j := bytes.Index(data, pemEnd)
+		start := done + i
+		j := bytes.Index(data[start:], pemEnd)
 		if j < 0 {
-			return
+			return start
 		}
-		text, body := data[:j+len(pemEnd)], data[len(pemBegin):j]
-		data = data[len(text):]
+		end := start + j + len(pemEnd)
+		body := data[start+len(pemBegin) : start+j]
+		done = end
 		if bytes.IndexByte(body, ':') >= 0 {
 			continue // PEM headers (an encrypted block): x509 skips these too
 		}
-		subject, err := subjectOfPEM(body, &sc)
+		subject, err := subjectOfPEM(body, sc)
 		if err != nil {
 			continue
 		}
-		dup := false
-		for _, t := range r.index[string(subject)] {
-			dup = dup || bytes.Equal(t, text)
-		}
-		if !dup {
-			r.index[string(subject)] = append(r.index[string(subject)], text)
-		}
+		ref := rootRef{file: file, off: base + int64(start), n: int64(end - start)}
+		r.index[string(subject)] = append(r.index[string(subject)], ref)
 	}
 }
 

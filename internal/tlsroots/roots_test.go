@@ -224,3 +224,49 @@ func TestCRLFAndSpacedBundles(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallChunks: a bundle read a few bytes at a time, so that every
+// marker and block is cut by a read, indexes the same roots.
+func TestSmallChunks(t *testing.T) {
+	var cas []testCA
+	var pems [][]byte
+	for _, name := range []string{"one CA", "two CA", "three CA"} {
+		ca := newTestCA(t, name, "api.example.test")
+		cas = append(cas, ca)
+		pems = append(pems, []byte("# comment\n"), ca.pem)
+	}
+	bundle := writeFile(t, t.TempDir(), "bundle.pem", pems...)
+	for _, chunk := range []int{7, 26, 27, 64, 1000} {
+		roots := New([]string{bundle}, nil)
+		roots.chunk = chunk
+		for _, ca := range cas {
+			if err := get(t, ca, roots, "api.example.test"); err != nil {
+				t.Errorf("chunk %d: %v", chunk, err)
+			}
+		}
+		if len(roots.index) != len(cas) {
+			t.Errorf("chunk %d: %d subjects indexed, want %d", chunk, len(roots.index), len(cas))
+		}
+	}
+}
+
+// TestBundleRewritten: a bundle rewritten after it was indexed (a CA
+// update moves every root) is indexed again, so its roots still verify
+// and a root it no longer has does not.
+func TestBundleRewritten(t *testing.T) {
+	a := newTestCA(t, "a CA", "api.example.test")
+	b := newTestCA(t, "b CA", "api.example.test")
+	dir := t.TempDir()
+	bundle := writeFile(t, dir, "bundle.pem", a.pem, b.pem)
+	roots := New([]string{bundle}, nil)
+	if err := get(t, a, roots, "api.example.test"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "bundle.pem", []byte("# updated\n"), b.pem) // b moved, a gone
+	if err := get(t, b, roots, "api.example.test"); err != nil {
+		t.Fatalf("root moved within the rewritten bundle: %v", err)
+	}
+	if err := get(t, newTestCA(t, "a CA", "api.example.test"), roots, "api.example.test"); err == nil {
+		t.Fatal("a root no longer in the bundle verified")
+	}
+}
