@@ -75,8 +75,7 @@ type Config struct {
 	// ToolTimeBudget bounds the time all tool rounds of a turn take
 	// together (default DefaultToolTimeBudget).
 	ToolTimeBudget time.Duration
-	Logger         *slog.Logger     // nil discards
-	Now            func() time.Time // nil means time.Now
+	Logger         *slog.Logger // nil discards
 }
 
 // Agent answers inbound messages. It is safe for concurrent use; the
@@ -145,9 +144,6 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	a := &Agent{
 		cfg:         cfg,
 		log:         cfg.Logger,
@@ -183,7 +179,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	defer cancel()
 	turnCtx = picoclaw.WithRetryBudget(turnCtx, picoclaw.TurnRetries)
 
-	now := a.cfg.Now()
+	now := time.Now()
 	history, err := a.cfg.Sessions.Load(turnCtx, key)
 	if err != nil {
 		log.Error("agent: load history; answering without it", "err", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"picoclaw"
 )
@@ -131,7 +132,7 @@ func (a *Agent) runSubagent(id, label, task string, in picoclaw.Inbound) {
 	defer cancel()
 	ctx = picoclaw.WithRetryBudget(ctx, picoclaw.TurnRetries)
 
-	now := a.cfg.Now()
+	now := time.Now()
 	system, err := a.prompts.Build(now, in)
 	if err != nil {
 		log.Warn("agent: some workspace files were left out of the prompt", "err", err)
