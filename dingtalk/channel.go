@@ -71,7 +71,8 @@ type ChannelConfig struct {
 	CallTimeout time.Duration
 	// CallRetryMin and CallRetryMax bound the waits between the retries
 	// inside one call: an OpenAPI call's 5xx (QPS throttling waits about a
-	// second, never more than CallRetryMax) and a throttled webhook post.
+	// second, or about CallRetryMax when shorter) and a throttled webhook
+	// post.
 	// Zero keeps each client's defaults (OpenAPI 0.5 s–8 s, webhook 2 s–30 s).
 	CallRetryMin, CallRetryMax time.Duration
 	// ThinkingReaction puts "🤔思考中" on a message while it is answered

@@ -63,8 +63,8 @@ type Config struct {
 	Logger      *slog.Logger
 	// MinBackoff and MaxBackoff bound the waits between the retries inside
 	// one call (5xx, network failures); defaults DefaultMinBackoff and
-	// DefaultMaxBackoff. QPS throttling waits about a second, never more
-	// than MaxBackoff.
+	// DefaultMaxBackoff. QPS throttling waits about a second, or about
+	// MaxBackoff when that is shorter.
 	MinBackoff, MaxBackoff time.Duration
 }
 
