@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"picoclaw"
@@ -31,6 +32,11 @@ type gatewayTuning struct {
 	// minBackoff and maxBackoff replace the backoff bounds of the outbox
 	// and of the retries inside one DingTalk call.
 	minBackoff, maxBackoff time.Duration
+	// reloadInterval replaces how often the config file is looked at;
+	// reloaded is told each reload's outcome; hup stands in for SIGHUP.
+	reloadInterval time.Duration
+	reloaded       func(error)
+	hup            <-chan os.Signal
 }
 
 // openOutbox opens the outbox in dir and starts delivering through
