@@ -100,3 +100,8 @@ func providerName(protocol string) string {
 	}
 	return "your " + protocol + " account"
 }
+
+// ModelsInUse is the set of model_list names the agent may call (the
+// default, its fallbacks, group overrides and theirs): what a setup
+// check must reach.
+func (c *Config) ModelsInUse() map[string]bool { return c.usedModels() }
