@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"picoclaw/config"
 	"picoclaw/dingtalk/dingtalktest"
 	"picoclaw/provider/providertest"
 )
@@ -198,4 +199,38 @@ func assertNoSecrets(t *testing.T, out string) {
 			t.Errorf("output shows the secret %q:\n%s", s, out)
 		}
 	}
+}
+
+func TestDoctorExec(t *testing.T) {
+	t.Run("unconfined is a warning", func(t *testing.T) {
+		h := newGatewayHarness(t, harnessOptions{tools: map[string]any{"exec": map[string]any{"sandbox": "off"}}})
+		code, out := runDoctor(t, h)
+		if code != 0 {
+			t.Errorf("exit %d, want 0:\n%s", code, out)
+		}
+		lineOf(t, out, "warn", "exec: UNCONFINED")
+	})
+	t.Run("sandboxed", func(t *testing.T) {
+		h := newGatewayHarness(t, harnessOptions{})
+		plan := planExec(context.Background(), mustLoad(t, h.cfgPath), nil)
+		_, out := runDoctor(t, h)
+		if plan.box == nil {
+			// This kernel lacks Landlock or user namespaces: doctor must
+			// say so and name the fix.
+			if l := lineOf(t, out, "FAIL", "exec: "); !strings.Contains(l, "tools.exec.enabled to false") {
+				t.Errorf("exec line: %s", l)
+			}
+			return
+		}
+		lineOf(t, out, "ok ", "exec: sandboxed (Landlock ABI")
+	})
+}
+
+func mustLoad(t *testing.T, path string) *config.Config {
+	t.Helper()
+	cfg, _, err := config.Load(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
