@@ -46,9 +46,9 @@ const dingTalkSteps = `Connect picoclaw to DingTalk. You need an admin of your D
 // ("ding…" Client IDs, 64-character secrets); the ranges are wide so that
 // an unusual app still passes, and narrow enough to catch a pasted
 // sentence, a URL or a half copy.
-var (
-	clientIDShape     = regexp.MustCompile(`^[A-Za-z0-9_-]{6,64}$`)
-	clientSecretShape = regexp.MustCompile(`^[A-Za-z0-9_+/=-]{16,128}$`)
+const (
+	clientIDShape     = `^[A-Za-z0-9_-]{6,64}$`
+	clientSecretShape = `^[A-Za-z0-9_+/=-]{16,128}$`
 )
 
 // onboardDingTalk prints the console steps, asks for the Client ID and
@@ -197,7 +197,7 @@ func checkClientID(s string) error {
 		return errors.New("Client ID: empty; paste the Client ID (AppKey) from Credentials & Basic Info")
 	case config.IsPlaceholder(s):
 		return fmt.Errorf("Client ID: %q is the example placeholder; paste your app's Client ID (AppKey)", s)
-	case !clientIDShape.MatchString(s):
+	case !regexp.MustCompile(clientIDShape).MatchString(s):
 		return fmt.Errorf("Client ID: expected the app's Client ID (AppKey, e.g. dingxxxxxxxxxxxxxxxx): 6 to 64 letters, digits, _ or -; got %d characters%s",
 			len(s), spaceNote(s))
 	}
@@ -211,7 +211,7 @@ func checkClientSecret(s string) error {
 		return errors.New("Client Secret: empty; paste the Client Secret (AppSecret) from Credentials & Basic Info")
 	case config.IsPlaceholder(s):
 		return errors.New("Client Secret: that is the example placeholder; paste your app's Client Secret (AppSecret)")
-	case !clientSecretShape.MatchString(s):
+	case !regexp.MustCompile(clientSecretShape).MatchString(s):
 		return fmt.Errorf("Client Secret: expected the app's Client Secret (AppSecret): 16 to 128 letters, digits, _ - + / or =; got %d characters%s",
 			len(s), spaceNote(s))
 	}
