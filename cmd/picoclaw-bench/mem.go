@@ -110,20 +110,32 @@ func parseSchedstat(data []byte) (time.Duration, error) {
 // Linux architecture Go supports.
 const clockTicks = 100
 
+// parseStatChildCPU returns cutime+cstime of a /proc/<pid>/stat line:
+// the CPU time of the children it has waited for (fields 16 and 17).
+func parseStatChildCPU(data []byte) (time.Duration, error) {
+	return statTicks(data, 13)
+}
+
 // parseStatCPU returns utime+stime of a /proc/<pid>/stat line. The command
 // name (field 2) is in parentheses and may hold spaces, so fields are
 // counted from the last ')': utime and stime are fields 14 and 15.
 func parseStatCPU(data []byte) (time.Duration, error) {
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
+	return statTicks(data, 11)
+}
+
+// statTicks sums the two clock-tick fields of a /proc/<pid>/stat line
+// that start at index i of the fields after the command name.
+func statTicks(data []byte, i int) (time.Duration, error) {
+	end := bytes.LastIndexByte(data, ')')
+	if end < 0 {
 		return 0, fmt.Errorf("bench: parse /proc stat: no command name")
 	}
-	f := bytes.Fields(data[i+1:]) // f[0] is field 3
-	if len(f) < 13 {
+	f := bytes.Fields(data[end+1:]) // f[0] is field 3
+	if len(f) < i+2 {
 		return 0, fmt.Errorf("bench: parse /proc stat: %d fields", len(f)+2)
 	}
 	var ticks int64
-	for _, s := range f[11:13] {
+	for _, s := range f[i : i+2] {
 		n, err := strconv.ParseInt(string(s), 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("bench: parse /proc stat times: %w", err)

@@ -80,6 +80,17 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+func TestParseStatChildCPU(t *testing.T) {
+	// utime 250, stime 50, cutime 7, cstime 3 ticks.
+	got, err := parseStatChildCPU([]byte("42 (a (b) c) S 1 42 42 0 -1 4194560 900 0 0 0 250 50 7 3 20 0 9 0 100 0 0"))
+	if err != nil || got != 100*time.Millisecond {
+		t.Fatalf("parseStatChildCPU = %v, %v; want 100ms", got, err)
+	}
+	if _, err := parseStatChildCPU([]byte("42 (x) R 1 2 3 4 5 6 7 8 9 10 11 12")); err == nil {
+		t.Fatal("a line without the children's fields parsed")
+	}
+}
+
 func TestPercentileAndMedian(t *testing.T) {
 	ms := func(ns ...int) []time.Duration {
 		out := make([]time.Duration, len(ns))

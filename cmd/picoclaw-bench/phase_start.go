@@ -52,6 +52,13 @@ func (h *harness) measureStarts(ctx context.Context, subs []*subject, n int, p *
 type idleResult struct {
 	Mem memInfo `json:"mem"`
 	Err string  `json:"error,omitempty"`
+	// CPU is what the gateway's threads used from exec to the end of
+	// the idle time, ChildCPU what its child processes used (such as
+	// the exec sandbox's trial run, which may end after the stream
+	// connected): start-up's whole cost, wherever it ran. 0 where it
+	// cannot be read.
+	CPU      time.Duration `json:"cpu_ns,omitempty"`
+	ChildCPU time.Duration `json:"child_cpu_ns,omitempty"`
 }
 
 // measureIdle waits d with the gateway connected and idle, then reads its
@@ -75,5 +82,10 @@ func measureIdle(ctx context.Context, g *gateway, d time.Duration, p *progress) 
 	if err != nil {
 		return idleResult{Err: err.Error()}, nil
 	}
-	return idleResult{Mem: m}, nil
+	r := idleResult{Mem: m}
+	if cpu, err := threadsCPU(g.pid()); err == nil {
+		r.CPU = cpu
+		r.ChildCPU, _ = childrenCPU(g.pid())
+	}
+	return r, nil
 }

@@ -54,6 +54,16 @@ func processCPU(pid int) (time.Duration, error) {
 	return parseStatCPU(data)
 }
 
+// childrenCPU returns the user+system CPU time of the children pid has
+// waited for, such as the exec sandbox's trial process (10 ms ticks).
+func childrenCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("bench: read CPU time of pid %d's children: %w", pid, err)
+	}
+	return parseStatChildCPU(data)
+}
+
 // selfCPU returns the user+system CPU time of this process: the fakes and
 // the bench's own bookkeeping.
 func selfCPU() (time.Duration, error) {

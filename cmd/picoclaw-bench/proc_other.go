@@ -25,3 +25,7 @@ func selfCPU() (time.Duration, error) { return 0, errors.New("bench: CPU time ne
 func threadsCPU(int) (time.Duration, error) {
 	return 0, errors.New("bench: CPU time of threads needs Linux /proc")
 }
+
+func childrenCPU(int) (time.Duration, error) {
+	return 0, errors.New("bench: CPU time of child processes needs Linux /proc")
+}

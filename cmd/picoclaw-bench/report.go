@@ -148,7 +148,12 @@ func idleRows(id idleResult, d time.Duration) []row {
 	if m.PSS > 0 {
 		out = append(out, num(mk("idle PSS", fmtMB(m.PSS), "", statusInfo), float64(m.PSS)))
 	}
-	return append(out, num(mk("idle peak (VmHWM)", fmtMB(m.Peak), "", statusInfo), float64(m.Peak)))
+	out = append(out, num(mk("idle peak (VmHWM)", fmtMB(m.Peak), "", statusInfo), float64(m.Peak)))
+	if id.CPU > 0 {
+		out = append(out, num(mk("CPU exec → idle end: gateway + child processes", fmt.Sprintf("%s (%s + %s)",
+			fmtDur(id.CPU+id.ChildCPU), fmtDur(id.CPU), fmtDur(id.ChildCPU)), "", statusInfo), (id.CPU+id.ChildCPU).Seconds()))
+	}
+	return out
 }
 
 // cpuRow shows which side of the throughput run used the CPU.
