@@ -25,10 +25,10 @@ const (
 // OpenAPIRequest records one call to an OpenAPI path (faults included).
 type OpenAPIRequest struct {
 	Path     string
-	Status   int  // the HTTP status the fake answered
-	Errcode  int  // media/upload only: the errcode answered
-	TokenOK  bool // the call carried a valid access token
-	HadToken bool // the call carried any access token
+	Status   int    // the HTTP status the fake answered
+	Errcode  int    // media/upload only: the errcode answered
+	TokenOK  bool   // the call carried a valid access token
+	HadToken bool   // the call carried any access token
 	App      string // the client id the token was issued to ("" without a valid token)
 }
 

@@ -59,13 +59,13 @@ type Server struct {
 	// changed fires on every recorded change; replied only when a webhook
 	// message is delivered, and ackWait per awaited messageId, so that a
 	// waiter wakes only for what it may be waiting for.
-	changed  signal
-	replied  signal
-	ackWait  map[string]chan struct{}
-	ackIdx   map[string]int // messageId → index in acks of its first ack
-	closed   bool
-	seq      uint64
-	tickets  map[string]ticket
+	changed signal
+	replied signal
+	ackWait map[string]chan struct{}
+	ackIdx  map[string]int // messageId → index in acks of its first ack
+	closed  bool
+	seq     uint64
+	tickets map[string]ticket
 	// apps are the apps beyond the first (ClientID): client id → secret.
 	apps     map[string]string
 	openFail []openFault
