@@ -17,7 +17,8 @@ import (
 	"picoclaw/internal/backoff"
 )
 
-// ChannelName is the channel's name in session keys.
+// ChannelName is the channel's name in session keys when ChannelConfig
+// leaves Name empty: the one bot of a single-bot gateway.
 const ChannelName = "dingtalk"
 
 // defaultAPIBase is DingTalk's OpenAPI and stream gateway host.
@@ -30,6 +31,9 @@ const ReasoningHeader = "💭 Reasoning"
 // ChannelConfig configures a Channel. ClientID and ClientSecret (the
 // app's AppKey and AppSecret) are required.
 type ChannelConfig struct {
+	// Name is the channel's name in session keys, outbound routing and
+	// logs; default ChannelName. Each bot of a gateway has its own.
+	Name                   string
 	ClientID, ClientSecret string
 	APIBase                string // default defaultAPIBase
 	AllowFrom              []string
@@ -38,8 +42,9 @@ type ChannelConfig struct {
 	// Group gives a group chat its own rule (see policy.Group); nil
 	// applies AllowFrom, MentionOnly and Prefixes to every group.
 	Group func(conversationID string) GroupRule
-	// ReasoningChannelID is where reasoning goes: "dingtalk:direct:<id>",
-	// "dingtalk:group:<id>" or a bare id; empty drops reasoning.
+	// ReasoningChannelID is where reasoning goes: "<name>:direct:<id>",
+	// "<name>:group:<id>" ("dingtalk:" is accepted for any name) or a bare
+	// id; empty drops reasoning.
 	ReasoningChannelID string
 	HTTPClient         *http.Client
 	Logger             *slog.Logger
@@ -98,6 +103,7 @@ const defaultWebhookMargin = 5 * time.Minute
 // is fresh, else through the OpenAPI.
 type Channel struct {
 	cfg     ChannelConfig
+	name    string
 	log     *slog.Logger
 	policy  policy
 	webhook *webhookClient
@@ -115,6 +121,8 @@ type Channel struct {
 	thinking *thinking
 	// cards are the AI cards of turns in progress (card.go).
 	cards cardStreams
+	// lastMessage is when the last message was accepted (unix ns; 0: none).
+	lastMessage atomic.Int64
 }
 
 var _ picoclaw.Channel = (*Channel)(nil)
@@ -136,6 +144,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	}
 	c := &Channel{
 		cfg:    cfg,
+		name:   cmp.Or(cfg.Name, ChannelName),
 		log:    log,
 		policy: policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group},
 		webhook: &webhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
@@ -186,8 +195,17 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 // or messages on their own.
 func (c *Channel) OpenAPI() *openapi.Client { return c.openapi }
 
-// Name returns "dingtalk".
-func (c *Channel) Name() string { return ChannelName }
+// Name returns the channel's name (ChannelConfig.Name, default
+// ChannelName).
+func (c *Channel) Name() string { return c.name }
+
+// LastMessage is when the channel last accepted a message; zero if never.
+func (c *Channel) LastMessage() time.Time {
+	if ns := c.lastMessage.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
 
 // Connected reports whether the stream socket is up.
 func (c *Channel) Connected() bool {
@@ -277,7 +295,7 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 		// Answered here, without the model: nothing is silently dropped.
 		c.rememberRoute(m, chat, now)
 		c.log.Info("dingtalk: unsupported message type", "msg_id", m.MsgID, "msgtype", m.MsgType)
-		c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
+		c.replyNow(picoclaw.Outbound{Channel: c.name, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
 		return stream.AckOK
 	}
 	text, atts = withQuote(m, text, atts)
@@ -286,8 +304,9 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 		return stream.AckOK
 	}
 	c.rememberRoute(m, chat, now)
+	c.lastMessage.Store(now.UnixNano())
 	handle(picoclaw.Inbound{
-		Channel:     ChannelName,
+		Channel:     c.name,
 		Chat:        chat,
 		SenderID:    m.SenderKey(),
 		SenderName:  m.SenderNick,
