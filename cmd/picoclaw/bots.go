@@ -141,7 +141,6 @@ func runBots(ctx context.Context, bots []*gatewayBot, handle func(picoclaw.Inbou
 					return
 				}
 				err = fmt.Errorf("%w; fix %s and %s", err, b.cfg.Path("client_id"), b.cfg.Path("client_secret"))
-				b.authErr.Store(true)
 				mu.Lock()
 				refused[b.Name()] = err
 				all := len(refused) == len(bots)
@@ -152,6 +151,8 @@ func runBots(ctx context.Context, bots []*gatewayBot, handle func(picoclaw.Inbou
 				}
 				log.Error("gateway: DingTalk refused this bot's credentials; the other bots keep running, this one is retried",
 					"bot", b.Name(), "fix", b.cfg.Path("client_id")+", "+b.cfg.Path("client_secret"), "err", err)
+				// After the log line: whoever sees the state finds the reason.
+				b.authErr.Store(true)
 				if wait.Wait(ctx) != nil {
 					return
 				}
