@@ -42,6 +42,10 @@ type ChannelConfig struct {
 	// Group gives a group chat its own rule (see policy.Group); nil
 	// applies AllowFrom, MentionOnly and Prefixes to every group.
 	Group func(conversationID string) GroupRule
+	// Direct, when set, gives the allow list of private chats, asked per
+	// message so that a reloaded allow_from applies at once; nil uses
+	// AllowFrom.
+	Direct func() []string
 	// ReasoningChannelID is where reasoning goes: "<name>:direct:<id>",
 	// "<name>:group:<id>" ("dingtalk:" is accepted for any name) or a bare
 	// id; empty drops reasoning.
@@ -146,7 +150,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		cfg:    cfg,
 		name:   cmp.Or(cfg.Name, ChannelName),
 		log:    log,
-		policy: policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group},
+		policy: policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group, Direct: cfg.Direct},
 		webhook: &webhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
 			// A failing webhook is not retried: the part goes by OpenAPI at
 			// once (see deliver). Throttling is still waited out.

@@ -33,10 +33,10 @@ type gatewayBot struct {
 func (b *gatewayBot) Name() string { return b.cfg.Name }
 
 // openBots builds a channel for each enabled bot.
-func (e *env) openBots(cfg *config.Config, p paths, log *slog.Logger) ([]*gatewayBot, error) {
+func (e *env) openBots(cfg *config.Config, p paths, live *liveSettings, log *slog.Logger) ([]*gatewayBot, error) {
 	var bots []*gatewayBot
 	for _, bc := range cfg.EnabledDingTalkBots() {
-		ch, err := e.dingtalkChannel(bc, cfg.ChannelName(bc), p, log)
+		ch, err := e.dingtalkChannel(bc, cfg.ChannelName(bc), p, live, log)
 		if err != nil {
 			for _, b := range bots {
 				_ = b.ch.Close()
@@ -49,8 +49,9 @@ func (e *env) openBots(cfg *config.Config, p paths, log *slog.Logger) ([]*gatewa
 }
 
 // dingtalkChannel builds the channel of one bot, named name (see
-// config.ChannelName). Everything a bot has of its own is set here.
-func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, log *slog.Logger) (*dingtalk.Channel, error) {
+// config.ChannelName). Everything a bot has of its own is set here; what
+// a reload changes (allow lists, groups) is read from live.
+func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, live *liveSettings, log *slog.Logger) (*dingtalk.Channel, error) {
 	dt := bot.DingTalkConfig
 	// The single-bot layout keeps its routes where they always were; the
 	// other bots' chats (and session webhooks) are their own.
@@ -70,7 +71,8 @@ func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, log 
 		AllowFrom:          dt.AllowFrom,
 		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
 		Prefixes:           dt.GroupTrigger.Prefixes,
-		Group:              groupRule(dt),
+		Group:              live.groupRule(bot.Name),
+		Direct:             live.directAllow(bot.Name),
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
 		ThinkingReaction:   dt.ThinkingReaction,
@@ -87,16 +89,6 @@ func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, log 
 		CallTimeout: e.tuning.callTimeout,
 		Sleep:       e.tuning.sleep,
 	})
-}
-
-// groupRule hands the channel each group's groups.<conversationId> and
-// group_allow_from settings. A group's system_prompt and model_name are
-// not acted on yet.
-func groupRule(dt config.DingTalkConfig) func(string) dingtalk.GroupRule {
-	return func(cid string) dingtalk.GroupRule {
-		g := dt.Group(cid)
-		return dingtalk.GroupRule{Answered: g.Answered, MentionOnly: g.MentionOnly, Prefixes: g.Prefixes, AllowFrom: g.AllowFrom}
-	}
 }
 
 // newAuthRetry paces a bot whose credentials DingTalk refused while
@@ -208,6 +200,16 @@ func newBotLookup(bots []*gatewayBot) botLookup {
 	m := botLookup{}
 	for _, b := range bots {
 		m[b.ch.Name()] = b
+	}
+	return m
+}
+
+// botNames maps each channel name to its bot's config, for the agent's
+// per-turn route.
+func (l botLookup) botNames() map[string]config.DingTalkBot {
+	m := make(map[string]config.DingTalkBot, len(l))
+	for channel, b := range l {
+		m[channel] = b.cfg
 	}
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -64,6 +65,13 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return e.runGateway(ctx, cfg, path, log)
+}
+
+// runGateway runs the gateway of a loaded config (path names it in
+// errors) until ctx ends: `gateway`, and `sim` with its config pointed at
+// the fake DingTalk.
+func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) error {
 	if len(cfg.EnabledDingTalkBots()) == 0 {
 		return fmt.Errorf("gateway: no DingTalk bot is enabled in %s; set channel_list.<name>.enabled (or channels.dingtalk.enabled) to true", path)
 	}
@@ -87,8 +95,10 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	// What a reload changes (allow lists, groups) is read from live.
+	live := newLiveSettings(cfg)
 	// Each enabled bot is its own channel, named by config.ChannelName.
-	bots, err := e.openBots(cfg, paths, log)
+	bots, err := e.openBots(cfg, paths, live, log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -134,6 +144,10 @@ func (e *env) gateway(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer rt.Close()
+	if err := rt.models.check(cfg); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	rt.router = live.router(lookup.botNames(), rt.models, log)
 	box, err := inbox.Open(paths.data.Inbox(), log.With("component", "inbox"))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -173,6 +187,13 @@ func (e *env) gateway(ctx context.Context) error {
 		return err
 	}
 	defer health.Close()
+	stopWatch, err := e.watchConfig(ctx, path, cfg, func(c *config.Config) error {
+		return errors.Join(c.CheckDingTalk(path), c.CheckModelKeys(path), rt.models.check(c))
+	}, live.apply, log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	defer stopWatch()
 
 	names := make([]string, 0, len(bots))
 	for _, b := range bots {
