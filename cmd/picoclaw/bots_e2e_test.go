@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,11 @@ func twoBots(t *testing.T, h *gatewayHarness, secretB string, salesSettings map[
 	}
 	delete(cfg, "channels")
 	cfg["version"] = 3
+	// A second model on the same fake LLM, for a bot's own model_name.
+	models := cfg["model_list"].([]any)
+	big := maps.Clone(models[0].(map[string]any))
+	big["model_name"], big["model"] = "big", "openai/gpt-big"
+	cfg["model_list"] = append(models, big)
 	sales := map[string]any{"client_id": appB, "client_secret": secretB, "api_base": h.dt.URL()}
 	for k, v := range salesSettings {
 		sales[k] = v
@@ -72,12 +78,13 @@ func healthBots(t *testing.T, h *gatewayHarness) map[string]map[string]any {
 }
 
 // Two bots in one gateway, on one DingTalk with two apps: each answers
-// only its own messages, through its own session webhook; the same user
-// has one conversation with each; /health and `status` list both.
+// only its own messages, through its own session webhook, with its own
+// model; the same user has one conversation with each; /health and
+// `status` list both.
 func TestGatewayTwoBots(t *testing.T) {
 	h := newGatewayHarness(t, harnessOptions{})
 	h.dt.AddApp(appB, appBSecret)
-	twoBots(t, h, appBSecret, nil)
+	twoBots(t, h, appBSecret, map[string]any{"model_name": "big"})
 	h.start()
 	waitBotStates(t, h, map[string]string{"work": "connected", "sales": "connected"})
 
@@ -103,6 +110,9 @@ func TestGatewayTwoBots(t *testing.T) {
 	reqs := h.llm.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("%d model calls, want 2", len(reqs))
+	}
+	if reqs[0].Model != "gpt-4o-mini" || reqs[1].Model != "gpt-big" {
+		t.Errorf("models called: A %q, B %q; want the default for A, B's settings.model_name for B", reqs[0].Model, reqs[1].Model)
 	}
 	for _, m := range reqs[1].Messages {
 		if strings.Contains(m.Content, "apple") {
@@ -133,7 +143,7 @@ func TestGatewayTwoBots(t *testing.T) {
 		t.Fatalf("status: exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"as the running gateway reports them", "work: connected, last message 20", "sales: connected, last message 20",
-		"channel dingtalk-work", "channel dingtalk-sales"} {
+		"channel dingtalk-work", "channel dingtalk-sales", "model big"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
