@@ -253,10 +253,36 @@ func hasFile(t *testing.T, dir, prefix string) bool {
 	return found
 }
 
-// A single bot keeps the layout of every earlier release, whatever its
-// channel_list name: session keys "dingtalk:…", routes in state/.
+// A single bot keeps the layout of every earlier release, in the v0.2.6
+// layout and as a version 3 entry whatever its name: session keys
+// "dingtalk:…", routes in state/.
 func TestGatewayOneBotKeepsLegacyLayout(t *testing.T) {
-	h := newGatewayHarness(t, harnessOptions{})
+	for _, v3 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("version3=%v", v3), func(t *testing.T) {
+			h := newGatewayHarness(t, harnessOptions{})
+			if v3 {
+				oneV3Bot(t, h, "work")
+			}
+			h.start()
+			h.push(dingtalktest.BotMessage{Text: "hello"})
+			h.waitReplies(1)
+			h.stop()
+			for _, want := range []string{"sessions/dingtalk~direct~" + dingtalktest.DefaultSenderStaffID, "state/dingtalk-routes"} {
+				if !hasFile(t, h.dataDir, want) {
+					t.Errorf("data dir lacks %s*", want)
+				}
+			}
+			if hasFile(t, h.dataDir, "sessions/dingtalk-") || hasFile(t, h.dataDir, "state/dingtalk-work") {
+				t.Error("a single bot wrote files under its own name")
+			}
+		})
+	}
+}
+
+// oneV3Bot rewrites the harness config as version 3 with its one bot
+// named name.
+func oneV3Bot(t *testing.T, h *gatewayHarness, name string) {
+	t.Helper()
 	data, err := os.ReadFile(h.cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -268,22 +294,10 @@ func TestGatewayOneBotKeepsLegacyLayout(t *testing.T) {
 	old := cfg["channels"].(map[string]any)["dingtalk"].(map[string]any)
 	delete(cfg, "channels")
 	cfg["version"] = 3
-	cfg["channel_list"] = map[string]any{"work": map[string]any{"enabled": true, "type": "dingtalk",
+	cfg["channel_list"] = map[string]any{name: map[string]any{"enabled": true, "type": "dingtalk",
 		"settings": map[string]any{"client_id": old["client_id"], "client_secret": old["client_secret"], "api_base": old["api_base"]}}}
 	out, _ := json.Marshal(cfg)
 	if err := os.WriteFile(h.cfgPath, out, 0o600); err != nil {
 		t.Fatal(err)
-	}
-	h.start()
-	h.push(dingtalktest.BotMessage{Text: "hello"})
-	h.waitReplies(1)
-	h.stop()
-	for _, want := range []string{"sessions/dingtalk~direct~" + dingtalktest.DefaultSenderStaffID, "state/dingtalk-routes"} {
-		if !hasFile(t, h.dataDir, want) {
-			t.Errorf("data dir lacks %s*", want)
-		}
-	}
-	if hasFile(t, h.dataDir, "sessions/dingtalk-") || hasFile(t, h.dataDir, "state/dingtalk-work") {
-		t.Error("a single bot wrote files under its own name")
 	}
 }
