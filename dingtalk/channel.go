@@ -90,6 +90,10 @@ type ChannelConfig struct {
 	// CardTemplateID turns on AI card streaming replies (card.go): the
 	// template answers stream into; "" sends markdown replies only.
 	CardTemplateID string
+	// CredentialKeys names where the bot's client_id/client_secret are
+	// configured, in errors about rejected credentials; default
+	// stream.DefaultCredentialKeys.
+	CredentialKeys string
 	// CardUpdate is the least time between two updates of a card;
 	// default DefaultCardUpdate.
 	CardUpdate time.Duration
@@ -167,15 +171,16 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	c.replies.ctx, c.replies.cancel = context.WithCancel(context.Background())
 	c.limiter = newChatLimiter(chatLimiterConfig{PerWindow: cfg.ChatLimit, Window: cfg.ChatWindow, Logger: log})
 	api, err := openapi.New(openapi.Config{
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		RobotCode:    cfg.RobotCode,
-		APIBase:      cfg.APIBase,
-		HTTPClient:   cfg.HTTPClient,
-		CallTimeout:  cfg.CallTimeout,
-		Logger:       log,
-		Now:          func() time.Time { return c.now() },
-		Sleep:        cfg.Sleep,
+		ClientID:       cfg.ClientID,
+		ClientSecret:   cfg.ClientSecret,
+		RobotCode:      cfg.RobotCode,
+		APIBase:        cfg.APIBase,
+		HTTPClient:     cfg.HTTPClient,
+		CallTimeout:    cfg.CallTimeout,
+		Logger:         log,
+		Now:            func() time.Time { return c.now() },
+		Sleep:          cfg.Sleep,
+		CredentialKeys: cfg.CredentialKeys,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dingtalk: new channel: %w", err)
@@ -227,17 +232,18 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 		c.log.Warn("dingtalk: allow_from is empty: everyone who can reach the bot may use it")
 	}
 	s, err := stream.New(stream.Config{
-		ClientID:     c.cfg.ClientID,
-		ClientSecret: c.cfg.ClientSecret,
-		APIBase:      c.cfg.APIBase,
-		HTTPClient:   c.cfg.HTTPClient,
-		Logger:       c.log,
-		Handler:      func(f *stream.Frame) int { return c.onFrame(f, handle) },
-		OnConnected:  c.cfg.OnConnected,
-		IdleTimeout:  c.cfg.IdleTimeout,
-		UserAgent:    c.cfg.UserAgent,
-		OpenTimeout:  c.cfg.CallTimeout,
-		Backoff:      c.cfg.Backoff,
+		ClientID:       c.cfg.ClientID,
+		ClientSecret:   c.cfg.ClientSecret,
+		APIBase:        c.cfg.APIBase,
+		HTTPClient:     c.cfg.HTTPClient,
+		Logger:         c.log,
+		Handler:        func(f *stream.Frame) int { return c.onFrame(f, handle) },
+		OnConnected:    c.cfg.OnConnected,
+		IdleTimeout:    c.cfg.IdleTimeout,
+		UserAgent:      c.cfg.UserAgent,
+		OpenTimeout:    c.cfg.CallTimeout,
+		Backoff:        c.cfg.Backoff,
+		CredentialKeys: c.cfg.CredentialKeys,
 	})
 	if err != nil {
 		return fmt.Errorf("dingtalk: run channel: %w", err)

@@ -65,6 +65,7 @@ func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, live
 	}
 	return dingtalk.NewChannel(dingtalk.ChannelConfig{
 		Name:               name,
+		CredentialKeys:     bot.Path("client_id") + "/client_secret",
 		ClientID:           dt.ClientID,
 		ClientSecret:       dt.ClientSecret,
 		APIBase:            dt.APIBase,
@@ -132,7 +133,6 @@ func runBots(ctx context.Context, bots []*gatewayBot, handle func(picoclaw.Inbou
 					cancel()
 					return
 				}
-				err = fmt.Errorf("%w; fix %s and %s", err, b.cfg.Path("client_id"), b.cfg.Path("client_secret"))
 				mu.Lock()
 				refused[b.Name()] = err
 				all := len(refused) == len(bots)

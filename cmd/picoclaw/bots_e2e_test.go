@@ -225,7 +225,7 @@ func TestGatewayAllBotsRefused(t *testing.T) {
 	if code == 0 {
 		t.Fatal("exit 0 with every bot refused")
 	}
-	for _, want := range []string{`DingTalk bot "work"`, `DingTalk bot "sales"`, "channel_list.sales.settings.client_secret", "credentials rejected"} {
+	for _, want := range []string{`DingTalk bot "work"`, `DingTalk bot "sales"`, "check channel_list.work.settings.client_id/client_secret", "check channel_list.sales.settings.client_id/client_secret", "credentials rejected"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}

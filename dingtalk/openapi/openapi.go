@@ -65,6 +65,9 @@ type Config struct {
 	// Sleep waits d unless ctx ends; default backoff.Sleep. Tests replace
 	// it to avoid real waits.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// CredentialKeys names, in a rejected-credentials error, where the
+	// user fixes them; default "channels.dingtalk.client_id/client_secret".
+	CredentialKeys string
 }
 
 // Client is a client of DingTalk's OpenAPI for robots: proactive sends
