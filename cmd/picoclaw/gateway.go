@@ -35,9 +35,13 @@ their JSON path, e.g. PICOCLAW_CHANNEL_LIST_DINGTALK_SETTINGS_CLIENT_SECRET or
 PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID; ` + "`status`" + ` shows what is set without
 printing it.
 
+Every enabled DingTalk entry of channel_list runs as its own bot, with its
+own connection and conversations; a bot whose credentials DingTalk refuses
+is retried while the others answer.
+
 While it runs, http://<gateway.host>:<gateway.port>/health (default
-127.0.0.1:18790) reports the process and its outbox, and /ready answers 200
-once every channel is connected.`,
+127.0.0.1:18790) reports the process, its outbox and each bot's state, and
+/ready answers 200 once every bot is connected.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
