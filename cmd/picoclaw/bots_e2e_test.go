@@ -301,3 +301,49 @@ func oneV3Bot(t *testing.T, h *gatewayHarness, name string) {
 		t.Fatal(err)
 	}
 }
+
+// A reload applies each bot's own settings to that bot only: taking the
+// user off the sales bot's allow_from stops its answers there, while the
+// work bot goes on answering the same user.
+func TestGatewayTwoBotsReload(t *testing.T) {
+	h := newGatewayHarness(t, harnessOptions{})
+	h.dt.AddApp(appB, appBSecret)
+	twoBots(t, h, appBSecret, nil)
+	reloaded := h.withReloads(nil)
+	h.start()
+	waitBotStates(t, h, map[string]string{"work": "connected", "sales": "connected"})
+
+	data, err := os.ReadFile(h.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["channel_list"].(map[string]any)["sales"].(map[string]any)["allow_from"] = []string{"someone-else"}
+	out, _ := json.Marshal(cfg)
+	h.writeConfig(out)
+	if err := waitReload(t, reloaded); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+
+	refused := h.push(dingtalktest.BotMessage{App: appB, Text: "to sales"})
+	if _, ok := findAck(h.dt, refused.MessageID); !ok {
+		t.Fatal("sales did not ack the message")
+	}
+	answered := h.push(dingtalktest.BotMessage{App: h.dt.ClientID, Text: "to work"})
+	r := h.waitReplies(1)
+	if r[0].MsgID != answered.MsgID || r[0].App != h.dt.ClientID {
+		t.Errorf("reply = %+v, want the work bot's answer", r[0])
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, "sender not in allow_from") || !strings.Contains(logs, refused.MsgID) {
+		t.Errorf("the sales bot did not refuse the user after the reload:\n%s", logs)
+	}
+	for _, rep := range h.dt.Replies() {
+		if rep.MsgID == refused.MsgID || rep.App == appB {
+			t.Errorf("the sales bot answered after the reload: %+v", rep)
+		}
+	}
+}

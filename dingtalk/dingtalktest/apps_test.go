@@ -101,3 +101,18 @@ func TestTwoAppsOwnCredentialsSocketsAndWebhooks(t *testing.T) {
 		t.Errorf("token for app-b with A's secret: HTTP %d, want 400", status)
 	}
 }
+
+// DingTalk keeps one single chat per user and bot: the same user has two
+// conversation ids with two apps; the first app's ids are unchanged.
+func TestTwoAppsDirectConversations(t *testing.T) {
+	s := newServer(t)
+	s.AddApp("app-b", "secret-b")
+	_ = dialApp(t, s, s.ClientID, s.ClientSecret)
+	_ = dialApp(t, s, "app-b", "secret-b")
+	plain, _ := s.PushBotMessage(BotMessage{})
+	a, _ := s.PushBotMessage(BotMessage{App: s.ClientID})
+	b, _ := s.PushBotMessage(BotMessage{App: "app-b"})
+	if plain.ConversationID != a.ConversationID || a.ConversationID == b.ConversationID {
+		t.Errorf("conversations: default %s, app A %s, app B %s", plain.ConversationID, a.ConversationID, b.ConversationID)
+	}
+}

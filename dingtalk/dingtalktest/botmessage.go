@@ -192,9 +192,13 @@ func (s *Server) pushData(c *wsConn, p Pushed) (Pushed, error) {
 }
 
 // directConversation gives each sender a stable single-chat id, as DingTalk
-// keeps one conversation per user and bot.
-func directConversation(sender string) string {
+// keeps one conversation per user and bot: app is "" for the first app
+// (whose ids stay what they always were), else the other app's client id.
+func directConversation(app, sender string) string {
 	h := fnv.New64a()
+	if app != "" {
+		_, _ = h.Write([]byte(app + "|"))
+	}
 	_, _ = h.Write([]byte(sender))
 	return fmt.Sprintf("cidDM%016x==", h.Sum64())
 }
@@ -287,7 +291,13 @@ func (s *Server) botData(m BotMessage) (botData, string, error) {
 	} else {
 		d.ConversationType = "1"
 		if d.ConversationID == "" {
-			d.ConversationID = directConversation(sender)
+			s.mu.Lock()
+			app := m.App
+			if app == s.ClientID {
+				app = ""
+			}
+			s.mu.Unlock()
+			d.ConversationID = directConversation(app, sender)
 		}
 		if m.InAtList {
 			at := true
