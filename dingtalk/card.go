@@ -58,8 +58,31 @@ type cardStreams struct {
 	byMsg  map[string]*cardStream
 	wg     sync.WaitGroup
 	warned atomic.Bool
+	// pausedUntil (unix ns): after DingTalk refused a card for good (no
+	// permission, no such template) answers skip cards until then, so a
+	// misconfigured app does not spend a failing API call per answer.
+	pausedUntil atomic.Int64
 
 	created, updates, finalized, fallbacks atomic.Int64
+}
+
+// cardPause is how long cards stay off after a refusal: long enough to
+// save the API quota, short enough to pick up a granted permission.
+const cardPause = 10 * time.Minute
+
+// pauseCardsIfRefused pauses cards when err is DingTalk refusing the card
+// itself (a 4xx that waiting does not fix).
+func (c *Channel) pauseCardsIfRefused(err error) {
+	var apiErr *openapi.Error
+	if !errors.As(err, &apiErr) || apiErr.Status < 400 || apiErr.Status >= 500 || picoclaw.IsRetryable(err) {
+		return
+	}
+	c.cards.pausedUntil.Store(time.Now().Add(cardPause).UnixNano())
+}
+
+// cardsPaused says whether a recent refusal keeps cards off.
+func (c *Channel) cardsPaused() bool {
+	return time.Now().UnixNano() < c.cards.pausedUntil.Load()
 }
 
 // CardStats returns the card counters (for /health).
@@ -73,7 +96,7 @@ func (c *Channel) CardStats() CardStats {
 // not a DingTalk one, or the chat cannot hold a card (a direct chat
 // without a staff id).
 func (c *Channel) StreamSink(in picoclaw.Inbound) picoclaw.StreamSink {
-	if c.cfg.CardTemplateID == "" || in.Channel != ChannelName || in.MessageID == "" {
+	if c.cfg.CardTemplateID == "" || in.Channel != ChannelName || in.MessageID == "" || c.cardsPaused() {
 		return nil
 	}
 	space := openapi.CardSpace{Group: in.Chat.Kind == picoclaw.ChatGroup, ID: in.Chat.ID}
@@ -160,8 +183,10 @@ func (c *Channel) finishCard(ctx context.Context, out picoclaw.Outbound) bool {
 		return false
 	}
 	c.cards.fallbacks.Add(1)
+	c.pauseCardsIfRefused(err)
 	if c.cards.warned.CompareAndSwap(false, true) {
-		c.log.Warn("dingtalk: AI card failed; answering with a markdown message", "reply_to", out.ReplyTo, "err", err, "fix", cardFix)
+		c.log.Warn("dingtalk: AI card failed; answering with a markdown message", "reply_to", out.ReplyTo, "err", err, "fix", cardFix,
+			"cards_paused", c.cardsPaused())
 	} else {
 		c.log.Info("dingtalk: AI card failed; answering with a markdown message", "reply_to", out.ReplyTo, "err", err)
 	}
@@ -287,6 +312,7 @@ func (s *cardStream) run(ctx context.Context) {
 	s.created, s.err, s.sent = err == nil, err, first
 	s.mu.Unlock()
 	if err != nil {
+		s.c.pauseCardsIfRefused(err)
 		return
 	}
 	s.c.cards.created.Add(1)
@@ -316,6 +342,7 @@ func (s *cardStream) run(ctx context.Context) {
 			err := api.StreamCard(ctx, openapi.CardUpdate{OutTrackID: s.track, Key: CardContentKey, Content: view, Full: true})
 			if err != nil {
 				// Updates stop; the final state is still tried.
+				s.c.pauseCardsIfRefused(err)
 				s.mu.Lock()
 				s.err = err
 				s.mu.Unlock()

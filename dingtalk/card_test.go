@@ -116,30 +116,66 @@ func TestCardStreamsAnswer(t *testing.T) {
 }
 
 // A card DingTalk refuses (no permission) leaves the answer to one
-// markdown reply, logged once at warn with the fix.
+// markdown reply, logged once at warn with the fix; cards then pause, so
+// the next answers spend no failing call, and come back after the pause.
 func TestCardRefusedFallsBack(t *testing.T) {
 	srv := newFake(t)
 	lc := cardChannel(t, srv)
-	srv.FailOpenAPI(dingtalktest.CardCreatePath, 403, dingtalktest.PermissionDeniedBody(openapi.CardInstanceScope), 2)
-	for i := range 2 {
-		in := lc.push(t, dingtalktest.BotMessage{Text: "q"})
-		sink := lc.ch.StreamSink(in)
-		sink.Delta(picoclaw.Delta{Content: "partial"})
-		if err := srv.WaitFailedOpenAPICalls(testCtx(t), dingtalktest.CardCreatePath, i+1); err != nil {
-			t.Fatal(err)
-		}
-		if err := replyStreamed(t, lc, in, "the answer"); err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
+	srv.FailOpenAPI(dingtalktest.CardCreatePath, 403, dingtalktest.PermissionDeniedBody(openapi.CardInstanceScope), 1)
+	in := lc.push(t, dingtalktest.BotMessage{Text: "q"})
+	lc.ch.StreamSink(in).Delta(picoclaw.Delta{Content: "partial"})
+	if err := srv.WaitFailedOpenAPICalls(testCtx(t), dingtalktest.CardCreatePath, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := replyStreamed(t, lc, in, "the answer"); err != nil {
+		t.Fatal(err)
+	}
+	// Paused: the next answer goes straight to markdown.
+	in = lc.push(t, dingtalktest.BotMessage{Text: "q2"})
+	if lc.ch.StreamSink(in) != nil {
+		t.Error("a card sink right after DingTalk refused cards")
+	}
+	if err := lc.reply(t, in, "the second answer"); err != nil {
+		t.Fatal(err)
 	}
 	if n := srv.ReplyCount(); n != 2 {
 		t.Errorf("%d markdown replies, want one per answer", n)
 	}
-	if st := lc.ch.CardStats(); st.Fallbacks != 2 || st.Created != 0 {
+	if n := srv.FailedOpenAPICalls(dingtalktest.CardCreatePath); n != 1 {
+		t.Errorf("%d refused card calls, want 1 (cards paused after the first)", n)
+	}
+	if st := lc.ch.CardStats(); st.Fallbacks != 1 || st.Created != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	if logs := lc.logs.String(); strings.Count(logs, "Card.Streaming.Write") != 1 || !strings.Contains(logs, "level=WARN") {
-		t.Errorf("want the fix logged once at warn:\n%s", logs)
+	if logs := lc.logs.String(); strings.Count(logs, "Card.Streaming.Write") != 1 || !strings.Contains(logs, "level=WARN") ||
+		!strings.Contains(logs, "cards_paused=true") {
+		t.Errorf("want the fix and the pause logged once at warn:\n%s", logs)
+	}
+	// The pause over (the permission granted meanwhile), cards are back.
+	lc.ch.cards.pausedUntil.Store(0)
+	in = lc.push(t, dingtalktest.BotMessage{Text: "q3"})
+	sink := lc.ch.StreamSink(in)
+	if sink == nil {
+		t.Fatal("no card sink after the pause")
+	}
+	sink.Delta(picoclaw.Delta{Content: "back"})
+	if _, err := srv.WaitCardsCreated(testCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A QPS limit on card creation is no refusal: cards do not pause.
+func TestCardQPSLimitDoesNotPause(t *testing.T) {
+	srv := newFake(t)
+	lc := cardChannel(t, srv)
+	lc.ch.pauseCardsIfRefused(&openapi.Error{Status: 403, Code: "Forbidden.AccessDenied.QpsLimitForApi"})
+	lc.ch.pauseCardsIfRefused(&openapi.Error{Status: 503})
+	if lc.ch.cardsPaused() {
+		t.Error("cards paused by a QPS limit or a 5xx")
+	}
+	lc.ch.pauseCardsIfRefused(&openapi.Error{Status: 400, Code: "param.templateNotExist"})
+	if !lc.ch.cardsPaused() {
+		t.Error("cards not paused by a missing template")
 	}
 }
 
