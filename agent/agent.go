@@ -77,6 +77,10 @@ type Config struct {
 	ToolTimeBudget time.Duration
 	Logger         *slog.Logger     // nil discards
 	Now            func() time.Time // nil means time.Now
+	// Route, when set, gives each turn its chat's own prompt and model
+	// (a group's settings); it is asked at every turn, so its answers
+	// may change while the agent runs (a reloaded config).
+	Route func(in picoclaw.Inbound) Route
 }
 
 // Agent answers inbound messages. It is safe for concurrent use; the
@@ -177,6 +181,8 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 		return a.runCommand(ctx, log, in, cmd)
 	}
 
+	tm := a.route(in)
+	ctx = withTurnModel(ctx, tm)
 	// The turn's deadline covers the model; sending and recording use ctx
 	// so that a timed-out turn can still apologise.
 	turnCtx, cancel := context.WithTimeoutCause(ctx, a.cfg.TurnTimeout, ErrTurnTimeout)
@@ -194,6 +200,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	if err != nil {
 		log.Warn("agent: some workspace files were left out of the prompt", "err", err)
 	}
+	system += tm.extraPrompt
 
 	user := picoclaw.Message{Role: picoclaw.RoleUser, Content: in.Text, Images: images(in.Attachments), Time: now}
 	if !in.Received.IsZero() {

@@ -86,9 +86,10 @@ func (a *Agent) runCommand(ctx context.Context, log *slog.Logger, in picoclaw.In
 		// turn of this chat is running.
 		text = notRunningText
 	case cmdModel:
-		text = "当前模型 / Current model: " + a.cfg.Model
-		if a.cfg.ModelEntry != "" && a.cfg.ModelEntry != a.cfg.Model {
-			text += fmt.Sprintf(" (model_list: %s)", a.cfg.ModelEntry)
+		tm := a.route(in)
+		text = "当前模型 / Current model: " + tm.model
+		if tm.entry != "" && tm.entry != tm.model {
+			text += fmt.Sprintf(" (model_list: %s)", tm.entry)
 		}
 	}
 	return errors.Join(cmdErr, a.send(ctx, log, in, picoclaw.OutAnswer, text))

@@ -161,7 +161,7 @@ func (a *Agent) compact(ctx context.Context, key picoclaw.SessionKey, history []
 	old, recent := history[:cut], history[cut:]
 
 	resp, err := a.complete(ctx, picoclaw.Request{
-		Model: a.cfg.Model,
+		Model: a.modelOf(ctx).model,
 		Messages: []picoclaw.Message{
 			{Role: picoclaw.RoleSystem, Content: summarizePrompt},
 			{Role: picoclaw.RoleUser, Content: a.transcript(old)},

@@ -96,7 +96,7 @@ func (a *Agent) completeCapped(ctx context.Context, req picoclaw.Request) (*pico
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	c := &capped{max: a.cfg.MaxAnswerBytes, cancel: cancel, sink: streamSinkFrom(ctx)}
-	resp, err := a.cfg.Provider.Complete(callCtx, req, c.onDelta)
+	resp, err := a.modelOf(ctx).provider.Complete(callCtx, req, c.onDelta)
 	if c.cut && ctx.Err() == nil {
 		a.log.Warn("agent: answer cut off at max_answer_bytes", "max_answer_bytes", c.max)
 		return c.response(), nil

@@ -70,7 +70,7 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 		msgs = append(msgs, s.user)
 		msgs = append(msgs, r.steps...)
 		req := picoclaw.Request{
-			Model:       a.cfg.Model,
+			Model:       a.modelOf(ctx).model,
 			MaxTokens:   a.cfg.MaxTokens,
 			Temperature: a.cfg.Temperature,
 		}

@@ -130,12 +130,15 @@ func (a *Agent) runSubagent(id, label, task string, in picoclaw.Inbound) {
 	ctx, cancel := context.WithTimeout(a.subs.ctx, a.cfg.TurnTimeout)
 	defer cancel()
 	ctx = picoclaw.WithRetryBudget(ctx, picoclaw.TurnRetries)
+	tm := a.route(in)
+	ctx = withTurnModel(ctx, tm)
 
 	now := a.cfg.Now()
 	system, err := a.prompts.Build(now, in)
 	if err != nil {
 		log.Warn("agent: some workspace files were left out of the prompt", "err", err)
 	}
+	system += tm.extraPrompt
 	log.Info("agent: sub-agent started", "label", label)
 	res, err := a.loop(ctx, loopSpec{
 		in:      in,

@@ -21,4 +21,9 @@
 // (~ expansion, default model), then validation. All problems found are
 // reported together, each naming its field path; secret values
 // (client_secret, API keys) never appear in an error.
+//
+// A Watcher reloads the file while a gateway runs (on a change, or when
+// asked on SIGHUP); Diff tells the keys a running gateway applies
+// (IsReloadable: allow lists, group triggers, per-group settings) from
+// those that need a restart.
 package config

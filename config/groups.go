@@ -40,6 +40,10 @@ type EffectiveGroup struct {
 	AllowFrom    []string
 	SystemPrompt string
 	ModelName    string // "" means agents.defaults.model_name
+	// Off names the key that leaves the group unanswered ("" when
+	// Answered): "group_allow_from", or "enabled" of its own entry or of
+	// "*".
+	Off string
 }
 
 // Group returns the settings in effect in the group chat conversationID.
@@ -58,11 +62,15 @@ func (d DingTalkConfig) Group(conversationID string) EffectiveGroup {
 	}
 	// The most specific layer that sets a field wins; "enabled": true
 	// never overrides group_allow_from.
-	enabled := true
+	enabled, enabledBy := true, ""
+	keys := []string{GroupDefaultsKey}
+	if len(layers) == 2 {
+		keys = []string{conversationID, GroupDefaultsKey}
+	}
 	for i := len(layers) - 1; i >= 0; i-- {
 		l := layers[i]
 		if l.Enabled != nil {
-			enabled = *l.Enabled
+			enabled, enabledBy = *l.Enabled, "groups."+keys[i]+".enabled"
 		}
 		if l.MentionOnly != nil {
 			g.MentionOnly = *l.MentionOnly
@@ -80,7 +88,12 @@ func (d DingTalkConfig) Group(conversationID string) EffectiveGroup {
 			g.ModelName = l.ModelName
 		}
 	}
-	g.Answered = g.Answered && enabled
+	switch {
+	case !g.Answered:
+		g.Off = "group_allow_from"
+	case !enabled:
+		g.Answered, g.Off = false, enabledBy
+	}
 	return g
 }
 

@@ -103,3 +103,19 @@ func TestGroupSettingsErrors(t *testing.T) {
 		t.Errorf("group_allow_from from env = %q", dt.GroupAllowFrom)
 	}
 }
+
+// Off names the key that leaves a group unanswered, for `status --group`.
+func TestGroupOff(t *testing.T) {
+	cfg, _ := mustParse(t, `{"channels":{"dingtalk":{"group_allow_from":["cidA","cidB","cidC"],
+	  "groups":{"*":{"enabled":false},"cidA":{"enabled":true},"cidC":{"mention_only":false}}}}}`, nil)
+	dt := cfg.Channels.DingTalk
+	for cid, want := range map[string]string{"cidA": "", "cidB": "groups.*.enabled", "cidC": "groups.*.enabled", "cidD": "group_allow_from"} {
+		if g := dt.Group(cid); g.Off != want || g.Answered != (want == "") {
+			t.Errorf("Group(%s): Answered %v, Off %q; want Off %q", cid, g.Answered, g.Off, want)
+		}
+	}
+	cfg, _ = mustParse(t, `{"channels":{"dingtalk":{"groups":{"cidA":{"enabled":false}}}}}`, nil)
+	if g := cfg.Channels.DingTalk.Group("cidA"); g.Off != "groups.cidA.enabled" {
+		t.Errorf("Off = %q", g.Off)
+	}
+}

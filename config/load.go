@@ -45,6 +45,13 @@ func Load(path string, getenv func(string) string) (*Config, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: read %s: %w", path, err)
 	}
+	return LoadData(path, data, getenv)
+}
+
+// LoadData parses data, the contents of the file at path, like Load: a
+// watcher that has read the file to see whether it changed parses the same
+// bytes it compared.
+func LoadData(path string, data []byte, getenv func(string) string) (*Config, []string, error) {
 	cfg, warnings, err := Parse(data, getenv)
 	var se *SyntaxError
 	var ce *Error

@@ -38,6 +38,10 @@ type ChannelConfig struct {
 	// Group gives a group chat its own rule (see policy.Group); nil
 	// applies AllowFrom, MentionOnly and Prefixes to every group.
 	Group func(conversationID string) GroupRule
+	// Direct, when set, gives the allow list of private chats, asked per
+	// message so that a reloaded allow_from applies at once; nil uses
+	// AllowFrom.
+	Direct func() []string
 	// ReasoningChannelID is where reasoning goes: "dingtalk:direct:<id>",
 	// "dingtalk:group:<id>" or a bare id; empty drops reasoning.
 	ReasoningChannelID string
@@ -137,7 +141,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	c := &Channel{
 		cfg:    cfg,
 		log:    log,
-		policy: policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group},
+		policy: policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group, Direct: cfg.Direct},
 		webhook: &webhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
 			// A failing webhook is not retried: the part goes by OpenAPI at
 			// once (see deliver). Throttling is still waited out.

@@ -22,6 +22,9 @@ type policy struct {
 	// applies the fields above to every group. Private chats always use
 	// the fields above.
 	Group func(conversationID string) GroupRule
+	// Direct, when set, replaces AllowFrom for private chats and is asked
+	// per message (a reloaded config).
+	Direct func() []string
 }
 
 // GroupRule is what applies in one group chat.
@@ -40,7 +43,11 @@ func (p policy) rule(m *botMessage) GroupRule {
 	if m.ConversationType == conversationGroup && p.Group != nil {
 		return p.Group(m.ConversationID)
 	}
-	return GroupRule{Answered: true, MentionOnly: p.MentionOnly, Prefixes: p.Prefixes, AllowFrom: p.AllowFrom}
+	allow := p.AllowFrom
+	if p.Direct != nil && m.ConversationType != conversationGroup {
+		allow = p.Direct()
+	}
+	return GroupRule{Answered: true, MentionOnly: p.MentionOnly, Prefixes: p.Prefixes, AllowFrom: allow}
 }
 
 // Answers reports whether the bot answers in m's chat at all: a group can

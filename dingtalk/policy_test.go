@@ -173,3 +173,18 @@ func TestPolicyGroupRule(t *testing.T) {
 		t.Errorf("group prefix: Trigger = %q, %v", text, ok)
 	}
 }
+
+// Direct gives private chats their allow list at each message: a reloaded
+// allow_from applies to the next message.
+func TestPolicyDirectAllowList(t *testing.T) {
+	allow := []string{"0999"}
+	p := policy{AllowFrom: []string{"0123"}, Direct: func() []string { return allow }}
+	m := &botMessage{ConversationType: conversationDirect, SenderStaffID: "0123"}
+	if p.Allowed(m) {
+		t.Error("Direct's list was not used in place of AllowFrom")
+	}
+	allow = []string{"0123"}
+	if !p.Allowed(m) {
+		t.Error("a changed Direct list was not applied to the next message")
+	}
+}

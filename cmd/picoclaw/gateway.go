@@ -67,6 +67,13 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return e.runGateway(ctx, cfg, path, log)
+}
+
+// runGateway runs the gateway of a loaded config (path names it in
+// errors) until ctx ends: `gateway`, and `sim` with its config pointed at
+// the fake DingTalk.
+func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) error {
 	bots := cfg.EnabledDingTalkBots()
 	if len(bots) == 0 {
 		return fmt.Errorf("gateway: no DingTalk bot is enabled in %s; set channel_list.<name>.enabled (or channels.dingtalk.enabled) to true", path)
@@ -100,7 +107,9 @@ func (e *env) gateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	ch, err := e.dingtalkChannel(cfg, paths, log)
+	// What a reload changes (allow lists, groups) is read from live.
+	live := newLiveSettings(cfg)
+	ch, err := e.dingtalkChannel(cfg, paths, live, bots[0].Name, log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -127,6 +136,10 @@ func (e *env) gateway(ctx context.Context) error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer rt.Close()
+	if err := rt.models.check(cfg); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	rt.router = live.router(bots[0].Name, ch.Name(), rt.models, log)
 	box, err := inbox.Open(paths.data.Inbox(), log.With("component", "inbox"))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -167,6 +180,13 @@ func (e *env) gateway(ctx context.Context) error {
 		return err
 	}
 	defer health.Close()
+	stopWatch, err := e.watchConfig(ctx, path, cfg, func(c *config.Config) error {
+		return errors.Join(c.CheckDingTalk(path), c.CheckModelKeys(path), rt.models.check(c))
+	}, live.apply, log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	defer stopWatch()
 
 	log.Info("gateway starting", "config", path, "workspace", ws, "data_dir", paths.data.Root(), "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
 	// The message is on disk before handle returns, that is before the
@@ -190,7 +210,7 @@ func visionOf(cfg *config.Config) bool {
 
 // dingtalkChannel builds the DingTalk channel from the first enabled bot
 // (cfg.Channels.DingTalk, whichever layout the file used).
-func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*dingtalk.Channel, error) {
+func (e *env) dingtalkChannel(cfg *config.Config, p paths, live *liveSettings, bot string, log *slog.Logger) (*dingtalk.Channel, error) {
 	dt := cfg.Channels.DingTalk
 	return dingtalk.NewChannel(dingtalk.ChannelConfig{
 		ClientID:           dt.ClientID,
@@ -199,7 +219,8 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		AllowFrom:          dt.AllowFrom,
 		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
 		Prefixes:           dt.GroupTrigger.Prefixes,
-		Group:              groupRule(dt),
+		Group:              live.groupRule(bot),
+		Direct:             live.directAllow(bot),
 		ReasoningChannelID: dt.ReasoningChannelID,
 		ReplyAtSender:      dt.ReplyAtSender,
 		ThinkingReaction:   dt.ThinkingReaction,
@@ -216,14 +237,4 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, log *slog.Logger) (*d
 		CallTimeout: e.tuning.callTimeout,
 		Sleep:       e.tuning.sleep,
 	})
-}
-
-// groupRule hands the channel each group's groups.<conversationId> and
-// group_allow_from settings. A group's system_prompt and model_name are
-// not acted on yet.
-func groupRule(dt config.DingTalkConfig) func(string) dingtalk.GroupRule {
-	return func(cid string) dingtalk.GroupRule {
-		g := dt.Group(cid)
-		return dingtalk.GroupRule{Answered: g.Answered, MentionOnly: g.MentionOnly, Prefixes: g.Prefixes, AllowFrom: g.AllowFrom}
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"picoclaw"
@@ -32,6 +33,11 @@ type gatewayTuning struct {
 	callTimeout time.Duration
 	// minBackoff and maxBackoff replace the outbox's backoff bounds.
 	minBackoff, maxBackoff time.Duration
+	// reloadInterval replaces how often the config file is looked at;
+	// reloaded is told each reload's outcome; hup stands in for SIGHUP.
+	reloadInterval time.Duration
+	reloaded       func(error)
+	hup            <-chan os.Signal
 }
 
 // openOutbox opens the outbox in dir and starts delivering through

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"picoclaw"
@@ -27,6 +28,11 @@ type runtime struct {
 	registry *tools.Registry
 	cron     *cron.Service // nil when tools.cron is disabled
 	mcp      io.Closer     // the MCP connections; nil without MCP servers
+	// models are the providers of the model_list names turns may call.
+	models *modelSet
+	// router gives a chat's turns its own prompt and model (a group's
+	// settings); set by the gateway before the first turn, nil for none.
+	router func(picoclaw.Inbound) agent.Route
 }
 
 // newRuntime builds the agent. send delivers outbound messages; extra
@@ -41,11 +47,12 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("open sessions: %w", err)
 	}
-	prov, err := newPool(cfg, &http.Client{Transport: transport}, log)
+	models := newModelSet(cfg, &http.Client{Transport: transport}, log)
+	prov, _, err := models.get(cfg.Agents.Defaults.ModelName)
 	if err != nil {
 		return nil, err
 	}
-	rt := &runtime{cfg: cfg, paths: p, log: log, registry: tools.NewRegistry(log)}
+	rt := &runtime{cfg: cfg, paths: p, log: log, registry: tools.NewRegistry(log), models: models}
 	if err := rt.registerTools(ctx, send, extra); err != nil {
 		rt.Close()
 		return nil, err
@@ -70,6 +77,12 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 		MaxAnswerBytes:            d.MaxAnswerBytes,
 		ToolTimeBudget:            time.Duration(d.ToolTimeBudget) * time.Second,
 		Logger:                    log,
+		Route: func(in picoclaw.Inbound) agent.Route {
+			if rt.router == nil {
+				return agent.Route{}
+			}
+			return rt.router(in)
+		},
 	})
 	if err != nil {
 		rt.Close()
@@ -166,10 +179,15 @@ func (rt *runtime) Close() {
 	}
 }
 
-// newPool builds the provider for agents.defaults.model_name and its
-// fallbacks.
-func newPool(cfg *config.Config, hc *http.Client, log *slog.Logger) (picoclaw.Provider, error) {
-	names := append([]string{cfg.Agents.Defaults.ModelName}, cfg.Agents.Defaults.ModelFallbacks...)
+// newPool builds the provider for the model_list name (the default
+// agents.defaults.model_name, or a group's) and agents.defaults.model_fallbacks.
+func newPool(cfg *config.Config, name string, hc *http.Client, log *slog.Logger) (picoclaw.Provider, error) {
+	names := []string{name}
+	for _, f := range cfg.Agents.Defaults.ModelFallbacks {
+		if !slices.Contains(names, f) {
+			names = append(names, f)
+		}
+	}
 	var groups []*pool.Group
 	for _, name := range names {
 		entries := cfg.Models(name)

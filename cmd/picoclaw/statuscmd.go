@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,11 +19,22 @@ import (
 )
 
 func (e *env) statusCommand() *cobra.Command {
-	return &cobra.Command{
+	var group string
+	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the configuration in use (never printing secrets)",
-		Args:  cobra.NoArgs,
+		Long: `Show the configuration in use, never printing secrets.
+
+With --group CID, also the settings each bot applies in that group chat
+(its groups.<CID> entry, groups."*" and the bot's own settings merged).
+A running gateway applies them once it has reloaded the file: on a change
+or SIGHUP; a file that does not load is refused with an error in its log,
+and status reports the error here too.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("group") && strings.TrimSpace(strings.TrimPrefix(group, "dingtalk:group:")) == "" {
+				return errors.New("status: --group needs a group's conversation id (cid…), bare or as dingtalk:group:<id>")
+			}
 			log, err := e.logger()
 			if err != nil {
 				return err
@@ -64,9 +76,14 @@ func (e *env) statusCommand() *cobra.Command {
 				printOutboxStatus(w, data.Outbox(), time.Now())
 			}
 			fmt.Fprintf(w, "exec:      %s\n", planExec(cmd.Context(), cfg, private).reason)
+			if cmd.Flags().Changed("group") {
+				printGroupStatus(w, cfg, group)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&group, "group", "", "also show the effective settings of the group chat with conversation id `CID`")
+	return cmd
 }
 
 func setOrNot(ok bool) string {

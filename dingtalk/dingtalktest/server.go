@@ -179,6 +179,16 @@ func (g *signal) notify() {
 	}
 }
 
+// Changes returns a channel closed at the next change the fake records (a
+// connection opening or closing, an open request, a webhook post, an
+// OpenAPI call, a card update, …): a watcher takes it, reads what it
+// wants, then waits on it, so that it misses nothing and never polls.
+func (s *Server) Changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed.wait()
+}
+
 // notifyLocked wakes every waiter of waitFor. Callers hold s.mu.
 func (s *Server) notifyLocked() { s.changed.notify() }
 

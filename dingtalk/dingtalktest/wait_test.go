@@ -100,3 +100,26 @@ func TestWaitAckWakesEachWaiter(t *testing.T) {
 		t.Errorf("cancelled wait: %v", err)
 	}
 }
+
+// A watcher of Changes hears of an expired webhook's refusal, which
+// delivers nothing, so that it can show it.
+func TestChangesFiresOnRefusedWebhook(t *testing.T) {
+	s := newServer(t)
+	dialRaw(t, s)
+	p, err := s.PushBotMessage(BotMessage{Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ExpireWebhooks()
+	changed := s.Changes()
+	b, _ := json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": "late"}})
+	postRaw(t, s.URL()+WebhookPath+"?session="+p.Session, "application/json", b)
+	select {
+	case <-changed:
+	case <-testCtx(t).Done():
+		t.Fatal("Changes did not fire for a refused webhook post")
+	}
+	if calls := s.WebhookCalls(); len(calls) != 1 || calls[0].Errcode != ErrcodeSessionMissing {
+		t.Errorf("webhook calls = %+v, want one answered %d", calls, ErrcodeSessionMissing)
+	}
+}

@@ -165,6 +165,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	// Every errcode answer is recorded.
 	answer := func(code int, msg string) {
 		s.hookCalls = append(s.hookCalls, WebhookCall{Session: token, Errcode: code})
+		s.notifyLocked()
 		writeErrcode(w, code, msg)
 	}
 	if len(s.hookFail) > 0 {
