@@ -159,7 +159,10 @@ func (d *decoder) decodeChannelList(raw any, order []string) []namedEntry {
 			typ = s
 		}
 		if typ != ChannelTypeDingTalk {
-			d.warnings = append(d.warnings, fmt.Sprintf("config: %s: channel type %q is not supported by this build (ignored)", path, typ))
+			// PicoClaw's other channels, switched off, are no news.
+			if enabled(m) || !picoclawChannel(typ) {
+				d.warnings = append(d.warnings, fmt.Sprintf("config: %s: channel type %q is not supported by this build (ignored)", path, typ))
+			}
 			continue
 		}
 		d.moveMisplaced(path, m)

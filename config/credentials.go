@@ -100,3 +100,13 @@ func providerName(protocol string) string {
 	}
 	return "your " + protocol + " account"
 }
+
+// ModelsInUse is the set of model_list names the agent may call (the
+// default, its fallbacks, group overrides and theirs): what a setup
+// check must reach.
+func (c *Config) ModelsInUse() map[string]bool { return c.usedModels() }
+
+// IsPlaceholder reports whether v is one of the example values configs
+// and tutorials ship in credential fields (YOUR_CLIENT_ID, sk-…), so a
+// command that asks for a credential can refuse it.
+func IsPlaceholder(v string) bool { return placeholder(v) }

@@ -129,7 +129,11 @@ func (d *decoder) decodeStruct(path string, obj map[string]any, v reflect.Value)
 	for _, k := range sortedKeys(obj) {
 		f, ok := fieldByJSONName(v, k)
 		if !ok {
-			if !strings.HasPrefix(k, "_") {
+			switch warning, known := picoclawKey(join(path, k), obj[k]); {
+			case strings.HasPrefix(k, "_"): // a comment
+			case known && warning != "":
+				d.warnings = append(d.warnings, warning)
+			case !known:
 				d.warnings = append(d.warnings, fmt.Sprintf("config: unknown key %q (ignored)", join(path, k)))
 			}
 			continue

@@ -8,11 +8,14 @@
 //
 // Only the sections this build uses are modelled: agents.defaults,
 // model_list, the DingTalk channels, gateway and part of tools (exec, web,
-// cron, mcp), plus "version". Everything else a PicoClaw config may hold
-// (other channels and channel types, other tool settings, heartbeat, …) is
-// reported as a warning naming the full key path and otherwise ignored, so
-// an existing PicoClaw config loads unchanged. Keys starting with "_"
-// (PicoClaw's "_comment" convention) are treated as comments.
+// cron, mcp), plus "version". The rest of what a PicoClaw config holds
+// (other channels and channel types, other tool settings, heartbeat, …)
+// is ignored silently, so an existing PicoClaw config loads unchanged and
+// quietly, except where ignoring it changes what the user asked for (an
+// enabled other channel, a tool of this build marked disabled): those are
+// warnings. Keys PicoClaw does not define either (typos) are reported as
+// warnings naming the full key path. Keys starting with "_" (PicoClaw's
+// "_comment" convention) are treated as comments.
 //
 // Loading runs in a fixed order: built-in defaults, then the file, then
 // PICOCLAW_* environment overrides (derived by reflection from the json

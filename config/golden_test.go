@@ -69,13 +69,12 @@ func TestPicoClawExampleConfigs(t *testing.T) {
 					t.Errorf("warnings mention %q:\n%s", bad, all)
 				}
 			}
-			// Other channels are reported, not fatal.
-			other := `config: unknown key "channels.telegram" (ignored)`
-			if tt.section != "channels.dingtalk" {
-				other = `config: channel_list.telegram: channel type "telegram" is not supported by this build (ignored)`
-			}
-			if !slices.Contains(warnings, other) {
-				t.Errorf("warnings lack %q:\n%s", other, all)
+			// PicoClaw's own sections (other channels, all switched off
+			// here, heartbeat, hardware tools, …) load silently.
+			for _, noise := range []string{"unknown key", "not supported by this build"} {
+				if strings.Contains(all, noise) {
+					t.Errorf("warnings report PicoClaw's own keys (%q):\n%s", noise, all)
+				}
 			}
 
 			// The documented variables turn the example into a working bot.

@@ -12,8 +12,10 @@ import (
 var examples = map[string]string{
 	"": `  PROG onboard                  # write ~/.picoclaw/config.json and the workspace
   PROG agent -m "hello"         # try the model in the terminal
+  PROG doctor                   # check every piece, naming the fix of what fails
   PROG gateway                  # serve DingTalk`,
 	"onboard": `  PROG onboard
+  PROG onboard --dingtalk       # the DingTalk console steps, then asks for the Client ID and Secret
   PROG onboard --force          # start over (the old config is kept as config.json.bak)
   PROG --config ./dev.json onboard`,
 	"agent": `  PROG agent                    # chat; Ctrl-C stops an answer, Ctrl-D or /exit leaves
@@ -22,6 +24,9 @@ var examples = map[string]string{
 	"gateway": `  PROG gateway
   PICOCLAW_CHANNELS_DINGTALK_CLIENT_SECRET=... PROG gateway --log-level debug
   curl http://127.0.0.1:18790/health`,
+	"doctor": `  PROG doctor                   # check config, DingTalk, the model, folders, exec sandbox
+  PROG doctor --listen 60s      # also wait for a message you send the bot
+  PROG --config ./dev.json doctor`,
 	"status": `  PROG status
   PROG --config ./dev.json status`,
 	"version": `  PROG version

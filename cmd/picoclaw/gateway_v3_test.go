@@ -35,7 +35,7 @@ func TestGatewayVersion3Config(t *testing.T) {
 	})
 	rest, _ := json.Marshal(cfg)
 	second := `{"enabled": true, "type": "dingtalk", "settings": {"client_id": "second-id", "client_secret": "second-secret", "api_base": "` + h.dt.URL() + `"}}`
-	text := strings.TrimSuffix(string(rest), "}") + `,"channel_list":{"work":` + string(work) + `,"second":` + second + `,"tg":{"type":"telegram"}}}`
+	text := strings.TrimSuffix(string(rest), "}") + `,"channel_list":{"work":` + string(work) + `,"second":` + second + `,"tg":{"type":"telegram","enabled":true}}}`
 	if err := os.WriteFile(h.cfgPath, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -45,22 +45,8 @@ func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		// Goroutines and heap let a soak test see leaks from outside.
-		// The live heap as of the last GC: garbage not yet collected would
-		// make a flat heap look like a leak. runtime/metrics does not stop
-		// the world, unlike ReadMemStats.
-		// Before the first GC the live heap reads 0 (a quiet gateway may
-		// not collect for a long while); then every object allocated so
-		// far counts, since none has been freed.
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-		metrics.Read(sample)
-		var live uint64
-		for _, s := range sample {
-			if live == 0 && s.Value.Kind() == metrics.KindUint64 {
-				live = s.Value.Uint64()
-			}
-		}
 		body := map[string]any{
-			"status": "ok", "goroutines": goruntime.NumGoroutine(), "heap_live_bytes": live,
+			"status": "ok", "goroutines": goruntime.NumGoroutine(), "heap_live_bytes": heapLive(),
 		}
 		if ob != nil {
 			body["outbox"] = outboxHealth(ob.Stats(), time.Now())
@@ -112,4 +98,33 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// heapLive is the live heap as of the last GC (/gc/heap/live:bytes):
+// garbage not yet collected would make a flat heap look like a leak.
+// Before the first GC that metric reads 0, and a quiet gateway may not
+// collect for a long while; then every object allocated so far counts
+// (/memory/classes/heap/objects:bytes), since none has been freed.
+// runtime/metrics does not stop the world, unlike ReadMemStats.
+func heapLive() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	return liveOrAllocated(uint64Of(sample[0]), uint64Of(sample[1]))
+}
+
+// liveOrAllocated is the live heap, or before the first GC (live 0) the
+// bytes of every object allocated.
+func liveOrAllocated(live, objects uint64) uint64 {
+	if live > 0 {
+		return live
+	}
+	return objects
+}
+
+// uint64Of is s's count, 0 if the runtime does not know the metric.
+func uint64Of(s metrics.Sample) uint64 {
+	if s.Value.Kind() == metrics.KindUint64 {
+		return s.Value.Uint64()
+	}
+	return 0
 }

@@ -70,3 +70,17 @@ func TestHealthAndReady(t *testing.T) {
 		t.Errorf("/ready body %v does not name the disconnected channel", body)
 	}
 }
+
+// Before the first GC /gc/heap/live:bytes reads 0; /health then reports
+// the heap's objects, never 0.
+func TestHeapLiveBeforeFirstGC(t *testing.T) {
+	if got := liveOrAllocated(0, 4096); got != 4096 {
+		t.Errorf("before the first GC: %d, want the allocated 4096", got)
+	}
+	if got := liveOrAllocated(1024, 4096); got != 1024 {
+		t.Errorf("after a GC: %d, want the live 1024", got)
+	}
+	if heapLive() == 0 {
+		t.Error("heapLive() = 0 in a running process")
+	}
+}

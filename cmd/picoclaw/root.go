@@ -109,7 +109,7 @@ func (e *env) rootCommand() *cobra.Command {
 		}
 		return cmd.Help()
 	}
-	root.AddCommand(e.gatewayCommand(), e.agentCommand(), e.statusCommand(), e.onboardCommand(), e.cronCommand(), e.simCommand(), e.versionCommand())
+	root.AddCommand(e.gatewayCommand(), e.agentCommand(), e.statusCommand(), e.onboardCommand(), e.doctorCommand(), e.cronCommand(), e.simCommand(), e.versionCommand())
 	addExamples(root, e.prog())
 	return root
 }

@@ -101,39 +101,51 @@ func allowDesc(dt config.DingTalkConfig) string {
 }
 
 func (e *env) onboardCommand() *cobra.Command {
-	var force bool
+	var force, dingtalk bool
 	cmd := &cobra.Command{
 		Use:   "onboard",
-		Short: "Create ~/.picoclaw/config.json and the workspace templates",
+		Short: "Create ~/.picoclaw/config.json and the workspace templates; --dingtalk sets up the DingTalk app",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path := e.configPath
 			if path == "" {
 				path = config.DefaultPath(e.getenv)
 			}
-			if err := workspace.WriteDefaultConfig(path, force); err != nil {
-				return fmt.Errorf("onboard: %w", err)
+			if dingtalk {
+				return e.onboardDingTalk(cmd.Context(), cmd.InOrStdin(), path)
 			}
-			fmt.Fprintf(e.stdout, "wrote %s\n", path)
-			log, err := e.logger()
-			if err != nil {
+			if err := e.onboardFresh(path, force); err != nil {
 				return err
 			}
-			cfg, _, _ := e.loadConfig(log)
-			ws := workspaceOf(cfg, e.getenv)
-			created, err := workspace.Init(ws, force)
-			if err != nil {
-				return fmt.Errorf("onboard: %w", err)
-			}
-			for _, c := range created {
-				fmt.Fprintf(e.stdout, "created %s\n", c)
-			}
-			fmt.Fprintf(e.stdout, "\nNext: put your DingTalk client_id/client_secret and an LLM api key into %s, then run %s (or try %s first).\n", path, e.hint("gateway"), e.hint("agent -m hello"))
+			fmt.Fprintf(e.stdout, "\nNext: run %s for the DingTalk app's Client ID and Secret, put an LLM api key into %s, then run %s (or try %s first).\n",
+				e.hint("onboard --dingtalk"), path, e.hint("gateway"), e.hint("agent -m hello"))
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing config (kept as .bak) and templates")
+	cmd.Flags().BoolVar(&dingtalk, "dingtalk", false, "walk the DingTalk console steps, ask for the Client ID and Secret and write them into the config (created if missing; other keys kept)")
 	return cmd
+}
+
+// onboardFresh writes the starter config and the workspace templates.
+func (e *env) onboardFresh(path string, force bool) error {
+	if err := workspace.WriteDefaultConfig(path, force); err != nil {
+		return fmt.Errorf("onboard: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s\n", path)
+	log, err := e.logger()
+	if err != nil {
+		return err
+	}
+	cfg, _, _ := e.loadConfig(log)
+	created, err := workspace.Init(workspaceOf(cfg, e.getenv), force)
+	if err != nil {
+		return fmt.Errorf("onboard: %w", err)
+	}
+	for _, c := range created {
+		fmt.Fprintf(e.stdout, "created %s\n", c)
+	}
+	return nil
 }
 
 // workspaceOf is the configured workspace, or the default one while the
