@@ -75,8 +75,7 @@ type Config struct {
 	// ToolTimeBudget bounds the time all tool rounds of a turn take
 	// together (default DefaultToolTimeBudget).
 	ToolTimeBudget time.Duration
-	Logger         *slog.Logger     // nil discards
-	Now            func() time.Time // nil means time.Now
+	Logger         *slog.Logger // nil discards
 	// Route, when set, gives each turn its chat's own prompt and model
 	// (a group's settings); it is asked at every turn, so its answers
 	// may change while the agent runs (a reloaded config).
@@ -149,9 +148,6 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	a := &Agent{
 		cfg:         cfg,
 		log:         cfg.Logger,
@@ -189,7 +185,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 	defer cancel()
 	turnCtx = picoclaw.WithRetryBudget(turnCtx, picoclaw.TurnRetries)
 
-	now := a.cfg.Now()
+	now := time.Now()
 	history, err := a.cfg.Sessions.Load(turnCtx, key)
 	if err != nil {
 		log.Error("agent: load history; answering without it", "err", err)

@@ -41,7 +41,6 @@ func newHarness(t *testing.T, p picoclaw.Provider, mod func(*Config)) *harness {
 		Send:     h.out.send,
 		Model:    "test-model",
 		Logger:   h.logs.logger(),
-		Now:      func() time.Time { return testNow },
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -96,6 +95,13 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestTurnSendsAnswerAndSeparateReasoning(t *testing.T) {
+	// In a bubble the clock stands still while the turn runs, so the
+	// history's timestamps are exactly the turn's start.
+	synctest.Test(t, testTurnSendsAnswerAndSeparateReasoning)
+}
+
+func testTurnSendsAnswerAndSeparateReasoning(t *testing.T) {
+	start := time.Now()
 	temp := 0.3
 	p := answer("晴天。Sunny.", "let me think about the weather")
 	h := newHarness(t, p, func(c *Config) { c.MaxTokens = 512; c.Temperature = &temp })
@@ -137,8 +143,8 @@ func TestTurnSendsAnswerAndSeparateReasoning(t *testing.T) {
 	}
 
 	wantHist := []picoclaw.Message{
-		{Role: picoclaw.RoleUser, Content: in.Text, Time: testNow},
-		{Role: picoclaw.RoleAssistant, Content: "晴天。Sunny.", Reasoning: "let me think about the weather", Time: testNow},
+		{Role: picoclaw.RoleUser, Content: in.Text, Time: start},
+		{Role: picoclaw.RoleAssistant, Content: "晴天。Sunny.", Reasoning: "let me think about the weather", Time: start},
 	}
 	if got := h.store.msgs[in.SessionKey()]; !reflect.DeepEqual(got, wantHist) {
 		t.Errorf("history %+v\nwant %+v", got, wantHist)

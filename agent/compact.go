@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -178,7 +179,7 @@ func (a *Agent) compact(ctx context.Context, key picoclaw.SessionKey, history []
 	}
 
 	msgs := make([]picoclaw.Message, 0, len(recent)+1)
-	msgs = append(msgs, picoclaw.Message{Role: picoclaw.RoleSystem, Content: summaryHeading + summary, Time: a.cfg.Now()})
+	msgs = append(msgs, picoclaw.Message{Role: picoclaw.RoleSystem, Content: summaryHeading + summary, Time: time.Now()})
 	msgs = append(msgs, recent...)
 	if err := store.Replace(ctx, key, msgs); err != nil {
 		return nil, fmt.Errorf("agent: compact %s: %w", key, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/backoff"
 )
 
 // maxRetryAfter caps how long a rate limit's Retry-After is honoured; a
@@ -38,11 +39,7 @@ func (a *Agent) complete(ctx context.Context, req picoclaw.Request) (*picoclaw.R
 		if sink := streamSinkFrom(ctx); sink != nil {
 			sink.Round("") // the next call streams its reply from the start
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if backoff.Sleep(ctx, wait) != nil {
 			return nil, fmt.Errorf("%w (retry abandoned: %w)", err, context.Cause(ctx))
 		}
 	}

@@ -74,7 +74,8 @@ func TestDispatcherSlowChatDoesNotBlockOthers(t *testing.T) {
 		d.Dispatch(inboundFor("a", 0))
 		synctest.Wait() // a's turn is running and blocked
 		d.Dispatch(inboundFor("b", 0))
-		<-bDone // would deadlock (and synctest report it) if b waited for a
+		<-bDone         // would deadlock (and synctest report it) if b waited for a
+		synctest.Wait() // b's worker has finished its bookkeeping
 		if n := d.Pending(); n != 1 {
 			t.Errorf("Pending = %d, want 1 (a still running)", n)
 		}

@@ -116,7 +116,7 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 				Role:      picoclaw.RoleAssistant,
 				Content:   content,
 				Reasoning: resp.Reasoning,
-				Time:      a.cfg.Now(),
+				Time:      time.Now(),
 			}
 			return r, nil
 		}
@@ -129,7 +129,7 @@ func (a *Agent) loop(ctx context.Context, s loopSpec) (loopResult, error) {
 			// Anthropic wants signed thinking back with the tool results.
 			ReasoningSignature: resp.ReasoningSignature,
 			ToolCalls:          resp.ToolCalls,
-			Time:               a.cfg.Now(),
+			Time:               time.Now(),
 		}
 		s.log.Debug("agent: running tools", "round", round, "calls", len(resp.ToolCalls))
 		if s.sink != nil {

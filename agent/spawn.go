@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"picoclaw"
 )
@@ -133,7 +134,7 @@ func (a *Agent) runSubagent(id, label, task string, in picoclaw.Inbound) {
 	tm := a.route(in)
 	ctx = withTurnModel(ctx, tm)
 
-	now := a.cfg.Now()
+	now := time.Now()
 	system, err := a.prompts.Build(now, in)
 	if err != nil {
 		log.Warn("agent: some workspace files were left out of the prompt", "err", err)

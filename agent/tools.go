@@ -148,7 +148,7 @@ collect:
 			Content:    texts[i],
 			ToolCallID: c.ID,
 			Name:       c.Name,
-			Time:       a.cfg.Now(),
+			Time:       time.Now(),
 		}
 	}
 	return out
@@ -163,7 +163,7 @@ func (a *Agent) refuseTools(calls []picoclaw.ToolCall, why string) []picoclaw.Me
 			Content:    fmt.Sprintf("error: tool %s was not run: %s", c.Name, why),
 			ToolCallID: c.ID,
 			Name:       c.Name,
-			Time:       a.cfg.Now(),
+			Time:       time.Now(),
 		}
 	}
 	return out

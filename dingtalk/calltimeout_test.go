@@ -20,6 +20,7 @@ func TestTokenCallHasItsOwnTimeout(t *testing.T) {
 		c.APIBase = ts.URL
 		c.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
 		c.CallTimeout = 50 * time.Millisecond
+		c.CallRetryMin, c.CallRetryMax = time.Millisecond, 5*time.Millisecond // the retries, not their waits, are under test
 	})
 	t.Cleanup(lc.srv.Close)
 	ctx := testCtx(t)

@@ -73,9 +73,12 @@ type ChannelConfig struct {
 	// robot sends, webhook posts) independently of HTTPClient's timeout,
 	// which must allow media transfers; default defaultCallTimeout.
 	CallTimeout time.Duration
-	// Sleep waits between in-call retries; nil means backoff.Sleep. Tests
-	// shorten the waits with it.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// CallRetryMin and CallRetryMax bound the waits between the retries
+	// inside one call: an OpenAPI call's 5xx (QPS throttling waits about a
+	// second, or about CallRetryMax when shorter) and a throttled webhook
+	// post.
+	// Zero keeps each client's defaults (OpenAPI 0.5 s–8 s, webhook 2 s–30 s).
+	CallRetryMin, CallRetryMax time.Duration
 	// ThinkingReaction puts "🤔思考中" on a message while it is answered
 	// (StartThinking, StopThinking); nil means true.
 	ThinkingReaction *bool
@@ -145,7 +148,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		webhook: &webhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
 			// A failing webhook is not retried: the part goes by OpenAPI at
 			// once (see deliver). Throttling is still waited out.
-			Retry: webhookRetry{FailFast: true, Sleep: cfg.Sleep}},
+			Retry: webhookRetry{FailFast: true, Min: cfg.CallRetryMin, Max: cfg.CallRetryMax}},
 		dedup:   newDedup(defaultDedupCapacity, defaultDedupTTL, nil),
 		routes:  newRoutes(),
 		replyAt: cfg.ReplyAtSender == nil || *cfg.ReplyAtSender,
@@ -165,8 +168,8 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 		HTTPClient:   cfg.HTTPClient,
 		CallTimeout:  cfg.CallTimeout,
 		Logger:       log,
-		Now:          func() time.Time { return c.now() },
-		Sleep:        cfg.Sleep,
+		MinBackoff:   cfg.CallRetryMin,
+		MaxBackoff:   cfg.CallRetryMax,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dingtalk: new channel: %w", err)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,8 +24,6 @@ type liveChannel struct {
 	clock   *testutil.Clock
 	logs    *testutil.SyncBuffer
 	inbound chan picoclaw.Inbound
-	sleepMu sync.Mutex
-	sleeps  []time.Duration // OpenAPI retry waits
 }
 
 // startChannel runs a Channel on srv until the test ends. Its clock starts
@@ -70,13 +67,6 @@ func newLiveChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelCon
 		APIBase:      srv.URL(),
 		Logger:       slog.New(slog.NewTextHandler(lc.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Backoff:      &backoff.Backoff{Min: time.Millisecond, Max: 20 * time.Millisecond},
-		// The OpenAPI client's in-call waits are recorded, not slept.
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			lc.sleepMu.Lock()
-			lc.sleeps = append(lc.sleeps, d)
-			lc.sleepMu.Unlock()
-			return ctx.Err()
-		},
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -87,7 +77,6 @@ func newLiveChannel(t *testing.T, srv *dingtalktest.Server, mod func(*ChannelCon
 	}
 	t.Cleanup(func() { ch.Close() })
 	ch.now = lc.clock.Now
-	ch.webhook.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	lc.ch = ch
 	return lc
 }

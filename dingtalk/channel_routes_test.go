@@ -2,10 +2,12 @@ package dingtalk
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"picoclaw"
@@ -133,19 +135,25 @@ func TestChannelOpenAPIToken(t *testing.T) {
 		t.Errorf("logs carry the secret:\n%s", logs)
 	}
 	t.Run("QPS limit is retried", func(t *testing.T) {
-		srv.FailOpenAPI(dingtalktest.BatchSendPath, 403, "", 2)
-		before := srv.OpenAPICount(dingtalktest.BatchSendPath)
-		if err := lc.reply(t, in, "throttled"); err != nil {
-			t.Fatal(err)
-		}
-		if n := srv.OpenAPICount(dingtalktest.BatchSendPath) - before; n != 3 {
-			t.Errorf("%d calls, want 3", n)
-		}
-		lc.sleepMu.Lock()
-		defer lc.sleepMu.Unlock()
-		if len(lc.sleeps) != 2 || lc.sleeps[0] < 750*time.Millisecond || lc.sleeps[1] > 1250*time.Millisecond {
-			t.Errorf("waits %v, want two of about a second", lc.sleeps)
-		}
+		// A channel of its own in a bubble, speaking to the fake in memory
+		// (its stream socket would keep fake time from moving): the QPS
+		// waits pass in fake time.
+		synctest.Test(t, func(t *testing.T) {
+			qc := newLiveChannel(t, srv, func(c *ChannelConfig) { c.HTTPClient = &http.Client{Transport: srv.Transport()} })
+			srv.FailOpenAPI(dingtalktest.BatchSendPath, 403, "", 2)
+			before := srv.OpenAPICount(dingtalktest.BatchSendPath)
+			start := time.Now()
+			if err := qc.reply(t, in, "throttled"); err != nil {
+				t.Fatal(err)
+			}
+			if n := srv.OpenAPICount(dingtalktest.BatchSendPath) - before; n != 3 {
+				t.Errorf("%d calls, want 3", n)
+			}
+			waited, waits := time.Since(start), strings.Count(qc.logs.String(), "call failed, retrying")
+			if waits != 2 || waited < 2*750*time.Millisecond || waited > 2*1250*time.Millisecond {
+				t.Errorf("waited %d times, %v in all; want two waits of about a second", waits, waited)
+			}
+		})
 	})
 }
 

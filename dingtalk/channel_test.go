@@ -2,7 +2,6 @@ package dingtalk
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -66,7 +65,6 @@ func newChannelHarness(t *testing.T, mod func(*ChannelConfig)) *channelHarness {
 	t.Cleanup(func() { ch.Close() })
 	h := &channelHarness{ch: ch, srv: srv, logs: logs, clock: testutil.NewClock(testNow)}
 	ch.now = h.clock.Now
-	ch.webhook.Retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	return h
 }
 

@@ -60,9 +60,6 @@ func (e *webhookError) Unwrap() error { return e.kind }
 type webhookRetry struct {
 	Attempts int           // total tries; 0 means 4
 	Min, Max time.Duration // backoff bounds; 0 means 2s and 30s
-	// Sleep waits d unless ctx ends; nil means backoff.Sleep. Tests
-	// replace it to avoid real waits.
-	Sleep func(ctx context.Context, d time.Duration) error
 	// FailFast returns temporary failures (5xx, timeouts, dropped
 	// connections) at once instead of retrying them, for a caller that
 	// has another route; throttling is still retried.
@@ -138,10 +135,6 @@ func (c *webhookClient) SendMarkdown(ctx context.Context, webhook, title, text s
 		attempts = 4
 	}
 	b := &backoff.Backoff{Min: cmp.Or(c.Retry.Min, 2*time.Second), Max: cmp.Or(c.Retry.Max, 30*time.Second)}
-	sleep := c.Retry.Sleep
-	if sleep == nil {
-		sleep = backoff.Sleep
-	}
 	log := c.logger()
 	for try := 1; ; try++ {
 		err = c.post(ctx, webhook, target, body)
@@ -155,7 +148,7 @@ func (c *webhookClient) SendMarkdown(ctx context.Context, webhook, title, text s
 			delay = rl.RetryAfter
 		}
 		log.Warn("dingtalk: webhook send failed, retrying", "webhook", target, "attempt", try, "delay", delay, "err", err)
-		if serr := sleep(ctx, delay); serr != nil {
+		if serr := backoff.Sleep(ctx, delay); serr != nil {
 			return fmt.Errorf("dingtalk: webhook %s: retry interrupted: %w (last error: %w)", target, serr, err)
 		}
 	}

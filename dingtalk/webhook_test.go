@@ -4,34 +4,59 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/testutil"
 )
 
 const testSession = "SESSIONxSECRETx0123456789abcdef"
 
-// webhookServer answers each POST with the next of answers (the last one
-// repeating) and records the requests.
-type webhookServer struct {
-	*httptest.Server
+// webhookNet is an in-memory network of webhook servers: a request
+// reaches its host's server without a socket, so that a client can run
+// in a synctest bubble, where its retry waits pass in fake time.
+type webhookNet struct {
 	mu      sync.Mutex
-	answers []func(w http.ResponseWriter)
-	bodies  [][]byte
-	headers []http.Header
-	queries []string
+	servers map[string]*webhookServer // by host:port
 }
 
-func newWebhookServer(t *testing.T, answers ...func(w http.ResponseWriter)) *webhookServer {
-	t.Helper()
-	s := &webhookServer{answers: answers}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (n *webhookNet) RoundTrip(r *http.Request) (*http.Response, error) {
+	n.mu.Lock()
+	s := n.servers[r.URL.Host]
+	n.mu.Unlock()
+	refused := s == nil
+	if s != nil {
+		s.mu.Lock()
+		s.tries = append(s.tries, time.Now())
+		refused = s.closed
+		s.mu.Unlock()
+	}
+	if refused {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	return testutil.HandlerTransport(s.handler).RoundTrip(r)
+}
+
+// server adds a server that answers each POST with the next of answers
+// (the last one repeating).
+func (n *webhookNet) server(answers ...func(w http.ResponseWriter)) *webhookServer {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	host := fmt.Sprintf("127.0.0.1:%d", 8000+len(n.servers))
+	s := &webhookServer{URL: "http://" + host, net: n, answers: answers}
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		n := len(s.bodies)
@@ -41,15 +66,65 @@ func newWebhookServer(t *testing.T, answers ...func(w http.ResponseWriter)) *web
 		answer := s.answers[min(n, len(s.answers)-1)]
 		s.mu.Unlock()
 		answer(w)
-	}))
-	t.Cleanup(s.Close)
+	})
+	n.servers[host] = s
 	return s
+}
+
+// webhookServer answers each POST with the next of answers (the last one
+// repeating) and records the requests, and when each try came.
+type webhookServer struct {
+	URL     string
+	net     *webhookNet
+	handler http.Handler
+	mu      sync.Mutex
+	closed  bool
+	tries   []time.Time // every try, refused ones too
+	answers []func(w http.ResponseWriter)
+	bodies  [][]byte
+	headers []http.Header
+	queries []string
+}
+
+// newWebhookServer starts a server on a new in-memory network.
+func newWebhookServer(t *testing.T, answers ...func(w http.ResponseWriter)) *webhookServer {
+	t.Helper()
+	return (&webhookNet{servers: map[string]*webhookServer{}}).server(answers...)
+}
+
+// also adds another server (another host) to s's network.
+func (s *webhookServer) also(answers ...func(w http.ResponseWriter)) *webhookServer {
+	return s.net.server(answers...)
+}
+
+// Client is an HTTP client of s's network.
+func (s *webhookServer) Client() *http.Client { return &http.Client{Transport: s.net} }
+
+// Close makes s refuse connections from now on.
+func (s *webhookServer) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 }
 
 func (s *webhookServer) requests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.bodies)
+}
+
+// waits returns the pauses between consecutive tries: in a synctest
+// bubble, exactly the client's retry waits.
+func (s *webhookServer) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Duration
+	for i := 1; i < len(s.tries); i++ {
+		if d := s.tries[i].Sub(s.tries[i-1]); d > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func (s *webhookServer) webhook() string {
@@ -72,31 +147,21 @@ func statusAnswer(code int, body string) func(w http.ResponseWriter) {
 	}
 }
 
-// testClient returns a client for s whose retry waits are recorded, not slept.
-func testClient(s *webhookServer, sleeps *[]time.Duration) *webhookClient {
-	return &webhookClient{
-		HTTP:    s.Client(),
-		APIBase: s.URL,
-		Retry: webhookRetry{
-			Attempts: 3,
-			Sleep: func(ctx context.Context, d time.Duration) error {
-				*sleeps = append(*sleeps, d)
-				return ctx.Err()
-			},
-		},
-	}
+// testClient returns a client for s that tries three times. Its retry
+// waits are real: a test that retries runs in a synctest bubble.
+func testClient(s *webhookServer) *webhookClient {
+	return &webhookClient{HTTP: s.Client(), APIBase: s.URL, Retry: webhookRetry{Attempts: 3}}
 }
 
 func TestSendMarkdownBody(t *testing.T) {
 	s := newWebhookServer(t, fixtureAnswer(t, "webhook-ok.json"))
-	var sleeps []time.Duration
-	c := testClient(s, &sleeps)
+	c := testClient(s)
 	text := "# 标题\n<b>bold</b> & \"quotes\"\nline"
 	if err := c.SendMarkdown(context.Background(), s.webhook(), "", text, []string{"0123"}); err != nil {
 		t.Fatal(err)
 	}
-	if s.requests() != 1 || len(sleeps) != 0 {
-		t.Fatalf("%d requests, %d sleeps", s.requests(), len(sleeps))
+	if s.requests() != 1 || len(s.waits()) != 0 {
+		t.Fatalf("%d requests, %d waits", s.requests(), len(s.waits()))
 	}
 	if ct := s.headers[0].Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
@@ -128,8 +193,7 @@ func TestSendMarkdownBody(t *testing.T) {
 
 func TestSendMarkdownEmptyAtList(t *testing.T) {
 	s := newWebhookServer(t, fixtureAnswer(t, "webhook-ok.json"))
-	var sleeps []time.Duration
-	if err := testClient(s, &sleeps).SendMarkdown(context.Background(), s.webhook(), "t", "x", nil); err != nil {
+	if err := testClient(s).SendMarkdown(context.Background(), s.webhook(), "t", "x", nil); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(s.bodies[0]), `"at":{"atUserIds":[],"isAtAll":false}`) {
@@ -186,28 +250,31 @@ func TestSendMarkdownErrors(t *testing.T) {
 		}, 1, func(err error) bool { return errors.Is(err, picoclaw.ErrBadResponse) }, false},
 	}
 	for _, tt := range tests {
+		// In a bubble the retry waits pass in fake time.
 		t.Run(tt.name, func(t *testing.T) {
-			s := newWebhookServer(t, tt.answers(t)...)
-			var sleeps []time.Duration
-			err := testClient(s, &sleeps).SendMarkdown(context.Background(), s.webhook(), "title", "text", nil)
-			if !tt.check(err) {
-				t.Fatalf("err = %v", err)
-			}
-			if got := s.requests(); got != tt.requests {
-				t.Errorf("%d requests, want %d", got, tt.requests)
-			}
-			if len(sleeps) != tt.requests-1 {
-				t.Errorf("%d waits between %d requests", len(sleeps), tt.requests)
-			}
-			if picoclaw.IsRetryable(err) != tt.retryable {
-				t.Errorf("IsRetryable(%v) = %v", err, !tt.retryable)
-			}
-			if err != nil {
-				assertNoSecret(t, err)
-				if want := "/robot/sendBySession"; !strings.Contains(err.Error(), want) {
-					t.Errorf("err = %v, want it to name the webhook path", err)
+			synctest.Test(t, func(t *testing.T) {
+				s := newWebhookServer(t, tt.answers(t)...)
+				err := testClient(s).SendMarkdown(context.Background(), s.webhook(), "title", "text", nil)
+				sleeps := s.waits()
+				if !tt.check(err) {
+					t.Fatalf("err = %v", err)
 				}
-			}
+				if got := s.requests(); got != tt.requests {
+					t.Errorf("%d requests, want %d", got, tt.requests)
+				}
+				if len(sleeps) != tt.requests-1 {
+					t.Errorf("%d waits between %d requests", len(sleeps), tt.requests)
+				}
+				if picoclaw.IsRetryable(err) != tt.retryable {
+					t.Errorf("IsRetryable(%v) = %v", err, !tt.retryable)
+				}
+				if err != nil {
+					assertNoSecret(t, err)
+					if want := "/robot/sendBySession"; !strings.Contains(err.Error(), want) {
+						t.Errorf("err = %v, want it to name the webhook path", err)
+					}
+				}
+			})
 		})
 	}
 }
@@ -225,67 +292,69 @@ func assertNoSecret(t *testing.T, err error) {
 }
 
 func TestSendMarkdownNetworkErrorHidesSession(t *testing.T) {
-	s := newWebhookServer(t, fixtureAnswer(t, "webhook-ok.json"))
-	var sleeps []time.Duration
-	c := testClient(s, &sleeps)
-	webhook := s.webhook()
-	s.Close() // connection refused from now on
-	err := c.SendMarkdown(context.Background(), webhook, "t", "x", nil)
-	if !errors.Is(err, picoclaw.ErrTemporary) {
-		t.Fatalf("err = %v, want ErrTemporary", err)
-	}
-	if len(sleeps) != 2 {
-		t.Errorf("%d waits, want 2 (3 attempts)", len(sleeps))
-	}
-	assertNoSecret(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		s := newWebhookServer(t, fixtureAnswer(t, "webhook-ok.json"))
+		c := testClient(s)
+		webhook := s.webhook()
+		s.Close() // connection refused from now on
+		err := c.SendMarkdown(context.Background(), webhook, "t", "x", nil)
+		if !errors.Is(err, picoclaw.ErrTemporary) {
+			t.Fatalf("err = %v, want ErrTemporary", err)
+		}
+		if w := s.waits(); len(w) != 2 {
+			t.Errorf("waits %v, want 2 (3 attempts)", w)
+		}
+		assertNoSecret(t, err)
+	})
 }
 
 func TestSendMarkdownRetryStopsOnCancel(t *testing.T) {
-	s := newWebhookServer(t, fixtureAnswer(t, "webhook-err-130101-send-too-fast.json"))
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &webhookClient{HTTP: s.Client(), APIBase: s.URL, Retry: webhookRetry{
-		Attempts: 10,
-		Sleep: func(ctx context.Context, _ time.Duration) error {
-			cancel() // the caller gives up while we wait
-			return ctx.Err()
-		},
-	}}
-	err := c.SendMarkdown(ctx, s.webhook(), "t", "x", nil)
-	if !errors.Is(err, context.Canceled) || !isRateLimit(err) {
-		t.Fatalf("err = %v, want context.Canceled wrapping the throttling error", err)
-	}
-	if s.requests() != 1 {
-		t.Errorf("%d requests after cancel, want 1", s.requests())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s := newWebhookServer(t, fixtureAnswer(t, "webhook-err-130101-send-too-fast.json"))
+		ctx, cancel := context.WithCancel(context.Background())
+		c := &webhookClient{HTTP: s.Client(), APIBase: s.URL, Retry: webhookRetry{Attempts: 10}}
+		done := make(chan error, 1)
+		go func() { done <- c.SendMarkdown(ctx, s.webhook(), "t", "x", nil) }()
+		synctest.Wait() // the client waits before its second try
+		cancel()        // the caller gives up while it waits
+		err := <-done
+		if !errors.Is(err, context.Canceled) || !isRateLimit(err) {
+			t.Fatalf("err = %v, want context.Canceled wrapping the throttling error", err)
+		}
+		if s.requests() != 1 {
+			t.Errorf("%d requests after cancel, want 1", s.requests())
+		}
+	})
 }
 
 func TestSendMarkdownDefaultBackoffGrows(t *testing.T) {
-	s := newWebhookServer(t, fixtureAnswer(t, "webhook-err-660026-too-many-per-minute.json"))
-	var sleeps []time.Duration
-	c := testClient(s, &sleeps)
-	c.Retry.Attempts = 4
-	_ = c.SendMarkdown(context.Background(), s.webhook(), "t", "x", nil)
-	if len(sleeps) != 3 {
-		t.Fatalf("sleeps = %v", sleeps)
-	}
-	for i, d := range sleeps {
-		if d < time.Second || d > 30*time.Second {
-			t.Errorf("wait %d = %v, want within the 2s-30s default bounds (with jitter)", i, d)
+	synctest.Test(t, func(t *testing.T) {
+		s := newWebhookServer(t, fixtureAnswer(t, "webhook-err-660026-too-many-per-minute.json"))
+		c := testClient(s)
+		c.Retry.Attempts = 4
+		_ = c.SendMarkdown(context.Background(), s.webhook(), "t", "x", nil)
+		sleeps := s.waits()
+		if len(sleeps) != 3 {
+			t.Fatalf("sleeps = %v", sleeps)
 		}
-	}
-	if sleeps[2] <= sleeps[0] {
-		t.Errorf("waits %v do not grow", sleeps)
-	}
+		for i, d := range sleeps {
+			if d < time.Second || d > 30*time.Second {
+				t.Errorf("wait %d = %v, want within the 2s-30s default bounds (with jitter)", i, d)
+			}
+		}
+		if sleeps[2] <= sleeps[0] {
+			t.Errorf("waits %v do not grow", sleeps)
+		}
+	})
 }
 
 func TestSendMarkdownDoesNotFollowRedirects(t *testing.T) {
 	elsewhere := newWebhookServer(t, fixtureAnswer(t, "webhook-ok.json"))
-	s := newWebhookServer(t, func(w http.ResponseWriter) {
+	s := elsewhere.also(func(w http.ResponseWriter) {
 		w.Header().Set("Location", elsewhere.URL+"/steal")
 		w.WriteHeader(http.StatusTemporaryRedirect)
 	})
-	var sleeps []time.Duration
-	err := testClient(s, &sleeps).SendMarkdown(context.Background(), s.webhook(), "t", "x", nil)
+	err := testClient(s).SendMarkdown(context.Background(), s.webhook(), "t", "x", nil)
 	if err == nil {
 		t.Fatal("a redirect was taken for success")
 	}
@@ -348,9 +417,8 @@ func TestAllowedWebhookNoPlaintextForHTTPSBase(t *testing.T) {
 
 func TestSendMarkdownRefusesForeignHostWithoutPosting(t *testing.T) {
 	apiBase := newWebhookServer(t, fixtureAnswer(t, "webhook-ok.json"))
-	foreign := newWebhookServer(t, fixtureAnswer(t, "webhook-ok.json"))
-	var sleeps []time.Duration
-	c := testClient(apiBase, &sleeps)
+	foreign := apiBase.also(fixtureAnswer(t, "webhook-ok.json"))
+	c := testClient(apiBase)
 	err := c.SendMarkdown(context.Background(), foreign.webhook(), "t", "x", nil)
 	if err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Fatalf("err = %v, want a refusal", err)

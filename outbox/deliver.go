@@ -86,7 +86,7 @@ func (o *Outbox) work(ctx context.Context, key picoclaw.SessionKey) {
 			}
 			o.log.Warn("outbox: delivery failed; kept on disk and retried", "chat", string(key), "id", e.id,
 				"attempt", failures, "delay", delay, "err", err)
-			if o.opts.Sleep(ctx, delay) != nil {
+			if backoff.Sleep(ctx, delay) != nil {
 				o.markGone(key)
 				return
 			}
@@ -159,7 +159,7 @@ func (o *Outbox) saveSent(e *entry) {
 // the record is durable. Callers hold o.mu.
 func (o *Outbox) saveSentLocked(e *entry) {
 	n := e.sent
-	ticket, err := o.appendLocked(&record{Op: opSent, ID: e.id, At: o.opts.Now(), Parts: n})
+	ticket, err := o.appendLocked(&record{Op: opSent, ID: e.id, At: time.Now(), Parts: n})
 	o.mu.Unlock()
 	if err == nil {
 		err = o.gs.Wait(ticket, o.syncFile)
@@ -175,7 +175,7 @@ func (o *Outbox) saveSentLocked(e *entry) {
 
 // finish ends e: done, or dropped with reason (then it goes to dead.jsonl).
 func (o *Outbox) finish(e *entry, op, reason string) {
-	now := o.opts.Now()
+	now := time.Now()
 	if op == opDrop {
 		// Saved (and synced) before the drop record, outside o.mu: the
 		// other chats need not wait for dead.jsonl's disk flush.

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"picoclaw"
 )
@@ -53,43 +53,44 @@ func TestLastPartRecordedByDone(t *testing.T) {
 // (the file copied as it is: what kill -9 leaves) does not send the part
 // again after the restart.
 func TestFailureAfterLastPartIsNotResentAfterCrash(t *testing.T) {
-	dir, crashed := t.TempDir(), t.TempDir()
-	deliver := func(_ context.Context, out picoclaw.Outbound, from int, accepted func(int, bool)) error {
-		for i := from; i < 2; i++ {
-			accepted(i, i == 1)
+	synctest.Test(t, func(t *testing.T) {
+		dir, crashed := t.TempDir(), t.TempDir()
+		failed := make(chan struct{})
+		var once sync.Once
+		deliver := func(_ context.Context, out picoclaw.Outbound, from int, accepted func(int, bool)) error {
+			for i := from; i < 2; i++ {
+				accepted(i, i == 1)
+			}
+			once.Do(func() { close(failed) })
+			return fmt.Errorf("answer lost on the way back: %w", picoclaw.ErrTemporary)
 		}
-		return fmt.Errorf("answer lost on the way back: %w", picoclaw.ErrTemporary)
-	}
-	var once sync.Once
-	copied := make(chan struct{})
-	o, err := Open(dir, Options{Deliver: deliver, Sleep: func(ctx context.Context, _ time.Duration) error {
-		once.Do(func() {
-			data, err := os.ReadFile(filepath.Join(dir, FileName))
-			if err == nil {
-				err = os.WriteFile(filepath.Join(crashed, FileName), data, 0o600)
-			}
-			if err != nil {
-				t.Error(err)
-			}
-			close(copied)
-		})
-		<-ctx.Done()
-		return ctx.Err()
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = o.Close() })
-	put(t, o, answer("alice", "first\nsecond"))
-	o.Start()
-	<-copied
-	after := &fakeService{}
-	o2 := openT(t, crashed, after)
-	o2.Start()
-	drain(t, o2)
-	if got := after.got(); len(got) != 0 {
-		t.Errorf("after the crash delivered %q again, want nothing: both parts were accepted", got)
-	}
+		o, err := Open(dir, Options{Deliver: deliver})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = o.Close() })
+		put(t, o, answer("alice", "first\nsecond"))
+		o.Start()
+		<-failed
+		// Every goroutine is blocked and fake time stands still: the
+		// outbox is waiting out its first retry backoff. Copy the file as
+		// it is now (what kill -9 leaves).
+		synctest.Wait()
+		data, err := os.ReadFile(filepath.Join(dir, FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, FileName), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		after := &fakeService{}
+		o2 := openT(t, crashed, after)
+		o2.Start()
+		drain(t, o2)
+		if got := after.got(); len(got) != 0 {
+			t.Errorf("after the crash delivered %q again, want nothing: both parts were accepted", got)
+		}
+	})
 }
 
 // Many chats putting and delivering at once (sharing fdatasyncs) lose

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"picoclaw"
-	"picoclaw/internal/backoff"
 	"picoclaw/internal/fsutil"
 )
 
@@ -44,11 +43,6 @@ type Options struct {
 	// AttemptTimeout bounds one delivery attempt (which may wait for the
 	// chat's rate limit between parts); default DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
-	// Sleep waits d unless ctx ends; default backoff.Sleep. Tests shorten
-	// waits with it.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock of records and ages; default time.Now.
-	Now func() time.Time
 }
 
 // Defaults of Options.
@@ -130,12 +124,6 @@ func Open(dir string, opts Options) (*Outbox, error) {
 	if opts.AttemptTimeout <= 0 {
 		opts.AttemptTimeout = DefaultAttemptTimeout
 	}
-	if opts.Sleep == nil {
-		opts.Sleep = backoff.Sleep
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: open: %w", err)
 	}
@@ -208,7 +196,7 @@ func (o *Outbox) Put(ctx context.Context, out picoclaw.Outbound) error {
 		o.mu.Unlock()
 		return fmt.Errorf("outbox: put: %w", ErrClosed)
 	}
-	now := o.opts.Now()
+	now := time.Now()
 	id := o.nextID
 	ticket, err := o.appendLocked(&record{Op: opPut, ID: id, At: now, Out: w})
 	if err != nil {

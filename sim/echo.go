@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"picoclaw/internal/backoff"
 )
 
 // EchoModel is the header label of the echo model.
@@ -107,14 +109,7 @@ func (e *EchoServer) pause(ctx context.Context) bool {
 	if e.Pause <= 0 {
 		return true
 	}
-	t := time.NewTimer(e.Pause)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return backoff.Sleep(ctx, e.Pause) == nil
 }
 
 // pieces cuts s into at most 30 pieces, on rune boundaries.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"picoclaw/dingtalk/dingtalktest"
-	"picoclaw/internal/backoff"
 	"picoclaw/internal/testutil"
 )
 
@@ -17,14 +16,13 @@ import (
 // fake and checks what the user sees: the answer arrives exactly once,
 // and nothing is left behind in the outbox.
 
-// fastRetries makes every retry wait of the in-process gateway short, so
-// an outage of many attempts takes moments. The waits still happen (a
-// retry loop never spins), they are only shorter.
+// fastRetries makes the retry waits of the in-process gateway short (the
+// outbox's and those inside one DingTalk call), so an outage of many
+// attempts takes moments. The waits still happen (a retry loop never
+// spins), they are only shorter; a Retry-After DingTalk asks for is still
+// honoured.
 func fastRetries(h *gatewayHarness) {
 	h.tuning = gatewayTuning{
-		sleep: func(ctx context.Context, d time.Duration) error {
-			return backoff.Sleep(ctx, min(d, 10*time.Millisecond))
-		},
 		callTimeout: 500 * time.Millisecond,
 		minBackoff:  5 * time.Millisecond, maxBackoff: 20 * time.Millisecond,
 	}

@@ -234,7 +234,7 @@ func (e *env) dingtalkChannel(cfg *config.Config, p paths, live *liveSettings, b
 		ChatLimit:  dt.ChatLimit,
 		ChatWindow: time.Duration(dt.ChatWindowSeconds) * time.Second,
 		// Stream open, token, sends and webhooks: 15 s each (0 = default).
-		CallTimeout: e.tuning.callTimeout,
-		Sleep:       e.tuning.sleep,
+		CallTimeout:  e.tuning.callTimeout,
+		CallRetryMin: e.tuning.minBackoff, CallRetryMax: e.tuning.maxBackoff,
 	})
 }

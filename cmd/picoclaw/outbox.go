@@ -27,11 +27,10 @@ type partSender interface {
 // gatewayTuning shortens the gateway's waits for in-process tests; the
 // zero value is the real thing.
 type gatewayTuning struct {
-	// sleep replaces every retry wait (outbox, OpenAPI, webhook).
-	sleep func(ctx context.Context, d time.Duration) error
 	// callTimeout replaces the 15 s bound of short DingTalk calls.
 	callTimeout time.Duration
-	// minBackoff and maxBackoff replace the outbox's backoff bounds.
+	// minBackoff and maxBackoff replace the backoff bounds of the outbox
+	// and of the retries inside one DingTalk call.
 	minBackoff, maxBackoff time.Duration
 	// reloadInterval replaces how often the config file is looked at;
 	// reloaded is told each reload's outcome; hup stands in for SIGHUP.
@@ -56,7 +55,6 @@ func (e *env) openOutbox(dir string, channels map[string]picoclaw.Channel, log *
 	ob, err := outbox.Open(dir, outbox.Options{
 		Deliver:    deliver,
 		Logger:     log.With("component", "outbox"),
-		Sleep:      e.tuning.sleep,
 		MinBackoff: e.tuning.minBackoff,
 		MaxBackoff: e.tuning.maxBackoff,
 	})

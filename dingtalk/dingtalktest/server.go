@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"picoclaw/internal/testutil"
 )
 
 // Defaults for the exported settings of Server.
@@ -47,8 +49,9 @@ type Server struct {
 	ChatLimit  int
 	ChatWindow time.Duration
 
-	ts   *httptest.Server
-	base string // http://127.0.0.1:port, or https://api.dingtalk.com under StartTLS
+	ts      *httptest.Server
+	handler http.Handler // ts's, also served in memory by Transport
+	base    string       // http://127.0.0.1:port, or https://api.dingtalk.com under StartTLS
 	// oapiBase serves session webhooks and wsBase stream sockets: base
 	// (ws for http) on a plain server, DingTalk's own hosts under StartTLS.
 	oapiBase, wsBase string
@@ -120,6 +123,7 @@ func NewUnstartedServer() *Server {
 	s.oa = newOpenAPIState()
 	s.registerOpenAPI(mux)
 
+	s.handler = mux
 	s.ts = httptest.NewUnstartedServer(mux)
 	s.ts.Listener = &gateListener{Listener: s.ts.Listener}
 	s.ts.Config.ConnContext = withNetConn
@@ -136,6 +140,13 @@ func (s *Server) Start() {
 
 // URL is the base URL to use as the stream client's APIBase.
 func (s *Server) URL() string { return s.base }
+
+// Transport serves HTTP requests (OpenAPI, webhooks) by calling the fake's
+// handler directly, without a socket, so that a client inside a
+// testing/synctest bubble blocks only where fake time can see it. Use
+// it with URLs from URL and the webhooks the fake hands out; stream
+// sockets still need the listener.
+func (s *Server) Transport() http.RoundTripper { return testutil.HandlerTransport(s.handler) }
 
 // SetCredentials changes the accepted client id and secret.
 func (s *Server) SetCredentials(id, secret string) {

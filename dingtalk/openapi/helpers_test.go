@@ -12,9 +12,6 @@ import (
 	"picoclaw/dingtalk/dingtalktest"
 )
 
-// testNow is the fake clock's start in these tests.
-var testNow = time.UnixMilli(1772377000000)
-
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -61,11 +61,18 @@ type Config struct {
 	// links), whatever HTTPClient's timeout; default DefaultCallTimeout.
 	CallTimeout time.Duration
 	Logger      *slog.Logger
-	Now         func() time.Time // default time.Now
-	// Sleep waits d unless ctx ends; default backoff.Sleep. Tests replace
-	// it to avoid real waits.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// MinBackoff and MaxBackoff bound the waits between the retries inside
+	// one call (5xx, network failures); defaults DefaultMinBackoff and
+	// DefaultMaxBackoff. QPS throttling waits about a second, or about
+	// MaxBackoff when that is shorter.
+	MinBackoff, MaxBackoff time.Duration
 }
+
+// Defaults of Config's retry waits.
+const (
+	DefaultMinBackoff = 500 * time.Millisecond
+	DefaultMaxBackoff = 8 * time.Second
+)
 
 // Client is a client of DingTalk's OpenAPI for robots: proactive sends
 // to single and group chats, and media download and upload. It caches
@@ -113,11 +120,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = backoff.Sleep
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
 	}
 	hc := http.Client{Timeout: 30 * time.Second}
 	if cfg.HTTPClient != nil {
@@ -204,7 +211,8 @@ func tokenRejected(err error) bool {
 // throttling waits about a second; 5xx and network failures back off.
 // useToken false runs attempt without a token (the token request itself).
 func (a *Client) withRetry(ctx context.Context, op string, useToken bool, attempt func(token string) error) error {
-	b := &backoff.Backoff{Min: 500 * time.Millisecond, Max: 8 * time.Second}
+	b := &backoff.Backoff{Min: a.cfg.MinBackoff, Max: a.cfg.MaxBackoff}
+	qpsWait := min(openAPIQPSWait, a.cfg.MaxBackoff)
 	refreshed := false
 	qps, temp := 0, 0
 	for {
@@ -235,7 +243,7 @@ func (a *Client) withRetry(ctx context.Context, op string, useToken bool, attemp
 			// waits it out on disk, not inside this call).
 			qps++
 			// Jitter spreads out the clients that were throttled together.
-			delay = openAPIQPSWait*3/4 + rand.N(openAPIQPSWait/2)
+			delay = qpsWait*3/4 + rand.N(qpsWait/2+1)
 		case errors.Is(err, picoclaw.ErrTemporary) && temp < openAPITempRetries && (rl == nil || rl.RetryAfter <= maxInlineWait):
 			temp++
 			delay = b.Next()
@@ -246,7 +254,7 @@ func (a *Client) withRetry(ctx context.Context, op string, useToken bool, attemp
 			return fmt.Errorf("dingtalk: %s: %w", op, err)
 		}
 		a.log.Warn("dingtalk api: call failed, retrying", "op", op, "delay", delay, "err", err)
-		if serr := a.cfg.Sleep(ctx, delay); serr != nil {
+		if serr := backoff.Sleep(ctx, delay); serr != nil {
 			return fmt.Errorf("dingtalk: %s: retry interrupted: %w (last error: %w)", op, serr, err)
 		}
 	}
@@ -279,7 +287,7 @@ func (a *Client) sendJSON(ctx context.Context, method, path, token string, in, o
 	}
 	if status < 200 || status > 299 {
 		e := a.apiError(status, raw, token)
-		e.RetryAfter = wire.RetryAfter(header, a.cfg.Now())
+		e.RetryAfter = wire.RetryAfter(header, time.Now())
 		return e
 	}
 	if out == nil {

@@ -1,50 +1,53 @@
 package openapi
 
 import (
-	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"picoclaw"
 	"picoclaw/dingtalk/dingtalktest"
+	"picoclaw/internal/testutil"
 )
 
 const testCardTemplate = "tpl-ai-card.schema"
 
-// newCardClient is a client of the fake DingTalk that records its waits
-// instead of sleeping.
-func newCardClient(t *testing.T) (*Client, *dingtalktest.Server, func() []time.Duration) {
+// newCardClient is a client of the fake DingTalk, in memory
+// (srv.Transport), so that it can run in a synctest bubble; it logs to
+// logs when not nil.
+func newCardClient(t *testing.T, srv *dingtalktest.Server, logs io.Writer) *Client {
 	t.Helper()
-	srv := newFake(t)
-	srv.AddCardTemplate(testCardTemplate)
-	var mu sync.Mutex
-	var sleeps []time.Duration
+	if logs == nil {
+		logs = io.Discard
+	}
 	a, err := New(Config{ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIBase: srv.URL(),
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			defer mu.Unlock()
-			sleeps = append(sleeps, d)
-			return ctx.Err()
-		}})
+		HTTPClient: &http.Client{Transport: srv.Transport()}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a, srv, func() []time.Duration {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]time.Duration(nil), sleeps...)
-	}
+	return a
+}
+
+// newCardFake is the fake DingTalk with the test's card template. Make
+// it outside a synctest bubble: its listener blocks on a real socket.
+func newCardFake(t *testing.T) *dingtalktest.Server {
+	t.Helper()
+	srv := newFake(t)
+	srv.AddCardTemplate(testCardTemplate)
+	return srv
 }
 
 // A card goes to a single chat or a group in the shape DingTalk wants,
 // and streamed updates build up what the user sees, each with its own guid.
 func TestCardCreateAndStream(t *testing.T) {
 	ctx := testCtx(t)
-	a, srv, _ := newCardClient(t)
+	srv := newCardFake(t)
+	a := newCardClient(t, srv, nil)
 	for _, sp := range []CardSpace{{ID: "staff1"}, {Group: true, ID: "cidGROUP=="}} {
 		track := "track-" + sp.ID
 		if err := a.CreateCard(ctx, Card{TemplateID: testCardTemplate, OutTrackID: track, Space: sp,
@@ -87,8 +90,15 @@ func TestCardCreateAndStream(t *testing.T) {
 // plain error naming it, a missing permission is ErrAuth naming the
 // scope to grant, and QPS throttling is waited out.
 func TestCardFailures(t *testing.T) {
+	srv := newCardFake(t)
+	// In a bubble the QPS waits pass in fake time.
+	synctest.Test(t, func(t *testing.T) { testCardFailures(t, srv) })
+}
+
+func testCardFailures(t *testing.T, srv *dingtalktest.Server) {
 	ctx := testCtx(t)
-	a, srv, sleeps := newCardClient(t)
+	logs := &testutil.SyncBuffer{}
+	a := newCardClient(t, srv, logs)
 	card := Card{TemplateID: "missing.schema", OutTrackID: "t1", Space: CardSpace{ID: "staff1"}}
 	err := a.CreateCard(ctx, card)
 	if err == nil || errors.Is(err, picoclaw.ErrAuth) || !strings.Contains(err.Error(), "missing.schema") {
@@ -102,6 +112,7 @@ func TestCardFailures(t *testing.T) {
 		t.Errorf("no permission: %v, want ErrAuth naming %s", err, CardInstanceScope)
 	}
 
+	start := time.Now()
 	srv.FailOpenAPI(dingtalktest.CardCreatePath, http.StatusForbidden, "", 2) // QpsLimit
 	if err := a.CreateCard(ctx, card); err != nil {
 		t.Fatalf("create after QPS limit: %v", err)
@@ -110,8 +121,9 @@ func TestCardFailures(t *testing.T) {
 	if err := a.StreamCard(ctx, CardUpdate{OutTrackID: "t1", Key: "content", Content: "x", Full: true}); err != nil {
 		t.Fatalf("stream after QPS limit: %v", err)
 	}
-	if got := sleeps(); len(got) != 3 {
-		t.Errorf("waited %v, want 3 QPS back-offs", got)
+	waited, waits := time.Since(start), strings.Count(logs.String(), "call failed, retrying")
+	if waits != 3 || waited < 3*750*time.Millisecond {
+		t.Errorf("waited %d times, %v in all; want 3 QPS back-offs of about a second", waits, waited)
 	}
 	if got, _ := srv.CardContent("t1", "content"); got != "x" {
 		t.Errorf("card shows %q", got)

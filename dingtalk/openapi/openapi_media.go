@@ -61,7 +61,7 @@ func (a *Client) Download(ctx context.Context, downloadCode string, maxBytes int
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, "", fmt.Errorf("dingtalk: download file: %w: downloadUrl is not an http(s) URL", picoclaw.ErrBadResponse)
 	}
-	b := &backoff.Backoff{Min: 500 * time.Millisecond, Max: 4 * time.Second}
+	b := &backoff.Backoff{Min: a.cfg.MinBackoff, Max: min(a.cfg.MaxBackoff, 4*time.Second)}
 	for try := 1; ; try++ {
 		data, ctype, err := a.get(ctx, ans.DownloadURL, maxBytes)
 		if err == nil {
@@ -70,7 +70,7 @@ func (a *Client) Download(ctx context.Context, downloadCode string, maxBytes int
 		if !errors.Is(err, picoclaw.ErrTemporary) || try >= downloadAttempts || ctx.Err() != nil {
 			return nil, "", fmt.Errorf("dingtalk: download file from %s: %w", u.Host, err)
 		}
-		if serr := a.cfg.Sleep(ctx, b.Next()); serr != nil {
+		if serr := backoff.Sleep(ctx, b.Next()); serr != nil {
 			return nil, "", fmt.Errorf("dingtalk: download file from %s: %w (last error: %w)", u.Host, serr, err)
 		}
 	}

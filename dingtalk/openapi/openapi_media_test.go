@@ -2,22 +2,24 @@ package openapi
 
 import (
 	"bytes"
-	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"picoclaw"
 	"picoclaw/dingtalk/dingtalktest"
 )
 
-// fakeOpenAPI is a client of a dingtalktest server that does not sleep.
+// fakeOpenAPI is a client of a dingtalktest server, in memory
+// (srv.Transport): a test that retries runs it in a synctest bubble, where
+// the waits pass in fake time.
 func fakeOpenAPI(t *testing.T, srv *dingtalktest.Server) *Client {
 	t.Helper()
 	a, err := New(Config{
 		ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, APIBase: srv.URL(),
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		HTTPClient: &http.Client{Transport: srv.Transport()},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -108,10 +110,19 @@ func TestOpenAPIUploadMedia(t *testing.T) {
 		}
 	})
 	t.Run("server error retried", func(t *testing.T) {
-		srv.FailOpenAPI(dingtalktest.UploadPath, 502, "", 1)
-		if _, err := a.UploadMedia(ctx, "file", "x.txt", strings.NewReader("x")); err != nil {
-			t.Fatal(err)
-		}
+		// In a bubble (the fake made outside it: its listener blocks on a
+		// socket) the retry's backoff passes in fake time.
+		synctest.Test(t, func(t *testing.T) {
+			a := fakeOpenAPI(t, srv)
+			srv.FailOpenAPI(dingtalktest.UploadPath, 502, "", 1)
+			before := srv.OpenAPICount(dingtalktest.UploadPath)
+			if _, err := a.UploadMedia(t.Context(), "file", "x.txt", strings.NewReader("x")); err != nil {
+				t.Fatal(err)
+			}
+			if n := srv.OpenAPICount(dingtalktest.UploadPath) - before; n != 2 {
+				t.Errorf("%d upload calls, want 2 (the 502, then the retry)", n)
+			}
+		})
 	})
 	t.Run("refused twice", func(t *testing.T) {
 		srv.FailOpenAPI(dingtalktest.UploadPath, 200, `{"errcode":40014,"errmsg":"不合法的access_token"}`, 2)

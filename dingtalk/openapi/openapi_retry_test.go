@@ -17,10 +17,14 @@ import (
 )
 
 func TestOpenAPITokenCachedAndRefreshedEarly(t *testing.T) {
+	// The bubble's clock moves only by the steps' sleeps.
+	synctest.Test(t, testOpenAPITokenCachedAndRefreshedEarly)
+}
+
+func testOpenAPITokenCachedAndRefreshedEarly(t *testing.T) {
 	s := newAPIServer(t)
 	s.script(groupSendPath, fixtureAnswer(t, "robot-groupMessages-send-response.json"))
-	clock := testutil.NewClock(testNow)
-	a := newTestOpenAPI(t, s, clock, nil, nil)
+	a := newTestOpenAPI(t, s, nil)
 	send := func() {
 		t.Helper()
 		if err := a.SendGroup(context.Background(), "cid1", TextMessage("x")); err != nil {
@@ -39,7 +43,7 @@ func TestOpenAPITokenCachedAndRefreshedEarly(t *testing.T) {
 		{"new token reused", time.Minute, 2},
 	}
 	for _, st := range steps {
-		clock.Advance(st.advance)
+		time.Sleep(st.advance)
 		send()
 		if n := len(s.callsTo(tokenPath)); n != st.tokens {
 			t.Fatalf("%s: %d token requests, want %d", st.name, n, st.tokens)
@@ -91,35 +95,45 @@ func TestOpenAPIRetries(t *testing.T) {
 		}, 1, 1, 0, false, nil},
 	}
 	for _, tt := range tests {
+		// In a bubble the waits pass in fake time, and the gaps between
+		// the calls the server saw are exactly the client's waits.
 		t.Run(tt.name, func(t *testing.T) {
-			s := newAPIServer(t)
-			s.script(groupSendPath, tt.answers(t)...)
-			var sleeps []time.Duration
-			a := newTestOpenAPI(t, s, testutil.NewClock(testNow), &sleeps, nil)
-			err := a.SendGroup(context.Background(), "cid1", TextMessage("x"))
-			failed := tt.name == "other 4xx is not retried"
-			switch {
-			case tt.errKind == nil && !failed && err != nil:
-				t.Fatalf("err = %v", err)
-			case tt.errKind != nil && !errors.Is(err, tt.errKind):
-				t.Fatalf("err = %v, want %v", err, tt.errKind)
-			case failed && (err == nil || !strings.Contains(err.Error(), "invalidParameter")):
-				t.Fatalf("err = %v", err)
-			}
-			if n := len(s.callsTo(groupSendPath)); n != tt.calls {
-				t.Errorf("%d calls, want %d", n, tt.calls)
-			}
-			if n := len(s.callsTo(tokenPath)); n != tt.tokens {
-				t.Errorf("%d token requests, want %d", n, tt.tokens)
-			}
-			if len(sleeps) != tt.sleeps {
-				t.Errorf("%d waits, want %d", len(sleeps), tt.sleeps)
-			}
-			for _, d := range sleeps {
-				if tt.qpsWait && (d < 750*time.Millisecond || d > 1250*time.Millisecond) {
-					t.Errorf("QPS wait %v, want about a second", d)
+			synctest.Test(t, func(t *testing.T) {
+				s := newAPIServer(t)
+				s.script(groupSendPath, tt.answers(t)...)
+				a := newTestOpenAPI(t, s, nil)
+				err := a.SendGroup(context.Background(), "cid1", TextMessage("x"))
+				var sleeps []time.Duration
+				calls := s.callsTo(groupSendPath)
+				for i := 1; i < len(calls); i++ {
+					if d := calls[i].at.Sub(calls[i-1].at); d > 0 {
+						sleeps = append(sleeps, d)
+					}
 				}
-			}
+				failed := tt.name == "other 4xx is not retried"
+				switch {
+				case tt.errKind == nil && !failed && err != nil:
+					t.Fatalf("err = %v", err)
+				case tt.errKind != nil && !errors.Is(err, tt.errKind):
+					t.Fatalf("err = %v, want %v", err, tt.errKind)
+				case failed && (err == nil || !strings.Contains(err.Error(), "invalidParameter")):
+					t.Fatalf("err = %v", err)
+				}
+				if n := len(s.callsTo(groupSendPath)); n != tt.calls {
+					t.Errorf("%d calls, want %d", n, tt.calls)
+				}
+				if n := len(s.callsTo(tokenPath)); n != tt.tokens {
+					t.Errorf("%d token requests, want %d", n, tt.tokens)
+				}
+				if len(sleeps) != tt.sleeps {
+					t.Errorf("%d waits, want %d", len(sleeps), tt.sleeps)
+				}
+				for _, d := range sleeps {
+					if tt.qpsWait && (d < 750*time.Millisecond || d > 1250*time.Millisecond) {
+						t.Errorf("QPS wait %v, want about a second", d)
+					}
+				}
+			})
 		})
 	}
 }
@@ -128,7 +142,7 @@ func TestOpenAPIBadCredentials(t *testing.T) {
 	s := newAPIServer(t)
 	s.script(tokenPath, fixtureStatusAnswer(t, 400, "openapi-error-400-invalidClientIdOrSecret.json"))
 	logs := &testutil.SyncBuffer{}
-	a := newTestOpenAPI(t, s, testutil.NewClock(testNow), nil, logs)
+	a := newTestOpenAPI(t, s, logs)
 	err := a.SendDirect(context.Background(), []string{"0123"}, TextMessage("x"))
 	if !errors.Is(err, picoclaw.ErrAuth) {
 		t.Fatalf("err = %v, want ErrAuth", err)
@@ -154,7 +168,7 @@ func TestOpenAPITokenNeverInErrorsOrLogs(t *testing.T) {
 	s := newAPIServer(t)
 	s.script(groupSendPath, jsonAnswer(400, `{"code":"invalidParameter","message":"token `+testToken+` is odd"}`))
 	logs := &testutil.SyncBuffer{}
-	a := newTestOpenAPI(t, s, testutil.NewClock(testNow), nil, logs)
+	a := newTestOpenAPI(t, s, logs)
 	err := a.SendGroup(context.Background(), "cid1", TextMessage("x"))
 	if err == nil || strings.Contains(err.Error(), testToken) || strings.Contains(logs.String(), testToken) {
 		t.Errorf("err = %v\nlogs:\n%s", err, logs)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -25,16 +24,20 @@ const (
 	testToken     = "fw8ef8we8f76e6f7s8dxxxx" // the token of openapi-accessToken-response.json
 )
 
-// apiCall is one request the scripted API server received.
+// apiCall is one request the scripted API server received, and when.
 type apiCall struct {
 	path, token string
 	body        []byte
+	at          time.Time
 }
 
 // apiServer answers each path with its queued answers in turn (the last
-// one repeating); the token path answers the fixture unless scripted.
+// one repeating); the token path answers the fixture unless scripted. It
+// serves in memory (testutil.HandlerTransport), so its clients can run in
+// a synctest bubble.
 type apiServer struct {
-	*httptest.Server
+	URL     string
+	handler http.Handler
 	mu      sync.Mutex
 	answers map[string][]func(w http.ResponseWriter)
 	calls   []apiCall
@@ -42,13 +45,13 @@ type apiServer struct {
 
 func newAPIServer(t *testing.T) *apiServer {
 	t.Helper()
-	s := &apiServer{answers: map[string][]func(w http.ResponseWriter){
+	s := &apiServer{URL: "http://api.dingtalk.test", answers: map[string][]func(w http.ResponseWriter){
 		tokenPath: {fixtureAnswer(t, "openapi-accessToken-response.json")},
 	}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
-		s.calls = append(s.calls, apiCall{r.URL.Path, r.Header.Get(accessTokenHeader), body})
+		s.calls = append(s.calls, apiCall{r.URL.Path, r.Header.Get(accessTokenHeader), body, time.Now()})
 		q := s.answers[r.URL.Path]
 		var answer func(w http.ResponseWriter)
 		switch len(q) {
@@ -61,8 +64,7 @@ func newAPIServer(t *testing.T) *apiServer {
 		}
 		s.mu.Unlock()
 		answer(w)
-	}))
-	t.Cleanup(s.Close)
+	})
 	return s
 }
 
@@ -84,26 +86,17 @@ func (s *apiServer) callsTo(path string) []apiCall {
 	return out
 }
 
-// newTestOpenAPI returns a client of s whose retry waits are recorded,
-// not slept, and whose clock is clock.
-func newTestOpenAPI(t *testing.T, s *apiServer, clock *testutil.Clock, sleeps *[]time.Duration, logs io.Writer) *Client {
+// newTestOpenAPI returns a client of s. Its retry waits are real: run a
+// test that retries in a synctest bubble.
+func newTestOpenAPI(t *testing.T, s *apiServer, logs io.Writer) *Client {
 	t.Helper()
-	var mu sync.Mutex
 	if logs == nil {
 		logs = io.Discard
 	}
 	a, err := New(Config{
-		ClientID: testAppKey, ClientSecret: testAppSecret, APIBase: s.URL, HTTPClient: s.Client(),
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:    clock.Now,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if sleeps != nil {
-				*sleeps = append(*sleeps, d)
-			}
-			return ctx.Err()
-		},
+		ClientID: testAppKey, ClientSecret: testAppSecret, APIBase: s.URL,
+		HTTPClient: &http.Client{Transport: testutil.HandlerTransport(s.handler)},
+		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +203,7 @@ func TestAPIErrorKinds(t *testing.T) {
 func TestOpenAPISendGroupRequest(t *testing.T) {
 	s := newAPIServer(t)
 	s.script(groupSendPath, fixtureAnswer(t, "robot-groupMessages-send-response.json"))
-	a := newTestOpenAPI(t, s, testutil.NewClock(testNow), nil, nil)
+	a := newTestOpenAPI(t, s, nil)
 	const cid = "cidAbC+dEf/GhI=="
 	if err := a.SendGroup(context.Background(), cid, MarkdownMessage("标题", "<b>x</b> & \"y\"")); err != nil {
 		t.Fatal(err)
@@ -251,7 +244,7 @@ func TestOpenAPISendDirectAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newAPIServer(t)
 			s.script(batchSendPath, jsonAnswer(200, tt.answer))
-			a := newTestOpenAPI(t, s, testutil.NewClock(testNow), nil, nil)
+			a := newTestOpenAPI(t, s, nil)
 			err := a.SendDirect(context.Background(), []string{"0123", "manage25231"}, TextMessage("hi"))
 			if tt.contains == "" {
 				if err != nil {

@@ -31,7 +31,7 @@ type tokenFlight struct {
 func (a *Client) Token(ctx context.Context) (string, error) {
 	for {
 		a.mu.Lock()
-		if a.token != "" && a.cfg.Now().Before(a.refreshAt) {
+		if a.token != "" && time.Now().Before(a.refreshAt) {
 			tok := a.token
 			a.mu.Unlock()
 			return tok, nil
@@ -59,7 +59,7 @@ func (a *Client) Token(ctx context.Context) (string, error) {
 		tok, ttl, err := a.fetchToken(ctx)
 
 		a.mu.Lock()
-		now := a.cfg.Now()
+		now := time.Now()
 		a.flight = nil
 		switch {
 		case err == nil:

@@ -1,3 +1,4 @@
 // Package testutil holds small helpers shared by the project's tests: a
-// goroutine-safe log sink and a settable clock.
+// goroutine-safe log sink, a settable clock and an in-memory HTTP
+// transport for tests in a testing/synctest bubble.
 package testutil
