@@ -3,6 +3,7 @@ package cron
 import (
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"picoclaw"
@@ -13,13 +14,21 @@ var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC) // a Monday
 
 var alice = picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "0123"}
 
-func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+// atT0 runs f in a synctest bubble whose clock reads t0: the service
+// reads time.Now, which the bubble fakes; time.Sleep moves it on.
+func atT0(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(t0))
+		f(t)
+	})
+}
 
 // newTestService opens a Service on a fresh jobs file.
-func newTestService(t *testing.T, now func() time.Time) (*Service, string) {
+func newTestService(t *testing.T) (*Service, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "cron", "jobs.json")
-	s, err := NewService(path, nil, nil, now)
+	s, err := NewService(path, nil, nil)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}

@@ -42,7 +42,7 @@ func (r *recorder) count() int {
 func startService(t *testing.T, run func(context.Context, Job) error) (*Service, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "cron", "jobs.json")
-	s, err := NewService(path, run, nil, nil)
+	s, err := NewService(path, run, nil)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
@@ -113,7 +113,7 @@ func TestSchedulerRunsAtJobOnceAndDisablesIt(t *testing.T) {
 			t.Fatalf("%d runs a day later, want still 1", n)
 		}
 		// Disabled on disk too, so a restart does not run it again.
-		reopened, err := NewService(path, nil, nil, nil)
+		reopened, err := NewService(path, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +138,7 @@ func TestSchedulerRecordsFailure(t *testing.T) {
 		mustAdd(t, s, everyJob(60))
 
 		advance(60 * time.Second)
-		reopened, err := NewService(path, nil, nil, nil)
+		reopened, err := NewService(path, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func TestSchedulerReloadsExternalChange(t *testing.T) {
 		// The scheduler is not asked again (List would reload by itself):
 		// only its own wake-ups may notice the file.
 		advance(5 * time.Second)
-		cli, err := NewService(path, nil, nil, nil) // as `picoclaw cron add` does
+		cli, err := NewService(path, nil, nil) // as `picoclaw cron add` does
 		if err != nil {
 			t.Fatal(err)
 		}

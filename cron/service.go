@@ -24,7 +24,6 @@ type Service struct {
 	store *Store
 	run   func(ctx context.Context, job Job) error
 	log   *slog.Logger
-	now   func() time.Time
 
 	mu      sync.Mutex
 	jobs    []Job
@@ -42,21 +41,16 @@ type Service struct {
 
 // NewService loads the jobs file at path (a missing file holds no jobs; a
 // corrupt one is an error). run delivers a due job; it may be nil for a
-// Service that only edits jobs. now is the clock (nil: time.Now); the
-// scheduler's timers use the runtime clock, so a test's fake now must
-// agree with it (testing/synctest does).
-func NewService(path string, run func(ctx context.Context, job Job) error, logger *slog.Logger, now func() time.Time) (*Service, error) {
+// Service that only edits jobs. Time is time.Now (tests fake it with
+// testing/synctest).
+func NewService(path string, run func(ctx context.Context, job Job) error, logger *slog.Logger) (*Service, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
-	}
-	if now == nil {
-		now = time.Now
 	}
 	s := &Service{
 		store:   NewStore(path),
 		run:     run,
 		log:     logger,
-		now:     now,
 		running: make(map[string]bool),
 		wake:    make(chan struct{}, 1),
 		sem:     make(chan struct{}, maxConcurrent),
@@ -72,7 +66,7 @@ func NewService(path string, run func(ctx context.Context, job Job) error, logge
 // Path is the jobs file's path.
 func (s *Service) Path() string { return s.store.Path() }
 
-func (s *Service) clock() time.Time { return s.now().Round(0) }
+func (s *Service) clock() time.Time { return time.Now().Round(0) }
 
 // normalize fills in the next run of enabled jobs that lack one (a file
 // edited by hand). An overdue "at" job keeps its time and so runs once.

@@ -34,7 +34,7 @@ func TestStoreRejectsBadFiles(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := NewService(path, nil, nil, nil)
+			_, err := NewService(path, nil, nil)
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("NewService = %v; want an error naming %s and containing %q", err, path, tt.want)
 			}
@@ -47,41 +47,43 @@ func TestStoreRejectsBadFiles(t *testing.T) {
 }
 
 func TestStoreFileFormat(t *testing.T) {
-	s, path := newTestService(t, fixedClock(t0))
-	j := mustAdd(t, s, everyJob(120))
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Version int              `json:"version"`
-		Jobs    []map[string]any `json:"jobs"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatalf("jobs.json: %v", err)
-	}
-	if file.Version != 1 || len(file.Jobs) != 1 {
-		t.Fatalf("file = %s; want version 1 with one job", data)
-	}
-	got := file.Jobs[0]
-	chat, _ := got["chat"].(map[string]any)
-	sched, _ := got["schedule"].(map[string]any)
-	if got["id"] != j.ID || chat["kind"] != "direct" || chat["id"] != "0123" ||
-		sched["kind"] != "every" || sched["every_seconds"] != 120.0 || got["deliver"] != true ||
-		got["next_run"] != t0.Add(2*time.Minute).Format(time.RFC3339) {
-		t.Errorf("job on disk = %s", data)
-	}
-	if _, ok := got["last_run"]; ok {
-		t.Errorf("a job that never ran has last_run: %s", data)
-	}
-	entries, err := os.ReadDir(filepath.Dir(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != 1 {
-		t.Errorf("cron dir holds %d entries, want only jobs.json (temporary files left behind?)", len(entries))
-	}
-	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
-		t.Errorf("jobs.json mode = %v, %v; want 0600", info.Mode().Perm(), err)
-	}
+	atT0(t, func(t *testing.T) {
+		s, path := newTestService(t)
+		j := mustAdd(t, s, everyJob(120))
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file struct {
+			Version int              `json:"version"`
+			Jobs    []map[string]any `json:"jobs"`
+		}
+		if err := json.Unmarshal(data, &file); err != nil {
+			t.Fatalf("jobs.json: %v", err)
+		}
+		if file.Version != 1 || len(file.Jobs) != 1 {
+			t.Fatalf("file = %s; want version 1 with one job", data)
+		}
+		got := file.Jobs[0]
+		chat, _ := got["chat"].(map[string]any)
+		sched, _ := got["schedule"].(map[string]any)
+		if got["id"] != j.ID || chat["kind"] != "direct" || chat["id"] != "0123" ||
+			sched["kind"] != "every" || sched["every_seconds"] != 120.0 || got["deliver"] != true ||
+			got["next_run"] != t0.Add(2*time.Minute).Format(time.RFC3339) {
+			t.Errorf("job on disk = %s", data)
+		}
+		if _, ok := got["last_run"]; ok {
+			t.Errorf("a job that never ran has last_run: %s", data)
+		}
+		entries, err := os.ReadDir(filepath.Dir(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 {
+			t.Errorf("cron dir holds %d entries, want only jobs.json (temporary files left behind?)", len(entries))
+		}
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("jobs.json mode = %v, %v; want 0600", info.Mode().Perm(), err)
+		}
+	})
 }

@@ -42,7 +42,7 @@ func (e *env) cronService() (*cron.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cron.NewService(p.data.CronJobs(), nil, log, time.Now)
+	return cron.NewService(p.data.CronJobs(), nil, log)
 }
 
 func (e *env) cronListCommand() *cobra.Command {

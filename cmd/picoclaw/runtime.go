@@ -117,7 +117,7 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 	}
 	list = append(list, tools.NewMessageTool(send, "dingtalk", sendScope(cfg)))
 	if cfg.Tools.Cron.Enabled {
-		svc, err := cron.NewService(rt.paths.data.CronJobs(), rt.runJob(send), rt.log.With("component", "cron"), time.Now)
+		svc, err := cron.NewService(rt.paths.data.CronJobs(), rt.runJob(send), rt.log.With("component", "cron"))
 		if err != nil {
 			return fmt.Errorf("tools.cron: %w", err)
 		}
