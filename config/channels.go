@@ -82,6 +82,7 @@ type dingTalkSettings struct {
 	ChatWindowSeconds int                      `json:"chat_window_seconds"`
 	GroupAllowFrom    StringList               `json:"group_allow_from"`
 	Groups            map[string]GroupSettings `json:"groups"`
+	ModelName         string                   `json:"model_name"`
 }
 
 func (e dingTalkEntry) config() DingTalkConfig {
@@ -101,6 +102,7 @@ func (e dingTalkEntry) config() DingTalkConfig {
 		ChatWindowSeconds:  e.Settings.ChatWindowSeconds,
 		GroupAllowFrom:     e.Settings.GroupAllowFrom,
 		Groups:             e.Settings.Groups,
+		ModelName:          e.Settings.ModelName,
 	}
 }
 

@@ -171,6 +171,11 @@ type DingTalkConfig struct {
 	// Groups holds per-group settings by conversation id, "*" for every
 	// group; see GroupSettings and DingTalkConfig.Group. Not a PicoClaw key.
 	Groups map[string]GroupSettings `json:"groups"`
+	// ModelName answers this bot's chats instead of
+	// agents.defaults.model_name (a group's own model_name still wins);
+	// its fallbacks are agents.defaults.model_fallbacks. Not a PicoClaw
+	// key: channel_list.<name>.settings.model_name.
+	ModelName string `json:"model_name"`
 }
 
 // GroupTrigger decides when the bot answers in a group chat.

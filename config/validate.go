@@ -65,6 +65,7 @@ func validate(c *Config) (warnings []string, errs []error) {
 	for _, b := range c.DingTalkBots {
 		warnings = append(warnings, validateGroups(b, names, used, fail)...)
 	}
+	validateBots(c, names, used, fail)
 	// Per-entry fallbacks are reachable too, transitively.
 	for changed := true; changed; {
 		changed = false
@@ -224,6 +225,7 @@ func (c *Config) CheckDingTalk(path string) error {
 			}
 		}
 	}
+	errs = append(errs, checkDistinctApps(c.EnabledDingTalkBots())...)
 	if len(errs) == 0 {
 		return nil
 	}

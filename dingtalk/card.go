@@ -96,7 +96,7 @@ func (c *Channel) CardStats() CardStats {
 // not a DingTalk one, or the chat cannot hold a card (a direct chat
 // without a staff id).
 func (c *Channel) StreamSink(in picoclaw.Inbound) picoclaw.StreamSink {
-	if c.cfg.CardTemplateID == "" || in.Channel != ChannelName || in.MessageID == "" || c.cardsPaused() {
+	if c.cfg.CardTemplateID == "" || in.Channel != c.name || in.MessageID == "" || c.cardsPaused() {
 		return nil
 	}
 	space := openapi.CardSpace{Group: in.Chat.Kind == picoclaw.ChatGroup, ID: in.Chat.ID}

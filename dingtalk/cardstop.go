@@ -90,7 +90,7 @@ func (c *Channel) onCardCallback(f *stream.Frame, handle func(picoclaw.Inbound))
 	}
 	c.log.Info("dingtalk: stop button pressed", "out_track_id", cb.OutTrackID, "reply_to", s.msgID, "user_id", cb.UserID)
 	handle(picoclaw.Inbound{
-		Channel:   ChannelName,
+		Channel:   c.name,
 		Chat:      s.chat,
 		SenderID:  cb.UserID,
 		MessageID: "cardstop-" + f.MessageID(),

@@ -17,7 +17,8 @@ import (
 	"picoclaw/internal/backoff"
 )
 
-// ChannelName is the channel's name in session keys.
+// ChannelName is the channel's name in session keys when ChannelConfig
+// leaves Name empty: the one bot of a single-bot gateway.
 const ChannelName = "dingtalk"
 
 // defaultAPIBase is DingTalk's OpenAPI and stream gateway host.
@@ -30,6 +31,9 @@ const ReasoningHeader = "💭 Reasoning"
 // ChannelConfig configures a Channel. ClientID and ClientSecret (the
 // app's AppKey and AppSecret) are required.
 type ChannelConfig struct {
+	// Name is the channel's name in session keys, outbound routing and
+	// logs; default ChannelName. Each bot of a gateway has its own.
+	Name                   string
 	ClientID, ClientSecret string
 	APIBase                string // default defaultAPIBase
 	AllowFrom              []string
@@ -42,8 +46,9 @@ type ChannelConfig struct {
 	// message so that a reloaded allow_from applies at once; nil uses
 	// AllowFrom.
 	Direct func() []string
-	// ReasoningChannelID is where reasoning goes: "dingtalk:direct:<id>",
-	// "dingtalk:group:<id>" or a bare id; empty drops reasoning.
+	// ReasoningChannelID is where reasoning goes: "<name>:direct:<id>",
+	// "<name>:group:<id>" ("dingtalk:" is accepted for any name) or a bare
+	// id; empty drops reasoning.
 	ReasoningChannelID string
 	HTTPClient         *http.Client
 	Logger             *slog.Logger
@@ -88,6 +93,10 @@ type ChannelConfig struct {
 	// CardTemplateID turns on AI card streaming replies (card.go): the
 	// template answers stream into; "" sends markdown replies only.
 	CardTemplateID string
+	// CredentialKeys names where the bot's client_id/client_secret are
+	// configured, in errors about rejected credentials; default
+	// stream.DefaultCredentialKeys.
+	CredentialKeys string
 	// CardUpdate is the least time between two updates of a card;
 	// default DefaultCardUpdate.
 	CardUpdate time.Duration
@@ -105,6 +114,7 @@ const defaultWebhookMargin = 5 * time.Minute
 // is fresh, else through the OpenAPI.
 type Channel struct {
 	cfg     ChannelConfig
+	name    string
 	log     *slog.Logger
 	policy  policy
 	webhook *webhookClient
@@ -122,6 +132,8 @@ type Channel struct {
 	thinking *thinking
 	// cards are the AI cards of turns in progress (card.go).
 	cards cardStreams
+	// lastMessage is when the last message was accepted (unix ns; 0: none).
+	lastMessage atomic.Int64
 }
 
 var _ picoclaw.Channel = (*Channel)(nil)
@@ -143,6 +155,7 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	}
 	c := &Channel{
 		cfg:    cfg,
+		name:   cmp.Or(cfg.Name, ChannelName),
 		log:    log,
 		policy: policy{AllowFrom: cfg.AllowFrom, MentionOnly: cfg.MentionOnly, Prefixes: cfg.Prefixes, Group: cfg.Group, Direct: cfg.Direct},
 		webhook: &webhookClient{HTTP: withTimeout(cfg.HTTPClient, cfg.CallTimeout), Logger: log, APIBase: cfg.APIBase,
@@ -161,15 +174,16 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 	c.replies.ctx, c.replies.cancel = context.WithCancel(context.Background())
 	c.limiter = newChatLimiter(chatLimiterConfig{PerWindow: cfg.ChatLimit, Window: cfg.ChatWindow, Logger: log})
 	api, err := openapi.New(openapi.Config{
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		RobotCode:    cfg.RobotCode,
-		APIBase:      cfg.APIBase,
-		HTTPClient:   cfg.HTTPClient,
-		CallTimeout:  cfg.CallTimeout,
-		Logger:       log,
-		MinBackoff:   cfg.CallRetryMin,
-		MaxBackoff:   cfg.CallRetryMax,
+		ClientID:       cfg.ClientID,
+		ClientSecret:   cfg.ClientSecret,
+		RobotCode:      cfg.RobotCode,
+		APIBase:        cfg.APIBase,
+		HTTPClient:     cfg.HTTPClient,
+		CallTimeout:    cfg.CallTimeout,
+		Logger:         log,
+		MinBackoff:     cfg.CallRetryMin,
+		MaxBackoff:     cfg.CallRetryMax,
+		CredentialKeys: cfg.CredentialKeys,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dingtalk: new channel: %w", err)
@@ -193,8 +207,17 @@ func NewChannel(cfg ChannelConfig) (*Channel, error) {
 // or messages on their own.
 func (c *Channel) OpenAPI() *openapi.Client { return c.openapi }
 
-// Name returns "dingtalk".
-func (c *Channel) Name() string { return ChannelName }
+// Name returns the channel's name (ChannelConfig.Name, default
+// ChannelName).
+func (c *Channel) Name() string { return c.name }
+
+// LastMessage is when the channel last accepted a message; zero if never.
+func (c *Channel) LastMessage() time.Time {
+	if ns := c.lastMessage.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
 
 // Connected reports whether the stream socket is up.
 func (c *Channel) Connected() bool {
@@ -212,17 +235,18 @@ func (c *Channel) Run(ctx context.Context, handle func(picoclaw.Inbound)) error 
 		c.log.Warn("dingtalk: allow_from is empty: everyone who can reach the bot may use it")
 	}
 	s, err := stream.New(stream.Config{
-		ClientID:     c.cfg.ClientID,
-		ClientSecret: c.cfg.ClientSecret,
-		APIBase:      c.cfg.APIBase,
-		HTTPClient:   c.cfg.HTTPClient,
-		Logger:       c.log,
-		Handler:      func(f *stream.Frame) int { return c.onFrame(f, handle) },
-		OnConnected:  c.cfg.OnConnected,
-		IdleTimeout:  c.cfg.IdleTimeout,
-		UserAgent:    c.cfg.UserAgent,
-		OpenTimeout:  c.cfg.CallTimeout,
-		Backoff:      c.cfg.Backoff,
+		ClientID:       c.cfg.ClientID,
+		ClientSecret:   c.cfg.ClientSecret,
+		APIBase:        c.cfg.APIBase,
+		HTTPClient:     c.cfg.HTTPClient,
+		Logger:         c.log,
+		Handler:        func(f *stream.Frame) int { return c.onFrame(f, handle) },
+		OnConnected:    c.cfg.OnConnected,
+		IdleTimeout:    c.cfg.IdleTimeout,
+		UserAgent:      c.cfg.UserAgent,
+		OpenTimeout:    c.cfg.CallTimeout,
+		Backoff:        c.cfg.Backoff,
+		CredentialKeys: c.cfg.CredentialKeys,
 	})
 	if err != nil {
 		return fmt.Errorf("dingtalk: run channel: %w", err)
@@ -284,7 +308,7 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 		// Answered here, without the model: nothing is silently dropped.
 		c.rememberRoute(m, chat, now)
 		c.log.Info("dingtalk: unsupported message type", "msg_id", m.MsgID, "msgtype", m.MsgType)
-		c.replyNow(picoclaw.Outbound{Channel: ChannelName, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
+		c.replyNow(picoclaw.Outbound{Channel: c.name, Chat: chat, ReplyTo: m.MsgID, SenderID: m.SenderKey(), Text: reply})
 		return stream.AckOK
 	}
 	text, atts = withQuote(m, text, atts)
@@ -293,8 +317,9 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 		return stream.AckOK
 	}
 	c.rememberRoute(m, chat, now)
+	c.lastMessage.Store(now.UnixNano())
 	handle(picoclaw.Inbound{
-		Channel:     ChannelName,
+		Channel:     c.name,
 		Chat:        chat,
 		SenderID:    m.SenderKey(),
 		SenderName:  m.SenderNick,

@@ -52,7 +52,7 @@ func (c *Channel) SendParts(ctx context.Context, out picoclaw.Outbound, from int
 }
 
 func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from int, accepted func(int, bool)) error {
-	key := picoclaw.NewSessionKey(ChannelName, out.Chat)
+	key := picoclaw.NewSessionKey(c.name, out.Chat)
 	if out.Chat.ID == "" {
 		return fmt.Errorf("dingtalk: send answer to %s: %w: empty chat id", key, errNoRoute)
 	}
@@ -111,7 +111,7 @@ func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound, from
 		d.webhook = r.webhook
 	}
 	if err := c.deliver(ctx, d, ReasoningHeader+"\n\n"+out.Text, from, accepted); err != nil {
-		return fmt.Errorf("dingtalk: send reasoning to %s: %w", picoclaw.NewSessionKey(ChannelName, chat), err)
+		return fmt.Errorf("dingtalk: send reasoning to %s: %w", picoclaw.NewSessionKey(c.name, chat), err)
 	}
 	return nil
 }
@@ -122,7 +122,7 @@ func (c *Channel) sendReasoning(ctx context.Context, out picoclaw.Outbound, from
 // one is a group if it looks like a conversation id, else a staff id.
 func (c *Channel) resolveChat(target string) (picoclaw.Peer, error) {
 	var p picoclaw.Peer
-	if strings.HasPrefix(target, ChannelName+":") {
+	if strings.HasPrefix(target, c.name+":") || strings.HasPrefix(target, ChannelName+":") {
 		_, chat, err := picoclaw.ParseSessionKey(target)
 		if err != nil {
 			return p, fmt.Errorf("chat %q: %w: %w", target, errNoRoute, err)
@@ -154,7 +154,7 @@ func (c *Channel) deliver(ctx context.Context, d delivery, text string, from int
 	if from >= len(parts) {
 		return nil
 	}
-	key := string(picoclaw.NewSessionKey(ChannelName, d.chat))
+	key := string(picoclaw.NewSessionKey(c.name, d.chat))
 	var fellOver error
 	send := func(i int, part string) error {
 		title := picoclaw.Title(part, 20)

@@ -37,7 +37,9 @@ func isImageExt(ext string) bool {
 }
 
 type sendFileTool struct {
-	api       MediaSender
+	// apis are the bots' OpenAPI clients by channel name: a file goes out
+	// as the bot of the chat it is sent to.
+	apis      map[string]MediaSender
 	workspace string
 	scope     picoclaw.SendScope
 }
@@ -45,9 +47,21 @@ type sendFileTool struct {
 // NewSendFileTool returns the send_file tool, which uploads a file from the
 // workspace and sends it to a DingTalk chat: the one the current message
 // came from, or the one chat_id names when scope allows it (see
-// picoclaw.SendScope: tools.message.allow_to).
+// picoclaw.SendScope: tools.message.allow_to). api is the one bot's,
+// named ChannelName; a nil api makes the tool refuse every call.
 func NewSendFileTool(api MediaSender, workspace string, scope picoclaw.SendScope) picoclaw.Tool {
-	return &sendFileTool{api: api, workspace: workspace, scope: scope}
+	apis := map[string]MediaSender{}
+	if api != nil {
+		apis[ChannelName] = api
+	}
+	return NewSendFileToolFor(apis, workspace, scope)
+}
+
+// NewSendFileToolFor is NewSendFileTool for several bots: apis holds each
+// bot's OpenAPI client by its channel name. A chat_id without a channel
+// ("direct:<id>", "group:<id>") names a chat of the current turn's bot.
+func NewSendFileToolFor(apis map[string]MediaSender, workspace string, scope picoclaw.SendScope) picoclaw.Tool {
+	return &sendFileTool{apis: apis, workspace: workspace, scope: scope}
 }
 
 func (t *sendFileTool) Def() picoclaw.ToolDef {
@@ -73,17 +87,18 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 	if err := decodeToolArgs(raw, &a); err != nil {
 		return "", fmt.Errorf(`send_file: invalid arguments: %w; expected a JSON object like {"path": "report.pdf"}`, err)
 	}
-	if t.api == nil {
+	if len(t.apis) == 0 {
 		return "", errors.New("send_file: sending files is not available in this mode")
 	}
 	path, err := workspaceFile(t.workspace, a.Path)
 	if err != nil {
 		return "", fmt.Errorf("send_file: %w", err)
 	}
-	chat, err := t.target(ctx, a.ChatID)
+	channel, chat, err := t.target(ctx, a.ChatID)
 	if err != nil {
 		return "", fmt.Errorf("send_file: %w", err)
 	}
+	api := t.apis[channel]
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("send_file: open %s: %w", a.Path, err)
@@ -110,7 +125,7 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 	}
 	// One byte over the cap, so that a file that grew after the size check
 	// is refused by the upload rather than cut short.
-	mediaID, err := t.api.UploadMedia(ctx, mediaType, name, io.LimitReader(f, maxSendFileSize+1))
+	mediaID, err := api.UploadMedia(ctx, mediaType, name, io.LimitReader(f, maxSendFileSize+1))
 	if err != nil {
 		return "", fmt.Errorf("send_file: upload %s: %w", name, err)
 	}
@@ -124,11 +139,11 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 		}
 		msg = openapi.FileMessage(mediaID, name, ext)
 	}
-	key := picoclaw.NewSessionKey(ChannelName, chat)
+	key := picoclaw.NewSessionKey(channel, chat)
 	if chat.Kind == picoclaw.ChatGroup {
-		err = t.api.SendGroup(ctx, chat.ID, msg)
+		err = api.SendGroup(ctx, chat.ID, msg)
 	} else {
-		err = t.api.SendDirect(ctx, []string{chat.ID}, msg)
+		err = api.SendDirect(ctx, []string{chat.ID}, msg)
 	}
 	if err != nil {
 		return "", fmt.Errorf("send_file: send %s to %s: %w", name, key, err)
@@ -136,33 +151,53 @@ func (t *sendFileTool) Call(ctx context.Context, raw json.RawMessage) (string, e
 	return fmt.Sprintf("sent %s (%s) to %s", name, humanSize(info.Size()), key), nil
 }
 
-// target is the chat chat_id names, else the chat the current message
-// came from.
-func (t *sendFileTool) target(ctx context.Context, chatID string) (picoclaw.Peer, error) {
+// target is the bot (channel) and chat chat_id names, else the chat the
+// current message came from.
+func (t *sendFileTool) target(ctx context.Context, chatID string) (string, picoclaw.Peer, error) {
+	current, own, inChat := t.scope.Current(ctx)
+	_, ours := t.apis[current]
+	var channel string
 	var chat picoclaw.Peer
 	if id := strings.TrimSpace(chatID); id != "" {
-		if !strings.HasPrefix(id, ChannelName+":") {
-			id = ChannelName + ":" + id // "direct:<id>" names a DingTalk chat too
+		ch, c, err := picoclaw.ParseSessionKey(id)
+		if _, known := t.apis[ch]; err != nil || !known {
+			// "direct:<id>" names a chat of the current bot (or the only one).
+			base := t.defaultChannel(current, inChat && ours)
+			ch, c, err = picoclaw.ParseSessionKey(base + ":" + id)
+			if err != nil {
+				return "", c, fmt.Errorf(`chat_id %q is not "%s:direct:<user id>" or "%s:group:<conversation id>"`, chatID, base, base)
+			}
 		}
-		var err error
-		if _, chat, err = picoclaw.ParseSessionKey(id); err != nil {
-			return chat, fmt.Errorf(`chat_id %q is not "%s:direct:<user id>" or "%s:group:<conversation id>"`, chatID, ChannelName, ChannelName)
-		}
+		channel, chat = ch, c
 	} else {
-		channel, own, ok := t.scope.Current(ctx)
-		chat = own
-		if !ok || channel != ChannelName || chat.ID == "" {
-			return chat, errors.New(`there is no current DingTalk chat: pass chat_id ("dingtalk:direct:<user id>" or "dingtalk:group:<conversation id>")`)
+		if !inChat || !ours || own.ID == "" {
+			return "", own, errors.New(`there is no current DingTalk chat: pass chat_id ("dingtalk:direct:<user id>" or "dingtalk:group:<conversation id>")`)
 		}
+		channel, chat = current, own
 	}
 	if chat.Kind == picoclaw.ChatDirect && strings.HasPrefix(chat.ID, "$:") {
 		// batchSend takes staff ids; a $:LWCP id is a user outside the organisation.
-		return chat, errors.New("this user has no staff id (not a member of the organisation), so DingTalk's API cannot send them files")
+		return "", chat, errors.New("this user has no staff id (not a member of the organisation), so DingTalk's API cannot send them files")
 	}
-	if err := t.scope.Check(ctx, ChannelName, chat); err != nil {
-		return chat, err
+	if err := t.scope.Check(ctx, channel, chat); err != nil {
+		return "", chat, err
 	}
-	return chat, nil
+	return channel, chat, nil
+}
+
+// defaultChannel is the bot a chat_id without a channel belongs to: the
+// current turn's, else ChannelName, else the only bot.
+func (t *sendFileTool) defaultChannel(current string, currentIsOurs bool) string {
+	if currentIsOurs {
+		return current
+	}
+	if _, ok := t.apis[ChannelName]; ok || len(t.apis) != 1 {
+		return ChannelName
+	}
+	for name := range t.apis {
+		return name
+	}
+	return ChannelName
 }
 
 // workspaceFile resolves p against the workspace and refuses anything that

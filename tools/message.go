@@ -90,7 +90,13 @@ func (t *MessageTool) target(ctx context.Context, a messageArgs) (string, picocl
 		return "", picoclaw.Peer{}, fmt.Errorf(`chat_id %q has an empty id or channel: expected "<channel>:direct:<id>" or "<channel>:group:<id>"`, a.ChatID)
 	}
 	if channel == "" {
-		channel = t.defaultChannel
+		// A bare id names a chat of the bot the turn answers as (each
+		// DingTalk bot is its own channel), else of the default channel.
+		if ch, _, ok := t.scope.Current(ctx); ok {
+			channel = ch
+		} else {
+			channel = t.defaultChannel
+		}
 	}
 	if channel == "" {
 		return "", picoclaw.Peer{}, errors.New(`channel is required: pass channel (e.g. "dingtalk") or a chat_id like "dingtalk:direct:<id>"`)

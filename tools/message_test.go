@@ -122,3 +122,27 @@ func TestSecurityMessageToStranger(t *testing.T) {
 		})
 	}
 }
+
+// TestMessageToolSeveralBots: with several DingTalk bots each is its own
+// channel. A bare chat id names a chat of the bot the turn answers as,
+// and the same user's chat with another bot is another chat: refused
+// unless tools.message.allow_to lists it.
+func TestMessageToolSeveralBots(t *testing.T) {
+	alice := picoclaw.Peer{Kind: picoclaw.ChatDirect, ID: "alice"}
+	origin := func(context.Context) (string, picoclaw.Peer, bool) { return "dingtalk-sales", alice, true }
+	var sent []picoclaw.Outbound
+	tool := NewMessageTool(func(_ context.Context, out picoclaw.Outbound) error {
+		sent = append(sent, out)
+		return nil
+	}, "dingtalk", picoclaw.SendScope{Origin: origin})
+	if _, err := tool.Call(context.Background(), json.RawMessage(`{"content":"x","chat_id":"alice","chat_type":"direct"}`)); err != nil {
+		t.Fatalf("bare id of the own chat: %v", err)
+	}
+	if len(sent) != 1 || sent[0].Channel != "dingtalk-sales" || sent[0].Chat != alice {
+		t.Fatalf("sent %+v, want one message to dingtalk-sales:direct:alice", sent)
+	}
+	_, err := tool.Call(context.Background(), json.RawMessage(`{"content":"x","chat_id":"dingtalk-work:direct:alice"}`))
+	if !errors.Is(err, picoclaw.ErrRecipientNotAllowed) || len(sent) != 1 {
+		t.Fatalf("the same user's chat with another bot: err %v, sent %+v; want a refusal", err, sent)
+	}
+}

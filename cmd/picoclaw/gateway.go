@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,9 +35,13 @@ their JSON path, e.g. PICOCLAW_CHANNEL_LIST_DINGTALK_SETTINGS_CLIENT_SECRET or
 PICOCLAW_CHANNELS_DINGTALK_CLIENT_ID; ` + "`status`" + ` shows what is set without
 printing it.
 
+Every enabled DingTalk entry of channel_list runs as its own bot, with its
+own connection and conversations; a bot whose credentials DingTalk refuses
+is retried while the others answer.
+
 While it runs, http://<gateway.host>:<gateway.port>/health (default
-127.0.0.1:18790) reports the process and its outbox, and /ready answers 200
-once every channel is connected.`,
+127.0.0.1:18790) reports the process, its outbox and each bot's state, and
+/ready answers 200 once every bot is connected.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuProfile != "" {
@@ -74,23 +76,13 @@ func (e *env) gateway(ctx context.Context) error {
 // errors) until ctx ends: `gateway`, and `sim` with its config pointed at
 // the fake DingTalk.
 func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) error {
-	bots := cfg.EnabledDingTalkBots()
-	if len(bots) == 0 {
+	if len(cfg.EnabledDingTalkBots()) == 0 {
 		return fmt.Errorf("gateway: no DingTalk bot is enabled in %s; set channel_list.<name>.enabled (or channels.dingtalk.enabled) to true", path)
 	}
 	// Both checks at once: a freshly onboarded config lists every field
 	// still to fill in.
 	if err := errors.Join(cfg.CheckDingTalk(path), cfg.CheckModelKeys(path)); err != nil {
 		return err
-	}
-	// cfg.Channels.DingTalk is the first enabled bot; running several in
-	// one gateway is a later step.
-	if len(bots) > 1 {
-		others := make([]string, 0, len(bots)-1)
-		for _, b := range bots[1:] {
-			others = append(others, b.Name)
-		}
-		log.Warn("gateway: several DingTalk bots are enabled; this build runs only the first", "running", bots[0].Name, "not_running", others)
 	}
 	// One gateway per data dir, checked before anything is opened or
 	// connected: two would share the journal and answer twice.
@@ -109,14 +101,34 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	}
 	// What a reload changes (allow lists, groups) is read from live.
 	live := newLiveSettings(cfg)
-	ch, err := e.dingtalkChannel(cfg, paths, live, bots[0].Name, log)
+	// Each enabled bot is its own channel, named by config.ChannelName.
+	bots, err := e.openBots(cfg, paths, live, log)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	// Deferred first, so it runs last: the shutdown steps deferred below
-	// (dispatcher, outbox) still send through the channel.
-	defer ch.Close()
-	channels := map[string]picoclaw.Channel{ch.Name(): ch}
+	// Deferred first, so they run last: the shutdown steps deferred below
+	// (dispatcher, outbox) still send through the channels.
+	defer func() {
+		for _, b := range bots {
+			_ = b.ch.Close()
+		}
+	}()
+	lookup := newBotLookup(bots)
+	channels := map[string]picoclaw.Channel{}
+	apis := map[string]dingtalk.MediaSender{}
+	media := map[string]*dingtalk.MediaResolver{}
+	for _, b := range bots {
+		name := b.ch.Name()
+		channels[name] = b.ch
+		apis[name] = b.ch.OpenAPI()
+		media[name] = &dingtalk.MediaResolver{
+			Downloader: b.ch.OpenAPI(), // a bot downloads its own messages' files
+			ChatDir:    paths.data.ChatMedia,
+			MaxSize:    int64(cfg.Agents.Defaults.MaxMediaSize),
+			Vision:     visionOf(cfg),
+			Logger:     log.With("component", "media", "channel", name),
+		}
+	}
 	send := func(ctx context.Context, out picoclaw.Outbound) error {
 		c, ok := channels[out.Channel]
 		if !ok {
@@ -130,7 +142,7 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	}
 	defer e.closeOutbox(ob, log)
 	send = viaOutbox(ob, send, log)
-	sendFile := dingtalk.NewSendFileTool(ch.OpenAPI(), cfg.Agents.Defaults.Workspace, sendScope(cfg))
+	sendFile := dingtalk.NewSendFileToolFor(apis, cfg.Agents.Defaults.Workspace, sendScope(cfg))
 	rt, err := newRuntime(ctx, cfg, paths, log, e.transport(), send, sendFile)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -139,19 +151,12 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	if err := rt.models.check(cfg); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	rt.router = live.router(bots[0].Name, ch.Name(), rt.models, log)
+	rt.router = live.router(lookup.botNames(), rt.models, log)
 	box, err := inbox.Open(paths.data.Inbox(), log.With("component", "inbox"))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer box.Close()
-	media := &dingtalk.MediaResolver{
-		Downloader: ch.OpenAPI(),
-		ChatDir:    paths.data.ChatMedia,
-		MaxSize:    int64(cfg.Agents.Defaults.MaxMediaSize),
-		Vision:     visionOf(cfg),
-		Logger:     log.With("component", "media"),
-	}
 	k, err := intake.New(intake.Config{Journal: box, Send: send, Logger: log})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -159,11 +164,17 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	// Closed before the outbox (deferred later, runs earlier): its busy
 	// answers go through it.
 	defer k.Close()
-	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(ch, k.AfterTurn),
-		Attempt: k.Attempt, DeadLetter: k.DeadLetter, Stream: ch.StreamSink,
-		Prepare: withThinking(ch, func(ctx context.Context, in *picoclaw.Inbound) {
-			if in.Channel == dingtalk.ChannelName && len(in.Attachments) > 0 {
-				_ = media.Resolve(ctx, in) // failures become notes for the model
+	disp := rt.agent.NewDispatcher(agent.DispatcherOptions{Logger: log, AfterTurn: withThinkingDone(lookup, k.AfterTurn),
+		Attempt: k.Attempt, DeadLetter: k.DeadLetter,
+		Stream: func(in picoclaw.Inbound) picoclaw.StreamSink {
+			if ch := lookup.channel(in.Channel); ch != nil {
+				return ch.StreamSink(in)
+			}
+			return nil
+		},
+		Prepare: withThinking(lookup, func(ctx context.Context, in *picoclaw.Inbound) {
+			if m, ok := media[in.Channel]; ok && len(in.Attachments) > 0 {
+				_ = m.Resolve(ctx, in) // failures become notes for the model
 			}
 		})})
 	k.Attach(disp)
@@ -175,7 +186,7 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	}
 	ws := cfg.Agents.Defaults.Workspace
 
-	health, err := startHealth(cfg.Gateway.Host, cfg.Gateway.Port, channels, ob, log)
+	health, err := startHealth(cfg.Gateway.Host, cfg.Gateway.Port, channels, ob, botStatuses(bots), log)
 	if err != nil {
 		return err
 	}
@@ -188,11 +199,16 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	}
 	defer stopWatch()
 
-	log.Info("gateway starting", "config", path, "workspace", ws, "data_dir", paths.data.Root(), "model", cfg.Agents.Defaults.ModelName, "pid", os.Getpid())
+	names := make([]string, 0, len(bots))
+	for _, b := range bots {
+		names = append(names, b.Name())
+	}
+	log.Info("gateway starting", "config", path, "workspace", ws, "data_dir", paths.data.Root(), "model", cfg.Agents.Defaults.ModelName,
+		"bots", names, "pid", os.Getpid())
 	// The message is on disk before handle returns, that is before the
 	// frame is acked: a crash after the ack loses nothing.
 	defer e.announceStop(ctx, disp, log)()
-	runErr := ch.Run(ctx, k.Accept)
+	runErr := runBots(ctx, bots, k.Accept, log)
 	e.finishTurns(disp, log)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("gateway: %w", runErr)
@@ -206,35 +222,4 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 func visionOf(cfg *config.Config) bool {
 	ms := cfg.Models(cfg.Agents.Defaults.ModelName)
 	return len(ms) == 0 || ms[0].Vision == nil || *ms[0].Vision
-}
-
-// dingtalkChannel builds the DingTalk channel from the first enabled bot
-// (cfg.Channels.DingTalk, whichever layout the file used).
-func (e *env) dingtalkChannel(cfg *config.Config, p paths, live *liveSettings, bot string, log *slog.Logger) (*dingtalk.Channel, error) {
-	dt := cfg.Channels.DingTalk
-	return dingtalk.NewChannel(dingtalk.ChannelConfig{
-		ClientID:           dt.ClientID,
-		ClientSecret:       dt.ClientSecret,
-		APIBase:            dt.APIBase,
-		AllowFrom:          dt.AllowFrom,
-		MentionOnly:        dt.GroupTrigger.MentionOnlyOrDefault(),
-		Prefixes:           dt.GroupTrigger.Prefixes,
-		Group:              live.groupRule(bot),
-		Direct:             live.directAllow(bot),
-		ReasoningChannelID: dt.ReasoningChannelID,
-		ReplyAtSender:      dt.ReplyAtSender,
-		ThinkingReaction:   dt.ThinkingReaction,
-		CardTemplateID:     dt.CardTemplateID,
-		CardUpdate:         dt.CardUpdateInterval(),
-		StateDir:           p.data.State(),
-		UserAgent:          userAgent(),
-		Logger:             log.With("channel", "dingtalk"),
-		// A generous bound: media downloads of up to max_media_size.
-		HTTPClient: &http.Client{Transport: e.transport(), Timeout: 2 * time.Minute},
-		ChatLimit:  dt.ChatLimit,
-		ChatWindow: time.Duration(dt.ChatWindowSeconds) * time.Second,
-		// Stream open, token, sends and webhooks: 15 s each (0 = default).
-		CallTimeout:  e.tuning.callTimeout,
-		CallRetryMin: e.tuning.minBackoff, CallRetryMax: e.tuning.maxBackoff,
-	})
 }

@@ -36,7 +36,9 @@ type cardChannel interface{ CardStats() dingtalk.CardStats }
 // outboxStats is what /health reports about undelivered answers.
 type outboxStats interface{ Stats() outbox.Stats }
 
-func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob outboxStats, log *slog.Logger) (*healthServer, error) {
+// startHealth serves /health and /ready; bots, when set, lists every
+// DingTalk bot with its state and last message in /health.
+func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob outboxStats, bots func() []botStatus, log *slog.Logger) (*healthServer, error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -51,12 +53,25 @@ func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob
 		if ob != nil {
 			body["outbox"] = outboxHealth(ob.Stats(), time.Now())
 		}
+		var cards map[string]int64
 		for _, c := range channels {
 			if cc, ok := c.(cardChannel); ok {
+				// Summed over the bots: the cost of streaming, all told.
 				st := cc.CardStats()
-				body["cards"] = map[string]int64{"created": st.Created, "streaming_updates": st.Updates,
-					"finalized": st.Finalized, "fallbacks": st.Fallbacks}
+				if cards == nil {
+					cards = map[string]int64{}
+				}
+				cards["created"] += st.Created
+				cards["streaming_updates"] += st.Updates
+				cards["finalized"] += st.Finalized
+				cards["fallbacks"] += st.Fallbacks
 			}
+		}
+		if cards != nil {
+			body["cards"] = cards
+		}
+		if bots != nil {
+			body["bots"] = bots()
 		}
 		writeJSON(w, http.StatusOK, body)
 	})

@@ -56,7 +56,8 @@ func (m *modelSet) get(name string) (picoclaw.Provider, string, error) {
 	return c.provider, c.id, nil
 }
 
-// check builds the model of every group of cfg's bots that names one, so
+// check builds the model of every bot, and every group of cfg's bots,
+// that names one, so
 // that no turn meets a model it cannot call. A model_name missing from the
 // model_list the process started with is an error naming the key: adding
 // models needs a restart.
@@ -68,6 +69,11 @@ func (m *modelSet) check(cfg *config.Config) error {
 		}
 	}
 	for _, b := range cfg.DingTalkBots {
+		if b.ModelName != "" {
+			if _, _, err := m.get(b.ModelName); err != nil {
+				return fmt.Errorf("config: %s: %w", b.Path("model_name"), err)
+			}
+		}
 		for _, cid := range slices.Sorted(maps.Keys(b.Groups)) {
 			name := b.Groups[cid].ModelName
 			if name == "" {

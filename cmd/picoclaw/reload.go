@@ -64,27 +64,36 @@ func (l *liveSettings) directAllow(bot string) func() []string {
 	return func() []string { return l.bot(bot).AllowFrom }
 }
 
-// router gives the turns of a bot's group chats (inbound on channel) the
-// group's system_prompt and model_name. Every model_name was built by
-// modelSet.check when its config was loaded, so get does not fail here;
-// if it did, the turn is answered by the default model and says so in the
-// log.
-func (l *liveSettings) router(bot, channel string, models *modelSet, log *slog.Logger) func(picoclaw.Inbound) agent.Route {
+// router gives the turns of each bot (bots by channel name) its model:
+// a group chat's system_prompt and model_name, else the bot's own
+// model_name (settings.model_name, read at start), else the default.
+// Every model_name was built by modelSet.check when its config was
+// loaded, so get does not fail here; if it did, the turn is answered by
+// the default model and says so in the log.
+func (l *liveSettings) router(bots map[string]config.DingTalkBot, models *modelSet, log *slog.Logger) func(picoclaw.Inbound) agent.Route {
 	return func(in picoclaw.Inbound) agent.Route {
-		if in.Channel != channel || in.Chat.Kind != picoclaw.ChatGroup {
+		bot, ok := bots[in.Channel]
+		if !ok {
 			return agent.Route{}
 		}
-		g := l.bot(bot).Group(in.Chat.ID)
-		r := agent.Route{Prompt: g.SystemPrompt}
-		if g.ModelName == "" {
+		var r agent.Route
+		model := bot.ModelName
+		if in.Chat.Kind == picoclaw.ChatGroup {
+			g := l.bot(bot.Name).Group(in.Chat.ID)
+			r.Prompt = g.SystemPrompt
+			if g.ModelName != "" {
+				model = g.ModelName
+			}
+		}
+		if model == "" {
 			return r
 		}
-		p, id, err := models.get(g.ModelName)
+		p, id, err := models.get(model)
 		if err != nil {
-			log.Error("gateway: group model unavailable; answering with the default model", "group", in.Chat.ID, "err", err)
+			log.Error("gateway: chat's model unavailable; answering with the default model", "bot", bot.Name, "chat", in.Chat.ID, "err", err)
 			return r
 		}
-		r.Provider, r.Model, r.ModelEntry = p, id, g.ModelName
+		r.Provider, r.Model, r.ModelEntry = p, id, model
 		return r
 	}
 }

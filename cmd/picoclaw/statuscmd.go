@@ -60,13 +60,7 @@ and status reports the error here too.`,
 			if len(d.ModelFallbacks) > 0 {
 				fmt.Fprintf(w, "fallbacks: %v\n", d.ModelFallbacks)
 			}
-			dt := cfg.Channels.DingTalk
-			if dt.Enabled {
-				fmt.Fprintf(w, "dingtalk:  enabled (client_id %s, client_secret %s, allow_from %s)\n",
-					setOrNot(dt.ClientID != ""), setOrNot(dt.ClientSecret != ""), allowDesc(dt))
-			} else {
-				fmt.Fprintln(w, "dingtalk:  disabled")
-			}
+			printBots(cmd.Context(), w, cfg, time.Now())
 			fmt.Fprintf(w, "gateway:   http://%s (/health, /ready)\n", net.JoinHostPort(cfg.Gateway.Host, strconv.Itoa(cfg.Gateway.Port)))
 			private := []string{path}
 			if data, err := datadir.New(d.DataDir); err == nil {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"picoclaw"
-	"picoclaw/dingtalk"
 )
 
 // endCardTimeout bounds ending the card of a turn that failed.
@@ -16,9 +15,9 @@ const endCardTimeout = 5 * time.Second
 // then runs prepare. The reaction comes off when the channel delivers the
 // turn's answer, or, by withThinkingDone, when the turn ends in a way that
 // will send none. It never waits on DingTalk.
-func withThinking(ch *dingtalk.Channel, prepare func(context.Context, *picoclaw.Inbound)) func(context.Context, *picoclaw.Inbound) {
+func withThinking(bots botLookup, prepare func(context.Context, *picoclaw.Inbound)) func(context.Context, *picoclaw.Inbound) {
 	return func(ctx context.Context, in *picoclaw.Inbound) {
-		if in.Channel == dingtalk.ChannelName {
+		if ch := bots.channel(in.Channel); ch != nil {
 			ch.StartThinking(in.MessageID)
 		}
 		if prepare != nil {
@@ -31,9 +30,9 @@ func withThinking(ch *dingtalk.Channel, prepare func(context.Context, *picoclaw.
 // was stopped or given up, or was cut short by a shutdown (a turn run
 // again later puts it back): such a turn may deliver no answer. Then it
 // runs after.
-func withThinkingDone(ch *dingtalk.Channel, after func(picoclaw.Inbound, error)) func(picoclaw.Inbound, error) {
+func withThinkingDone(bots botLookup, after func(picoclaw.Inbound, error)) func(picoclaw.Inbound, error) {
 	return func(in picoclaw.Inbound, err error) {
-		if in.Channel == dingtalk.ChannelName && err != nil {
+		if ch := bots.channel(in.Channel); ch != nil && err != nil {
 			ch.StopThinking(in.MessageID)
 			// A card still streaming gets no answer now: it ends showing
 			// what it had, marked stopped (bounded: this runs on the

@@ -35,6 +35,11 @@ type BotMessage struct {
 	WebhookTTL        time.Duration // default 90 min
 	// Quote makes the message a quote reply (see QuotedMessage).
 	Quote *QuotedMessage
+	// App is the client id of the app (robot) the message is sent to: it
+	// goes down that app's most recent live socket, carries its robotCode,
+	// and its session webhook answers as that app. "" means the most
+	// recent live socket of any app, as the first app.
+	App string
 }
 
 // QuotedMessage is a message the user quotes ("replies to") in DingTalk.
@@ -68,6 +73,7 @@ type Pushed struct {
 	Session        string // the session token inside SessionWebhook
 	Data           string // the frame's data string
 	Frame          []byte
+	App            string // BotMessage.App: Redeliver uses the same app's socket
 }
 
 // botData is the data document, fields in the order of the logged sample.
@@ -152,7 +158,7 @@ const (
 // /v1.0/im/bot/messages/get on the most recent live socket. It opens a fresh
 // session webhook for the message.
 func (s *Server) PushBotMessage(m BotMessage) (Pushed, error) {
-	c, err := s.live()
+	c, err := s.liveFor(m.App)
 	if err != nil {
 		return Pushed{}, err
 	}
@@ -165,14 +171,14 @@ func (s *Server) PushBotMessage(m BotMessage) (Pushed, error) {
 		return Pushed{}, fmt.Errorf("dingtalktest: encode bot message: %w", err)
 	}
 	p := Pushed{MsgID: d.MsgID, ConversationID: d.ConversationID,
-		SessionWebhook: d.SessionWebhook, Session: token, Data: string(raw)}
+		SessionWebhook: d.SessionWebhook, Session: token, Data: string(raw), App: m.App}
 	return s.pushData(c, p)
 }
 
 // Redeliver pushes the same data again under a new header messageId, as
 // DingTalk does when an ack is missing or slow.
 func (s *Server) Redeliver(p Pushed) (Pushed, error) {
-	c, err := s.live()
+	c, err := s.liveFor(p.App)
 	if err != nil {
 		return Pushed{}, err
 	}
@@ -186,9 +192,13 @@ func (s *Server) pushData(c *wsConn, p Pushed) (Pushed, error) {
 }
 
 // directConversation gives each sender a stable single-chat id, as DingTalk
-// keeps one conversation per user and bot.
-func directConversation(sender string) string {
+// keeps one conversation per user and bot: app is "" for the first app
+// (whose ids stay what they always were), else the other app's client id.
+func directConversation(app, sender string) string {
 	h := fnv.New64a()
+	if app != "" {
+		_, _ = h.Write([]byte(app + "|"))
+	}
 	_, _ = h.Write([]byte(sender))
 	return fmt.Sprintf("cidDM%016x==", h.Sum64())
 }
@@ -281,7 +291,13 @@ func (s *Server) botData(m BotMessage) (botData, string, error) {
 	} else {
 		d.ConversationType = "1"
 		if d.ConversationID == "" {
-			d.ConversationID = directConversation(sender)
+			s.mu.Lock()
+			app := m.App
+			if app == s.ClientID {
+				app = ""
+			}
+			s.mu.Unlock()
+			d.ConversationID = directConversation(app, sender)
 		}
 		if m.InAtList {
 			at := true
@@ -295,8 +311,12 @@ func (s *Server) botData(m BotMessage) (botData, string, error) {
 
 	s.mu.Lock()
 	d.RobotCode = s.ClientID
+	if m.App != "" {
+		d.RobotCode = m.App
+	}
+	app := d.RobotCode
 	s.mu.Unlock()
-	token := s.openSession(d.ConversationID, d.MsgID, now.Add(ttl))
+	token := s.openSession(d.ConversationID, d.MsgID, app, now.Add(ttl))
 	d.SessionWebhook = s.oapiBase + WebhookPath + "?session=" + token
 	return d, token, nil
 }

@@ -20,6 +20,9 @@ type CardCallback struct {
 	SpaceType  string
 	ActionIDs  []string
 	Params     map[string]any
+	// App is the client id of the app whose card was pressed: the press
+	// goes down that app's socket. "" means the most recent of any app.
+	App string
 }
 
 type cardCallbackData struct {
@@ -33,10 +36,10 @@ type cardCallbackData struct {
 }
 
 // PushCardCallback sends cb as a CALLBACK frame on TopicCardCallback on the
-// most recent live socket; its ack is recorded like any other (WaitAck
+// most recent live socket (of cb.App, when set); its ack is recorded like any other (WaitAck
 // with the returned MessageID).
 func (s *Server) PushCardCallback(cb CardCallback) (Pushed, error) {
-	c, err := s.live()
+	c, err := s.liveFor(cb.App)
 	if err != nil {
 		return Pushed{}, err
 	}
@@ -54,6 +57,6 @@ func (s *Server) PushCardCallback(cb CardCallback) (Pushed, error) {
 		return Pushed{}, fmt.Errorf("dingtalktest: encode card callback: %w", err)
 	}
 	f, id := s.callbackFrame(c.info.ID, TopicCardCallback, string(raw))
-	p := Pushed{Data: string(raw), MessageID: id, ConnectionID: c.info.ID, Frame: f.encode()}
+	p := Pushed{Data: string(raw), MessageID: id, ConnectionID: c.info.ID, Frame: f.encode(), App: cb.App}
 	return p, c.send(p.Frame)
 }

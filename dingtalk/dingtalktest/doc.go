@@ -16,6 +16,11 @@
 // chat by either route, for "answered exactly once". Wire shapes follow the fixtures in testdata/
 // and are checked against the official Go Stream SDK in sdk_test.go.
 //
+// AddApp registers more apps beside ClientID/ClientSecret, as one
+// DingTalk serves many robots: each has its own credentials, stream
+// sockets, tokens and robotCode; BotMessage.App pushes to a chosen app and
+// Reply.App tells which app's session webhook a reply went through.
+//
 // StartTLS (after NewUnstartedServer) serves the same over TLS under
 // DingTalk's own host names with a CA made for the server, for clients
 // that keep the real https://api.dingtalk.com URLs; Client returns an HTTP

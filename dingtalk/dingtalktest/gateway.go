@@ -99,7 +99,8 @@ func (s *Server) handleOpen(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.notifyLocked()
-	rec.SecretOK = jsonErr == nil && body.ClientSecret != "" && body.ClientSecret == s.ClientSecret
+	secret, known := s.appSecretLocked(body.ClientID)
+	rec.SecretOK = jsonErr == nil && known && body.ClientSecret != "" && body.ClientSecret == secret
 
 	if len(s.openFail) > 0 {
 		f := s.openFail[0]
@@ -120,14 +121,14 @@ func (s *Server) handleOpen(w http.ResponseWriter, r *http.Request) {
 		rec.Status = http.StatusBadRequest
 		s.opens = append(s.opens, rec)
 		writeAPIError(w, rec.Status, "invalidParameter", "请求参数不合法")
-	case body.ClientID == "" || body.ClientID != s.ClientID || !rec.SecretOK:
+	case !known || !rec.SecretOK:
 		rec.Status = http.StatusUnauthorized
 		s.opens = append(s.opens, rec)
 		writeAPIError(w, rec.Status, "authFailed", "鉴权失败")
 	default:
 		rec.Status = http.StatusOK
 		rec.Ticket = newUUID()
-		s.tickets[rec.Ticket] = time.Now().Add(s.TicketTTL)
+		s.tickets[rec.Ticket] = ticket{expires: time.Now().Add(s.TicketTTL), app: body.ClientID}
 		s.opens = append(s.opens, rec)
 		endpoint := s.wsBase + ConnectPath
 		writeJSON(w, http.StatusOK, map[string]string{"endpoint": endpoint, "ticket": rec.Ticket})
@@ -150,11 +151,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// takeTicket consumes a ticket: single use, valid until it expires.
-func (s *Server) takeTicket(t string) bool {
+// ticket is an issued connection ticket and the app it was issued to.
+type ticket struct {
+	expires time.Time
+	app     string
+}
+
+// takeTicket consumes a ticket: single use, valid until it expires. It
+// returns the app the ticket was issued to.
+func (s *Server) takeTicket(t string) (app string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	exp, ok := s.tickets[t]
+	tk, ok := s.tickets[t]
 	delete(s.tickets, t)
-	return ok && time.Now().Before(exp)
+	return tk.app, ok && time.Now().Before(tk.expires)
 }

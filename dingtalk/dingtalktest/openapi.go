@@ -25,15 +25,17 @@ const (
 // OpenAPIRequest records one call to an OpenAPI path (faults included).
 type OpenAPIRequest struct {
 	Path     string
-	Status   int  // the HTTP status the fake answered
-	Errcode  int  // media/upload only: the errcode answered
-	TokenOK  bool // the call carried a valid access token
-	HadToken bool // the call carried any access token
+	Status   int    // the HTTP status the fake answered
+	Errcode  int    // media/upload only: the errcode answered
+	TokenOK  bool   // the call carried a valid access token
+	HadToken bool   // the call carried any access token
+	App      string // the client id the token was issued to ("" without a valid token)
 }
 
 type tokenInfo struct {
 	expires time.Time
 	revoked bool
+	app     string // the client id (appKey) it was issued to
 }
 
 type apiFault struct {
@@ -223,7 +225,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		rec.Status = http.StatusBadRequest
 		s.recordLocked(rec)
 		writeAPIError(w, rec.Status, "MissingParameter", "缺少参数 appKey 或 appSecret")
-	case in.AppKey != s.ClientID || in.AppSecret != s.ClientSecret:
+	case !s.appKeyOKLocked(in.AppKey, in.AppSecret):
 		rec.Status = http.StatusBadRequest
 		s.recordLocked(rec)
 		// The official sample carries no requestid.
@@ -236,7 +238,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			ttl = DefaultTokenTTL
 		}
 		tok := randHex(32)
-		s.oa.tokens[tok] = &tokenInfo{expires: time.Now().Add(ttl)}
+		s.oa.tokens[tok] = &tokenInfo{expires: time.Now().Add(ttl), app: in.AppKey}
 		s.oa.issued++
 		writeJSON(w, http.StatusOK, struct {
 			AccessToken string `json:"accessToken"`
@@ -271,6 +273,9 @@ func (s *Server) beginAPICall(w http.ResponseWriter, r *http.Request, path strin
 		return rec, false
 	}
 	rec = OpenAPIRequest{Path: path, HadToken: tok != "", TokenOK: s.tokenValidLocked(tok)}
+	if rec.TokenOK {
+		rec.App = s.oa.tokens[tok].app
+	}
 	if !rec.TokenOK {
 		rec.Status = http.StatusBadRequest
 		s.recordLocked(rec)

@@ -128,10 +128,10 @@ func (s *Server) handleCardCreate(w http.ResponseWriter, r *http.Request) {
 	case !strings.HasPrefix(in.OpenSpaceID, "dtv1.card//") || spaceID == "" || (spaceType != "IM_ROBOT" && !group):
 		fail("invalidParameter", "openSpaceId 格式不正确")
 	case group && (in.ImGroupOpenSpaceModel == nil || in.ImGroupOpenDeliverModel == nil ||
-		in.ImGroupOpenDeliverModel.RobotCode != s.robotCodeLocked()):
+		in.ImGroupOpenDeliverModel.RobotCode != s.robotCodeForLocked(rec.App)):
 		fail("invalidParameter", "群聊场域需要 imGroupOpenSpaceModel 和带 robotCode 的 imGroupOpenDeliverModel")
 	case !group && (in.ImRobotOpenSpaceModel == nil || in.ImRobotOpenDeliverModel == nil ||
-		in.ImRobotOpenDeliverModel.RobotCode != s.robotCodeLocked() || in.ImRobotOpenDeliverModel.SpaceType != "IM_ROBOT"):
+		in.ImRobotOpenDeliverModel.RobotCode != s.robotCodeForLocked(rec.App) || in.ImRobotOpenDeliverModel.SpaceType != "IM_ROBOT"):
 		fail("invalidParameter", "单聊场域需要 imRobotOpenSpaceModel 和 spaceType 为 IM_ROBOT、带 robotCode 的 imRobotOpenDeliverModel")
 	case s.oa.cards.byTrack[in.OutTrackID] != nil:
 		fail("invalidParameter", "outTrackId 已存在")

@@ -72,7 +72,7 @@ func (s *Server) handleEmotion(w http.ResponseWriter, r *http.Request, path stri
 	}
 	conv, known := s.messageConversationLocked(in.OpenMsgID)
 	switch {
-	case in.RobotCode != s.robotCodeLocked():
+	case in.RobotCode != s.robotCodeForLocked(rec.App):
 		fail("robotCode 不存在")
 		return
 	case !known:

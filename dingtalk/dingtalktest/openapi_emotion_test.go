@@ -9,7 +9,7 @@ import (
 // and keep the reactions on each message.
 func TestEmotionEndpoints(t *testing.T) {
 	s := newServer(t)
-	s.openSession("cidCONV==", "msgONE", time.Now().Add(time.Hour))
+	s.openSession("cidCONV==", "msgONE", "", time.Now().Add(time.Hour))
 	tok := getToken(t, s)
 	body := func(mod func(map[string]any)) map[string]any {
 		b := map[string]any{"robotCode": s.ClientID, "openMsgId": "msgONE", "openConversationId": "cidCONV==",

@@ -90,7 +90,7 @@ func (s *Server) handleRobotSend(w http.ResponseWriter, r *http.Request, path, k
 	case json.Unmarshal(raw, &in) != nil:
 		fail("请求体不是合法的 JSON")
 		return
-	case in.RobotCode != s.robotCodeLocked():
+	case in.RobotCode != s.robotCodeForLocked(rec.App):
 		fail("robotCode 不存在")
 		return
 	case !knownMsgKey(in.MsgKey):
@@ -161,7 +161,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.Unmarshal(raw, &in)
 	_, known := s.oa.files[in.DownloadCode]
-	if in.RobotCode != s.robotCodeLocked() || !known {
+	if in.RobotCode != s.robotCodeForLocked(rec.App) || !known {
 		rec.Status = http.StatusBadRequest
 		s.recordLocked(rec)
 		writeAPIError(w, rec.Status, "invalidParameter", "downloadCode 或 robotCode 不合法")

@@ -62,13 +62,15 @@ type Server struct {
 	// changed fires on every recorded change; replied only when a webhook
 	// message is delivered, and ackWait per awaited messageId, so that a
 	// waiter wakes only for what it may be waiting for.
-	changed  signal
-	replied  signal
-	ackWait  map[string]chan struct{}
-	ackIdx   map[string]int // messageId → index in acks of its first ack
-	closed   bool
-	seq      uint64
-	tickets  map[string]time.Time
+	changed signal
+	replied signal
+	ackWait map[string]chan struct{}
+	ackIdx  map[string]int // messageId → index in acks of its first ack
+	closed  bool
+	seq     uint64
+	tickets map[string]ticket
+	// apps are the apps beyond the first (ClientID): client id → secret.
+	apps     map[string]string
 	openFail []openFault
 	opens    []OpenRequest
 	conns    []*wsConn
@@ -112,7 +114,7 @@ func NewUnstartedServer() *Server {
 		BotUserID:       "$:LWCP_v1:$BOTxDINGTALKxIDx0000000000000000",
 		ackWait:         map[string]chan struct{}{},
 		ackIdx:          map[string]int{},
-		tickets:         map[string]time.Time{},
+		tickets:         map[string]ticket{},
 		sessions:        map[string]*session{},
 		closing:         make(chan struct{}),
 	}

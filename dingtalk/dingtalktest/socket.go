@@ -19,6 +19,7 @@ var ErrNoConnection = errors.New("dingtalktest: no live stream connection")
 type ConnInfo struct {
 	Number   int    // 1 for the first socket accepted, 2 for the next…
 	ID       string // the connectionId header of frames sent on it
+	App      string // the client id of the app whose ticket opened it
 	Open     bool
 	Draining bool // a disconnect frame was sent; nothing new is pushed here
 	Zombie   bool
@@ -48,7 +49,8 @@ type wsConn struct {
 const writeTimeout = 5 * time.Second
 
 func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
-	if !s.takeTicket(r.URL.Query().Get("ticket")) {
+	app, ok := s.takeTicket(r.URL.Query().Get("ticket"))
+	if !ok {
 		writeAPIError(w, http.StatusUnauthorized, "invalidTicket", "ticket 不存在或已过期")
 		return
 	}
@@ -68,7 +70,7 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	defer ws.CloseNow()
 	ws.SetReadLimit(1 << 20)
-	c := &wsConn{ws: ws, nc: netConnFrom(r.Context()), info: ConnInfo{ID: newUUID(), Open: true}}
+	c := &wsConn{ws: ws, nc: netConnFrom(r.Context()), info: ConnInfo{ID: newUUID(), App: app, Open: true}}
 
 	s.mu.Lock()
 	if s.closed || c.nc == nil {
@@ -230,15 +232,9 @@ func (s *Server) SetZombie(on bool) {
 	}
 }
 
-// liveLocked returns the most recent open socket that is not draining.
-func (s *Server) liveLocked() *wsConn {
-	for i := len(s.conns) - 1; i >= 0; i-- {
-		if c := s.conns[i]; c.info.Open && !c.info.Draining {
-			return c
-		}
-	}
-	return nil
-}
+// liveLocked returns the most recent open socket that is not draining,
+// of any app.
+func (s *Server) liveLocked() *wsConn { return s.liveForLocked("") }
 
 func (s *Server) live() (*wsConn, error) {
 	s.mu.Lock()

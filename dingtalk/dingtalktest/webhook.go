@@ -29,6 +29,7 @@ type Reply struct {
 	Session        string // the session token of the webhook URL
 	ConversationID string
 	MsgID          string // data.msgId of the message the session belongs to
+	App            string // the client id of the app whose message opened the session
 	MsgType        string
 	Title          string // markdown / actionCard title
 	Text           string // text.content, or markdown / actionCard text
@@ -38,14 +39,14 @@ type Reply struct {
 }
 
 type session struct {
-	conversationID, msgID string
-	expires               time.Time
+	conversationID, msgID, app string
+	expires                    time.Time
 }
 
-func (s *Server) openSession(conversationID, msgID string, expires time.Time) string {
+func (s *Server) openSession(conversationID, msgID, app string, expires time.Time) string {
 	token := randHex(32)
 	s.mu.Lock()
-	s.sessions[token] = &session{conversationID, msgID, expires}
+	s.sessions[token] = &session{conversationID, msgID, app, expires}
 	s.mu.Unlock()
 	return token
 }
@@ -188,7 +189,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		answer(ErrcodeBadRequest, "缺少参数 json")
 		return
 	}
-	rep := Reply{Session: token, ConversationID: ss.conversationID, MsgID: ss.msgID, MsgType: m.MsgType, Body: body}
+	rep := Reply{Session: token, ConversationID: ss.conversationID, MsgID: ss.msgID, App: ss.app, MsgType: m.MsgType, Body: body}
 	switch {
 	case m.MsgType == "text" && m.Text != nil:
 		rep.Text = m.Text.Content

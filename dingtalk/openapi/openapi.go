@@ -66,6 +66,9 @@ type Config struct {
 	// DefaultMaxBackoff. QPS throttling waits about a second, or about
 	// MaxBackoff when that is shorter.
 	MinBackoff, MaxBackoff time.Duration
+	// CredentialKeys names, in a rejected-credentials error, where the
+	// user fixes them; default "channels.dingtalk.client_id/client_secret".
+	CredentialKeys string
 }
 
 // Defaults of Config's retry waits.

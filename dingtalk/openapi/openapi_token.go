@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,7 +104,7 @@ func (a *Client) fetchToken(ctx context.Context) (string, time.Duration, error) 
 	var ae *Error
 	if errors.As(err, &ae) && errors.Is(err, picoclaw.ErrAuth) {
 		return "", 0, fmt.Errorf("dingtalk: get access token: DingTalk rejected the app credentials; "+
-			"check channels.dingtalk.client_id/client_secret (the app's AppKey and AppSecret): %w", ae)
+			"check %s (the app's AppKey and AppSecret): %w", cmp.Or(a.cfg.CredentialKeys, "channels.dingtalk.client_id/client_secret"), ae)
 	}
 	if err != nil {
 		return "", 0, err

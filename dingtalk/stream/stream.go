@@ -56,7 +56,15 @@ type Config struct {
 	// "dingtalk-sdk-go/<version>"); default DefaultUserAgent. The caller
 	// knows its build; this package does not read build info.
 	UserAgent string
+	// CredentialKeys names, in a rejected-credentials error, where the
+	// user fixes them; default DefaultCredentialKeys. A gateway with
+	// several bots names each bot's own keys.
+	CredentialKeys string
 }
+
+// DefaultCredentialKeys is where a single bot's credentials are
+// configured (PicoClaw v0.2.6's layout).
+const DefaultCredentialKeys = "channels.dingtalk.client_id/client_secret"
 
 // Client is a DingTalk Stream Mode client: it opens a connection, reads
 // frames, acks them, answers pings, follows disconnects with a warm

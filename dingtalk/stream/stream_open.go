@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -59,6 +60,7 @@ type authError struct {
 	Status  int
 	Code    string
 	Message string
+	Keys    string // where to fix the credentials
 }
 
 func (e *authError) Error() string {
@@ -66,8 +68,8 @@ func (e *authError) Error() string {
 	if e.Message != "" {
 		detail += ": " + e.Message
 	}
-	return fmt.Sprintf("dingtalk: open connection: credentials rejected (%d %s); check channels.dingtalk.client_id/client_secret",
-		e.Status, strings.TrimSpace(detail))
+	return fmt.Sprintf("dingtalk: open connection: credentials rejected (%d %s); check %s",
+		e.Status, strings.TrimSpace(detail), cmp.Or(e.Keys, DefaultCredentialKeys))
 }
 
 func (e *authError) Unwrap() error { return picoclaw.ErrAuth }
@@ -116,7 +118,7 @@ func (s *Client) parseOpen(status int, raw []byte) (endpoint, error) {
 			s.snippet([]byte(ans.Endpoint)), picoclaw.ErrBadResponse)
 	}
 	if status == http.StatusUnauthorized || status == http.StatusForbidden || (isJSON && wire.AuthCodes[ans.Code]) {
-		e := &authError{Status: status, Code: ans.Code, Message: s.snippet([]byte(ans.Message))}
+		e := &authError{Status: status, Code: ans.Code, Message: s.snippet([]byte(ans.Message)), Keys: s.cfg.CredentialKeys}
 		if !isJSON || ans.Code == "" {
 			e.Code, e.Message = http.StatusText(status), s.snippet(raw)
 		}

@@ -1,0 +1,72 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBotChannelNames(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want map[string]string // bot name → channel name
+	}{
+		{"v0.2.6 channels.dingtalk", `{"agents":{"defaults":{"model_name":"m"}},` + v3Models + `,
+		  "channels":{"dingtalk":{"enabled":true}}}`, map[string]string{"dingtalk": "dingtalk"}},
+		{"one v3 bot keeps the single-bot keys whatever its name", `{"version":3,` + v3Models + `,
+		  "channel_list":{"work":{"enabled":true,"type":"dingtalk"}}}`, map[string]string{"work": "dingtalk"}},
+		{"several: the bot named dingtalk keeps them, the others carry their names", `{"version":3,` + v3Models + `,
+		  "channel_list":{"work":{"enabled":true,"type":"dingtalk"},"dingtalk":{"enabled":false,"type":"dingtalk"},
+		                  "home_2":{"enabled":true,"type":"dingtalk"}}}`,
+			map[string]string{"work": "dingtalk-work", "dingtalk": "dingtalk", "home_2": "dingtalk-home_2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := mustParse(t, tt.src, nil)
+			if len(cfg.DingTalkBots) != len(tt.want) {
+				t.Fatalf("bots = %q", botNames(cfg))
+			}
+			for _, b := range cfg.DingTalkBots {
+				got := cfg.ChannelName(b)
+				if got != tt.want[b.Name] {
+					t.Errorf("ChannelName(%s) = %q, want %q", b.Name, got, tt.want[b.Name])
+				}
+				if back, ok := cfg.DingTalkBotByChannel(got); !ok || back.Name != b.Name {
+					t.Errorf("DingTalkBotByChannel(%q) = %q, %v", got, back.Name, ok)
+				}
+			}
+		})
+	}
+}
+
+func TestBotModelName(t *testing.T) {
+	src := `{"version":3,"agents":{"defaults":{"model_name":"m"}},
+	  "model_list":[{"model_name":"m","model":"qwen/qwen-plus"},{"model_name":"big","model":"qwen/qwen-max"}],
+	  "channel_list":{"work":{"type":"dingtalk","settings":{"model_name":"big"}},"home":{"type":"dingtalk"}}}`
+	cfg, _ := mustParse(t, src, map[string]string{"PICOCLAW_CHANNEL_LIST_HOME_SETTINGS_MODEL_NAME": "m"})
+	if cfg.DingTalkBots[0].ModelName != "big" || cfg.DingTalkBots[1].ModelName != "m" {
+		t.Errorf("model names = %q, %q", cfg.DingTalkBots[0].ModelName, cfg.DingTalkBots[1].ModelName)
+	}
+	_, _, err := Parse([]byte(strings.Replace(src, `"model_name":"big"}`, `"model_name":"huge"}`, 1)), envFrom(nil))
+	if err == nil || !strings.Contains(err.Error(), `channel_list.work.settings.model_name: "huge" is not in model_list`) {
+		t.Errorf("unknown bot model: %v", err)
+	}
+}
+
+func TestBotNamesAndAppsChecked(t *testing.T) {
+	src := `{"version":3,` + v3Models + `,"channel_list":{
+	  "my bot":{"enabled":true,"type":"dingtalk","settings":{"client_id":"a","client_secret":"s"}},
+	  "two":{"enabled":true,"type":"dingtalk","settings":{"client_id":"a","client_secret":"s2"}}}}`
+	_, _, err := Parse([]byte(src), envFrom(nil))
+	if err == nil || !strings.Contains(err.Error(), "channel_list.my bot: a DingTalk bot's name may hold only letters, digits") {
+		t.Fatalf("bad name: %v", err)
+	}
+	cfg, _ := mustParse(t, strings.Replace(src, "my bot", "one", 1), nil)
+	err = cfg.CheckDingTalk("/p/config.json")
+	if err == nil || !strings.Contains(err.Error(), "channel_list.two.settings.client_id: is the same app as channel_list.one.settings.client_id") {
+		t.Errorf("same app twice: %v", err)
+	}
+	if strings.Contains(err.Error(), "s2") {
+		t.Errorf("error shows a secret: %v", err)
+	}
+}
