@@ -47,7 +47,7 @@ type DispatcherOptions struct {
 	// Prepare, if set, runs before each turn of Agent.NewDispatcher, off
 	// the channel's receive path (e.g. to download a message's media).
 	Prepare func(ctx context.Context, in *picoclaw.Inbound)
-	// Attempt, if set, records durably that a turn of Agent.NewDispatcher
+	// Attempt, if set, records on disk that a turn of Agent.NewDispatcher
 	// for in is starting and returns the how-manieth it is (0: unknown).
 	// A message past MaxAttempts is not run again but given up on:
 	// apologised for and passed to DeadLetter, then AfterTurn gets

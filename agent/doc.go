@@ -16,7 +16,7 @@
 // tool deaf to its context is left behind when the time is up; an answer
 // is cut off at MaxAnswerBytes (the stream is cancelled there) and tool
 // results are capped; a turn that panics is retried once, and a message
-// whose turns failed to finish MaxAttempts times (counted durably through
+// whose turns failed to finish MaxAttempts times (counted on disk through
 // DispatcherOptions.Attempt, so a kill -9 counts) is answered with an
 // apology and dead-lettered instead of replayed forever.
 package agent

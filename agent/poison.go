@@ -40,7 +40,7 @@ func (a *Agent) safeTurn(ctx context.Context, in picoclaw.Inbound) (err error) {
 
 // attemptTurns runs in's turn, retrying a crashed one, and gives the
 // message up once MaxAttempts turns have failed to finish. attempt, when
-// set, records a start durably and returns the attempt number (0 when it
+// set, records a start on disk (surviving the process's death) and returns the attempt number (0 when it
 // does not know the message); without it attempts are counted here only.
 func (a *Agent) attemptTurns(ctx context.Context, in picoclaw.Inbound, o DispatcherOptions) error {
 	var last error

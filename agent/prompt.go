@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"picoclaw"
@@ -42,6 +43,10 @@ type PromptBuilder struct {
 	mu     sync.Mutex
 	cache  map[string]cachedFile
 	skills skillsCache
+	// size is the length of the last prompt built: the next one is
+	// nearly the same, so its buffer is sized once instead of doubling
+	// its way up (copying the prompt several times per turn).
+	size atomic.Int64
 }
 
 type cachedFile struct {
@@ -70,6 +75,7 @@ func SystemPrompt(workspace string, now time.Time, in picoclaw.Inbound) (string,
 // the prompt is usable either way.
 func (b *PromptBuilder) Build(now time.Time, in picoclaw.Inbound) (string, error) {
 	var sb strings.Builder
+	sb.Grow(int(b.size.Load()) + 256) // + the context lines' variation
 	sb.WriteString(identity)
 	sb.WriteString("\n")
 
@@ -119,6 +125,7 @@ func (b *PromptBuilder) Build(now time.Time, in picoclaw.Inbound) (string, error
 	case in.SenderID != "":
 		fmt.Fprintf(&sb, "- Sender: id %s\n", in.SenderID)
 	}
+	b.size.Store(int64(sb.Len()))
 	return sb.String(), errors.Join(errs...)
 }
 

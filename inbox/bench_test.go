@@ -68,8 +68,8 @@ func BenchmarkAcceptDuplicate(b *testing.B) {
 }
 
 // BenchmarkAcceptAttemptDone measures a message's journal cost with its
-// turn's durable attempt record: two fdatasyncs (Accept, Attempt), the
-// Done riding with the next write.
+// turn's attempt record: one fdatasync (Accept's, which also covers the
+// previous message's attempt), the Done riding with the next write.
 func BenchmarkAcceptAttemptDone(b *testing.B) {
 	ib, err := Open(b.TempDir(), nil)
 	if err != nil {

@@ -25,11 +25,17 @@ type deadLetter struct {
 	In       json.RawMessage `json:"in"`
 }
 
-// Attempt records, durably, that a turn for the pending message id is
-// starting, and returns how many turns have started for it, this one
-// included. The count survives a crash (even kill -9): a message whose
-// turns keep dying is recognised after the restart and not replayed
-// forever. An id that is not pending returns 0 and writes nothing.
+// Attempt records that a turn for the pending message id is starting, and
+// returns how many turns have started for it, this one included. The
+// record is written to the journal before Attempt returns, so the count
+// survives the process dying mid-turn (a panic that escapes, kill -9, the
+// OOM killer): the kernel keeps what was written. It is fdatasynced with
+// the journal's next sync (the next Accept's) or DoneDelay later, not
+// waited for: a turn cannot take the kernel down with it, and only a
+// power loss in that window forgets the attempt (the message is then
+// replayed with one attempt fewer counted). That spares the turn's start
+// an fdatasync, which the next frame's ack would queue behind. An id that
+// is not pending returns 0 and writes nothing.
 func (b *Inbox) Attempt(id string) (int, error) {
 	b.mu.Lock()
 	if b.f == nil {
@@ -48,11 +54,9 @@ func (b *Inbox) Attempt(id string) (int, error) {
 	}
 	e.attempts++
 	n := e.attempts
+	b.syncLaterLocked(t)
 	b.maybeCompact()
 	b.mu.Unlock()
-	if err := b.wait(t); err != nil {
-		return 0, fmt.Errorf("inbox: attempt %s: %w", id, err)
-	}
 	return n, nil
 }
 

@@ -14,17 +14,20 @@
 //
 // Records without "v" (version 0, written before the format had a
 // version) are still read; a record of a newer version is skipped with a
-// warning. An attempt record is written (and synced) when a turn for the
-// message starts, so the number of attempts survives kill -9: the gateway
-// gives up on a message whose turns keep dying instead of replaying it at
-// every start; a release record takes an attempt back when its turn was
-// cancelled cleanly by a graceful shutdown. Messages given up on (turns
+// warning. An attempt record is written when a turn for the message
+// starts, so the number of attempts survives the process dying mid-turn
+// (kill -9: the kernel keeps what was written): the gateway gives up on a
+// message whose turns keep dying instead of replaying it at every start;
+// a release record takes an attempt back when its turn was cancelled
+// cleanly by a graceful shutdown. Messages given up on (turns
 // that kept dying, or one that timed out) go to deadletter.jsonl with the
 // reason.
 //
 // An Accept's record is written and fdatasynced (fsync where fdatasync is
 // not available) before Accept returns, so a message is durable before
-// its frame is acked; so is an Attempt's before its turn starts. Records
+// its frame is acked. An Attempt's record rides with the next sync, at
+// most DoneDelay later: a power loss in between forgets one attempt,
+// never a message, and the turn's start does not wait for the disk. Records
 // are written under the inbox's lock and synced after it is released,
 // one fdatasync shared by every append that arrived meanwhile (group
 // commit). Done records are grouped: Done changes the state in

@@ -96,3 +96,38 @@ func TestCloseWritesWaitingDone(t *testing.T) {
 		t.Error("Flush after Close succeeded")
 	}
 }
+
+// An attempt record is in the journal when Attempt returns (a kill -9
+// mid-turn still counts it) but its fdatasync is not waited for: the next
+// Accept's covers it, or the delayed flush DoneDelay later.
+func TestAttemptWrittenAtOnceSyncedLater(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		cfg := fixedConfig()
+		cfg.doneDelay = 100 * time.Millisecond
+		b := openT(t, dir, cfg, nil)
+		mustAccept(t, b, "a")
+		if n, err := b.Attempt("a"); err != nil || n != 1 {
+			t.Fatalf("Attempt = %d, %v; want 1", n, err)
+		}
+		if lines := journalLines(t, dir); len(lines) != 2 || !strings.Contains(lines[1], `"op":"attempt"`) {
+			t.Fatalf("journal after Attempt, want accept and attempt:\n%s", strings.Join(lines, "\n"))
+		}
+		if b.gs.Synced() == b.gs.Last() {
+			t.Fatal("Attempt waited for an fdatasync")
+		}
+		time.Sleep(cfg.doneDelay)
+		synctest.Wait()
+		if b.gs.Synced() != b.gs.Last() {
+			t.Error("attempt record not synced DoneDelay after Attempt")
+		}
+		// The next Accept's sync covers a later attempt.
+		if _, err := b.Attempt("a"); err != nil {
+			t.Fatal(err)
+		}
+		mustAccept(t, b, "b")
+		if b.gs.Synced() != b.gs.Last() {
+			t.Error("attempt record not synced with the next Accept")
+		}
+	})
+}

@@ -115,6 +115,10 @@ type Inbox struct {
 	doneEnc   *json.Encoder
 	doneN     int
 	doneTimer *time.Timer
+	// lazy is the ticket of the latest record written without waiting
+	// for its sync (an attempt): doneTimer syncs it unless a sync already
+	// covered it.
+	lazy uint64
 }
 
 // Open opens the inbox kept in dir (normally <workspace>/inbox), creating
@@ -256,9 +260,7 @@ func (b *Inbox) Done(messageID string) error {
 		return fmt.Errorf("inbox: done %s: %w", messageID, err)
 	}
 	b.doneN++
-	if b.doneTimer == nil {
-		b.doneTimer = time.AfterFunc(b.cfg.doneDelay, b.flushDoneLater)
-	}
+	b.syncLaterLocked(0)
 	delete(b.pending, messageID)
 	b.done[messageID] = now
 	return nil
@@ -285,8 +287,21 @@ func (b *Inbox) Flush() error {
 	return nil
 }
 
-// flushDoneLater is doneTimer's function. A failure leaves the records
-// waiting for the next Accept, Done, Flush or Close.
+// syncLaterLocked makes sure the records not yet durable reach the disk
+// within DoneDelay: Done records not yet written, and the written record
+// with ticket (0: none) that nobody waits for. The next Accept's sync
+// usually comes first and covers them. Callers hold b.mu.
+func (b *Inbox) syncLaterLocked(ticket uint64) {
+	b.lazy = max(b.lazy, ticket)
+	if b.doneTimer == nil {
+		b.doneTimer = time.AfterFunc(b.cfg.doneDelay, b.flushDoneLater)
+	}
+}
+
+// flushDoneLater is doneTimer's function: it writes the waiting Done
+// records and syncs them with the attempt records nobody waited for. A
+// failure leaves the Done records waiting for the next Accept, Done,
+// Flush or Close.
 func (b *Inbox) flushDoneLater() {
 	b.mu.Lock()
 	b.doneTimer = nil
@@ -295,6 +310,10 @@ func (b *Inbox) flushDoneLater() {
 		return
 	}
 	n := b.doneN
+	if b.doneN == 0 && b.gs.Synced() >= b.lazy {
+		b.mu.Unlock() // an Accept's sync covered them: nothing to do
+		return
+	}
 	t, err := b.appendLocked(nil)
 	if err == nil {
 		b.maybeCompact()

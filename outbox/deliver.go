@@ -196,13 +196,22 @@ func (o *Outbox) finish(e *entry, op, reason string) {
 		ticket, err = o.appendLocked(&record{Op: op, ID: e.id, At: now, Reason: reason})
 	}
 	o.removeLocked(e)
+	if err == nil && ticket > 0 && op == opDone {
+		// The done record also stands for the answer's last part (which
+		// had no sent record). Written, it survives the process dying;
+		// its fdatasync is not waited for: the next put's covers it, or
+		// syncLater's. Only a power loss in between sends the answer
+		// again after the restart, as an inbox Done record's delay
+		// already allows; nothing is lost.
+		o.syncLaterLocked(ticket)
+		ticket = 0
+	}
 	if o.f != nil && o.records >= o.compactAt {
 		o.compactLocked()
 	}
 	o.mu.Unlock()
-	// The done record also stands for the answer's last part (which had
-	// no sent record): wait until it is durable, so that no crash after
-	// this returns sends that part again.
+	// A dropped answer's record is waited for: rare, and its reason is
+	// what the operator reads.
 	if err == nil && ticket > 0 {
 		err = o.gs.Wait(ticket, o.syncFile)
 	}
@@ -210,6 +219,34 @@ func (o *Outbox) finish(e *entry, op, reason string) {
 		// Not fatal: after a restart the answer is tried again, and
 		// the parts already recorded are skipped.
 		o.log.Warn("outbox: end of an answer not saved; it may be tried again after a restart", "id", e.id, "err", err)
+	}
+}
+
+// doneSyncDelay bounds how long a done record may wait for its
+// fdatasync when no other append's sync covers it first (see finish).
+const doneSyncDelay = 100 * time.Millisecond
+
+// syncLaterLocked makes sure the record with ticket is fdatasynced within
+// doneSyncDelay. Callers hold o.mu.
+func (o *Outbox) syncLaterLocked(ticket uint64) {
+	o.lazy = max(o.lazy, ticket)
+	if o.syncTimer == nil && o.f != nil {
+		o.syncTimer = time.AfterFunc(doneSyncDelay, o.syncLater)
+	}
+}
+
+// syncLater is syncTimer's function: it syncs the done records not yet
+// covered by another append's sync.
+func (o *Outbox) syncLater() {
+	o.mu.Lock()
+	o.syncTimer = nil
+	closed, t := o.f == nil, o.lazy
+	o.mu.Unlock()
+	if closed || o.gs.Synced() >= t {
+		return
+	}
+	if err := o.gs.Wait(t, o.syncFile); err != nil {
+		o.log.Warn("outbox: end of an answer not saved; it may be sent again after a power loss", "err", err)
 	}
 }
 

@@ -13,10 +13,15 @@
 // The channel reports each accepted part and the outbox records it
 // (fdatasynced) before the next part is sent, so a retry or a restart
 // resumes after the last accepted part and never sends one twice. The
-// last part needs no record of its own: the answer's done record,
-// synced before the chat's next answer goes out, covers it (or a sent
-// record, if the attempt reports a failure anyway). Only a crash between
-// DingTalk's answer and that record can repeat a part.
+// last part needs no record of its own: the answer's done record covers
+// it (or a sent record, if the attempt reports a failure anyway). Only a
+// crash between DingTalk's answer and that record can repeat a part. The
+// done record is written at once, so the process dying (even kill -9)
+// keeps it, and fdatasynced with the file's next sync (usually the next
+// answer's put) or 100 ms later: only a power loss in that window sends
+// the answer again, a window the inbox's own done records already have.
+// A later record's sync covers every earlier write, so answers of a chat
+// are never recorded out of order.
 //
 // Records are written under the outbox's lock and fdatasynced after it
 // is released, one sync shared by every append that arrived meanwhile

@@ -97,6 +97,10 @@ type Outbox struct {
 	cancel      context.CancelFunc
 	stopping    bool // Close began: Put still writes, but starts no worker
 	wg          sync.WaitGroup
+	// syncTimer syncs the done records written without waiting for
+	// their sync, up to ticket lazy, unless another sync covered them.
+	syncTimer *time.Timer
+	lazy      uint64
 }
 
 // Open opens the outbox kept in dir (created 0700 if needed) and reads
@@ -263,6 +267,10 @@ func (o *Outbox) Close() error {
 	defer o.mu.Unlock()
 	if o.f == nil {
 		return nil
+	}
+	if o.syncTimer != nil {
+		o.syncTimer.Stop() // the sync below covers its records
+		o.syncTimer = nil
 	}
 	// Flush what appenders still wait for; a sync running now finishes
 	// first (the file is closed only when it returns).

@@ -353,3 +353,28 @@ func TestPutDuringClose(t *testing.T) {
 		t.Errorf("%d pending after close, %d delivered after restart", st.Pending, len(after.got()))
 	}
 }
+
+// A delivered answer's done record is in the file at once (a restart
+// after kill -9 does not send it again) but its fdatasync is not waited
+// for: the next put's covers it, or the delayed sync doneSyncDelay later.
+func TestDoneWrittenAtOnceSyncedLater(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		o := openT(t, dir, &fakeService{})
+		put(t, o, answer("alice", "a1"))
+		o.Start()
+		drain(t, o)
+		if o.gs.Synced() == o.gs.Last() {
+			t.Fatal("delivery waited for the done record's fdatasync")
+		}
+		// What a restart after kill -9 reads: nothing left to send.
+		if o2 := openT(t, dir, &fakeService{}); o2.Stats().Pending != 0 {
+			t.Fatalf("pending after restart = %d, want 0", o2.Stats().Pending)
+		}
+		time.Sleep(doneSyncDelay)
+		synctest.Wait()
+		if o.gs.Synced() != o.gs.Last() {
+			t.Error("done record not synced doneSyncDelay after delivery")
+		}
+	})
+}

@@ -124,8 +124,6 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 
 	defer s.lock(key)()
 
-	_, statErr := os.Lstat(path)
-	created := errors.Is(statErr, fs.ErrNotExist)
 	// O_NONBLOCK and the regular-file check: a FIFO or device put in a
 	// session file's place must fail the write, not block it or fill
 	// the disk.
@@ -143,8 +141,10 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("session: append %s: close: %w", key, err)
 	}
-	if created {
-		// Make the new directory entry durable too.
+	if before.Size() == 0 {
+		// The file may be new (told by its size rather than by a stat
+		// before the open, one syscall per append fewer): make its
+		// directory entry durable too.
 		if err := fsutil.SyncDir(s.dir); err != nil {
 			return fmt.Errorf("session: append %s: %w", key, err)
 		}

@@ -33,9 +33,16 @@
 //	    --compare-config cmd/picoclaw-bench/templates/picoclaw-v0.2.6.json
 //
 // Throughput pushes each frame as soon as the previous one is acked, so
-// its rate is bounded by the ack round trip (reported too); the CPU row
+// its rate is bounded by the ack round trip (reported too); the gateway's
+// CPU per answer is rated against its target (1 ms), and another row
 // shows how much of the machine the gateway and the in-process fakes each
 // used, since they share it.
+//
+// --cards gives picoclaw an AI card template the fake knows, so answers
+// stream into cards (the tracker matches a finished card to its message
+// by the token it echoes), and reports the card API calls per answer of
+// the throughput phase (createAndDeliver and streaming updates, refused
+// ones included: each counts against DingTalk's API quota).
 //
 // Memory and CPU figures read /proc/<pid>/status (VmRSS, VmHWM, RssAnon,
 // RssFile), /proc/<pid>/smaps_rollup (Pss) and /proc/<pid>/stat, and reset the peak through

@@ -158,6 +158,10 @@ func (h *harness) oursSubject() (*subject, error) {
 		// Over TLS the gateway keeps its default, https://api.dingtalk.com.
 		dt["api_base"] = h.dt.URL()
 	}
+	if h.opts.cards {
+		h.dt.AddCardTemplate(benchCardTemplate)
+		dt["card_template_id"] = benchCardTemplate
+	}
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
@@ -182,6 +186,10 @@ func (h *harness) oursSubject() (*subject, error) {
 
 // benchModelKey is the API key the gateways send the fake model.
 const benchModelKey = "sk-bench-key"
+
+// benchCardTemplate is the AI card template of --cards, known to the
+// fake DingTalk.
+const benchCardTemplate = "bench-ai-card.schema"
 
 // childEnv is this process's environment without PICOCLAW_* variables,
 // which would override the bench's config.

@@ -35,6 +35,9 @@ type options struct {
 	gwProfile  string
 	plain      bool
 	netns      bool
+	// cards gives picoclaw an AI card template, so that answers stream
+	// into cards, and reports the card API calls per answer.
+	cards bool
 	// compare is another gateway binary run through the same phases.
 	compare, compareConfig, compareArgs, compareName string
 }
@@ -115,6 +118,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the fakes) to FILE")
 	fs.StringVar(&o.gwProfile, "gateway-cpuprofile", "", "write a CPU profile of the last gateway process (idle to shutdown) to FILE")
 	fs.BoolVar(&o.plain, "plain", false, "serve the fake DingTalk over plain HTTP on 127.0.0.1 (default: TLS under DingTalk's host names)")
+	fs.BoolVar(&o.cards, "cards", false, "give picoclaw an AI card template (channels.dingtalk.card_template_id): answers stream into cards, "+
+		"and the report counts the card API calls per answer")
 	fs.BoolVar(&o.netns, "netns", false, "run in private user, mount and network namespaces, where DingTalk's names resolve to the fake on 127.0.0.1:443 "+
 		"through a private /etc/hosts (needs root or unprivileged user namespaces; implied by --compare)")
 	fs.StringVar(&o.compare, "compare", "", "also measure this gateway `BINARY` (e.g. PicoClaw's), interleaved, and print both with their ratios")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"picoclaw/dingtalk/dingtalktest"
 	"picoclaw/provider/providertest"
 )
 
@@ -33,7 +34,7 @@ func (h *harness) measureConcurrency(ctx context.Context, g *gateway, n int, del
 	defer cancel()
 
 	t := newTracker(h.dt, "c", n)
-	go t.collect(pctx)
+	t.start(pctx, h.opts.cards)
 	stop := p.ticker(100*time.Millisecond, func() { p.update("%d/%d answers…", t.progress(), n) })
 	defer stop()
 	for i := range n {
@@ -76,6 +77,11 @@ type throughputResult struct {
 	GatewayCPU time.Duration `json:"gateway_cpu_ns"`
 	BenchCPU   time.Duration `json:"bench_cpu_ns"`
 	CPUErr     string        `json:"cpu_error,omitempty"`
+	// With --cards, the AI card calls the fake DingTalk received during
+	// the phase, refused ones included (each counts against DingTalk's
+	// API quota).
+	CardCreates int `json:"card_creates,omitempty"`
+	CardUpdates int `json:"card_updates,omitempty"`
 }
 
 // ackWait is how long a pushed frame may go unacked before it counts as
@@ -94,10 +100,11 @@ func (h *harness) measureThroughput(ctx context.Context, g *gateway, m, senders 
 	defer cancel()
 	var err error
 	t := newTracker(h.dt, "t", m)
-	go t.collect(pctx)
+	t.start(pctx, h.opts.cards)
 	stop := p.ticker(100*time.Millisecond, func() { p.update("%d/%d answers…", t.progress(), m) })
 	defer stop()
 	cpu := startCPU(g.pid())
+	cards := h.cardCalls()
 	acks := make([]time.Duration, 0, m)
 	for i := range m {
 		s, err := t.push(i, fmt.Sprintf("bench-t-%04d", i%senders))
@@ -127,6 +134,7 @@ func (h *harness) measureThroughput(ctx context.Context, g *gateway, m, senders 
 	if err != nil {
 		r.CPUErr = err.Error()
 	}
+	r.CardCreates, r.CardUpdates = cards()
 	o := t.outcome()
 	r.Elapsed = o.lastReply.Sub(o.firstPush)
 	if r.Elapsed > 0 {
@@ -167,6 +175,18 @@ func interrupted(ctx context.Context, g *gateway) error {
 		return context.Cause(g.ctx)
 	}
 	return nil
+}
+
+// cardCalls notes the AI card calls so far (none without --cards); the
+// returned function gives the createAndDeliver and streaming calls since.
+func (h *harness) cardCalls() func() (creates, updates int) {
+	if !h.opts.cards {
+		return func() (int, int) { return 0, 0 }
+	}
+	c0, u0 := h.dt.OpenAPICount(dingtalktest.CardCreatePath), h.dt.OpenAPICount(dingtalktest.CardStreamingPath)
+	return func() (int, int) {
+		return h.dt.OpenAPICount(dingtalktest.CardCreatePath) - c0, h.dt.OpenAPICount(dingtalktest.CardStreamingPath) - u0
+	}
 }
 
 // startCPU notes the CPU time used so far by the gateway and by this

@@ -50,7 +50,7 @@ func (h *harness) measureSoak(ctx context.Context, g *gateway, d time.Duration, 
 	pctx, cancel := phaseContext(ctx, g, 0)
 	defer cancel()
 	t := newTracker(h.dt, "s", 0) // expected once the pushing ends
-	go t.collect(pctx)
+	t.start(pctx, h.opts.cards)
 
 	begin := time.Now()
 	sample := func() {

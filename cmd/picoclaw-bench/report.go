@@ -19,6 +19,7 @@ const (
 	targetSlack      = 500 * time.Millisecond // concurrency: D plus this
 	targetPerSecond  = 1000
 	targetP99        = 20 * time.Millisecond
+	targetCPUAnswer  = time.Millisecond // gateway CPU per answer in the throughput phase
 	targetPeakRSS    = 40 * mb
 	targetSoakShare  = 0.95 // soak: answers/s at least this share of --rate
 	statusPass       = "pass"
@@ -81,7 +82,10 @@ func (r *results) rows(o options) []row {
 		mk("latency max", fmtDur(t.Max), "", statusInfo),
 		mk("ack round trip p50 / p99 (one frame in flight)", fmtDur(t.AckP50)+" / "+fmtDur(t.AckP99), "", statusInfo),
 	)
-	out = append(out, cpuRow(t))
+	out = append(out, cpuRows(t)...)
+	if o.cards {
+		out = append(out, cardRows(t)...)
+	}
 	out = append(out, memRows("RSS peak (VmHWM after throughput)", t.Peak.Peak, t.MemErr, targetPeakRSS)...)
 	out = append(out,
 		mk("acks lost (none within 5 s)", fmt.Sprint(t.AcksLost), "0", check(t.AcksLost == 0)),
@@ -156,17 +160,45 @@ func idleRows(id idleResult, d time.Duration) []row {
 	return out
 }
 
-// cpuRow shows which side of the throughput run used the CPU.
-func cpuRow(t throughputResult) row {
-	const figure = "CPU in throughput: gateway / bench+fakes"
+// cpuRows are the gateway's CPU per answer, against its target, and
+// which side of the throughput run used the CPU: the fakes share the
+// gateway's cores.
+func cpuRows(t throughputResult) []row {
+	const perFigure, split = "gateway CPU per answer (throughput)", "CPU in throughput: gateway / bench+fakes"
 	if t.CPUErr != "" {
-		return mk(figure, t.CPUErr, "", statusNoFigure)
+		return []row{mk(perFigure, t.CPUErr, "≤ "+fmtMs(targetCPUAnswer), statusNoFigure), mk(split, t.CPUErr, "", statusNoFigure)}
 	}
-	per := time.Duration(0)
-	if t.Answered > 0 {
-		per = t.GatewayCPU / time.Duration(t.Answered)
+	if t.Answered == 0 {
+		return []row{mk(perFigure, "no answers", "≤ "+fmtMs(targetCPUAnswer), statusFail),
+			mk(split, fmtDur(t.GatewayCPU)+" / "+fmtDur(t.BenchCPU), "", statusInfo)}
 	}
-	return mk(figure, fmt.Sprintf("%s / %s (gateway %s per answer)", fmtDur(t.GatewayCPU), fmtDur(t.BenchCPU), fmtDur(per)), "", statusInfo)
+	per := t.GatewayCPU / time.Duration(t.Answered)
+	return []row{
+		num(mk(perFigure, fmtMs(per), "≤ "+fmtMs(targetCPUAnswer), check(per <= targetCPUAnswer)), per.Seconds()),
+		mk(split, fmt.Sprintf("%s / %s (bench+fakes %s per answer)", fmtDur(t.GatewayCPU), fmtDur(t.BenchCPU),
+			fmtMs(t.BenchCPU/time.Duration(t.Answered))), "", statusInfo),
+	}
+}
+
+// cardRows are the AI card calls per answer of the throughput phase
+// (--cards): what each answer costs of DingTalk's API quota.
+func cardRows(t throughputResult) []row {
+	const calls, updates = "card API calls per answer (throughput)", "card streaming updates per answer"
+	if t.Answered == 0 {
+		return []row{mk(calls, "no answers", "", statusNoFigure), mk(updates, "no answers", "", statusNoFigure)}
+	}
+	n := float64(t.Answered)
+	c, u := float64(t.CardCreates)/n, float64(t.CardUpdates)/n
+	return []row{
+		num(mk(calls, fmt.Sprintf("%.2f (createAndDeliver %.2f + streaming %.2f)", c+u, c, u), "", statusInfo), c+u),
+		num(mk(updates, fmt.Sprintf("%.2f", u), "", statusInfo), u),
+	}
+}
+
+// fmtMs is a duration in milliseconds with two decimals, for figures
+// around a millisecond.
+func fmtMs(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
 
 // memRows is the row of one memory figure; target 0 means none.

@@ -16,7 +16,8 @@ func goodResults() *results {
 		Idle:        idleResult{Mem: memInfo{RSS: 7 * mb, Peak: 8 * mb, Anon: 2 * mb, File: 5 * mb, PSS: 7 * mb}},
 		Concurrency: concurrencyResult{Chats: 50, Delay: time.Second, Elapsed: 1100 * time.Millisecond, Answered: 50},
 		Throughput: throughputResult{Messages: 2000, Senders: 200, PerSecond: 1500, Answered: 2000,
-			P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Peak: memInfo{Peak: 20 * mb}},
+			P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Peak: memInfo{Peak: 20 * mb},
+			GatewayCPU: 1500 * time.Millisecond, BenchCPU: 1800 * time.Millisecond},
 	}
 }
 
@@ -40,6 +41,10 @@ func TestRowsTargets(t *testing.T) {
 			failed: []string{"concurrency N=", "concurrency lost"}},
 		{name: "throughput low", change: func(r *results) { r.Throughput.PerSecond = 999 }, failed: []string{"throughput"}},
 		{name: "p99 high", change: func(r *results) { r.Throughput.P99 = 21 * time.Millisecond }, failed: []string{"latency p99"}},
+		{name: "gateway CPU high", change: func(r *results) { r.Throughput.GatewayCPU = 2001 * time.Millisecond },
+			failed: []string{"gateway CPU per answer"}},
+		{name: "no answers", change: func(r *results) { r.Throughput.Answered, r.Throughput.PerSecond, r.Throughput.Lost = 0, 0, 2000 },
+			failed: []string{"throughput", "latency p99", "gateway CPU per answer", "answers lost"}},
 		{name: "peak high", change: func(r *results) { r.Throughput.Peak.Peak = 41 * mb }, failed: []string{"RSS peak"}},
 		{name: "losses", change: func(r *results) {
 			r.Throughput.AcksLost, r.Throughput.Lost, r.Throughput.Dups, r.Throughput.Wrong = 1, 1, 1, 1
@@ -60,6 +65,60 @@ func TestRowsTargets(t *testing.T) {
 				}
 				if got := row.Status == statusFail; got != want {
 					t.Errorf("%s: status %s, want failed=%v (value %s, target %s)", row.Figure, row.Status, want, row.Value, row.Target)
+				}
+			}
+		})
+	}
+}
+
+// The throughput figures the issue sets targets for come with them, and
+// with --cards the card calls per answer come from the fake's counts.
+func TestRowsThroughputAndCards(t *testing.T) {
+	r := goodResults()
+	r.Throughput.CardCreates, r.Throughput.CardUpdates = 2000, 3000
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		want  map[string][2]string // figure prefix → value, target
+		unset []string             // figure prefixes that must be absent
+	}{
+		{name: "plain", want: map[string][2]string{
+			"throughput":             {"1500 answers/s (2000 in 0 µs)", "≥ 1000 answers/s"},
+			"latency p50":            {"2.0 ms", ""},
+			"latency p99":            {"9.0 ms", "≤ 20.0 ms"},
+			"gateway CPU per answer": {"0.75 ms", "≤ 1.00 ms"},
+			"CPU in throughput":      {"1.500 s / 1.800 s (bench+fakes 0.90 ms per answer)", ""},
+		}, unset: []string{"card"}},
+		{name: "cards", args: []string{"--cards"}, want: map[string][2]string{
+			"card API calls per answer":         {"2.50 (createAndDeliver 1.00 + streaming 1.50)", ""},
+			"card streaming updates per answer": {"1.50", ""},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := parseFlags(tt.args, &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := r.rows(opts)
+			for prefix, want := range tt.want {
+				found := false
+				for _, row := range rows {
+					if strings.HasPrefix(row.Figure, prefix) {
+						found = true
+						if row.Value != want[0] || row.Target != want[1] {
+							t.Errorf("%s: %q, target %q; want %q, target %q", row.Figure, row.Value, row.Target, want[0], want[1])
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no row %q in %+v", prefix, rows)
+				}
+			}
+			for _, row := range rows {
+				for _, prefix := range tt.unset {
+					if strings.HasPrefix(row.Figure, prefix) {
+						t.Errorf("row %q without --cards", row.Figure)
+					}
 				}
 			}
 		})
@@ -132,8 +191,8 @@ func TestParseFlags(t *testing.T) {
 			return o.starts == 5 && o.idle == 5*time.Second && o.chats == 50 && o.delay == time.Second &&
 				o.messages == 2000 && o.senders == 200 && o.timeout == time.Minute && o.soak == 0 && o.rate == 50 && !o.plain && !o.netns
 		}},
-		{name: "set", args: []string{"--chats", "3", "--delay", "10ms", "--json", "--soak", "1m"}, check: func(o options) bool {
-			return o.chats == 3 && o.delay == 10*time.Millisecond && o.json && o.soak == time.Minute
+		{name: "set", args: []string{"--chats", "3", "--delay", "10ms", "--json", "--soak", "1m", "--cards"}, check: func(o options) bool {
+			return o.chats == 3 && o.delay == 10*time.Millisecond && o.json && o.soak == time.Minute && o.cards
 		}},
 		{name: "zero chats", args: []string{"--chats", "0"}, wantErr: true},
 		{name: "negative delay", args: []string{"--delay", "-1s"}, wantErr: true},

@@ -96,3 +96,31 @@ func TestTrackerExpectLater(t *testing.T) {
 		t.Fatal("wait not finished once the one expected answer was in")
 	}
 }
+
+// With --cards an answer is a finished card, matched by the token it
+// echoes: a second card for it is a duplicate, one without a token is
+// wrong, one with an unknown token of the phase stray.
+func TestTrackerMatchCards(t *testing.T) {
+	dt := dingtalktest.NewServer()
+	t.Cleanup(dt.Close)
+	t0 := time.Unix(1000, 0)
+	tr := newTracker(dt, "t", 2)
+	for _, token := range []string{"t-000001", "t-000002"} {
+		s := &sent{msgID: token, token: token, pushed: t0}
+		tr.byMsg[s.msgID], tr.byToken[token], tr.order = s, s, append(tr.order, s)
+	}
+	tr.matchCards([]string{"请用一句话回答 t-000001：茶", "st-00001 t-0000x then t-000002", "t-000001 again",
+		"抱歉，出错了", "t-000009"}, 7, t0.Add(time.Millisecond))
+	got := tr.outcome()
+	if got.answered != 2 || got.dups != 1 || got.wrong != 1 || got.stray != 1 || got.lost != 0 {
+		t.Errorf("outcome = %+v, want 2 answered, 1 duplicate, 1 wrong, 1 stray", got)
+	}
+	if tr.seenCards != 7 {
+		t.Errorf("seenCards = %d, want 7", tr.seenCards)
+	}
+	select {
+	case <-tr.all:
+	default:
+		t.Error("wait not finished with every answer in")
+	}
+}

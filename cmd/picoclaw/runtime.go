@@ -50,7 +50,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("open sessions: %w", err)
 	}
-	models := newModelSet(cfg, &http.Client{Transport: transport}, log)
+	models := newModelSet(cfg, &http.Client{Transport: modelTransport(transport)}, log)
 	prov, _, err := models.get(cfg.Agents.Defaults.ModelName)
 	if err != nil {
 		return nil, err

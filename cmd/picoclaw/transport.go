@@ -42,6 +42,26 @@ func newTransport(getenv func(string) string) *http.Transport {
 	return t
 }
 
+// modelWriteBuffer holds a whole model request (prompt, history and tool
+// schemas: 10–30 KB) in a connection's write buffer.
+const modelWriteBuffer = 32 << 10
+
+// modelTransport is rt for the models: a copy of the shared transport
+// (the models' hosts are not DingTalk's, so no connection is shared
+// anyway) whose HTTP/1.1 connections buffer a whole request. With Go's
+// 4 KB default, net/http writes a model request in two syscalls and
+// allocates a copy buffer for each one. Connections to the models are
+// made on the first turn, so idle memory does not change.
+func modelTransport(rt http.RoundTripper) http.RoundTripper {
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return rt
+	}
+	t = t.Clone()
+	t.WriteBufferSize = modelWriteBuffer
+	return t
+}
+
 // overrideDial returns a DialContext that sends the host:ports named in
 // spec to their loopback targets and everything else on its way. A
 // malformed spec fails every dial with an error naming the variable, so a

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -68,3 +69,28 @@ func TestTransportDialOverride(t *testing.T) {
 		t.Fatalf("malformed override: dial error %v, want one naming %s", err, testDialEnv)
 	}
 }
+
+// The models' transport is a copy of the shared one (same dialer and TLS
+// settings) that buffers a whole request; the shared one is unchanged.
+func TestModelTransport(t *testing.T) {
+	env := map[string]string{testDialEnv: "api.openai.com:443=127.0.0.1:1"}
+	shared := newTransport(func(k string) string { return env[k] })
+	mt, ok := modelTransport(shared).(*http.Transport)
+	if !ok || mt == shared {
+		t.Fatalf("modelTransport = %T (same as shared: %v), want a copy", mt, mt == shared)
+	}
+	if mt.WriteBufferSize != modelWriteBuffer || shared.WriteBufferSize != 0 {
+		t.Errorf("write buffers: models %d, shared %d; want %d, 0", mt.WriteBufferSize, shared.WriteBufferSize, modelWriteBuffer)
+	}
+	if mt.DialContext == nil || (shared.TLSClientConfig != nil && mt.TLSClientConfig == nil) || mt.MaxIdleConnsPerHost != shared.MaxIdleConnsPerHost {
+		t.Errorf("the copy lost the shared transport's settings: %+v", mt)
+	}
+	other := http.RoundTripper(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, nil }))
+	if got := modelTransport(other); got == nil {
+		t.Error("a transport that is not an *http.Transport must pass through")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

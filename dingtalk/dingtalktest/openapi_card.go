@@ -224,6 +224,31 @@ func (s *Server) CardUpdates() []CardStreamCall {
 	return append([]CardStreamCall(nil), s.oa.cards.updates...)
 }
 
+// CardUpdateCount is the number of streaming updates accepted so far.
+func (s *Server) CardUpdateCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.oa.cards.updates)
+}
+
+// WaitCardUpdatesFrom waits until more than from streaming updates were
+// accepted and returns those after the first from, in order: a reader
+// that keeps up with many updates (a load test) copies each once.
+func (s *Server) WaitCardUpdatesFrom(ctx context.Context, from int) ([]CardStreamCall, error) {
+	var out []CardStreamCall
+	err := s.waitFor(ctx, func() bool {
+		if len(s.oa.cards.updates) <= from {
+			return false
+		}
+		out = append([]CardStreamCall(nil), s.oa.cards.updates[max(from, 0):]...)
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dingtalktest: wait for card updates after %d: %w", from, err)
+	}
+	return out, nil
+}
+
 // CardContent is what a card's streamed variable key shows now, and
 // whether the card finished streaming.
 func (s *Server) CardContent(outTrackID, key string) (string, bool) {

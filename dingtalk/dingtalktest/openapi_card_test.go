@@ -80,3 +80,33 @@ func TestCardEndpoints(t *testing.T) {
 		t.Errorf("card shows %q, finished %v", got, done)
 	}
 }
+
+// WaitCardUpdatesFrom hands a reader each accepted update once, in order.
+func TestWaitCardUpdatesFrom(t *testing.T) {
+	s := newServer(t)
+	s.AddCardTemplate("tpl")
+	tok := getToken(t, s)
+	create := map[string]any{"cardTemplateId": "tpl", "outTrackId": "o1", "callbackType": "STREAM",
+		"openSpaceId": "dtv1.card//IM_ROBOT.staff1", "cardData": map[string]any{"cardParamMap": map[string]any{}},
+		"imRobotOpenSpaceModel":   map[string]any{},
+		"imRobotOpenDeliverModel": map[string]any{"robotCode": s.ClientID, "spaceType": "IM_ROBOT"}}
+	if status, ans := apiPost(t, s, CardCreatePath, tok, create); status != 200 {
+		t.Fatalf("create: %d %v", status, ans)
+	}
+	for i, g := range []string{"g1", "g2", "g3"} {
+		up := map[string]any{"outTrackId": "o1", "guid": g, "key": "content", "content": g, "isFull": true, "isFinalize": i == 2}
+		if status, ans := apiPut(t, s, CardStreamingPath, tok, up); status != 200 {
+			t.Fatalf("stream %s: %d %v", g, status, ans)
+		}
+	}
+	if n := s.CardUpdateCount(); n != 3 {
+		t.Fatalf("CardUpdateCount = %d, want 3", n)
+	}
+	got, err := s.WaitCardUpdatesFrom(testCtx(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].GUID != "g2" || got[1].GUID != "g3" || !got[1].Finalize {
+		t.Errorf("updates after 1 = %+v, want g2, then g3 finalizing", got)
+	}
+}

@@ -104,12 +104,8 @@ func (s *Server) handleEmotion(w http.ResponseWriter, r *http.Request, path stri
 
 // messageConversationLocked finds the conversation of a pushed message.
 func (s *Server) messageConversationLocked(msgID string) (string, bool) {
-	for _, ss := range s.sessions {
-		if ss.msgID == msgID && msgID != "" {
-			return ss.conversationID, true
-		}
-	}
-	return "", false
+	conv, ok := s.msgConv[msgID]
+	return conv, ok
 }
 
 // Emotions returns every accepted reaction call, in order.

@@ -76,6 +76,9 @@ type Server struct {
 	conns    []*wsConn
 	acks     []RecordedAck
 	sessions map[string]*session
+	// msgConv indexes the sessions' messages: msgId → conversation, so a
+	// reaction call finds its message without scanning every push.
+	msgConv  map[string]string
 	hookFail []int
 	// hookHTTPFail are HTTP-level webhook faults, answered before
 	// hookFail; hookCalls records every webhook post.
@@ -116,6 +119,7 @@ func NewUnstartedServer() *Server {
 		ackIdx:          map[string]int{},
 		tickets:         map[string]ticket{},
 		sessions:        map[string]*session{},
+		msgConv:         map[string]string{},
 		closing:         make(chan struct{}),
 	}
 	mux := http.NewServeMux()

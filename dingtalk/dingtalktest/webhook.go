@@ -47,6 +47,9 @@ func (s *Server) openSession(conversationID, msgID, app string, expires time.Tim
 	token := randHex(32)
 	s.mu.Lock()
 	s.sessions[token] = &session{conversationID, msgID, app, expires}
+	if _, ok := s.msgConv[msgID]; !ok && msgID != "" {
+		s.msgConv[msgID] = conversationID
+	}
 	s.mu.Unlock()
 	return token
 }

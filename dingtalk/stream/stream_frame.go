@@ -44,6 +44,9 @@ func decodeFrame(raw []byte) (*Frame, error) {
 }
 
 func jsonText(v json.RawMessage) string {
+	if s, ok := plainString(v); ok {
+		return s
+	}
 	var s string
 	if json.Unmarshal(v, &s) == nil {
 		return s
@@ -52,6 +55,23 @@ func jsonText(v json.RawMessage) string {
 		return t
 	}
 	return ""
+}
+
+// plainString decodes a JSON string of printable ASCII without escapes,
+// what nearly every header value is, without json.Unmarshal's validation
+// pass and reflection (a dozen values per frame). Anything else is left to
+// json.Unmarshal, which decodes it the same way.
+func plainString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	body := v[1 : len(v)-1]
+	for _, c := range body {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(body), true
 }
 
 // handleFrame decodes one downstream frame, dispatches it and builds its

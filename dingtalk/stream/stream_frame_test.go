@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -98,4 +99,22 @@ func FuzzFrame(f *testing.F) {
 			t.Fatalf("ack %+v for frame %+v", a, fr)
 		}
 	})
+}
+
+// Header values decode the same through plainString's shortcut as
+// through json.Unmarshal: the shortcut takes only what it decodes alike.
+func TestJSONTextShortcut(t *testing.T) {
+	for _, v := range []string{`"abc"`, `""`, `"msg-1==/+"`, `"a\"b"`, `"a\\b"`, `"\u0041"`, `"中文"`,
+		`"caf` + "\xe9" + `"`, `123`, `null`, `true`, `{"a":"b"}`, `"`, `"unterminated`} {
+		want := ""
+		var s string
+		if err := json.Unmarshal([]byte(v), &s); err == nil {
+			want = s
+		} else if tt := strings.TrimSpace(v); tt != "null" {
+			want = tt
+		}
+		if got := jsonText(json.RawMessage(v)); got != want {
+			t.Errorf("jsonText(%s) = %q, want %q", v, got, want)
+		}
+	}
 }

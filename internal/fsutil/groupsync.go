@@ -51,6 +51,13 @@ func (g *GroupSync) Last() uint64 {
 	return g.written
 }
 
+// Synced returns the ticket up to which every write is durable.
+func (g *GroupSync) Synced() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.synced
+}
+
 // Covered marks every write so far durable: the caller synced the log
 // itself (under the log's lock, e.g. before closing it) or replaced it
 // with a synced rewrite holding the same state.
