@@ -45,16 +45,10 @@ func (s *Server) robotCodeForLocked(app string) string {
 	return app
 }
 
-// liveForLocked returns the most recent open, not draining socket of app
-// ("" for any app).
-func (s *Server) liveForLocked(app string) *wsConn {
-	for i := len(s.conns) - 1; i >= 0; i-- {
-		if c := s.conns[i]; c.info.Open && !c.info.Draining && (app == "" || c.info.App == app) {
-			return c
-		}
-	}
-	return nil
-}
+// liveForLocked returns the open, not draining socket of app ("" for any
+// app) a push goes down: the most recent, or a random one under
+// PushRandom (multiconn.go).
+func (s *Server) liveForLocked(app string) *wsConn { return s.pickLocked(app, false) }
 
 func (s *Server) liveFor(app string) (*wsConn, error) {
 	s.mu.Lock()

@@ -36,7 +36,7 @@ type BotMessage struct {
 	// Quote makes the message a quote reply (see QuotedMessage).
 	Quote *QuotedMessage
 	// App is the client id of the app (robot) the message is sent to: it
-	// goes down that app's most recent live socket, carries its robotCode,
+	// goes down that app's live socket (see PushBotMessage), carries its robotCode,
 	// and its session webhook answers as that app. "" means the most
 	// recent live socket of any app, as the first app.
 	App string
@@ -155,8 +155,9 @@ const (
 )
 
 // PushBotMessage sends m as a CALLBACK frame on topic
-// /v1.0/im/bot/messages/get on the most recent live socket. It opens a fresh
-// session webhook for the message.
+// /v1.0/im/bot/messages/get on the most recent live socket (a random one
+// under PushRandom; see multiconn.go for redelivery and duplicates). It
+// opens a fresh session webhook for the message.
 func (s *Server) PushBotMessage(m BotMessage) (Pushed, error) {
 	c, err := s.liveFor(m.App)
 	if err != nil {
@@ -172,7 +173,17 @@ func (s *Server) PushBotMessage(m BotMessage) (Pushed, error) {
 	}
 	p := Pushed{MsgID: d.MsgID, ConversationID: d.ConversationID,
 		SessionWebhook: d.SessionWebhook, Session: token, Data: string(raw), App: m.App}
-	return s.pushData(c, p)
+	s.mu.Lock()
+	if m.Group {
+		s.trackChatLocked(chatKey(d.RobotCode, true, d.ConversationID), d.MsgID)
+	} else {
+		s.trackChatLocked(chatKey(d.RobotCode, false, d.SenderStaffID), d.MsgID)
+	}
+	s.mu.Unlock()
+	if p, err = s.pushData(c, p); err != nil {
+		return p, err
+	}
+	return p, s.maybeDuplicate(p)
 }
 
 // Redeliver pushes the same data again under a new header messageId, as
@@ -186,8 +197,18 @@ func (s *Server) Redeliver(p Pushed) (Pushed, error) {
 }
 
 func (s *Server) pushData(c *wsConn, p Pushed) (Pushed, error) {
+	return s.pushDataAs(c, p, false, false)
+}
+
+// pushDataAs sends p down c under a new messageId, recorded as a delivery
+// (a redelivery by the fake's timer, or an injected duplicate) first, so
+// that its ack always finds it.
+func (s *Server) pushDataAs(c *wsConn, p Pushed, redelivery, duplicate bool) (Pushed, error) {
 	f, id := s.callbackFrame(c.info.ID, TopicBotMessage, p.Data)
 	p.MessageID, p.ConnectionID, p.Frame = id, c.info.ID, f.encode()
+	s.mu.Lock()
+	s.recordDeliveryLocked(p, redelivery, duplicate)
+	s.mu.Unlock()
 	return p, c.send(p.Frame)
 }
 

@@ -21,6 +21,17 @@
 // sockets, tokens and robotCode; BotMessage.App pushes to a chosen app and
 // Reply.App tells which app's session webhook a reply went through.
 //
+// Several sockets of one app behave as DingTalk's do when asked
+// (multiconn.go; all off by default, when a push goes down the most recent
+// live socket, once): SetPushPolicy(PushRandom) sends each push down a
+// random live socket (SetSeed makes it reproducible), SetRedelivery pushes
+// an unacked bot message again (new messageId, same msgId) down a random
+// live socket until acked or SetMaxRedeliveries, SetDuplicateRate injects
+// extra copies, and Deliveries records each push. ReplyCounts tells how
+// many replies answered each msgId (exact for session webhooks, by chat
+// and time order for OpenAPI sends), for "exactly one reply per msgId"
+// across several gateways.
+//
 // StartTLS (after NewUnstartedServer) serves the same over TLS under
 // DingTalk's own host names with a CA made for the server, for clients
 // that keep the real https://api.dingtalk.com URLs; Client returns an HTTP

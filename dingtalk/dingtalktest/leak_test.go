@@ -18,6 +18,8 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	s.DisconnectDelay = time.Hour
 	s.Start()
 	ws := dialRaw(t, s)
+	// A redelivery still scheduled at Close must not outlive it.
+	s.SetRedelivery(time.Hour)
 	if _, err := s.PushBotMessage(BotMessage{Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +32,9 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	s.Close()
 	http.DefaultClient.CloseIdleConnections()
+	if n := s.PendingRedeliveries(); n != 0 {
+		t.Errorf("%d redeliveries still scheduled after Close", n)
+	}
 
 	// Goroutines end asynchronously after their sockets close; the bound
 	// only keeps a leak from hanging the test.

@@ -24,6 +24,10 @@ type OpenAPISend struct {
 	Text               string // sampleMarkdown text or sampleText content
 	Param              map[string]any
 	MsgParam           string // the msgParam string as sent
+	// AnswersMsgIDs are the bot messages this send is counted as
+	// answering, one per chat it reached (see ReplyCounts): tied by chat
+	// and time order, so approximate; nil when the chat had no message.
+	AnswersMsgIDs []string
 }
 
 // FileDownload records one GET of a downloadUrl.
@@ -119,6 +123,15 @@ func (s *Server) handleRobotSend(w http.ResponseWriter, r *http.Request, path, k
 		send.Text, _ = param["text"].(string)
 	}
 	rec.Status = http.StatusOK
+	if kind == "direct" {
+		for _, uid := range in.UserIDs {
+			if id := s.answerInChatLocked(chatKey(rec.App, false, uid)); id != "" {
+				send.AnswersMsgIDs = append(send.AnswersMsgIDs, id)
+			}
+		}
+	} else if id := s.answerInChatLocked(chatKey(rec.App, true, in.OpenConversationID)); id != "" {
+		send.AnswersMsgIDs = []string{id}
+	}
 	s.oa.sends = append(s.oa.sends, send)
 	s.recordLocked(rec)
 	key := randHex(32) + "+/=" // processQueryKeys are base64-like

@@ -91,6 +91,8 @@ type Server struct {
 	sentAt    map[string][]time.Time
 	throttled int
 	oa        openAPIState
+	// mc is the several-connection behaviour (multiconn.go).
+	mc multiConn
 }
 
 // NewServer starts a fake DingTalk on 127.0.0.1. Call Close when done.
@@ -127,6 +129,7 @@ func NewUnstartedServer() *Server {
 	mux.HandleFunc("GET "+ConnectPath, s.handleConnect)
 	mux.HandleFunc("POST "+WebhookPath, s.handleWebhook)
 	s.oa = newOpenAPIState()
+	s.mc = newMultiConn()
 	s.registerOpenAPI(mux)
 
 	s.handler = mux
@@ -171,6 +174,7 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	close(s.closing)
+	s.stopRedeliveriesLocked()
 	s.mu.Unlock()
 	s.CloseClientConnections()
 	s.ts.Close()

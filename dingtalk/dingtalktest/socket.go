@@ -119,6 +119,7 @@ func (s *Server) recordAck(c *wsConn, raw []byte) {
 	if _, ok := s.ackIdx[id]; !ok {
 		s.ackIdx[id] = len(s.acks) - 1
 	}
+	s.ackDeliveryLocked(id, a.Code)
 	if ch, ok := s.ackWait[id]; ok {
 		close(ch)
 		delete(s.ackWait, id)
@@ -232,8 +233,8 @@ func (s *Server) SetZombie(on bool) {
 	}
 }
 
-// liveLocked returns the most recent open socket that is not draining,
-// of any app.
+// liveLocked returns an open socket that is not draining, of any app:
+// the most recent one, or a random one under PushRandom.
 func (s *Server) liveLocked() *wsConn { return s.liveForLocked("") }
 
 func (s *Server) live() (*wsConn, error) {

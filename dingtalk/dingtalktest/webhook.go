@@ -216,6 +216,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.replies = append(s.replies, rep)
+	s.countReplyLocked(ss.msgID)
 	s.replied.notify()
 	s.notifyLocked()
 	answer(ErrcodeOK, "ok")
