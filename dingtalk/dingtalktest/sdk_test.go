@@ -66,11 +66,61 @@ func TestOfficialSDK(t *testing.T) {
 	}
 }
 
+// TestOfficialSDKTwoClientsShareRandomPushes runs two official SDK clients
+// for one app, as two gateway processes would: random pushes reach both,
+// and each acks what it got on its own connection. Two pushes only: the
+// SDK writes each ack from its own goroutine without a lock, which the
+// race detector reports once one client handles a second message; seed
+// 3 sends them down different connections.
+func TestOfficialSDKTwoClientsShareRandomPushes(t *testing.T) {
+	const n = 2
+	s := newServer(t)
+	first := startSDKClient(t, s, n)
+	second := startSDKClient(t, s, n)
+	if err := s.WaitConnections(testCtx(t), 2); err != nil {
+		t.Fatal(err)
+	}
+	s.SetSeed(3)
+	s.SetPushPolicy(PushRandom)
+	conns := s.Connections()
+	per := map[string]int{}
+	for range n {
+		p := mustPush(t, s, BotMessage{Text: "hi"})
+		ack, err := s.WaitAck(testCtx(t), p.MessageID)
+		if err != nil {
+			t.Fatalf("no SDK ack for a push down %s: %v", p.ConnectionID, err)
+		}
+		if ack.Code != 200 || ack.ConnectionID != p.ConnectionID || !s.Acked(p.MsgID) {
+			t.Fatalf("ack %+v for a push down %s", ack, p.ConnectionID)
+		}
+		per[p.ConnectionID]++
+	}
+	if per[conns[0].ID] != 1 || per[conns[1].ID] != 1 {
+		t.Fatalf("%d pushes spread %v over two SDK clients", n, per)
+	}
+	// Each SDK's handler saw exactly the pushes down its connection (the
+	// SDK acks once its handler returned, so they are all in).
+	if a, b := len(first), len(second); a+b != n || a != per[conns[0].ID] {
+		t.Errorf("SDK handlers saw %d and %d messages, pushes were %v", a, b, per)
+	}
+}
+
 // startSDK connects an official SDK client to s and returns the channel
 // its bot-message handler feeds.
 func startSDK(t *testing.T, s *Server) <-chan *chatbot.BotCallbackDataModel {
 	t.Helper()
-	got := make(chan *chatbot.BotCallbackDataModel, 1)
+	got := startSDKClient(t, s, 1)
+	if err := s.WaitConnections(testCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// startSDKClient connects one more official SDK client to s; its handler
+// feeds a channel of buf messages.
+func startSDKClient(t *testing.T, s *Server, buf int) <-chan *chatbot.BotCallbackDataModel {
+	t.Helper()
+	got := make(chan *chatbot.BotCallbackDataModel, buf)
 	cli := client.NewStreamClient(
 		client.WithAppCredential(client.NewAppCredentialConfig(s.ClientID, s.ClientSecret)),
 		client.WithOpenApiHost(s.URL()),
@@ -85,8 +135,5 @@ func startSDK(t *testing.T, s *Server) <-chan *chatbot.BotCallbackDataModel {
 		t.Fatalf("SDK Start against the fake: %v", err)
 	}
 	t.Cleanup(cli.Close)
-	if err := s.WaitConnections(testCtx(t), 1); err != nil {
-		t.Fatal(err)
-	}
 	return got
 }
