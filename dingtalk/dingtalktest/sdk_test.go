@@ -134,6 +134,9 @@ func startSDKClient(t *testing.T, s *Server, buf int) <-chan *chatbot.BotCallbac
 	if err := cli.Start(testCtx(t)); err != nil {
 		t.Fatalf("SDK Start against the fake: %v", err)
 	}
-	t.Cleanup(cli.Close)
+	// Not cli.Close: it sets the SDK's connection to nil under its reader
+	// goroutine, which panics (nil dereference, no recover) when a frame
+	// has just arrived. The server's Close cuts the socket instead, as a
+	// network drop would, and the SDK's goroutines end on the read error.
 	return got
 }
