@@ -258,6 +258,7 @@ func (s *Server) recordDeliveryLocked(p Pushed, redelivery, duplicate bool) {
 	}
 	if !duplicate {
 		t.p = p
+		t.p.Frame = nil // rebuilt on redelivery; not kept for every message
 	}
 	t.attempts++
 	s.mc.byHeader[p.MessageID] = p.MsgID
