@@ -271,3 +271,31 @@ func TestReplyCountsPerMsgID(t *testing.T) {
 		t.Errorf("OpenAPI sends tied to %+v", sends)
 	}
 }
+
+func TestRandomPushSkipsDrainingAndOtherApps(t *testing.T) {
+	s := newServerWith(t, func(s *Server) { s.DisconnectDelay = time.Hour })
+	s.AddApp("app-b", "secret-b")
+	dialN(t, s, 3)
+	dialApp(t, s, "app-b", "secret-b")
+	s.SetPushPolicy(PushRandom)
+	s.SetSeed(5)
+	conns := s.Connections()
+	// The disconnect itself goes down a random socket of the first app's
+	// or app-b's: whichever drains, pushes for the first app avoid it.
+	draining, err := s.Disconnect("rebalance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{}
+	for _, c := range conns {
+		if c.App == s.ClientID && c.ID != draining {
+			allowed[c.ID] = true
+		}
+	}
+	for range 30 {
+		p := mustPush(t, s, BotMessage{App: s.ClientID, Text: "hi"})
+		if !allowed[p.ConnectionID] {
+			t.Fatalf("push for %s went down %s (draining %s, app-b's %s)", s.ClientID, p.ConnectionID, draining, conns[3].ID)
+		}
+	}
+}
