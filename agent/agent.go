@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"picoclaw"
@@ -88,6 +89,9 @@ type Agent struct {
 	cfg     Config
 	log     *slog.Logger
 	prompts *PromptBuilder
+	// wsPrompts are the prompt builders of Route workspaces, by path.
+	wsMu      sync.Mutex
+	wsPrompts map[string]*PromptBuilder
 	// retryDelays are the waits before the 2nd, 3rd, … model call.
 	retryDelays []time.Duration
 
@@ -192,7 +196,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 		history = nil
 	}
 
-	system, err := a.prompts.Build(now, in)
+	system, err := a.promptsOf(tm).Build(now, in)
 	if err != nil {
 		log.Warn("agent: some workspace files were left out of the prompt", "err", err)
 	}
@@ -217,7 +221,7 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 		sink:    streamSinkFrom(ctx),
 		prefix:  a.prefix(system, history),
 		user:    user,
-		tools:   a.toolSet(true),
+		tools:   a.toolSet(tm, true),
 		maxIter: a.cfg.MaxToolIterations,
 		log:     log,
 		shrink: func(ctx context.Context) ([]picoclaw.Message, bool) {
@@ -277,9 +281,12 @@ func (a *Agent) Turn(ctx context.Context, in picoclaw.Inbound) error {
 }
 
 // toolSet returns the tools of a turn; top-level turns may spawn.
-func (a *Agent) toolSet(top bool) toolSet {
+func (a *Agent) toolSet(tm turnModel, top bool) toolSet {
 	ts := toolSet{runner: a.cfg.Tools, log: a.log}
-	if top && !a.cfg.NoSpawn && a.cfg.Tools != nil {
+	if tm.tools != nil {
+		ts.runner = tm.tools
+	}
+	if top && !a.cfg.NoSpawn && ts.runner != nil {
 		ts.spawn = a
 	}
 	return ts

@@ -20,6 +20,11 @@ type Route struct {
 	Provider   picoclaw.Provider
 	Model      string
 	ModelEntry string
+	// Workspace and Tools, when set, replace Config.Workspace (the
+	// prompt's files) and Config.Tools for the turn: a bot with a
+	// workspace of its own, whose tools reach that workspace only.
+	Workspace string
+	Tools     ToolRunner
 }
 
 // routePromptHeading introduces a Route's Prompt in the system prompt.
@@ -31,6 +36,8 @@ type turnModel struct {
 	model       string
 	entry       string
 	extraPrompt string
+	prompts     *PromptBuilder // nil: the agent's
+	tools       ToolRunner     // nil: Config.Tools
 }
 
 type turnModelKey struct{}
@@ -49,7 +56,35 @@ func (a *Agent) route(in picoclaw.Inbound) turnModel {
 	if r.Provider != nil {
 		tm.provider, tm.model, tm.entry = r.Provider, r.Model, r.ModelEntry
 	}
+	if r.Workspace != "" {
+		tm.prompts = a.promptsFor(r.Workspace)
+	}
+	tm.tools = r.Tools
 	return tm
+}
+
+// promptsFor returns the prompt builder of workspace, made once: it
+// caches the workspace's files between turns.
+func (a *Agent) promptsFor(workspace string) *PromptBuilder {
+	a.wsMu.Lock()
+	defer a.wsMu.Unlock()
+	if p, ok := a.wsPrompts[workspace]; ok {
+		return p
+	}
+	if a.wsPrompts == nil {
+		a.wsPrompts = map[string]*PromptBuilder{}
+	}
+	p := NewPromptBuilder(workspace)
+	a.wsPrompts[workspace] = p
+	return p
+}
+
+// promptsOf is the prompt builder of tm's turn.
+func (a *Agent) promptsOf(tm turnModel) *PromptBuilder {
+	if tm.prompts != nil {
+		return tm.prompts
+	}
+	return a.prompts
 }
 
 // withTurnModel returns ctx whose model calls (the turn's, its compaction

@@ -135,7 +135,7 @@ func (a *Agent) runSubagent(id, label, task string, in picoclaw.Inbound) {
 	ctx = withTurnModel(ctx, tm)
 
 	now := time.Now()
-	system, err := a.prompts.Build(now, in)
+	system, err := a.promptsOf(tm).Build(now, in)
 	if err != nil {
 		log.Warn("agent: some workspace files were left out of the prompt", "err", err)
 	}
@@ -145,7 +145,7 @@ func (a *Agent) runSubagent(id, label, task string, in picoclaw.Inbound) {
 		in:      in,
 		prefix:  []picoclaw.Message{{Role: picoclaw.RoleSystem, Content: system + subagentNote}},
 		user:    picoclaw.Message{Role: picoclaw.RoleUser, Content: task, Time: now},
-		tools:   a.toolSet(false),
+		tools:   a.toolSet(tm, false),
 		maxIter: a.cfg.MaxToolIterations,
 		log:     log,
 	})

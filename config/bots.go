@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -51,6 +52,25 @@ func validateBots(c *Config, models []string, used map[string]bool, fail func(pa
 		if len(c.DingTalkBots) > 1 && !validBotName(b.Name) {
 			fail(b.Section, "a DingTalk bot's name may hold only letters, digits, '-' and '_' when the config has several bots (it names the bot's conversations: %s:direct:<user id>); rename the entry", c.ChannelName(b))
 		}
+		if b.Workspace != "" {
+			if checkDataDir(b.Workspace, c.Agents.Defaults.DataDir) != "" {
+				fail(b.Path("workspace"), "%s and the data dir %s overlap; a bot's workspace must lie outside agents.defaults.data_dir, where tools could read every chat's sessions",
+					b.Workspace, c.Agents.Defaults.DataDir)
+			}
+			// Each workspace is hidden from the others' tools, so none
+			// may hold another.
+			others := []string{c.Agents.Defaults.Workspace}
+			for _, o := range c.DingTalkBots {
+				if o.Name != b.Name && o.Workspace != "" && o.Workspace != b.Workspace {
+					others = append(others, o.Workspace)
+				}
+			}
+			for _, o := range others {
+				if under(o, b.Workspace) || under(b.Workspace, o) {
+					fail(b.Path("workspace"), "%s and the workspace %s hold one another; give each bot a folder of its own beside the others", b.Workspace, o)
+				}
+			}
+		}
 		if b.ModelName != "" {
 			if !slices.Contains(models, b.ModelName) {
 				fail(b.Path("model_name"), "%q is not in model_list (%s)", b.ModelName, knownList(models))
@@ -79,4 +99,37 @@ func checkDistinctApps(bots []DingTalkBot) []error {
 		seen[id] = b.Path("client_id")
 	}
 	return errs
+}
+
+// normalizeBotWorkspaces makes each bot's own workspace absolute ("~"
+// expanded); one that is agents.defaults.workspace is cleared, so "no
+// workspace of its own" has one spelling.
+func normalizeBotWorkspaces(c *Config, getenv func(string) string) error {
+	for i := range c.DingTalkBots {
+		b := &c.DingTalkBots[i]
+		if strings.TrimSpace(b.Workspace) == "" {
+			b.Workspace = ""
+			continue
+		}
+		ws, err := expandHome(b.Workspace, getenv)
+		if err == nil {
+			ws, err = filepath.Abs(ws)
+		}
+		if err != nil {
+			return &FieldError{Path: b.Path("workspace"), Msg: err.Error()}
+		}
+		if ws == c.Agents.Defaults.Workspace {
+			ws = ""
+		}
+		b.Workspace = ws
+	}
+	return nil
+}
+
+// BotWorkspace is the workspace of b's chats: its own, or the default.
+func (c *Config) BotWorkspace(b DingTalkBot) string {
+	if b.Workspace != "" {
+		return b.Workspace
+	}
+	return c.Agents.Defaults.Workspace
 }

@@ -70,3 +70,33 @@ func TestBotNamesAndAppsChecked(t *testing.T) {
 		t.Errorf("error shows a secret: %v", err)
 	}
 }
+
+// A bot's own workspace: "~" expands, the default's path means none of
+// its own, and workspaces holding one another (or the data dir) are
+// refused, naming the key.
+func TestBotWorkspace(t *testing.T) {
+	bot := func(ws string) string {
+		return `{"version":3,` + v3Models + `,"agents":{"defaults":{"workspace":"/srv/pc/ws","data_dir":"/srv/pc/data"}},"channel_list":{
+		  "a":{"enabled":true,"type":"dingtalk","settings":{"client_id":"a","client_secret":"s"}},
+		  "b":{"enabled":true,"type":"dingtalk","settings":{"client_id":"b","client_secret":"s2","workspace":"` + ws + `"}}}}`
+	}
+	cfg, _ := mustParse(t, bot("~/sales"), map[string]string{"HOME": "/home/u"})
+	b := cfg.DingTalkBots[1]
+	if b.Workspace != "/home/u/sales" || cfg.BotWorkspace(b) != "/home/u/sales" || cfg.BotWorkspace(cfg.DingTalkBots[0]) != "/srv/pc/ws" {
+		t.Errorf("workspaces %q / %q", cfg.BotWorkspace(cfg.DingTalkBots[0]), b.Workspace)
+	}
+	cfg, _ = mustParse(t, bot("/srv/pc/ws"), nil)
+	if cfg.DingTalkBots[1].Workspace != "" {
+		t.Errorf("the default workspace named again = %q, want none of its own", cfg.DingTalkBots[1].Workspace)
+	}
+	for ws, want := range map[string]string{
+		"/srv/pc/ws/sales":   "hold one another",
+		"/srv/pc":            "hold one another",
+		"/srv/pc/data/sales": "outside agents.defaults.data_dir",
+	} {
+		_, _, err := Parse([]byte(bot(ws)), envFrom(nil))
+		if err == nil || !strings.Contains(err.Error(), "channel_list.b.settings.workspace") || !strings.Contains(err.Error(), want) {
+			t.Errorf("workspace %s: %v, want an error naming the key and %q", ws, err, want)
+		}
+	}
+}

@@ -83,6 +83,7 @@ type dingTalkSettings struct {
 	GroupAllowFrom    StringList               `json:"group_allow_from"`
 	Groups            map[string]GroupSettings `json:"groups"`
 	ModelName         string                   `json:"model_name"`
+	Workspace         string                   `json:"workspace"`
 }
 
 func (e dingTalkEntry) config() DingTalkConfig {
@@ -103,6 +104,7 @@ func (e dingTalkEntry) config() DingTalkConfig {
 		GroupAllowFrom:     e.Settings.GroupAllowFrom,
 		Groups:             e.Settings.Groups,
 		ModelName:          e.Settings.ModelName,
+		Workspace:          e.Settings.Workspace,
 	}
 }
 

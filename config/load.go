@@ -230,6 +230,9 @@ func normalize(c *Config, getenv func(string) string) error {
 		return &FieldError{Path: "agents.defaults.data_dir", Msg: err.Error()}
 	}
 	d.DataDir = dd
+	if err := normalizeBotWorkspaces(c, getenv); err != nil {
+		return err
+	}
 	if d.MaxTokens == 0 {
 		d.MaxTokens = DefaultMaxTokens
 	}

@@ -176,6 +176,11 @@ type DingTalkConfig struct {
 	// its fallbacks are agents.defaults.model_fallbacks. Not a PicoClaw
 	// key: channel_list.<name>.settings.model_name.
 	ModelName string `json:"model_name"`
+	// Workspace is this bot's own workspace (prompt files, memory, the
+	// files its tools reach) instead of agents.defaults.workspace; "~"
+	// expands, and it is absolute after loading. Not a PicoClaw key:
+	// channel_list.<name>.settings.workspace.
+	Workspace string `json:"workspace"`
 }
 
 // GroupTrigger decides when the bot answers in a group chat.

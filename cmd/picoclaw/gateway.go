@@ -151,7 +151,15 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	if err := rt.models.check(cfg); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	rt.router = live.router(lookup.botNames(), rt.models, log)
+	byChannel := lookup.botNames()
+	for _, b := range byChannel {
+		if b.Workspace != "" {
+			if err := rt.addWorkspace(ctx, b.Workspace, dingtalk.NewSendFileToolFor(apis, b.Workspace, sendScope(cfg))); err != nil {
+				return fmt.Errorf("gateway: %s: %w", b.Path("workspace"), err)
+			}
+		}
+	}
+	rt.router = withWorkspaces(live.router(byChannel, rt.models, log), byChannel, rt)
 	box, err := inbox.Open(paths.data.Inbox(), log.With("component", "inbox"))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

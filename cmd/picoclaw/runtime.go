@@ -36,6 +36,11 @@ type runtime struct {
 	// router gives a chat's turns its own prompt and model (a group's
 	// settings); set by the gateway before the first turn, nil for none.
 	router func(picoclaw.Inbound) agent.Route
+	// shared are the tools every workspace's registry holds (web,
+	// message, cron, MCP): made once, whatever the workspaces.
+	shared []picoclaw.Tool
+	// wsTools are the registries of bots with a workspace of their own.
+	wsTools map[string]*probedTools
 }
 
 // newRuntime builds the agent. send delivers outbound messages; extra
@@ -97,17 +102,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 
 func (rt *runtime) registerTools(ctx context.Context, send func(context.Context, picoclaw.Outbound) error, extra []picoclaw.Tool) error {
 	cfg := rt.cfg
-	ws := cfg.Agents.Defaults.Workspace
-	restrict := cfg.Agents.Defaults.RestrictToWorkspace == nil || *cfg.Agents.Defaults.RestrictToWorkspace
-	list := tools.NewFSToolsWith(tools.FSOptions{Workspace: ws, Restrict: restrict,
-		Private: rt.paths.private(), ChatMedia: rt.paths.chatMedia})
-	ex, trial, err := execTool(cfg, rt.paths.private(), restrict, rt.paths.chatMediaList, rt.log)
-	if err != nil {
-		return fmt.Errorf("tools.exec: %w", err)
-	}
-	if ex != nil && trial == nil {
-		list = append(list, ex)
-	}
+	var shared []picoclaw.Tool
 	if wc := cfg.Tools.Web; wc.Enabled {
 		opts := tools.WebOptions{AllowPrivate: wc.AllowPrivateFetch}
 		if wc.Brave.Enabled {
@@ -117,16 +112,16 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 		if err != nil {
 			return fmt.Errorf("tools.web: %w", err)
 		}
-		list = append(list, web...)
+		shared = append(shared, web...)
 	}
-	list = append(list, tools.NewMessageTool(send, "dingtalk", sendScope(cfg)))
+	shared = append(shared, tools.NewMessageTool(send, "dingtalk", sendScope(cfg)))
 	if cfg.Tools.Cron.Enabled {
 		svc, err := cron.NewService(rt.paths.data.CronJobs(), rt.runJob(send), rt.log.With("component", "cron"))
 		if err != nil {
 			return fmt.Errorf("tools.cron: %w", err)
 		}
 		rt.cron = svc
-		list = append(list, cron.NewTool(svc, originChat))
+		shared = append(shared, cron.NewTool(svc, originChat))
 	}
 	if servers := cfg.ActiveMCPServers(); len(servers) > 0 {
 		m, tools, err := connectMCP(ctx, servers, rt.log.With("component", "mcp"))
@@ -134,19 +129,10 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 			return fmt.Errorf("tools.mcp: %w", err)
 		}
 		rt.mcp = m
-		list = append(list, tools...)
+		shared = append(shared, tools...)
 	}
-	for _, t := range append(list, extra...) {
-		if err := rt.registry.Register(t); err != nil {
-			return fmt.Errorf("register tool: %w", err)
-		}
-	}
-	if trial != nil {
-		rt.tools.trial(ctx, trial, ex, rt.log)
-	} else {
-		rt.tools.settle()
-	}
-	return nil
+	rt.shared = shared
+	return rt.fillTools(ctx, rt.tools, cfg.Agents.Defaults.Workspace, extra)
 }
 
 // runJob delivers a cron job: its text as is, or the agent's answer to it.
@@ -178,6 +164,9 @@ func originChat(ctx context.Context) (string, picoclaw.Peer, bool) {
 // Close releases what the runtime started.
 func (rt *runtime) Close() {
 	rt.tools.stop()
+	for _, t := range rt.wsTools {
+		t.stop()
+	}
 	if rt.agent != nil {
 		rt.agent.Close()
 	}

@@ -72,7 +72,11 @@ func printBots(ctx context.Context, w io.Writer, cfg *config.Config, now time.Ti
 		if model == "" {
 			model = cfg.Agents.Defaults.ModelName
 		}
-		fmt.Fprintf(w, "  %s: %s%s; channel %s, client_id %s, client_secret %s, allow_from %s, model %s\n",
-			b.Name, state, last, cfg.ChannelName(b), setOrNot(b.ClientID != ""), setOrNot(b.ClientSecret != ""), allowDesc(b.DingTalkConfig), model)
+		ws := ""
+		if b.Workspace != "" {
+			ws = ", workspace " + b.Workspace
+		}
+		fmt.Fprintf(w, "  %s: %s%s; channel %s, client_id %s, client_secret %s, allow_from %s, model %s%s\n",
+			b.Name, state, last, cfg.ChannelName(b), setOrNot(b.ClientID != ""), setOrNot(b.ClientSecret != ""), allowDesc(b.DingTalkConfig), model, ws)
 	}
 }

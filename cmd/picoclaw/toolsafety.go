@@ -34,13 +34,13 @@ type execSetup struct {
 // says tools.exec.sandbox "off". private lists the paths commands must
 // never read (config file, data dir).
 func planExec(ctx context.Context, cfg *config.Config, private []string) execSetup {
-	return prepareExec(cfg, private).probed(ctx)
+	return prepareExec(cfg, cfg.Agents.Defaults.Workspace, private).probed(ctx)
 }
 
 // prepareExec is planExec without the sandbox's trial command, which
 // starts this binary again in new namespaces (10–30 ms): the gateway runs
 // it while it connects (see probed).
-func prepareExec(cfg *config.Config, private []string) execSetup {
+func prepareExec(cfg *config.Config, ws string, private []string) execSetup {
 	tc := cfg.Tools.Exec
 	switch {
 	case !tc.Enabled:
@@ -52,7 +52,7 @@ func prepareExec(cfg *config.Config, private []string) execSetup {
 	if err != nil {
 		return execSetup{reason: fmt.Sprintf("not offered: cannot find the picoclaw binary to start the sandbox: %v", err)}
 	}
-	box, err := sandbox.New(sandbox.Policy{Workspace: cfg.Agents.Defaults.Workspace, Hidden: private, Network: tc.Network}, exe)
+	box, err := sandbox.New(sandbox.Policy{Workspace: ws, Hidden: private, Network: tc.Network}, exe)
 	if err != nil {
 		return withheld(err)
 	}
@@ -102,15 +102,15 @@ func logExec(plan execSetup, tc config.ExecConfig, log *slog.Logger) {
 // When the sandbox has yet to run its trial command, trial is not nil:
 // it runs it, logs the outcome and says whether the tool may be offered.
 // Otherwise the plan is logged here.
-func execTool(cfg *config.Config, private []string, restrict bool, readFor func(context.Context) []string, log *slog.Logger) (ex *tools.ExecTool, trial func(context.Context) bool, err error) {
-	plan := prepareExec(cfg, private)
+func execTool(cfg *config.Config, ws string, private []string, restrict bool, readFor func(context.Context) []string, log *slog.Logger) (ex *tools.ExecTool, trial func(context.Context) bool, err error) {
+	plan := prepareExec(cfg, ws, private)
 	tc := cfg.Tools.Exec
 	if !plan.offer {
 		logExec(plan, tc, log)
 		return nil, nil, nil
 	}
 	ex, err = tools.NewExecTool(tools.ExecOptions{
-		Workspace: cfg.Agents.Defaults.Workspace, Restrict: restrict,
+		Workspace: ws, Restrict: restrict,
 		Timeout:      time.Duration(tc.TimeoutSeconds) * time.Second,
 		DenyPatterns: tc.CustomDenyPatterns, AllowPatterns: tc.CustomAllowPatterns,
 		Sandbox: plan.box, ReadFor: readFor,
