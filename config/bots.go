@@ -54,7 +54,7 @@ func validateBots(c *Config, models []string, used map[string]bool, fail func(pa
 		}
 		if b.Workspace != "" {
 			if checkDataDir(b.Workspace, c.Agents.Defaults.DataDir) != "" {
-				fail(b.Path("workspace"), "%s and the data dir %s overlap; a bot's workspace must lie outside agents.defaults.data_dir, where tools could read every chat's sessions",
+				fail(b.fieldOf("workspace"), "%s and the data dir %s overlap; a bot's workspace must lie outside agents.defaults.data_dir, where tools could read every chat's sessions",
 					b.Workspace, c.Agents.Defaults.DataDir)
 			}
 			// Each workspace is hidden from the others' tools, so none
@@ -67,13 +67,13 @@ func validateBots(c *Config, models []string, used map[string]bool, fail func(pa
 			}
 			for _, o := range others {
 				if under(o, b.Workspace) || under(b.Workspace, o) {
-					fail(b.Path("workspace"), "%s and the workspace %s hold one another; give each bot a folder of its own beside the others", b.Workspace, o)
+					fail(b.fieldOf("workspace"), "%s and the workspace %s hold one another; give each bot a folder of its own beside the others", b.Workspace, o)
 				}
 			}
 		}
 		if b.ModelName != "" {
 			if !slices.Contains(models, b.ModelName) {
-				fail(b.Path("model_name"), "%q is not in model_list (%s)", b.ModelName, knownList(models))
+				fail(b.fieldOf("model_name"), "%q is not in model_list (%s)", b.ModelName, knownList(models))
 			}
 			used[b.ModelName] = true
 		}
@@ -116,7 +116,7 @@ func normalizeBotWorkspaces(c *Config, getenv func(string) string) error {
 			ws, err = filepath.Abs(ws)
 		}
 		if err != nil {
-			return &FieldError{Path: b.Path("workspace"), Msg: err.Error()}
+			return &FieldError{Path: b.fieldOf("workspace"), Msg: err.Error()}
 		}
 		if ws == c.Agents.Defaults.Workspace {
 			ws = ""

@@ -100,3 +100,40 @@ func TestBotWorkspace(t *testing.T) {
 		}
 	}
 }
+
+// PicoClaw's agents.list and bindings: a bot bound to an agent, or naming
+// one in settings.agent, takes the agent's workspace and model unless it
+// names its own; an unknown agent or an agent's unknown model is an error
+// naming where it came from.
+func TestBotAgents(t *testing.T) {
+	doc := func(extra, salesSettings string) string {
+		return `{"version":3,` + v3Models + `,"agents":{"defaults":{"workspace":"/srv/pc/ws","data_dir":"/srv/pc/data"},
+		  "list":[{"id":"main","default":true},{"id":"sales","workspace":"/srv/pc/sales","model":{"primary":"m","fallbacks":[]}}]}` + extra + `,
+		  "channel_list":{
+		  "a":{"enabled":true,"type":"dingtalk","settings":{"client_id":"a","client_secret":"s"}},
+		  "b":{"enabled":true,"type":"dingtalk","settings":{"client_id":"b","client_secret":"s2"` + salesSettings + `}}}}`
+	}
+	for name, src := range map[string]string{
+		"settings.agent": doc("", `,"agent":"sales"`),
+		"binding":        doc(`,"bindings":[{"agent_id":"sales","match":{"channel":"b"}},{"agent_id":"main","match":{"channel":"a","peer":{"kind":"direct","id":"x"}}}]`, ""),
+	} {
+		cfg, _ := mustParse(t, src, nil)
+		a, b := cfg.DingTalkBots[0], cfg.DingTalkBots[1]
+		if b.Workspace != "/srv/pc/sales" || b.ModelName != "m" || a.Workspace != "" || a.ModelName != "" {
+			t.Errorf("%s: bot a %q/%q, bot b %q/%q; want only b on the sales agent", name, a.Workspace, a.ModelName, b.Workspace, b.ModelName)
+		}
+	}
+	cfg, _ := mustParse(t, doc("", `,"agent":"sales","workspace":"/srv/pc/own"`), nil)
+	if ws := cfg.DingTalkBots[1].Workspace; ws != "/srv/pc/own" {
+		t.Errorf("the bot's own workspace = %q, want it to win over the agent's", ws)
+	}
+	_, _, err := Parse([]byte(doc("", `,"agent":"support"`)), envFrom(nil))
+	if err == nil || !strings.Contains(err.Error(), `channel_list.b.settings.agent: names agent "support", which agents.list does not hold (known: main, sales)`) {
+		t.Errorf("unknown agent: %v", err)
+	}
+	bad := strings.Replace(doc("", `,"agent":"sales"`), `"primary":"m"`, `"primary":"nope"`, 1)
+	_, _, err = Parse([]byte(bad), envFrom(nil))
+	if err == nil || !strings.Contains(err.Error(), `agents.list[1].model: "nope" is not in model_list`) {
+		t.Errorf("agent's unknown model: %v", err)
+	}
+}

@@ -26,6 +26,10 @@ type DingTalkBot struct {
 	// "channel_list.<name>". Path builds field paths from it.
 	Section string
 	DingTalkConfig
+	// modelFrom and workspaceFrom name where an agent's model or
+	// workspace came from (agents.list[i]), for errors; empty when the
+	// bot's own settings hold them.
+	modelFrom, workspaceFrom string
 }
 
 // Path returns the json path of one of the bot's keys (a DingTalkConfig
@@ -84,6 +88,7 @@ type dingTalkSettings struct {
 	Groups            map[string]GroupSettings `json:"groups"`
 	ModelName         string                   `json:"model_name"`
 	Workspace         string                   `json:"workspace"`
+	Agent             string                   `json:"agent"`
 }
 
 func (e dingTalkEntry) config() DingTalkConfig {
@@ -105,6 +110,7 @@ func (e dingTalkEntry) config() DingTalkConfig {
 		Groups:             e.Settings.Groups,
 		ModelName:          e.Settings.ModelName,
 		Workspace:          e.Settings.Workspace,
+		Agent:              e.Settings.Agent,
 	}
 }
 

@@ -113,6 +113,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, []string, error) {
 	var errs []error
 	applyEnv("", reflect.ValueOf(&cfg).Elem(), getenv, &errs)
 	buildBots(&cfg, entries, inFile, getenv, &d.warnings, &errs)
+	applyAgents(&cfg, raw, &errs)
 	if len(errs) > 0 {
 		return nil, d.warnings, &Error{Problems: errs}
 	}

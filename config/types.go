@@ -181,6 +181,11 @@ type DingTalkConfig struct {
 	// expands, and it is absolute after loading. Not a PicoClaw key:
 	// channel_list.<name>.settings.workspace.
 	Workspace string `json:"workspace"`
+	// Agent names an agents.list entry (PicoClaw's agents) whose
+	// workspace and model this bot uses where it names none itself; a
+	// PicoClaw binding of the bot's channel to an agent does the same.
+	// channel_list.<name>.settings.agent.
+	Agent string `json:"agent"`
 }
 
 // GroupTrigger decides when the bot answers in a group chat.
