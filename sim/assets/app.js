@@ -144,11 +144,16 @@ async function send() {
   if (!c || !text.trim()) return;
   const atBot = c.kind === "group" && text.includes("@" + info.botNick);
   const atUsers = (c.members || []).filter((m) => text.includes("@" + nick(m)));
+  // Cleared before the post, not after: what is typed meanwhile (the next
+  // message, an @ from the picker) must not be wiped when it returns.
+  t.value = "";
   try {
     await post("/api/send", {chat: c.id, from: $("#from").value, text, atBot, atUsers});
-    t.value = "";
     hint("");
-  } catch (e) { hint(e.message); }
+  } catch (e) {
+    if (!t.value) t.value = text; // not lost: back in the composer
+    hint(e.message);
+  }
 }
 async function upload(f) {
   const c = chats.get(current);
