@@ -145,7 +145,10 @@ func TestStreamReconnects(t *testing.T) {
 	}{
 		{"dropped TCP", nil, func(s *dingtalktest.Server) { s.CloseClientConnections() }},
 		{"zombie socket (dead-man)", func(c *Config) {
-			c.IdleTimeout, c.PingTimeout = 30*time.Millisecond, 30*time.Millisecond
+			// Short enough for a quick test, long enough that the new
+			// socket is not itself given up on a loaded machine (at 30 ms
+			// it sometimes was, and the push to it went unanswered).
+			c.IdleTimeout, c.PingTimeout = 250*time.Millisecond, 250*time.Millisecond
 		}, func(s *dingtalktest.Server) { s.SetZombie(true) }},
 	}
 	for _, tt := range tests {
