@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,14 +27,7 @@ const (
 // "sales" (appB, with secretB), each with its own allow list.
 func twoBots(t *testing.T, h *gatewayHarness, secretB string, salesSettings map[string]any) {
 	t.Helper()
-	data, err := os.ReadFile(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg := configJSON(t, h)
 	delete(cfg, "channels")
 	cfg["version"] = 3
 	// A second model on the same fake LLM, for a bot's own model_name.
@@ -52,13 +44,7 @@ func twoBots(t *testing.T, h *gatewayHarness, secretB string, salesSettings map[
 			"settings": map[string]any{"client_id": h.dt.ClientID, "client_secret": h.dt.ClientSecret, "api_base": h.dt.URL()}},
 		"sales": map[string]any{"enabled": true, "type": "dingtalk", "allow_from": []string{dingtalktest.DefaultSenderStaffID}, "settings": sales},
 	}
-	out, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h.cfgPath, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeConfigJSON(t, h, cfg)
 }
 
 // healthBots returns /health's bots by name.
@@ -283,23 +269,13 @@ func TestGatewayOneBotKeepsLegacyLayout(t *testing.T) {
 // named name.
 func oneV3Bot(t *testing.T, h *gatewayHarness, name string) {
 	t.Helper()
-	data, err := os.ReadFile(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg := configJSON(t, h)
 	old := cfg["channels"].(map[string]any)["dingtalk"].(map[string]any)
 	delete(cfg, "channels")
 	cfg["version"] = 3
 	cfg["channel_list"] = map[string]any{name: map[string]any{"enabled": true, "type": "dingtalk",
 		"settings": map[string]any{"client_id": old["client_id"], "client_secret": old["client_secret"], "api_base": old["api_base"]}}}
-	out, _ := json.Marshal(cfg)
-	if err := os.WriteFile(h.cfgPath, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeConfigJSON(t, h, cfg)
 }
 
 // A reload applies each bot's own settings to that bot only: taking the
@@ -313,14 +289,7 @@ func TestGatewayTwoBotsReload(t *testing.T) {
 	h.start()
 	waitBotStates(t, h, map[string]string{"work": "connected", "sales": "connected"})
 
-	data, err := os.ReadFile(h.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg := configJSON(t, h)
 	cfg["channel_list"].(map[string]any)["sales"].(map[string]any)["allow_from"] = []string{"someone-else"}
 	out, _ := json.Marshal(cfg)
 	h.writeConfig(out)

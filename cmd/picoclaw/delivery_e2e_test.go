@@ -32,6 +32,14 @@ func released() <-chan struct{} {
 // edit gets the whole document and channels.dingtalk.
 func editConfig(t *testing.T, h *gatewayHarness, edit func(cfg, dingtalk map[string]any)) {
 	t.Helper()
+	cfg := configJSON(t, h)
+	edit(cfg, cfg["channels"].(map[string]any)["dingtalk"].(map[string]any))
+	writeConfigJSON(t, h, cfg)
+}
+
+// configJSON returns the harness's config.json as a JSON tree.
+func configJSON(t *testing.T, h *gatewayHarness) map[string]any {
+	t.Helper()
 	data, err := os.ReadFile(h.cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -40,8 +48,14 @@ func editConfig(t *testing.T, h *gatewayHarness, edit func(cfg, dingtalk map[str
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	edit(cfg, cfg["channels"].(map[string]any)["dingtalk"].(map[string]any))
-	if data, err = json.Marshal(cfg); err != nil {
+	return cfg
+}
+
+// writeConfigJSON writes cfg as the harness's config.json.
+func writeConfigJSON(t *testing.T, h *gatewayHarness, cfg map[string]any) {
+	t.Helper()
+	data, err := json.Marshal(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(h.cfgPath, data, 0o600); err != nil {
