@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -77,24 +76,7 @@ func postRaw(t *testing.T, u, ct string, body []byte) openResult {
 // be checked without any stream client.
 func dialRaw(t *testing.T, s *Server) *websocket.Conn {
 	t.Helper()
-	r := postOpen(t, s, s.ClientID, s.ClientSecret)
-	if r.status != http.StatusOK {
-		t.Fatalf("open: HTTP %d %s", r.status, r.body)
-	}
-	var ep struct{ Endpoint, Ticket string }
-	if err := json.Unmarshal(r.body, &ep); err != nil {
-		t.Fatalf("open answer: %v", err)
-	}
-	n := s.ConnectionCount()
-	ws, _, err := websocket.Dial(testCtx(t), ep.Endpoint+"?ticket="+url.QueryEscape(ep.Ticket), nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { _ = ws.CloseNow() })
-	if err := s.WaitConnections(testCtx(t), n+1); err != nil {
-		t.Fatal(err)
-	}
-	return ws
+	return dialApp(t, s, s.ClientID, s.ClientSecret)
 }
 
 // readJSON reads one text message and decodes it into a generic map.
