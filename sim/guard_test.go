@@ -5,20 +5,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"picoclaw/dingtalk/dingtalktest"
 )
 
 // Another web site cannot make the sim send a message: not by a
 // cross-site post, not through DNS rebinding.
 func TestGuard(t *testing.T) {
-	fake := dingtalktest.NewServer()
-	defer fake.Close()
-	s, err := New(Config{Fake: fake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newTestSim(t)
 	h := s.Handler()
 	body := `{"fault":"drop-stream"}`
 	for _, tc := range []struct {

@@ -9,13 +9,7 @@ import (
 // The gateway's warnings and errors reach the side log, whole lines
 // however they are written; its info lines do not.
 func TestLogWriter(t *testing.T) {
-	fake := dingtalktest.NewServer()
-	defer fake.Close()
-	s, err := New(Config{Fake: fake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newTestSim(t)
 	w := s.LogWriter()
 	for _, p := range []string{
 		"time=2026-01-01T00:00:00Z level=INFO msg=\"gateway starting\"\n",
@@ -45,4 +39,17 @@ func TestLogWriter(t *testing.T) {
 			t.Errorf("line %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
+}
+
+// newTestSim is a Sim on a fresh fake DingTalk, both closed with the test.
+func newTestSim(t *testing.T) *Sim {
+	t.Helper()
+	fake := dingtalktest.NewServer()
+	t.Cleanup(fake.Close)
+	s, err := New(Config{Fake: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
