@@ -4,6 +4,7 @@ import (
 	"html"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Markdown renders text as DingTalk renders a markdown message: its
@@ -45,9 +46,9 @@ func Markdown(text string) string {
 			b.WriteString("<pre><code>" + html.EscapeString(strings.Join(code, "\n")) + "</code></pre>")
 		case t == "":
 			flush()
-		case heading.MatchString(t):
+		case mdPatterns().heading.MatchString(t):
 			flush()
-			m := heading.FindStringSubmatch(t)
+			m := mdPatterns().heading.FindStringSubmatch(t)
 			n := string(rune('0' + len(m[1])))
 			b.WriteString("<h" + n + ">" + inline(m[2]) + "</h" + n + ">")
 		case strings.HasPrefix(t, ">"):
@@ -59,12 +60,12 @@ func Markdown(text string) string {
 				b.WriteString("<br>")
 			}
 			b.WriteString(inline(strings.TrimSpace(strings.TrimPrefix(t, ">"))))
-		case bullet.MatchString(t):
+		case mdPatterns().bullet.MatchString(t):
 			openList(&b, &list, "ul", flush)
-			b.WriteString("<li>" + inline(bullet.FindStringSubmatch(t)[1]) + "</li>")
-		case ordered.MatchString(t):
+			b.WriteString("<li>" + inline(mdPatterns().bullet.FindStringSubmatch(t)[1]) + "</li>")
+		case mdPatterns().ordered.MatchString(t):
 			openList(&b, &list, "ol", flush)
-			b.WriteString("<li>" + inline(ordered.FindStringSubmatch(t)[1]) + "</li>")
+			b.WriteString("<li>" + inline(mdPatterns().ordered.FindStringSubmatch(t)[1]) + "</li>")
 		default:
 			if list != "" || quote {
 				flush()
@@ -85,22 +86,32 @@ func openList(b *strings.Builder, list *string, kind string, flush func()) {
 	*list = kind
 }
 
-var (
-	heading = regexp.MustCompile(`^(#{1,6})\s+(.*)$`)
-	bullet  = regexp.MustCompile(`^[-*+]\s+(.*)$`)
-	ordered = regexp.MustCompile(`^\d+[.)]\s+(.*)$`)
+// mdREs are the renderer's patterns.
+type mdREs struct {
+	heading, bullet, ordered *regexp.Regexp
 	// Inline rules, applied to escaped text.
-	codeSpan = regexp.MustCompile("`([^`]+)`")
-	image    = regexp.MustCompile(`!\[([^\]]*)\]\(([^)\s]+)\)`)
-	link     = regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)\)`)
-	bold     = regexp.MustCompile(`\*\*([^*]+)\*\*`)
-	italic   = regexp.MustCompile(`\*([^*\s][^*]*)\*`)
-)
+	codeSpan, image, link, bold, italic *regexp.Regexp
+}
+
+// mdPatterns compiles them at the first page rendered, not at every
+// start of the binary (the gateway links this package for `sim`).
+var mdPatterns = sync.OnceValue(func() *mdREs {
+	return &mdREs{
+		heading:  regexp.MustCompile(`^(#{1,6})\s+(.*)$`),
+		bullet:   regexp.MustCompile(`^[-*+]\s+(.*)$`),
+		ordered:  regexp.MustCompile(`^\d+[.)]\s+(.*)$`),
+		codeSpan: regexp.MustCompile("`([^`]+)`"),
+		image:    regexp.MustCompile(`!\[([^\]]*)\]\(([^)\s]+)\)`),
+		link:     regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)\)`),
+		bold:     regexp.MustCompile(`\*\*([^*]+)\*\*`),
+		italic:   regexp.MustCompile(`\*([^*\s][^*]*)\*`),
+	}
+})
 
 // inline renders one line's spans. Code spans are cut out first so that
 // nothing inside them is touched.
 func inline(s string) string {
-	parts := codeSpan.FindAllStringSubmatchIndex(s, -1)
+	parts := mdPatterns().codeSpan.FindAllStringSubmatchIndex(s, -1)
 	var b strings.Builder
 	last := 0
 	for _, p := range parts {
@@ -114,22 +125,22 @@ func inline(s string) string {
 
 func spans(s string) string {
 	s = html.EscapeString(s)
-	s = image.ReplaceAllStringFunc(s, func(m string) string {
-		g := image.FindStringSubmatch(m)
+	s = mdPatterns().image.ReplaceAllStringFunc(s, func(m string) string {
+		g := mdPatterns().image.FindStringSubmatch(m)
 		if !safeURL(g[2]) {
 			return m
 		}
 		return `<img alt="` + g[1] + `" src="` + g[2] + `">`
 	})
-	s = link.ReplaceAllStringFunc(s, func(m string) string {
-		g := link.FindStringSubmatch(m)
+	s = mdPatterns().link.ReplaceAllStringFunc(s, func(m string) string {
+		g := mdPatterns().link.FindStringSubmatch(m)
 		if !safeURL(g[2]) {
 			return m
 		}
 		return `<a href="` + g[2] + `" target="_blank" rel="noopener noreferrer">` + g[1] + `</a>`
 	})
-	s = bold.ReplaceAllString(s, "<strong>$1</strong>")
-	return italic.ReplaceAllString(s, "<em>$1</em>")
+	s = mdPatterns().bold.ReplaceAllString(s, "<strong>$1</strong>")
+	return mdPatterns().italic.ReplaceAllString(s, "<em>$1</em>")
 }
 
 // safeURL admits web links only (no javascript:, data:, …). u is escaped
