@@ -45,6 +45,7 @@ func TestGatewayBotOwnWorkspace(t *testing.T) {
 		return providertest.Reply{Content: "ok"}
 	})
 	h.start()
+	waitBotStates(t, h, map[string]string{"work": "connected", "sales": "connected"})
 
 	h.push(dingtalktest.BotMessage{App: h.dt.ClientID, Text: "read the plan"})
 	got := h.waitReplies(1)
