@@ -2,20 +2,15 @@ package dingtalk
 
 import (
 	"context"
+	"picoclaw/internal/testutil"
 	"testing"
-	"time"
 
 	"picoclaw/dingtalk/dingtalktest"
 )
 
 // testCtx bounds a test's waits generously: a loaded machine is slow, a
 // hang still ends.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { return testutil.Context(t) }
 
 func newFake(t *testing.T) *dingtalktest.Server {
 	t.Helper()

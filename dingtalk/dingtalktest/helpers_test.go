@@ -8,19 +8,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"picoclaw/internal/testutil"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 )
 
 // testCtx bounds a test's waits so a regression fails instead of hanging.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { return testutil.Context(t) }
 
 func newServer(t *testing.T) *Server {
 	t.Helper()

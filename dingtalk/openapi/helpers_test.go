@@ -6,18 +6,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"picoclaw/internal/testutil"
 	"testing"
-	"time"
 
 	"picoclaw/dingtalk/dingtalktest"
 )
 
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { return testutil.Context(t) }
 
 func newFake(t *testing.T) *dingtalktest.Server {
 	t.Helper()

@@ -12,12 +12,7 @@ import (
 	"picoclaw/internal/testutil"
 )
 
-func streamCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func streamCtx(t *testing.T) context.Context { return testutil.Context(t) }
 
 // harness runs a Stream against a fake DingTalk.
 type harness struct {

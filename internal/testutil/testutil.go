@@ -105,3 +105,13 @@ func HangingServer(tb testing.TB) (*httptest.Server, *atomic.Int32) {
 	tb.Cleanup(func() { close(release); ts.Close() })
 	return ts, &calls
 }
+
+// Context returns a context that ends with the test or after 20 s,
+// whichever is first: waits on a loaded machine are slow, and a hang
+// still fails instead of stalling the run.
+func Context(tb testing.TB) context.Context {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	tb.Cleanup(cancel)
+	return ctx
+}
