@@ -264,7 +264,7 @@ func normalize(c *Config, getenv func(string) string) error {
 		c.Gateway.Port = DefaultGatewayPort
 	}
 	normalizeTools(&c.Tools)
-	return nil
+	return normalizeStorage(&c.Storage, getenv)
 }
 
 func homeDir(getenv func(string) string) string {

@@ -19,6 +19,7 @@ type Config struct {
 	Channels Channels `json:"channels"`
 	Gateway  Gateway  `json:"gateway"`
 	Tools    Tools    `json:"tools"`
+	Storage  Storage  `json:"storage"`
 	// DingTalkBots is every DingTalk bot of the file, normalised, in file
 	// order: channel_list entries of type "dingtalk" (version 3), else the
 	// one channels.dingtalk bot, named "dingtalk" (possibly disabled).

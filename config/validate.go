@@ -41,6 +41,7 @@ func validate(c *Config) (warnings []string, errs []error) {
 	if p := d.SummarizeTokenPercent; p < 0 || p > 100 {
 		fail("agents.defaults.summarize_token_percent", "must be between 0 and 100, got %d", p)
 	}
+	validateStorage(c.Storage, fail)
 	if p := c.Gateway.Port; p < 1 || p > 65535 {
 		fail("gateway.port", "must be between 1 and 65535, got %d", p)
 	}
