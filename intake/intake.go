@@ -31,6 +31,14 @@ type Journal interface {
 	DeadLetter(in picoclaw.Inbound, reason string) error
 }
 
+// Queue is a Journal that several gateways share (storage.backend
+// "nats"): Accept only stores a message; Run hands this gateway, in order,
+// the messages of the chats it owns, whichever gateway accepted them.
+type Queue interface {
+	Journal
+	Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) error
+}
+
 // Dispatcher runs turns (*agent.Dispatcher); Dispatch is false when the
 // chat's queue is full.
 type Dispatcher interface {
@@ -89,8 +97,29 @@ func (k *Intake) Accept(in picoclaw.Inbound) {
 	case !isNew:
 		k.log.Debug("message already accepted before a restart; not answered twice", "session", in.SessionKey())
 		return
+	case k.shared():
+		return // the chat's owner gets it from Run
 	}
 	k.dispatch(in)
+}
+
+func (k *Intake) shared() bool {
+	_, ok := k.box.(Queue)
+	return ok
+}
+
+// Run hands a shared journal's messages to the dispatcher until ctx ends;
+// with a journal of this gateway alone it returns at once (Replay and
+// Accept dispatch).
+func (k *Intake) Run(ctx context.Context) error {
+	q, ok := k.box.(Queue)
+	if !ok {
+		return nil
+	}
+	return q.Run(ctx, func(in picoclaw.Inbound) bool {
+		k.dispatch(in)
+		return true
+	})
 }
 
 // Replay answers the messages accepted but not answered before the last

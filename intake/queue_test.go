@@ -1,0 +1,102 @@
+package intake
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"picoclaw"
+)
+
+// memQueue is a shared journal whose owner side is fed by the test: the
+// messages one gateway accepts may be run by another.
+type memQueue struct {
+	mu       sync.Mutex
+	accepted []picoclaw.Inbound
+	done     []string
+	feed     chan picoclaw.Inbound
+	handed   chan struct{} // one per message dispatch has returned for
+}
+
+func (q *memQueue) Accept(in picoclaw.Inbound) (bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, a := range q.accepted {
+		if a.MessageID == in.MessageID {
+			return false, nil
+		}
+	}
+	q.accepted = append(q.accepted, in)
+	return true, nil
+}
+func (q *memQueue) Pending() []picoclaw.Inbound { return nil }
+func (q *memQueue) Done(id string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.done = append(q.done, id)
+	return nil
+}
+func (q *memQueue) Attempt(string) (int, error)               { return 1, nil }
+func (q *memQueue) Release(string) error                      { return nil }
+func (q *memQueue) DeadLetter(picoclaw.Inbound, string) error { return nil }
+func (q *memQueue) Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case in := <-q.feed:
+			dispatch(in)
+			q.handed <- struct{}{}
+		}
+	}
+}
+
+// TestSharedQueueDispatchesOnlyWhatThisGatewayOwns: with a shared
+// journal, accepting a message stores it and nothing more; the turn runs
+// where the queue hands it over, and a full chat there still gets the
+// busy answer and is marked done.
+func TestSharedQueueDispatchesOnlyWhatThisGatewayOwns(t *testing.T) {
+	q := &memQueue{feed: make(chan picoclaw.Inbound), handed: make(chan struct{}, 3)}
+	d := &fakeDispatcher{}
+	sent := make(chan picoclaw.Outbound, 1)
+	k := newIntake(t, q, d, func(_ context.Context, out picoclaw.Outbound) error { sent <- out; return nil })
+	k.Accept(message("m1"))
+	k.Accept(message("m1"))
+	if d.count() != 0 || len(q.accepted) != 1 {
+		t.Fatalf("accept: dispatched %d, stored %d; want 0 dispatched, 1 stored", d.count(), len(q.accepted))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- k.Run(ctx) }()
+	q.feed <- message("m1")
+	q.feed <- message("m2") // accepted by another gateway
+	<-q.handed
+	<-q.handed
+	if d.count() != 2 {
+		t.Fatalf("run: dispatched %d, want 2", d.count())
+	}
+	d.mu.Lock()
+	d.full = true
+	d.mu.Unlock()
+	q.feed <- message("m3")
+	<-q.handed
+	if out := <-sent; out.Text != BusyText || out.ReplyTo != "m3" {
+		t.Fatalf("full chat: sent %+v, want the busy answer to m3", out)
+	}
+	cancel()
+	<-ran
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.done) != 1 || q.done[0] != "m3" {
+		t.Fatalf("done = %v, want [m3] (the refused one)", q.done)
+	}
+}
+
+// TestRunReturnsAtOnceWithoutSharedQueue: the files journal has no owner
+// loop; Run must not block the gateway.
+func TestRunReturnsAtOnceWithoutSharedQueue(t *testing.T) {
+	k := newIntake(t, openBox(t, t.TempDir()), &fakeDispatcher{}, func(context.Context, picoclaw.Outbound) error { return nil })
+	if err := k.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
