@@ -77,6 +77,11 @@ type Inbound struct {
 	// Session, when set, overrides the key derived from Channel and Chat
 	// (the CLI's "cli:default", a cron job's own history).
 	Session SessionKey `json:",omitempty"`
+	// Route is the channel's own reply route for this message, carried
+	// only when several gateways share the queue, so the gateway that
+	// runs the turn can answer the way the receiving one would. It may
+	// hold a secret (a session webhook): never log it.
+	Route []byte `json:",omitempty"`
 }
 
 // SessionKey is the conversation this message belongs to.

@@ -60,6 +60,9 @@ type ChannelConfig struct {
 	Backoff   *backoff.Backoff
 	// RobotCode is sent with OpenAPI robot calls; default ClientID.
 	RobotCode string
+	// ShareRoutes puts each message's reply route into Inbound.Route, for
+	// a queue shared by several gateways (see Adopt).
+	ShareRoutes bool
 	// StateDir keeps the known chats and their session webhooks
 	// (routesFile) across restarts; "" keeps them in memory only.
 	StateDir string
@@ -316,9 +319,10 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 		c.log.Debug("dingtalk: ignoring empty text message", "msg_id", m.MsgID, "msgtype", m.MsgType)
 		return stream.AckOK
 	}
-	c.rememberRoute(m, chat, now)
+	r := c.rememberRoute(m, chat, now)
 	c.lastMessage.Store(now.UnixNano())
 	handle(picoclaw.Inbound{
+		Route:       c.exportRoute(r),
 		Channel:     c.name,
 		Chat:        chat,
 		SenderID:    m.SenderKey(),
@@ -333,7 +337,7 @@ func (c *Channel) onFrame(f *stream.Frame, handle func(picoclaw.Inbound)) int {
 
 // rememberRoute stores m's chat and session webhook. A webhook that points
 // somewhere other than DingTalk is dropped: replies then go by OpenAPI.
-func (c *Channel) rememberRoute(m *botMessage, chat picoclaw.Peer, now time.Time) {
+func (c *Channel) rememberRoute(m *botMessage, chat picoclaw.Peer, now time.Time) route {
 	webhook := m.SessionWebhook
 	if err := c.webhook.AllowedWebhook(webhook); err != nil {
 		c.log.Warn("dingtalk: refusing session webhook; replies to this message go by OpenAPI",
@@ -351,7 +355,13 @@ func (c *Channel) rememberRoute(m *botMessage, chat picoclaw.Peer, now time.Time
 		senderStaffID:  m.SenderStaffID,
 		chat:           chat,
 	}
-	c.routes.remember(m.MsgID, r, now)
+	c.keepRoute(m.MsgID, r, now)
+	return r
+}
+
+// keepRoute remembers r for message msgID and saves its chat.
+func (c *Channel) keepRoute(msgID string, r route, now time.Time) {
+	c.routes.remember(msgID, r, now)
 	if c.store != nil {
 		// One appended line, no fsync: it survives a kill -9 (see routeStore).
 		if err := c.store.record(r); err != nil {
