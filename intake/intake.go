@@ -51,16 +51,20 @@ type Config struct {
 	// Send delivers the busy answer of a refused message.
 	Send   func(ctx context.Context, out picoclaw.Outbound) error
 	Logger *slog.Logger
+	// Adopt, if set, sees each message a shared queue hands over before it
+	// is dispatched (the channel takes its reply route).
+	Adopt func(in picoclaw.Inbound)
 }
 
 // Intake journals each accepted message before its frame is acked, hands
 // it to the dispatcher, and marks it done once answered, so that a crash
 // loses nothing and a redelivery is never answered twice.
 type Intake struct {
-	box  Journal
-	send func(context.Context, picoclaw.Outbound) error
-	log  *slog.Logger
-	disp Dispatcher
+	box   Journal
+	send  func(context.Context, picoclaw.Outbound) error
+	adopt func(picoclaw.Inbound)
+	log   *slog.Logger
+	disp  Dispatcher
 
 	// ctx bounds the busy answers; Close cancels it and waits for them.
 	ctx    context.Context
@@ -80,7 +84,7 @@ func New(cfg Config) (*Intake, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Intake{box: cfg.Journal, send: cfg.Send, log: log, ctx: ctx, cancel: cancel}, nil
+	return &Intake{box: cfg.Journal, send: cfg.Send, adopt: cfg.Adopt, log: log, ctx: ctx, cancel: cancel}, nil
 }
 
 // Attach sets the dispatcher. It is separate from New because the
@@ -117,6 +121,9 @@ func (k *Intake) Run(ctx context.Context) error {
 		return nil
 	}
 	return q.Run(ctx, func(in picoclaw.Inbound) bool {
+		if k.adopt != nil {
+			k.adopt(in)
+		}
 		k.dispatch(in)
 		return true
 	})

@@ -59,7 +59,14 @@ func TestSharedQueueDispatchesOnlyWhatThisGatewayOwns(t *testing.T) {
 	q := &memQueue{feed: make(chan picoclaw.Inbound), handed: make(chan struct{}, 3)}
 	d := &fakeDispatcher{}
 	sent := make(chan picoclaw.Outbound, 1)
-	k := newIntake(t, q, d, func(_ context.Context, out picoclaw.Outbound) error { sent <- out; return nil })
+	adopted := make(chan string, 3)
+	k, err := New(Config{Journal: q, Send: func(_ context.Context, out picoclaw.Outbound) error { sent <- out; return nil },
+		Adopt: func(in picoclaw.Inbound) { adopted <- in.MessageID }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Attach(d)
+	t.Cleanup(k.Close)
 	k.Accept(message("m1"))
 	k.Accept(message("m1"))
 	if d.count() != 0 || len(q.accepted) != 1 {
@@ -85,6 +92,14 @@ func TestSharedQueueDispatchesOnlyWhatThisGatewayOwns(t *testing.T) {
 	}
 	cancel()
 	<-ran
+	close(adopted)
+	var ids []string
+	for id := range adopted {
+		ids = append(ids, id)
+	}
+	if len(ids) != 3 || ids[0] != "m1" || ids[2] != "m3" {
+		t.Fatalf("adopted %v, want m1 m2 m3 (every message handed over, before its dispatch)", ids)
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.done) != 1 || q.done[0] != "m3" {

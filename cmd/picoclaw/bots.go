@@ -80,6 +80,7 @@ func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, live
 		CardTemplateID:     dt.CardTemplateID,
 		CardUpdate:         dt.CardUpdateInterval(),
 		StateDir:           state,
+		ShareRoutes:        p.shared != nil,
 		UserAgent:          userAgent(),
 		Logger:             logger,
 		// A generous bound: media downloads of up to max_media_size.

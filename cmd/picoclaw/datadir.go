@@ -14,6 +14,9 @@ import (
 type paths struct {
 	config string      // the config file: private to the gateway
 	data   datadir.Dir // sessions, journal, outbox, routes, cron, media
+	// shared holds what several gateways keep in NATS (storage.backend
+	// "nats"); nil with the files backend.
+	shared *sharedState
 }
 
 // openDataDir returns the configured data dir, created with its owner-only

@@ -14,7 +14,6 @@ import (
 	"picoclaw/config"
 	"picoclaw/datadir"
 	"picoclaw/dingtalk"
-	"picoclaw/inbox"
 	"picoclaw/intake"
 	"picoclaw/internal/cpuprof"
 )
@@ -160,12 +159,16 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 		}
 	}
 	rt.router = withWorkspaces(live.router(byChannel, rt.models, log), byChannel, rt)
-	box, err := inbox.Open(paths.data.Inbox(), log.With("component", "inbox"))
+	box, closeBox, err := paths.journal(log.With("component", "inbox"))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	defer box.Close()
-	k, err := intake.New(intake.Config{Journal: box, Send: send, Logger: log})
+	defer closeBox()
+	k, err := intake.New(intake.Config{Journal: box, Send: send, Logger: log, Adopt: func(in picoclaw.Inbound) {
+		if ch := lookup.channel(in.Channel); ch != nil {
+			ch.Adopt(in)
+		}
+	}})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
@@ -216,8 +219,18 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	// The message is on disk before handle returns, that is before the
 	// frame is acked: a crash after the ack loses nothing.
 	defer e.announceStop(ctx, disp, log)()
+	qctx, stopQueue := context.WithCancel(context.WithoutCancel(ctx))
+	queueDone := make(chan error, 1)
+	go func() { queueDone <- k.Run(qctx) }()
 	runErr := runBots(ctx, bots, k.Accept, log)
+	// The shared queue stops handing over messages first; turns running
+	// finish (or are released for another gateway) before it lets go of
+	// its chats.
+	stopQueue()
 	e.finishTurns(disp, log)
+	if err := <-queueDone; err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("gateway: shared queue", "err", err)
+	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("gateway: %w", runErr)
 	}

@@ -51,9 +51,15 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 	if _, err := workspace.Init(ws, false); err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", ws, err)
 	}
-	sessions, err := session.Open(p.data.Sessions(), log)
-	if err != nil {
-		return nil, fmt.Errorf("open sessions: %w", err)
+	var sessions picoclaw.SessionStore
+	if p.shared != nil {
+		sessions = p.shared.sessions
+	} else {
+		s, err := session.Open(p.data.Sessions(), log)
+		if err != nil {
+			return nil, fmt.Errorf("open sessions: %w", err)
+		}
+		sessions = s
 	}
 	models := newModelSet(cfg, &http.Client{Transport: modelTransport(transport)}, log)
 	prov, _, err := models.get(cfg.Agents.Defaults.ModelName)
@@ -116,7 +122,7 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 	}
 	shared = append(shared, tools.NewMessageTool(send, "dingtalk", sendScope(cfg)))
 	if cfg.Tools.Cron.Enabled {
-		svc, err := cron.NewService(rt.paths.data.CronJobs(), rt.runJob(send), rt.log.With("component", "cron"))
+		svc, err := rt.paths.newCron(rt.runJob(send), rt.log.With("component", "cron"))
 		if err != nil {
 			return fmt.Errorf("tools.cron: %w", err)
 		}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"picoclaw"
+	"picoclaw/cron"
+	"picoclaw/inbox"
+	"picoclaw/intake"
+)
+
+// sharedState is what gateways serving the same bots share through NATS
+// JetStream (storage.backend "nats"): the inbox queue, sessions and cron.
+// The outbox, media and the exec sandbox's scratch stay in each
+// gateway's data dir.
+type sharedState struct {
+	queue    intake.Queue
+	sessions picoclaw.SessionStore
+	// cron builds the cron service on the shared job store and claims.
+	cron  func(run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error)
+	close func()
+}
+
+// newCron builds the cron service of the configured backend.
+func (p paths) newCron(run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error) {
+	if p.shared != nil {
+		return p.shared.cron(run, log)
+	}
+	return cron.NewService(p.data.CronJobs(), run, log)
+}
+
+// journal opens the inbox journal of the configured backend; close
+// releases it.
+func (p paths) journal(log *slog.Logger) (j intake.Journal, closeFn func(), err error) {
+	if p.shared != nil {
+		return p.shared.queue, func() {}, nil
+	}
+	box, err := inbox.Open(p.data.Inbox(), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return box, func() { _ = box.Close() }, nil
+}
