@@ -167,9 +167,10 @@ func parseCron(expr, tz string) (robfig.Schedule, *time.Location, error) {
 	return sched, loc, nil
 }
 
-// validate checks the schedule. For "at" it only checks that a time is
-// given: whether it is still ahead is the caller's question.
-func (s *Schedule) validate() error {
+// validate checks the schedule; an "every" interval must be at least
+// minEvery seconds. For "at" it only checks that a time is given: whether
+// it is still ahead is the caller's question.
+func (s *Schedule) validate(minEvery int64) error {
 	switch s.Kind {
 	case KindAt:
 		if s.At.IsZero() {
@@ -179,8 +180,8 @@ func (s *Schedule) validate() error {
 			return errors.New(`schedule: an "at" schedule takes only "at"`)
 		}
 	case KindEvery:
-		if s.EverySeconds < MinEverySeconds {
-			return fmt.Errorf("schedule.every_seconds: %d; expected a whole number of seconds, at least %d", s.EverySeconds, MinEverySeconds)
+		if s.EverySeconds < minEvery {
+			return fmt.Errorf("schedule.every_seconds: %d; expected a whole number of seconds, at least %d", s.EverySeconds, minEvery)
 		}
 		if !s.At.IsZero() || s.Expr != "" {
 			return errors.New(`schedule: an "every" schedule takes only "every_seconds"`)
@@ -221,7 +222,7 @@ func (s Schedule) next(now time.Time) time.Time {
 }
 
 // validate checks everything but the schedule's relation to now.
-func (j *Job) validate() error {
+func (j *Job) validate(minEvery int64) error {
 	if strings.TrimSpace(j.ID) == "" {
 		return errors.New("id: missing")
 	}
@@ -237,5 +238,5 @@ func (j *Job) validate() error {
 	if strings.TrimSpace(j.Chat.ID) == "" {
 		return errors.New("chat.id: missing")
 	}
-	return j.Schedule.validate()
+	return j.Schedule.validate(minEvery)
 }

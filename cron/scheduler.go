@@ -71,39 +71,65 @@ func (s *Service) tick(ctx context.Context) time.Duration {
 	}
 	now := s.clock()
 	var due []Job
-	changed := false
+	changed, retry := false, false
+	muts := make(map[string]func(*Job))
 	for i := range s.jobs {
 		j := &s.jobs[i]
 		if !j.Enabled || j.NextRun.IsZero() || j.NextRun.After(now) {
 			continue
 		}
 		if s.running[j.ID] {
-			j.NextRun = j.Schedule.next(now)
+			j.NextRun = s.nextRun(*j, now)
+			muts[j.ID] = setNextRun(j.NextRun)
 			s.log.Warn("cron: job still running, skipping this run", "id", j.ID, "name", j.Name)
 			changed = true
 			continue
 		}
+		if s.claim != nil {
+			won, err := s.claimLocked(ctx, *j)
+			if err != nil {
+				// Nobody could claim it: try this firing again soon.
+				s.log.Error("cron: claim firing; retrying", "id", j.ID, "at", j.NextRun, "err", err)
+				retry = true
+				continue
+			}
+			if !won {
+				// Another gateway fires this one; follow the schedule. The
+				// winner saves the run state.
+				s.skipLocked(j, now)
+				continue
+			}
+		}
 		j.LastRun = now
+		if s.claim != nil {
+			// The slot claimed, the same on every gateway.
+			j.LastRun = j.NextRun
+		}
 		if j.Schedule.Kind == KindAt {
 			// Disabled before it runs: at most once, even across a crash.
 			j.Enabled, j.NextRun = false, time.Time{}
 		} else {
-			j.NextRun = j.Schedule.next(now)
+			j.NextRun = s.nextRun(*j, now)
 		}
+		muts[j.ID] = setRunState(*j)
 		s.running[j.ID] = true
 		due = append(due, *j)
 	}
 	if changed || len(due) > 0 {
-		s.persistLocked()
+		s.persistLocked(muts)
 	}
 	for _, j := range due {
 		s.jobsWG.Add(1)
 		go s.execute(ctx, j)
 	}
-	wait := pollInterval
+	wait := s.poll
 	for _, j := range s.jobs {
 		if j.Enabled && !j.NextRun.IsZero() {
-			wait = min(wait, j.NextRun.Sub(now))
+			d := j.NextRun.Sub(now)
+			if d <= 0 && retry {
+				d = claimRetry // a firing whose claim failed
+			}
+			wait = min(wait, d)
 		}
 	}
 	return max(wait, 0)
@@ -157,5 +183,6 @@ func (s *Service) finish(job Job, err error) {
 	if err != nil {
 		j.LastError = err.Error()
 	}
-	s.persistLocked()
+	lastError := j.LastError
+	s.persistLocked(map[string]func(*Job){job.ID: func(j *Job) { j.LastError = lastError }})
 }

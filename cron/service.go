@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -21,9 +22,14 @@ const maxConcurrent = 4
 // Its methods are safe for concurrent use; they work without Start too,
 // which is how the CLI edits the file.
 type Service struct {
-	store *Store
-	run   func(ctx context.Context, job Job) error
-	log   *slog.Logger
+	store    backend
+	path     string
+	run      func(ctx context.Context, job Job) error
+	log      *slog.Logger
+	claim    ClaimFunc     // nil: every due firing runs here
+	shared   bool          // store is a JobStore that others write too
+	poll     time.Duration // longest sleep between looks for others' edits
+	minEvery int64         // shortest "every" interval, in seconds
 
 	mu      sync.Mutex
 	jobs    []Job
@@ -44,16 +50,41 @@ type Service struct {
 // Service that only edits jobs. Time is time.Now (tests fake it with
 // testing/synctest).
 func NewService(path string, run func(ctx context.Context, job Job) error, logger *slog.Logger) (*Service, error) {
+	return NewServiceWith(Options{Path: path}, run, logger)
+}
+
+// NewServiceWith is NewService with the jobs in opts.Jobs (or the file at
+// opts.Path) and, for several gateways, a claim on every firing.
+func NewServiceWith(opts Options, run func(ctx context.Context, job Job) error, logger *slog.Logger) (*Service, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		store:   NewStore(path),
-		run:     run,
-		log:     logger,
-		running: make(map[string]bool),
-		wake:    make(chan struct{}, 1),
-		sem:     make(chan struct{}, maxConcurrent),
+		path:     opts.Path,
+		run:      run,
+		log:      logger,
+		claim:    opts.Claim,
+		poll:     opts.Poll,
+		minEvery: opts.MinEverySeconds,
+		running:  make(map[string]bool),
+		wake:     make(chan struct{}, 1),
+		sem:      make(chan struct{}, maxConcurrent),
+	}
+	if s.poll <= 0 {
+		s.poll = pollInterval
+	}
+	if s.minEvery <= 0 {
+		s.minEvery = MinEverySeconds
+	}
+	switch {
+	case opts.Jobs != nil:
+		s.store, s.shared = &sharedBackend{jobs: opts.Jobs, minEvery: s.minEvery}, true
+	case opts.Path != "":
+		st := NewStore(opts.Path)
+		st.minEvery = s.minEvery
+		s.store = fileBackend{st}
+	default:
+		return nil, errors.New("cron: new service: neither a jobs file nor a job store given")
 	}
 	jobs, st, err := s.store.load()
 	if err != nil {
@@ -63,8 +94,8 @@ func NewService(path string, run func(ctx context.Context, job Job) error, logge
 	return s, nil
 }
 
-// Path is the jobs file's path.
-func (s *Service) Path() string { return s.store.Path() }
+// Path is the jobs file's path; empty with a shared JobStore.
+func (s *Service) Path() string { return s.path }
 
 func (s *Service) clock() time.Time { return time.Now().Round(0) }
 
@@ -105,13 +136,13 @@ func (s *Service) syncLocked() error {
 		return err
 	}
 	s.jobs, s.stamp = s.normalize(jobs), loaded
-	s.log.Info("cron: reloaded jobs changed by another process", "path", s.store.Path(), "jobs", len(jobs))
+	s.log.Info("cron: reloaded jobs changed by another process", "path", s.store.where(), "jobs", len(jobs))
 	return nil
 }
 
 // saveLocked writes jobs and adopts them; on error nothing changes.
 func (s *Service) saveLocked(jobs []Job) error {
-	st, err := s.store.save(jobs)
+	st, err := s.store.save(jobs, s.stamp)
 	if err != nil {
 		return err
 	}
@@ -120,17 +151,23 @@ func (s *Service) saveLocked(jobs []Job) error {
 	return nil
 }
 
-// persistLocked writes the jobs in memory after a run. If that fails the
-// jobs in memory stay authoritative: the stamp is advanced so that the
+// persistLocked writes the jobs in memory after a run, whose changes to
+// run state (already made in memory) muts repeats by job id. If that fails
+// the jobs in memory stay authoritative: the stamp is advanced so that the
 // stale file is not reloaded (which would run the same jobs again). A file
 // that another process left unreadable is not overwritten: it may hold
-// edits its author wants to fix.
-func (s *Service) persistLocked() {
-	if cur, err := s.store.stat(); err == nil && cur.info != nil && cur.same(s.broken) {
-		s.log.Error("cron: not saving run state: the jobs file does not load; fix it", "path", s.store.Path())
+// edits its author wants to fix. A shared store is written by revision
+// instead (commitLocked).
+func (s *Service) persistLocked(muts map[string]func(*Job)) {
+	if s.shared {
+		s.commitLocked(muts)
 		return
 	}
-	st, err := s.store.save(s.jobs)
+	if cur, err := s.store.stat(); err == nil && cur.info != nil && cur.same(s.broken) {
+		s.log.Error("cron: not saving run state: the jobs file does not load; fix it", "path", s.store.where())
+		return
+	}
+	st, err := s.store.save(s.jobs, s.stamp)
 	if err != nil {
 		s.log.Error("cron: save jobs", "err", err)
 		if st, err = s.store.stat(); err != nil {
@@ -154,6 +191,10 @@ func (s *Service) signal() {
 func (s *Service) Add(job Job) (Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return retryConflict(func() (Job, error) { return s.addLocked(job) })
+}
+
+func (s *Service) addLocked(job Job) (Job, error) {
 	if err := s.syncLocked(); err != nil {
 		return Job{}, fmt.Errorf("cron: add: %w", err)
 	}
@@ -171,7 +212,7 @@ func (s *Service) Add(job Job) (Job, error) {
 		job.Name = picoclaw.Title(job.Message, 30)
 	}
 	job.Enabled, job.CreatedAt, job.LastRun, job.LastError = true, now, time.Time{}, ""
-	if err := job.validate(); err != nil {
+	if err := job.validate(s.minEvery); err != nil {
 		return Job{}, fmt.Errorf("cron: add: %w", err)
 	}
 	next, err := firstRun(job.Schedule, now)
@@ -214,6 +255,11 @@ func inferKind(sc Schedule) string {
 func (s *Service) Remove(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, err := retryConflict(func() (struct{}, error) { return struct{}{}, s.removeLocked(id) })
+	return err
+}
+
+func (s *Service) removeLocked(id string) error {
 	if err := s.syncLocked(); err != nil {
 		return fmt.Errorf("cron: remove %q: %w", id, err)
 	}
@@ -236,6 +282,10 @@ func (s *Service) Enable(id string, on bool) (Job, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return retryConflict(func() (Job, error) { return s.enableLocked(op, id, on) })
+}
+
+func (s *Service) enableLocked(op, id string, on bool) (Job, error) {
 	if err := s.syncLocked(); err != nil {
 		return Job{}, fmt.Errorf("cron: %s %q: %w", op, id, err)
 	}

@@ -22,11 +22,12 @@ type storeFile struct {
 
 // Store reads and writes one jobs.json. It keeps no jobs itself.
 type Store struct {
-	path string
+	path     string
+	minEvery int64 // the shortest "every" interval a job may have
 }
 
 // NewStore returns the store of the file at path.
-func NewStore(path string) *Store { return &Store{path: path} }
+func NewStore(path string) *Store { return &Store{path: path, minEvery: MinEverySeconds} }
 
 // Path is the file's path.
 func (s *Store) Path() string { return s.path }
@@ -37,9 +38,13 @@ func (s *Store) Path() string { return s.path }
 // change the time or the size.
 type stamp struct {
 	info fs.FileInfo // nil: no file
+	rev  uint64      // a shared JobStore's revision; 0 for files
 }
 
 func (a stamp) same(b stamp) bool {
+	if a.rev != b.rev {
+		return false
+	}
 	if a.info == nil || b.info == nil {
 		return a.info == nil && b.info == nil
 	}
@@ -95,18 +100,26 @@ func (s *Store) load() ([]Job, stamp, error) {
 	if file.Version > fileVersion {
 		return nil, stamp{}, fmt.Errorf("cron: %s has version %d; this build reads version %d", s.path, file.Version, fileVersion)
 	}
-	seen := make(map[string]bool, len(file.Jobs))
-	for i := range file.Jobs {
-		j := &file.Jobs[i]
-		if err := j.validate(); err != nil {
-			return nil, stamp{}, fmt.Errorf("cron: %s: job %d (id %q): %w", s.path, i, j.ID, err)
+	if err := validateJobs(file.Jobs, s.minEvery); err != nil {
+		return nil, stamp{}, fmt.Errorf("cron: %s: %w", s.path, err)
+	}
+	return file.Jobs, st, nil
+}
+
+// validateJobs checks every job and that no id appears twice.
+func validateJobs(jobs []Job, minEvery int64) error {
+	seen := make(map[string]bool, len(jobs))
+	for i := range jobs {
+		j := &jobs[i]
+		if err := j.validate(minEvery); err != nil {
+			return fmt.Errorf("job %d (id %q): %w", i, j.ID, err)
 		}
 		if seen[j.ID] {
-			return nil, stamp{}, fmt.Errorf("cron: %s: job id %q appears twice", s.path, j.ID)
+			return fmt.Errorf("job id %q appears twice", j.ID)
 		}
 		seen[j.ID] = true
 	}
-	return file.Jobs, st, nil
+	return nil
 }
 
 // Save replaces the file with jobs: a temporary file in the same folder is

@@ -1,0 +1,376 @@
+package natsstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"picoclaw"
+)
+
+// ErrConflict is returned by a write made with an outdated view of a
+// session: another gateway (or this one, through another Store) wrote to
+// it since this Store last read or wrote it. Nothing is written; a fresh
+// Load gives the current history.
+var ErrConflict = errors.New("session changed by another writer")
+
+// recordVersion is the "v" of every session record.
+const recordVersion = 1
+
+// Record operations.
+const (
+	opAppend  = "append"  // msgs follow the history so far
+	opReplace = "replace" // msgs are the whole history (a rollup)
+	opReset   = "reset"   // the history is empty (a rollup)
+)
+
+// record is one message of a session subject.
+type record struct {
+	V    int                `json:"v"`
+	Op   string             `json:"op"`
+	Msgs []picoclaw.Message `json:"msgs,omitempty"`
+}
+
+// smallRead is how many records a Load catches up on with single gets
+// before it opens an ordered consumer for the rest: a history another
+// gateway extended by a turn costs one or two gets, a cold history of
+// hundreds of records one stream of messages.
+const smallRead = 4
+
+// readTimeout bounds one Load's read of a subject when ctx has no sooner
+// deadline.
+const readTimeout = 30 * time.Second
+
+// Sessions keeps conversation histories in the SESSIONS stream. It
+// implements picoclaw.SessionStore and agent.Compactor. Its methods are
+// safe for concurrent use; writes to one key are serialized.
+type Sessions struct {
+	st     *Store
+	stream jetstream.Stream
+	cache  *historyCache
+
+	mu    sync.Mutex
+	seqs  map[picoclaw.SessionKey]uint64 // last sequence seen per key
+	locks map[picoclaw.SessionKey]*keyLock
+}
+
+type keyLock struct {
+	mu   sync.Mutex
+	refs int // guarded by Sessions.mu
+}
+
+func newSessions(st *Store) *Sessions {
+	return &Sessions{
+		st:     st,
+		stream: st.sessionsStream,
+		cache:  newHistoryCache(DefaultCacheBytes),
+		seqs:   make(map[picoclaw.SessionKey]uint64),
+		locks:  make(map[picoclaw.SessionKey]*keyLock),
+	}
+}
+
+// Sessions returns the store's conversation histories.
+func (s *Store) Sessions() *Sessions { return s.sessions }
+
+// lock serializes operations on key within this Sessions.
+func (ss *Sessions) lock(key picoclaw.SessionKey) func() {
+	ss.mu.Lock()
+	l := ss.locks[key]
+	if l == nil {
+		l = &keyLock{}
+		ss.locks[key] = l
+	}
+	l.refs++
+	ss.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		ss.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(ss.locks, key)
+		}
+		ss.mu.Unlock()
+	}
+}
+
+func (ss *Sessions) seen(key picoclaw.SessionKey) (uint64, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	seq, ok := ss.seqs[key]
+	return seq, ok
+}
+
+func (ss *Sessions) setSeen(key picoclaw.SessionKey, seq uint64) {
+	ss.mu.Lock()
+	ss.seqs[key] = seq
+	ss.mu.Unlock()
+}
+
+// encodeToken makes s a single NATS subject token (or KV key): base64url
+// without padding, which holds no '.', '*', '>' or space.
+func encodeToken(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func (ss *Sessions) subject(key picoclaw.SessionKey) (string, error) {
+	if key == "" {
+		return "", errors.New("natsstore: session key: empty")
+	}
+	return ss.st.sessionSubject(encodeToken(string(key))), nil
+}
+
+// last returns the subject's last record and its sequence; 0 and nil if
+// the subject holds none.
+func (ss *Sessions) last(ctx context.Context, subj string) (*jetstream.RawStreamMsg, error) {
+	m, err := ss.stream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	return m, err
+}
+
+func decodeRecord(data []byte) (record, error) {
+	var r record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return record{}, fmt.Errorf("decode record: %w", err)
+	}
+	if r.V > recordVersion {
+		return record{}, fmt.Errorf("record version %d; this build reads version %d", r.V, recordVersion)
+	}
+	switch r.Op {
+	case opAppend, opReplace, opReset:
+	default:
+		return record{}, fmt.Errorf("record op %q; expected append, replace or reset", r.Op)
+	}
+	return r, nil
+}
+
+// apply adds record r to history.
+func apply(history []picoclaw.Message, r record) []picoclaw.Message {
+	switch r.Op {
+	case opReplace, opReset:
+		return r.Msgs
+	default:
+		return append(history, r.Msgs...)
+	}
+}
+
+// Load returns key's history, oldest first. It asks the server for the
+// subject's last record every time; a cached history at that sequence is
+// used as it is, an older one is caught up from there.
+func (ss *Sessions) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.Message, error) {
+	subj, err := ss.subject(key)
+	if err != nil {
+		return nil, err
+	}
+	defer ss.lock(key)()
+	lastMsg, err := ss.last(ctx, subj)
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: load %s: %w", key, err)
+	}
+	if lastMsg == nil {
+		ss.cache.drop(key)
+		ss.setSeen(key, 0)
+		return nil, nil
+	}
+	last := lastMsg.Sequence
+	cachedMsgs, cachedSeq, size, ok := ss.cache.get(key)
+	if ok && cachedSeq == last {
+		ss.setSeen(key, last)
+		return cachedMsgs, nil
+	}
+	// The last record alone is the history when it replaces all before it.
+	r, err := decodeRecord(lastMsg.Data)
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: load %s: seq %d: %w", key, last, err)
+	}
+	if r.Op != opAppend {
+		ss.cache.put(key, last, int64(len(lastMsg.Data)), r.Msgs)
+		ss.setSeen(key, last)
+		return r.Msgs, nil
+	}
+	from, history := uint64(1), []picoclaw.Message(nil)
+	if ok && cachedSeq < last {
+		from, history = cachedSeq+1, cachedMsgs
+	} else {
+		size = 0
+	}
+	history, seq, size, err := ss.read(ctx, subj, from, last, history, size)
+	if err != nil {
+		ss.cache.drop(key)
+		return nil, fmt.Errorf("natsstore: load %s: %w", key, err)
+	}
+	ss.cache.put(key, seq, size, history)
+	ss.setSeen(key, seq)
+	return history, nil
+}
+
+// read applies the subject's records from sequence from on to history
+// until it has applied the one at last (or a later one). It returns the
+// history, the sequence of the last record applied and the bytes read
+// plus size.
+func (ss *Sessions) read(ctx context.Context, subj string, from, last uint64, history []picoclaw.Message, size int64) ([]picoclaw.Message, uint64, int64, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+	}
+	seq := from - 1
+	// A few single gets first: the usual catch-up is one turn's record.
+	for range smallRead {
+		m, err := ss.stream.GetMsg(ctx, seq+1, jetstream.WithGetMsgSubject(subj))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return history, seq, size, nil // purged meanwhile: nothing more
+		}
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("get seq ≥ %d: %w", seq+1, err)
+		}
+		r, err := decodeRecord(m.Data)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("seq %d: %w", m.Sequence, err)
+		}
+		if r.Op != opAppend {
+			size = 0
+		}
+		history, seq, size = apply(history, r), m.Sequence, size+int64(len(m.Data))
+		if seq >= last {
+			return history, seq, size, nil
+		}
+	}
+	cons, err := ss.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{subj},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       seq + 1,
+		InactiveThreshold: 10 * time.Second,
+	})
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("open reader: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("open reader: %w", err)
+	}
+	defer it.Stop()
+	for seq < last {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("read after seq %d (last %d): %w", seq, last, err)
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("read after seq %d: %w", seq, err)
+		}
+		r, err := decodeRecord(m.Data())
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("seq %d: %w", meta.Sequence.Stream, err)
+		}
+		if r.Op != opAppend {
+			size = 0
+		}
+		history, seq, size = apply(history, r), meta.Sequence.Stream, size+int64(len(m.Data()))
+	}
+	return history, seq, size, nil
+}
+
+// Append adds msgs to key's history as one record. It is written only if
+// the subject's last record is still the one this Sessions last saw;
+// otherwise it fails with ErrConflict.
+func (ss *Sessions) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...picoclaw.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	_, err := ss.write(ctx, "append", key, record{V: recordVersion, Op: opAppend, Msgs: msgs})
+	return err
+}
+
+// Replace makes msgs the whole of key's history (compaction): one record
+// with a subject rollup, which drops the older records in the same step.
+// Like Append it fails with ErrConflict on an outdated view.
+func (ss *Sessions) Replace(ctx context.Context, key picoclaw.SessionKey, msgs []picoclaw.Message) error {
+	_, err := ss.write(ctx, "replace", key, record{V: recordVersion, Op: opReplace, Msgs: msgs})
+	return err
+}
+
+// Reset empties key's history (/new): a rollup record with no messages
+// replaces every record of the subject. Like Append it fails with
+// ErrConflict on an outdated view.
+func (ss *Sessions) Reset(ctx context.Context, key picoclaw.SessionKey) error {
+	_, err := ss.write(ctx, "reset", key, record{V: recordVersion, Op: opReset})
+	return err
+}
+
+func (ss *Sessions) write(ctx context.Context, op string, key picoclaw.SessionKey, r record) (uint64, error) {
+	subj, err := ss.subject(key)
+	if err != nil {
+		return 0, err
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return 0, fmt.Errorf("natsstore: %s %s: encode: %w", op, key, err)
+	}
+	// Subject and headers travel too; 256 bytes covers them.
+	if max := ss.st.nc.MaxPayload(); int64(len(data))+256 > max {
+		return 0, fmt.Errorf("natsstore: %s %s: record of %d bytes exceeds the NATS server's max payload of %d bytes (raise max_payload, or compact sooner)", op, key, len(data), max)
+	}
+	defer ss.lock(key)()
+	prev, known := ss.seen(key)
+	if !known {
+		// Never read here: adopt the subject as it is now.
+		m, err := ss.last(ctx, subj)
+		if err != nil {
+			return 0, fmt.Errorf("natsstore: %s %s: %w", op, key, err)
+		}
+		if m != nil {
+			prev = m.Sequence
+		}
+		ss.cache.drop(key)
+	}
+	msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
+	if r.Op != opAppend {
+		msg.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	}
+	ack, err := ss.st.js.PublishMsg(ctx, msg, publishOpts(jetstream.WithExpectLastSequencePerSubject(prev))...)
+	if err != nil {
+		// The view stays as it was: a retry keeps failing until a Load
+		// has seen the other writer's records, rather than adopting them
+		// unseen.
+		ss.cache.drop(key)
+		if isWrongLastSequence(err) {
+			return 0, fmt.Errorf("natsstore: %s %s: %w (expected last sequence %d): %w", op, key, ErrConflict, prev, err)
+		}
+		return 0, fmt.Errorf("natsstore: %s %s: %w", op, key, err)
+	}
+	if r.Op == opAppend {
+		ss.cache.extend(key, prev, ack.Sequence, int64(len(data)), r.Msgs)
+	} else {
+		ss.cache.put(key, ack.Sequence, int64(len(data)), r.Msgs)
+	}
+	ss.setSeen(key, ack.Sequence)
+	return ack.Sequence, nil
+}
+
+// Keys lists the session keys that have a subject (a reset session keeps
+// one, empty). It reads the stream's subject list: one request.
+func (ss *Sessions) Keys(ctx context.Context) ([]picoclaw.SessionKey, error) {
+	prefix := ss.st.sessionSubject("")
+	info, err := ss.stream.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: list sessions: %w", err)
+	}
+	keys := make([]picoclaw.SessionKey, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(subj, prefix))
+		if err != nil {
+			ss.st.log.Warn("natsstore: list sessions: subject not written by this package; skipped", "subject", subj)
+			continue
+		}
+		keys = append(keys, picoclaw.SessionKey(raw))
+	}
+	return keys, nil
+}

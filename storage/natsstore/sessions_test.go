@@ -1,0 +1,167 @@
+package natsstore
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"picoclaw"
+	"picoclaw/agent"
+)
+
+var (
+	_ picoclaw.SessionStore = (*Sessions)(nil)
+	_ agent.Compactor       = (*Sessions)(nil)
+)
+
+const alice = picoclaw.SessionKey("dingtalk:direct:0123.A b*>") // every character a subject token must not hold
+
+func TestAppendLoadAcrossStores(t *testing.T) {
+	url := startSingle(t).URL()
+	a, b := mustOpen(t, url).Sessions(), mustOpen(t, url).Sessions()
+
+	wantHistory(t, a, alice)
+	mustAppend(t, a, alice, user("hi"), assistant("hello"))
+	wantHistory(t, a, alice, "hi", "hello")
+	// b never saw the key; it reads what a wrote.
+	wantHistory(t, b, alice, "hi", "hello")
+	mustAppend(t, b, alice, user("how are you"), assistant("fine"))
+	// a's cache holds the first turn: its Load must see b's turn.
+	wantHistory(t, a, alice, "hi", "hello", "how are you", "fine")
+}
+
+func TestStaleWriterIsRejected(t *testing.T) {
+	url := startSingle(t).URL()
+	a, b := mustOpen(t, url).Sessions(), mustOpen(t, url).Sessions()
+	ctx := testContext(t)
+
+	wantHistory(t, a, alice)
+	mustAppend(t, a, alice, user("one"))
+	wantHistory(t, b, alice, "one") // b takes the chat over
+	mustAppend(t, b, alice, user("two"))
+
+	// a still believes it owns the chat: its late write must not land.
+	err := a.Append(ctx, alice, assistant("late answer"))
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale Append = %v, want ErrConflict", err)
+	}
+	if !strings.Contains(err.Error(), string(alice)) {
+		t.Errorf("error %q does not name the session", err)
+	}
+	// A retry without reading first still fails: nothing is adopted unseen.
+	if err := a.Append(ctx, alice, assistant("late answer")); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second stale Append = %v, want ErrConflict", err)
+	}
+	if err := a.Replace(ctx, alice, []picoclaw.Message{user("summary")}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale Replace = %v, want ErrConflict", err)
+	}
+	if err := a.Reset(ctx, alice); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale Reset = %v, want ErrConflict", err)
+	}
+	wantHistory(t, b, alice, "one", "two")
+	// After reading, a may write again.
+	wantHistory(t, a, alice, "one", "two")
+	mustAppend(t, a, alice, assistant("three"))
+	wantHistory(t, b, alice, "one", "two", "three")
+}
+
+func TestReplaceAndReset(t *testing.T) {
+	url := startSingle(t).URL()
+	st := mustOpen(t, url)
+	a, b := st.Sessions(), mustOpen(t, url).Sessions()
+	ctx := testContext(t)
+
+	wantHistory(t, a, alice)
+	for i := range 5 {
+		mustAppend(t, a, alice, user(fmt.Sprint("q", i)), assistant(fmt.Sprint("a", i)))
+	}
+	wantHistory(t, b, alice, "q0", "a0", "q1", "a1", "q2", "a2", "q3", "a3", "q4", "a4")
+	if err := a.Replace(ctx, alice, []picoclaw.Message{user("summary"), assistant("a4")}); err != nil {
+		t.Fatalf("Replace: %v", err)
+	}
+	wantHistory(t, a, alice, "summary", "a4")
+	wantHistory(t, b, alice, "summary", "a4")
+	// The rollup dropped the older records from the stream.
+	info, err := st.sessionsStream.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream info: %v", err)
+	}
+	if info.State.Msgs != 1 {
+		t.Errorf("stream holds %d records after Replace, want 1", info.State.Msgs)
+	}
+	mustAppend(t, b, alice, user("after"))
+	wantHistory(t, a, alice, "summary", "a4", "after")
+
+	if err := a.Reset(ctx, alice); err != nil {
+		t.Fatalf("Reset: %v", err)
+	}
+	wantHistory(t, a, alice)
+	wantHistory(t, b, alice)
+	mustAppend(t, b, alice, user("fresh"))
+	wantHistory(t, a, alice, "fresh")
+
+	keys, err := a.Keys(ctx)
+	if err != nil {
+		t.Fatalf("Keys: %v", err)
+	}
+	if !slices.Equal(keys, []picoclaw.SessionKey{alice}) {
+		t.Errorf("Keys = %q, want [%q]", keys, alice)
+	}
+}
+
+func TestRestartSeesHistory(t *testing.T) {
+	c := startSingle(t)
+	first := mustOpen(t, c.URL())
+	wantHistory(t, first.Sessions(), alice)
+	mustAppend(t, first.Sessions(), alice, user("remember me"), assistant("noted"))
+	if err := first.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	c.Stop(0)
+	c.Restart(0)
+	wantHistory(t, mustOpen(t, c.URL()).Sessions(), alice, "remember me", "noted")
+}
+
+func TestLoadLongHistory(t *testing.T) {
+	url := startSingle(t).URL()
+	a := mustOpen(t, url).Sessions()
+	wantHistory(t, a, alice)
+	var want []string
+	for i := range 300 {
+		// Another chat's records interleave, as in a busy stream.
+		mustAppend(t, a, keyN(i%3), user("other"))
+		mustAppend(t, a, alice, user(fmt.Sprint("m", i)))
+		want = append(want, fmt.Sprint("m", i))
+	}
+	wantHistory(t, mustOpen(t, url).Sessions(), alice, want...)
+}
+
+func TestRecordOverMaxPayload(t *testing.T) {
+	st := mustOpen(t, startSingle(t).URL())
+	ss := st.Sessions()
+	big := strings.Repeat("x", int(st.Conn().MaxPayload()))
+	err := ss.Append(testContext(t), alice, user(big))
+	if err == nil {
+		t.Fatal("Append of a record over the max payload succeeded")
+	}
+	for _, want := range []string{string(alice), "max payload", fmt.Sprint(st.Conn().MaxPayload())} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	wantHistory(t, ss, alice)
+}
+
+func TestLoadedHistoryIsACopy(t *testing.T) {
+	ss := mustOpen(t, startSingle(t).URL()).Sessions()
+	wantHistory(t, ss, alice)
+	mustAppend(t, ss, alice, user("original"))
+	got, err := ss.Load(testContext(t), alice)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	got[0].Content = "changed by the caller"
+	wantHistory(t, ss, alice, "original")
+}
