@@ -290,13 +290,31 @@ func (q *Queue) Pending() []picoclaw.Inbound { return nil }
 // ErrQueueClosed is the error of a Queue used after Close.
 var ErrQueueClosed = errors.New("natsstore: queue closed")
 
-// Close refuses further Accepts. Call it after Run has returned; the
-// connection belongs to the caller.
+// Close refuses further Accepts and hands back every message still in
+// flight: those the dispatcher dropped from its queues at shutdown get
+// neither Done nor Release, and Run waits for them before it hands its
+// partitions over. Shut down in this order: cancel Run's context (fetching
+// stops), shut the dispatcher down, Close, then wait for Run to return.
+// The connection belongs to the caller.
 func (q *Queue) Close() error {
 	q.mu.Lock()
 	q.closed = true
+	left := make(map[string]*flight, len(q.flights))
+	for id, f := range q.flights {
+		left[id] = f
+	}
 	q.mu.Unlock()
-	return nil
+	var errs []error
+	for id, f := range left {
+		if err := f.msg.Nak(); err != nil {
+			errs = append(errs, fmt.Errorf("natsstore: close: hand back %s: %w", id, err))
+		}
+		q.finish(id, f)
+	}
+	if len(left) > 0 {
+		q.log.Info("natsstore: handed back messages dropped at shutdown", "count", len(left))
+	}
+	return errors.Join(errs...)
 }
 
 // QueueStats is what /health shows of the queue.

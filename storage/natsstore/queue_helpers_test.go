@@ -36,12 +36,14 @@ type gateway struct {
 	log    *testutil.SyncBuffer
 	cancel context.CancelFunc
 	ran    chan error
-	// auto: every dispatched message is marked done at once.
+	// auto: every dispatched message is answered at once: its attempt
+	// recorded, as the agent does before a turn, then marked done.
 	auto bool
 
-	mu  sync.Mutex
-	got []picoclaw.Inbound
-	at  []time.Time
+	mu       sync.Mutex
+	got      []picoclaw.Inbound
+	at       []time.Time
+	attempts map[string]int // auto: what Attempt returned per message id
 }
 
 func connect(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
@@ -61,7 +63,7 @@ func connect(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 func startGateway(t *testing.T, url string, cfg QueueConfig, auto bool) *gateway {
 	t.Helper()
 	nc, js := connect(t, url)
-	g := &gateway{t: t, name: cfg.Node, nc: nc, js: js, log: &testutil.SyncBuffer{}, auto: auto, ran: make(chan error, 1)}
+	g := &gateway{t: t, name: cfg.Node, nc: nc, js: js, log: &testutil.SyncBuffer{}, auto: auto, ran: make(chan error, 1), attempts: map[string]int{}}
 	cfg.Logger = slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
@@ -90,12 +92,26 @@ func (g *gateway) dispatch(in picoclaw.Inbound) bool {
 	g.mu.Unlock()
 	if g.auto {
 		go func() {
+			n, err := g.q.Attempt(in.MessageID)
+			if err != nil {
+				g.t.Errorf("%s: attempt %s: %v", g.name, in.MessageID, err)
+			}
+			g.mu.Lock()
+			g.attempts[in.MessageID] = n
+			g.mu.Unlock()
 			if err := g.q.Done(in.MessageID); err != nil {
 				g.t.Errorf("%s: done %s: %v", g.name, in.MessageID, err)
 			}
 		}()
 	}
 	return true
+}
+
+// attempt is what Attempt returned for id's auto-answered turn.
+func (g *gateway) attempt(id string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.attempts[id]
 }
 
 // received is what dispatch got so far, in order.
