@@ -1,0 +1,206 @@
+package natsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"picoclaw"
+)
+
+// partition is one partition this gateway holds the lease of.
+type partition struct {
+	n   int
+	rev uint64 // the lease's revision, for compare-and-set refreshes
+	// refreshed is when the last successful refresh was sent.
+	refreshed time.Time
+
+	cancel context.CancelFunc // stops fetching
+	exited chan struct{}      // closed when the fetch loop has returned
+
+	// Guarded by Queue.mu.
+	inFlight  int
+	stopped   bool          // fetching stopped: inFlight only falls
+	idle      chan struct{} // closed once stopped and inFlight is 0
+	idleShut  bool
+	releasing bool // being handed back: not counted in the share
+}
+
+func (p *partition) leaseKey() string { return "part." + strconv.Itoa(p.n) }
+
+// consumerName is the durable consumer of partition n.
+func consumerName(n int) string { return "part-" + strconv.Itoa(n) }
+
+// markStoppedLocked records that p's fetch loop has returned; q.mu held.
+func (p *partition) markStoppedLocked() {
+	p.stopped = true
+	p.closeIdleLocked()
+}
+
+func (p *partition) closeIdleLocked() {
+	if p.stopped && p.inFlight == 0 && !p.idleShut {
+		p.idleShut = true
+		close(p.idle)
+	}
+}
+
+// startPartition sets up a fresh consumer for p, whose lease was just
+// won, and starts fetching its messages. An old consumer is deleted first:
+// the fresh one delivers every message still in the stream, unfinished
+// ones included, in stream order, so a chat's order survives a fail-over.
+func (q *Queue) startPartition(ctx context.Context, p *partition, dispatch func(picoclaw.Inbound) bool, onLost func(*partition)) error {
+	name := consumerName(p.n)
+	opCtx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	old, err := q.stream.Consumer(opCtx, name)
+	switch {
+	case err == nil:
+		// A graceful release deletes its consumer, so one still here was
+		// left by a gateway that died or lost its lease.
+		info := old.CachedInfo()
+		now := time.Now()
+		q.mu.Lock()
+		q.takeover = now
+		q.mu.Unlock()
+		q.log.Warn("natsstore: taking over a partition its last owner left unreleased",
+			"partition", p.n, "previous_owner", info.Config.Metadata["owner"], "unfinished", info.NumAckPending, "waiting", info.NumPending)
+		if err := q.stream.DeleteConsumer(opCtx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("delete old consumer %s: %w", name, err)
+		}
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+	default:
+		return fmt.Errorf("look up consumer %s: %w", name, err)
+	}
+	cons, err := q.stream.CreateConsumer(opCtx, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "picoclaw: partition " + strconv.Itoa(p.n),
+		FilterSubject: fmt.Sprintf("%s.%d.>", q.subjIn, p.n),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.AckWait,
+		MaxAckPending: maxAckPending,
+		MaxDeliver:    -1,
+		Metadata:      map[string]string{"owner": q.cfg.Node},
+	})
+	if err != nil {
+		return fmt.Errorf("create consumer %s: %w", name, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(64))
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", name, err)
+	}
+	fctx, stop := context.WithCancel(ctx)
+	p.cancel = stop
+	p.exited = make(chan struct{})
+	p.idle = make(chan struct{})
+	go func() {
+		<-fctx.Done()
+		iter.Stop()
+	}()
+	go q.fetch(p, iter, dispatch, onLost)
+	return nil
+}
+
+// fetch hands p's messages to dispatch in stream order until stopped.
+func (q *Queue) fetch(p *partition, iter jetstream.MessagesContext, dispatch func(picoclaw.Inbound) bool, onLost func(*partition)) {
+	defer func() {
+		q.mu.Lock()
+		p.markStoppedLocked()
+		q.mu.Unlock()
+		close(p.exited)
+	}()
+	for {
+		msg, err := iter.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return
+		}
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			// Another gateway took the partition over.
+			q.log.Warn("natsstore: partition's consumer was deleted; another gateway owns it now", "partition", p.n)
+			p.cancel()
+			go onLost(p)
+			return
+		}
+		if err != nil {
+			q.log.Debug("natsstore: fetch", "partition", p.n, "err", err)
+			continue
+		}
+		q.deliver(p, msg, dispatch)
+	}
+}
+
+// deliver hands one message to dispatch unless it was answered already.
+func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.Inbound) bool) {
+	in, err := decodeQueueMessage(msg.Data())
+	if err != nil || in.MessageID == "" {
+		// Unreadable by this build: terminated (kept in the stream's
+		// history no longer), never retried forever.
+		q.log.Error("natsstore: dropping an unreadable inbox message", "partition", p.n, "subject", msg.Subject(), "err", err)
+		_ = msg.Term()
+		return
+	}
+	id := in.MessageID
+	q.mu.Lock()
+	if f := q.flights[id]; f != nil {
+		// Redelivered while still being worked on: acks go to the latest
+		// delivery; the turn is not run twice.
+		f.msg = msg
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	_, err = q.done.Get(ctx, doneKey(id))
+	cancel()
+	switch {
+	case err == nil:
+		// Answered before, its ack lost (a crash between Done's two
+		// steps): ack it now, answer nothing.
+		q.log.Info("natsstore: message answered before; acking without answering again", "partition", p.n, "session", string(in.SessionKey()))
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		if err := msg.DoubleAck(ctx); err != nil {
+			q.log.Warn("natsstore: ack answered message", "partition", p.n, "err", err)
+		}
+		cancel()
+		return
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		// Better answered twice than never.
+		q.log.Warn("natsstore: check whether message was answered; dispatching it", "partition", p.n, "err", err)
+	}
+	q.mu.Lock()
+	q.flights[id] = &flight{msg: msg, part: p, in: in}
+	p.inFlight++
+	q.mu.Unlock()
+	if !dispatch(in) {
+		q.log.Debug("natsstore: dispatcher refused message; its refusal path marks it done", "partition", p.n, "session", string(in.SessionKey()))
+	}
+}
+
+// keepInProgress tells JetStream every AckWait/3 that the messages in
+// flight are still being worked on, so a long turn is not redelivered.
+func (q *Queue) keepInProgress(ctx context.Context) {
+	t := time.NewTicker(q.cfg.AckWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		q.mu.Lock()
+		msgs := make([]jetstream.Msg, 0, len(q.flights))
+		for _, f := range q.flights {
+			msgs = append(msgs, f.msg)
+		}
+		q.mu.Unlock()
+		for _, m := range msgs {
+			if err := m.InProgress(); err != nil {
+				q.log.Debug("natsstore: progress note", "err", err)
+			}
+		}
+	}
+}
