@@ -14,13 +14,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// DefaultPrefix names the layout when Config.Prefix is empty.
-const DefaultPrefix = "picoclaw"
-
 // Layout settings, reported in the README's layout table.
 const (
-	// deadMaxAge is how long a dead letter is kept for an operator.
-	deadMaxAge = 30 * 24 * time.Hour
 	// dupWindow is the publish deduplication window of the streams that
 	// take a Nats-Msg-Id.
 	dupWindow = 2 * time.Minute
