@@ -102,6 +102,14 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	// What a reload changes (allow lists, groups) is read from live.
 	live := newLiveSettings(cfg)
 	// Each enabled bot is its own channel, named by config.ChannelName.
+	shared, err := openShared(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	if shared != nil {
+		defer shared.close()
+		paths.shared = shared
+	}
 	connected := make(chan struct{})
 	paths.connected = connected
 	bots, err := e.openBots(cfg, paths, live, log, sync.OnceFunc(func() { close(connected) }))

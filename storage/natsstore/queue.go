@@ -205,6 +205,10 @@ func (q *Queue) ensureLayout(ctx context.Context) error {
 // An existing stream is used as it is: gateways started with other
 // settings never fight over its configuration.
 func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	return retryLayout(ctx, func(ctx context.Context) (jetstream.Stream, error) { return ensureStreamOnce(ctx, js, cfg) })
+}
+
+func ensureStreamOnce(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	s, err := js.Stream(ctx, cfg.Name)
 	if err == nil {
 		return s, nil
@@ -227,6 +231,10 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 // bucket made with another TTL is used as it is, with a warning: the TTL
 // is the lease length every gateway refreshes against.
 func (q *Queue) ensureBucket(ctx context.Context, name, desc string, ttl time.Duration) (jetstream.KeyValue, error) {
+	return retryLayout(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return q.ensureBucketOnce(ctx, name, desc, ttl) })
+}
+
+func (q *Queue) ensureBucketOnce(ctx context.Context, name, desc string, ttl time.Duration) (jetstream.KeyValue, error) {
 	kv, err := q.js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = q.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{

@@ -29,6 +29,9 @@ type queueMessage struct {
 	Attachments []queueAttachment `json:"attachments,omitempty"`
 	Received    time.Time         `json:"received,omitzero"`
 	Session     string            `json:"session,omitempty"`
+	// Route is the channel's reply route (picoclaw.Inbound.Route): the
+	// session webhook, so the gateway running the turn answers through it.
+	Route []byte `json:"route,omitempty"`
 }
 
 type queueAttachment struct {
@@ -51,7 +54,7 @@ func encodeQueueMessage(in picoclaw.Inbound) ([]byte, error) {
 	m := queueMessage{
 		V: queueWireVersion, Channel: in.Channel, ChatKind: string(kind), ChatID: in.Chat.ID,
 		SenderID: in.SenderID, SenderName: in.SenderName, MessageID: in.MessageID, Text: in.Text,
-		Received: in.Received, Session: string(in.Session),
+		Received: in.Received, Session: string(in.Session), Route: in.Route,
 	}
 	for _, a := range in.Attachments {
 		m.Attachments = append(m.Attachments, queueAttachment(a))
@@ -81,7 +84,7 @@ func decodeQueueMessage(data []byte) (picoclaw.Inbound, error) {
 	in := picoclaw.Inbound{
 		Channel: m.Channel, Chat: picoclaw.Peer{Kind: kind, ID: m.ChatID},
 		SenderID: m.SenderID, SenderName: m.SenderName, MessageID: m.MessageID, Text: m.Text,
-		Received: m.Received, Session: picoclaw.SessionKey(m.Session),
+		Received: m.Received, Session: picoclaw.SessionKey(m.Session), Route: m.Route,
 	}
 	for _, a := range m.Attachments {
 		in.Attachments = append(in.Attachments, picoclaw.Attachment(a))

@@ -242,20 +242,7 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 		return err
 	}
 	s.sessionsStream = sessions
-	if _, err := s.ensureStream(ctx, jetstream.StreamConfig{
-		Name:        s.streamName("DEAD"),
-		Description: "picoclaw messages that could not be processed",
-		Subjects:    []string{s.prefix + ".dead.>"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		MaxMsgs:     -1,
-		MaxBytes:    -1,
-		MaxAge:      deadMaxAge,
-		Duplicates:  dupWindow,
-	}); err != nil {
-		return err
-	}
+	// The DEAD stream is the queue's (queue.go): it writes there.
 	if s.routesKV, err = s.ensureKV(ctx, jetstream.KeyValueConfig{
 		Bucket:         s.bucketName("routes"),
 		Description:    "picoclaw reply routes, each expiring with its session webhook",
@@ -279,7 +266,7 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 
 func (s *Store) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	cfg.Replicas = s.replicas
-	st, err := s.js.CreateOrUpdateStream(ctx, cfg)
+	st, err := retryLayout(ctx, func(ctx context.Context) (jetstream.Stream, error) { return s.js.CreateOrUpdateStream(ctx, cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: create stream %s: %w", cfg.Name, err)
 	}
@@ -288,7 +275,7 @@ func (s *Store) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) (j
 
 func (s *Store) ensureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	cfg.Replicas = s.replicas
-	kv, err := s.js.CreateOrUpdateKeyValue(ctx, cfg)
+	kv, err := retryLayout(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return s.js.CreateOrUpdateKeyValue(ctx, cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: create bucket %s: %w", cfg.Bucket, err)
 	}

@@ -18,7 +18,7 @@ func TestOpenTwiceSharesTheLayout(t *testing.T) {
 	a := mustOpen(t, url)
 	b := mustOpen(t, url) // a second gateway on the same layout
 	ctx := testContext(t)
-	for _, name := range []string{"PICOCLAW_SESSIONS", "PICOCLAW_DEAD", "KV_picoclaw_routes", "KV_picoclaw_cron"} {
+	for _, name := range []string{"PICOCLAW_SESSIONS", "KV_picoclaw_routes", "KV_picoclaw_cron"} {
 		if _, err := b.JetStream().Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}

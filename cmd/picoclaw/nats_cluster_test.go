@@ -1,0 +1,257 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"picoclaw/dingtalk/dingtalktest"
+	"picoclaw/internal/testutil"
+	"picoclaw/provider/providertest"
+)
+
+// natsGateway is one gateway process of a group sharing a bot through
+// NATS: its own config file, data dir and workspace, the same bot.
+type natsGateway struct {
+	name    string
+	cfgPath string
+	dataDir string
+	logs    *testutil.SyncBuffer
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// natsGroupOptions shapes the gateways' shared config.
+type natsGroupOptions struct {
+	natsURL  string
+	replicas int
+	// lease is storage.nats.lease_seconds: how long a dead gateway's chats wait.
+	lease int
+	cron  bool
+}
+
+// buildGateway builds the gateway binary once per test, without the race
+// detector: several gateways run at once on two cores, and what is under
+// test here is their protocol, not their memory model (the packages'
+// own tests run under -race).
+func buildGateway(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "picoclaw")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// newNATSGateway writes the config of gateway name: the fake DingTalk's
+// one bot, the fake model, NATS storage.
+func newNATSGateway(t *testing.T, name string, dt *dingtalktest.Server, llm *providertest.OpenAI, o natsGroupOptions) *natsGateway {
+	t.Helper()
+	dir := t.TempDir()
+	g := &natsGateway{name: name, cfgPath: filepath.Join(dir, "config.json"), dataDir: filepath.Join(dir, "data"), logs: &testutil.SyncBuffer{}}
+	cfg := map[string]any{
+		"version": 2,
+		"agents": map[string]any{"defaults": map[string]any{
+			"workspace": filepath.Join(dir, "workspace"), "data_dir": g.dataDir, "model_name": "gpt",
+		}},
+		"model_list": []any{map[string]any{
+			"model_name": "gpt", "model": "openai/gpt-4o-mini", "api_base": llm.URL(), "api_keys": []string{"sk-test-key"},
+		}},
+		"channels": map[string]any{"dingtalk": map[string]any{
+			"enabled": true, "client_id": "test-client-id", "client_secret": "test-client-secret", "api_base": dt.URL(),
+		}},
+		"gateway": map[string]any{"host": "127.0.0.1", "port": freePort(t)},
+		"tools":   map[string]any{"cron": map[string]any{"enabled": o.cron}, "exec": map[string]any{"enabled": false}},
+		"storage": map[string]any{"backend": "nats", "nats": map[string]any{
+			"url": o.natsURL, "replicas": o.replicas, "lease_seconds": o.lease, "node": name,
+		}},
+	}
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(g.cfgPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		g.kill()
+		if t.Failed() {
+			t.Logf("gateway %s logs (last 8 KiB):\n%s", name, tail(g.logs.String(), 8<<10))
+		}
+	})
+	return g
+}
+
+// start runs the gateway binary; the caller waits for its connection.
+func (g *natsGateway) start(t *testing.T, bin string) {
+	t.Helper()
+	cmd := exec.Command(bin, "gateway", "--config", g.cfgPath)
+	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(g.cfgPath))
+	cmd.Stdout, cmd.Stderr = g.logs, g.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	g.cmd = cmd
+	g.mu.Unlock()
+}
+
+// kill9 kills the process as a crash would: no cleanup of any kind.
+func (g *natsGateway) kill() {
+	g.mu.Lock()
+	cmd := g.cmd
+	g.cmd = nil
+	g.mu.Unlock()
+	if cmd != nil {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (g *natsGateway) stop(t *testing.T) {
+	t.Helper()
+	g.mu.Lock()
+	cmd := g.cmd
+	g.cmd = nil
+	g.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("gateway %s: %v", g.name, err)
+		}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Errorf("gateway %s did not stop within 60 s of SIGTERM", g.name)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// waitLive waits until the fake DingTalk holds n open sockets.
+func waitLive(t *testing.T, dt *dingtalktest.Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		open := 0
+		for _, c := range dt.Connections() {
+			if c.Open && !c.Draining {
+				open++
+			}
+		}
+		if open >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %d open DingTalk connections: %d open after 60 s", n, open)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// chatText is the text of message i of chat c; the fake model answers
+// with it, so a reply names its message.
+func chatText(c, i int) string { return fmt.Sprintf("chat %03d message %02d", c, i) }
+
+// replyClock notes when the first reply to each message reached the fake
+// DingTalk (to within its 25 ms poll).
+type replyClock struct {
+	dt   *dingtalktest.Server
+	mu   sync.Mutex
+	at   map[string]time.Time
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newReplyClock(dt *dingtalktest.Server) *replyClock {
+	c := &replyClock{dt: dt, at: map[string]time.Time{}, done: make(chan struct{})}
+	c.wg.Go(func() {
+		tick := time.NewTicker(25 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.done:
+				return
+			case <-tick.C:
+			}
+			now := time.Now()
+			counts := dt.ReplyCounts()
+			c.mu.Lock()
+			for id, n := range counts {
+				if _, ok := c.at[id]; !ok && n > 0 {
+					c.at[id] = now
+				}
+			}
+			c.mu.Unlock()
+		}
+	})
+	return c
+}
+
+func (c *replyClock) stop() {
+	select {
+	case <-c.done:
+	default:
+		close(c.done)
+	}
+	c.wg.Wait()
+}
+
+// waitAll waits until every message of msgOf has a reply.
+func (c *replyClock) waitAll(msgOf map[string]plannedMsg, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c.mu.Lock()
+		left := 0
+		for id := range msgOf {
+			if _, ok := c.at[id]; !ok {
+				left++
+			}
+		}
+		c.mu.Unlock()
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d messages unanswered after %v", left, len(msgOf), limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// maxLatency is the longest push → first reply of the messages pushed
+// between from and to.
+func (c *replyClock) maxLatency(pushedAt map[string]time.Time, from, to time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var longest time.Duration
+	for id, p := range pushedAt {
+		if p.Before(from) || p.After(to) {
+			continue
+		}
+		if r, ok := c.at[id]; ok && r.Sub(p) > longest {
+			longest = r.Sub(p)
+		}
+	}
+	return longest
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"picoclaw/dingtalk/dingtalktest"
+	"picoclaw/internal/natstest"
+	"picoclaw/provider/providertest"
+)
+
+var chatTextRE = regexp.MustCompile(`chat (\d{3}) message (\d{2})`)
+
+// modelLog is the fake model's view: per chat, the user messages of the
+// history in its latest request (the conversation as stored), and how
+// many turns it ran.
+type modelLog struct {
+	mu      sync.Mutex
+	rng     *rand.Rand
+	history map[int][]string
+	turns   int
+}
+
+func (m *modelLog) answer(req providertest.RecordedRequest) providertest.Reply {
+	var users []string
+	last := ""
+	for _, msg := range req.Messages {
+		if msg.Role == "user" {
+			if k := chatTextRE.FindString(msg.Content); k != "" {
+				users = append(users, k)
+				last = k
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.turns++
+	delay := time.Duration(50+m.rng.IntN(451)) * time.Millisecond
+	if sub := chatTextRE.FindStringSubmatch(last); sub != nil {
+		c, _ := strconv.Atoi(sub[1])
+		m.history[c] = users
+	}
+	return providertest.Reply{Content: "re: " + last, Delay: delay}
+}
+
+// TestNATSGatewaysShareOneBot is issue [9]'s end-to-end run: three
+// gateway processes share one bot through a three-node NATS cluster;
+// DingTalk pushes each message down a random one of their sockets and
+// redelivers what is not acked; one gateway is killed with -9 at 40 % of
+// the load and started again at 70 %, one NATS node is stopped at 55 % and
+// started again at 85 %. Every message must get exactly one stored turn
+// and one reply (duplicates only from a crash between DingTalk accepting
+// an answer and the gateway recording it: counted and printed), replies
+// in each chat in push order, no chat over DingTalk's rate limit.
+func TestNATSGatewaysShareOneBot(t *testing.T) {
+	chats, perChat, rate := 200, 20, 50
+	if testing.Short() {
+		chats, perChat, rate = 30, 6, 40
+	}
+	cluster := natstest.StartCluster(t, 3)
+	dt := dingtalktest.NewServer()
+	t.Cleanup(dt.Close)
+	dt.SetPushPolicy(dingtalktest.PushRandom)
+	dt.SetSeed(9)
+	dt.SetRedelivery(5 * time.Second)
+	dt.SetMaxRedeliveries(10)
+	dt.SetDuplicateRate(0.01)
+	llm := providertest.NewOpenAI()
+	t.Cleanup(llm.Close)
+	llm.SetRecording(false)
+	model := &modelLog{rng: rand.New(rand.NewPCG(1, 2)), history: map[int][]string{}}
+	llm.SetHandler(model.answer)
+
+	bin := buildGateway(t)
+	opts := natsGroupOptions{natsURL: cluster.URL(), replicas: 3, lease: 3}
+	var gws []*natsGateway
+	for i := range 3 {
+		g := newNATSGateway(t, fmt.Sprintf("g%d", i+1), dt, llm, opts)
+		g.start(t, bin)
+		gws = append(gws, g)
+	}
+	waitLive(t, dt, 3)
+
+	// Each chat's messages go in bursts of five, 1/rate apart, so a chat
+	// often has several messages queued: order is really tested.
+	var bursts [][]plannedMsg
+	for c := range chats {
+		for b := 0; b < perChat; b += 5 {
+			var burst []plannedMsg
+			for i := b; i < min(b+5, perChat); i++ {
+				burst = append(burst, plannedMsg{c, i})
+			}
+			bursts = append(bursts, burst)
+		}
+	}
+	shuffle := rand.New(rand.NewPCG(3, 4))
+	// Shuffle bursts but keep each chat's bursts in order: sort a random
+	// key within each chat's positions.
+	shuffle.Shuffle(len(bursts), func(i, j int) { bursts[i], bursts[j] = bursts[j], bursts[i] })
+	next := map[int]int{}
+	for _, b := range bursts {
+		c := b[0].chat
+		for k := range b {
+			b[k].msg = next[c]
+			next[c]++
+		}
+	}
+	var plan []plannedMsg
+	for _, b := range bursts {
+		plan = append(plan, b...)
+	}
+	total := len(plan)
+
+	seen := newReplyClock(dt)
+	defer seen.stop()
+	msgOf := map[string]plannedMsg{}
+	pushedAt := map[string]time.Time{}
+	var killAt, natsStopAt time.Time
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	start := time.Now()
+	for k, p := range plan {
+		switch k {
+		case total * 40 / 100:
+			gws[1].kill()
+			killAt = time.Now()
+			t.Logf("kill -9 gateway g2 after %d messages", k)
+		case total * 55 / 100:
+			cluster.Stop(0)
+			natsStopAt = time.Now()
+			t.Logf("NATS node 1 stopped after %d messages", k)
+		case total * 70 / 100:
+			gws[1].start(t, bin)
+			t.Logf("gateway g2 started again after %d messages", k)
+		case total * 85 / 100:
+			cluster.Restart(0)
+			t.Logf("NATS node 1 started again after %d messages", k)
+		}
+		<-tick.C
+		m := dingtalktest.BotMessage{SenderStaffID: fmt.Sprintf("%016d", 1000+p.chat), Text: chatText(p.chat, p.msg)}
+		var pushed dingtalktest.Pushed
+		var err error
+		for try := 0; ; try++ {
+			if pushed, err = dt.PushBotMessage(m); err == nil {
+				break
+			}
+			if try > 200 {
+				t.Fatalf("push %d: %v", k, err)
+			}
+			time.Sleep(50 * time.Millisecond) // every socket was down for a moment
+		}
+		msgOf[pushed.MsgID] = p
+		pushedAt[pushed.MsgID] = time.Now()
+	}
+	pushTime := time.Since(start)
+	if err := seen.waitAll(msgOf, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	answeredIn := time.Since(start)
+	// Redeliveries and late duplicates get their chance to do harm.
+	time.Sleep(7 * time.Second)
+	for _, g := range gws {
+		g.stop(t)
+	}
+
+	counts := dt.ReplyCounts()
+	var missing, dup []string
+	for id := range msgOf {
+		switch n := counts[id]; {
+		case n == 0:
+			missing = append(missing, id)
+		case n > 1:
+			dup = append(dup, id)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d of %d messages never answered (e.g. %v)", len(missing), total, missing[:min(5, len(missing))])
+	}
+	if n := len(dt.OpenAPISends()); n > 0 {
+		t.Errorf("%d answers went by OpenAPI: the reply route did not travel with the message", n)
+	}
+	if n := dt.Throttled(); n > 0 {
+		t.Errorf("%d replies refused for a chat over its rate limit", n)
+	}
+
+	// Order: the first reply to each message, per chat, in push order; a
+	// message DingTalk itself delivered more than once (it reached the
+	// killed gateway's socket, or a duplicate was injected) may arrive late.
+	late := 0
+	byChat := map[int][]int{}
+	answered := map[string]bool{}
+	for _, r := range dt.Replies() {
+		p, ok := msgOf[r.MsgID]
+		if !ok || answered[r.MsgID] {
+			continue
+		}
+		answered[r.MsgID] = true
+		if len(dt.DeliveriesOf(r.MsgID)) > 1 {
+			late++
+			continue
+		}
+		byChat[p.chat] = append(byChat[p.chat], p.msg)
+	}
+	for c, seq := range byChat {
+		if !slices.IsSorted(seq) {
+			t.Errorf("chat %d: replies in order %v, want push order", c, seq)
+		}
+	}
+
+	// Stored turns: the latest request of each chat carries its whole
+	// history; each message must be in it exactly once.
+	model.mu.Lock()
+	storedTwice := 0
+	for c, users := range model.history {
+		n := map[string]int{}
+		for _, u := range users {
+			n[u]++
+		}
+		for u, k := range n {
+			if k > 1 {
+				storedTwice++
+				t.Logf("chat %d: %q stored %d times", c, u, k)
+			}
+		}
+	}
+	turns := model.turns
+	model.mu.Unlock()
+
+	after := seen.maxLatency(pushedAt, killAt, killAt.Add(10*time.Second))
+	afterNATS := seen.maxLatency(pushedAt, natsStopAt, natsStopAt.Add(10*time.Second))
+	t.Logf("%d messages from %d chats pushed in %v, all answered after %v (%.0f answers/s); %d model turns",
+		total, chats, pushTime.Round(time.Millisecond), answeredIn.Round(time.Millisecond), float64(total)/answeredIn.Seconds(), turns)
+	t.Logf("duplicated replies: %d; turns stored twice: %d; messages DingTalk delivered more than once: %d; late (order exempt): %d",
+		len(dup), storedTwice, countRedelivered(dt, msgOf), late)
+	t.Logf("fail-over: longest push → reply for messages pushed within 10 s after the kill -9: %v; after the NATS node stop: %v",
+		after.Round(time.Millisecond), afterNATS.Round(time.Millisecond))
+	// A crash between DingTalk accepting an answer and the gateway
+	// recording it repeats that answer; the gateway killed had at most a
+	// few turns in that window.
+	if len(dup) > 10 || storedTwice > 10 {
+		t.Errorf("%d duplicated replies and %d turns stored twice: more than one crash can explain", len(dup), storedTwice)
+	}
+}
+
+// plannedMsg is message msg of chat chat in the load.
+type plannedMsg struct{ chat, msg int }
+
+func countRedelivered(dt *dingtalktest.Server, msgOf map[string]plannedMsg) int {
+	n := 0
+	for id := range msgOf {
+		if len(dt.DeliveriesOf(id)) > 1 {
+			n++
+		}
+	}
+	return n
+}

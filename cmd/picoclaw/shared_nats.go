@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"picoclaw/config"
+	"picoclaw/cron"
+	"picoclaw/storage/natsstore"
+)
+
+// natsOpenTimeout bounds connecting to NATS and creating the layout at
+// start: a gateway that cannot reach its storage says so and exits
+// rather than answering with nothing behind it.
+const natsOpenTimeout = 30 * time.Second
+
+// openShared connects to NATS (storage.backend "nats") and returns the
+// shared inbox queue, sessions and cron; nil with the files backend.
+func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sharedState, error) {
+	if !cfg.Storage.UsesNATS() {
+		return nil, nil
+	}
+	n := cfg.Storage.NATS
+	node := n.Node
+	if node == "" {
+		host, _ := os.Hostname()
+		node = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	octx, cancel := context.WithTimeout(ctx, natsOpenTimeout)
+	defer cancel()
+	st, err := natsstore.Open(octx, natsstore.Config{URL: n.URL, Credentials: n.Credentials,
+		CAFile: n.TLS.CAFile, CertFile: n.TLS.CertFile, KeyFile: n.TLS.KeyFile,
+		Prefix: n.Prefix, Replicas: n.Replicas, Name: "picoclaw " + node}, log.With("component", "nats"))
+	if err != nil {
+		return nil, fmt.Errorf("storage.nats: %w", err)
+	}
+	q, err := natsstore.NewQueue(octx, st.JetStream(), natsstore.QueueConfig{Prefix: n.Prefix, Node: node,
+		Partitions: n.Partitions, Replicas: n.Replicas, LeaseTTL: time.Duration(n.LeaseSeconds) * time.Second,
+		Logger: log.With("component", "queue", "node", node)})
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("storage.nats: %w", err)
+	}
+	log.Info("storage: NATS JetStream", "storage", cfg.Storage.String(), "node", node)
+	return &sharedState{
+		queue:    q,
+		sessions: st.Sessions(),
+		cron: func(run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error) {
+			return nil, fmt.Errorf("tools.cron: not available with storage.backend %q yet", config.StorageNATS)
+		},
+		close: func() {
+			_ = q.Close()
+			_ = st.Close()
+		},
+	}, nil
+}
