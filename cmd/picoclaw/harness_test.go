@@ -151,7 +151,7 @@ func (h *gatewayHarness) push(m dingtalktest.BotMessage) dingtalktest.Pushed {
 	return p
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

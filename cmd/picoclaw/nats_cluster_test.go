@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -41,7 +42,7 @@ type natsGroupOptions struct {
 // detector: several gateways run at once on two cores, and what is under
 // test here is their protocol, not their memory model (the packages'
 // own tests run under -race).
-func buildGateway(t *testing.T) string {
+func buildGateway(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "picoclaw")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -54,7 +55,7 @@ func buildGateway(t *testing.T) string {
 
 // newNATSGateway writes the config of gateway name: the fake DingTalk's
 // one bot, the fake model, NATS storage.
-func newNATSGateway(t *testing.T, name string, dt *dingtalktest.Server, llm *providertest.OpenAI, o natsGroupOptions) *natsGateway {
+func newNATSGateway(t testing.TB, name string, dt *dingtalktest.Server, llm *providertest.OpenAI, o natsGroupOptions) *natsGateway {
 	t.Helper()
 	dir := t.TempDir()
 	g := &natsGateway{name: name, cfgPath: filepath.Join(dir, "config.json"), dataDir: filepath.Join(dir, "data"), logs: &testutil.SyncBuffer{}}
@@ -92,9 +93,9 @@ func newNATSGateway(t *testing.T, name string, dt *dingtalktest.Server, llm *pro
 }
 
 // start runs the gateway binary; the caller waits for its connection.
-func (g *natsGateway) start(t *testing.T, bin string) {
+func (g *natsGateway) start(t testing.TB, bin string) {
 	t.Helper()
-	cmd := exec.Command(bin, "gateway", "--config", g.cfgPath)
+	cmd := exec.Command(bin, "gateway", "--config", g.cfgPath, "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(g.cfgPath))
 	cmd.Stdout, cmd.Stderr = g.logs, g.logs
 	if err := cmd.Start(); err != nil {
@@ -118,7 +119,7 @@ func (g *natsGateway) kill() {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (g *natsGateway) stop(t *testing.T) {
+func (g *natsGateway) stop(t testing.TB) {
 	t.Helper()
 	g.mu.Lock()
 	cmd := g.cmd
@@ -149,7 +150,7 @@ func tail(s string, n int) string {
 }
 
 // waitLive waits until the fake DingTalk holds n open sockets.
-func waitLive(t *testing.T, dt *dingtalktest.Server, n int) {
+func waitLive(t testing.TB, dt *dingtalktest.Server, n int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -254,4 +255,32 @@ func (c *replyClock) maxLatency(pushedAt map[string]time.Time, from, to time.Tim
 		}
 	}
 	return longest
+}
+
+// explainMissing logs, for a few unanswered messages, when and where they
+// were pushed and what each gateway's log says of them.
+func (c *replyClock) explainMissing(t testing.TB, msgOf map[string]plannedMsg, pushedAt map[string]time.Time,
+	connOf map[string]string, start time.Time, gws []*natsGateway) {
+	c.mu.Lock()
+	var missing []string
+	for id := range msgOf {
+		if _, ok := c.at[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	c.mu.Unlock()
+	for i, id := range missing {
+		if i == 8 {
+			break
+		}
+		t.Logf("unanswered %s: chat %d message %d, pushed at +%v on %s, delivered %d times",
+			id, msgOf[id].chat, msgOf[id].msg, pushedAt[id].Sub(start).Round(time.Millisecond), connOf[id], len(c.dt.DeliveriesOf(id)))
+		for _, g := range gws {
+			for _, line := range strings.Split(g.logs.String(), "\n") {
+				if strings.Contains(line, id) {
+					t.Logf("  %s: %s", g.name, line)
+				}
+			}
+		}
+	}
 }

@@ -161,6 +161,7 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	}
 	pushTime := time.Since(start)
 	if err := seen.waitAll(msgOf, 3*time.Minute); err != nil {
+		seen.explainMissing(t, msgOf, pushedAt, connOf, start, gws)
 		t.Fatal(err)
 	}
 	answeredIn := time.Since(start)
