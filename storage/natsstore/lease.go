@@ -45,6 +45,9 @@ func (q *Queue) Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) e
 			done = nil
 			r.stopping = true
 			q.log.Info("natsstore: stopping: handing partitions back", "owned", len(r.parts))
+			// Leave first, so the others' shares already exclude this
+			// gateway when its leases come free.
+			r.leave(ctx)
 			for _, p := range r.parts {
 				r.release(p)
 			}
@@ -75,11 +78,6 @@ func (q *Queue) Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) e
 		if r.stopping && len(r.parts) == 0 {
 			break
 		}
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
-	defer cancel()
-	if err := q.member.Delete(cctx, r.memberKey()); err != nil {
-		q.log.Warn("natsstore: stopping: leave membership", "err", err)
 	}
 	q.log.Info("natsstore: stopped; partitions handed back")
 	return nil
@@ -116,12 +114,28 @@ func (r *runner) heartbeat(ctx context.Context) {
 	}
 }
 
-// watchReleases pokes the loop whenever a lease is handed back, so that a
-// graceful stop's partitions are taken over at once, not at the next tick.
+// leave deletes this gateway's membership.
+func (r *runner) leave(ctx context.Context) {
+	octx, cancel := r.opContext(ctx)
+	defer cancel()
+	if err := r.q.member.Delete(octx, r.memberKey()); err != nil {
+		r.q.log.Warn("natsstore: stopping: leave membership", "err", err)
+	}
+}
+
+// watchReleases pokes the loop whenever a lease is handed back or a
+// gateway leaves, so that a graceful stop's partitions are taken over at
+// once, not at the next tick.
 func (r *runner) watchReleases(ctx context.Context) {
-	w, err := r.q.leases.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.MetaOnly())
+	for _, kv := range []jetstream.KeyValue{r.q.leases, r.q.member} {
+		r.watchDeletes(ctx, kv)
+	}
+}
+
+func (r *runner) watchDeletes(ctx context.Context, kv jetstream.KeyValue) {
+	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.MetaOnly())
 	if err != nil {
-		r.q.log.Warn("natsstore: watch leases; takeovers wait for the next tick", "err", err)
+		r.q.log.Warn("natsstore: watch bucket; takeovers wait for the next tick", "bucket", kv.Bucket(), "err", err)
 		return
 	}
 	go func() {

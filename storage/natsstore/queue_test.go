@@ -60,6 +60,7 @@ func TestQueueDispatchesInChatOrderOnOneGateway(t *testing.T) {
 	}
 	waitFor(t, "the stream emptied by the acks", func() bool { return inboxMsgs(t, g) == 0 })
 	waitFor(t, "all partitions claimed", func() bool { return ownedAll(8, g) })
+	waitFor(t, "nothing left in flight", func() bool { return g.q.Stats().InFlight == 0 })
 	if s := g.q.Stats(); len(s.Owned) != 8 || s.InFlight != 0 {
 		t.Errorf("stats: %+v, want all 8 partitions owned and nothing in flight", s)
 	}
