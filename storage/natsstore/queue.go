@@ -19,10 +19,10 @@ import (
 
 // Queue defaults, used where QueueConfig leaves a field zero.
 const (
-	DefaultPrefix     = "picoclaw"
-	DefaultPartitions = 32
-	DefaultLeaseTTL   = 10 * time.Second
-	DefaultAckWait    = 30 * time.Second
+	DefaultQueuePrefix = "picoclaw"
+	DefaultPartitions  = 32
+	DefaultLeaseTTL    = 10 * time.Second
+	DefaultAckWait     = 30 * time.Second
 )
 
 // Inbox layout settings (see the README's layout table).
@@ -36,8 +36,11 @@ const (
 	// doneTTL is how long P_done remembers an answered message (and a
 	// message's turn attempts): as long as a redelivery can be deduplicated.
 	doneTTL = 30 * time.Minute
-	// deadMaxAge is how long the DEAD stream keeps messages given up on.
-	deadMaxAge = 30 * 24 * time.Hour
+	// queueDeadMaxAge and queueDeadDuplicates are the DEAD stream's
+	// settings, the same as the session store's layout (store.go) gives it,
+	// whichever gateway part creates it first.
+	queueDeadMaxAge     = 30 * 24 * time.Hour
+	queueDeadDuplicates = 2 * time.Minute
 	// maxAckPending bounds the messages of one partition handed out and not
 	// yet done.
 	maxAckPending = 256
@@ -107,7 +110,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, cfg QueueConfig) (*Qu
 		return nil, errors.New("natsstore: new queue: jetstream is required")
 	}
 	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
+		cfg.Prefix = DefaultQueuePrefix
 	}
 	if !prefixPattern.MatchString(cfg.Prefix) {
 		return nil, fmt.Errorf("natsstore: new queue: prefix %q: expected letters, digits, '-' or '_'", cfg.Prefix)
@@ -182,8 +185,11 @@ func (q *Queue) ensureLayout(ctx context.Context) error {
 		Subjects:    []string{q.subjDead + ".>"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
-		Duplicates:  inboxDuplicates,
-		MaxAge:      deadMaxAge,
+		Discard:     jetstream.DiscardOld,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		Duplicates:  queueDeadDuplicates,
+		MaxAge:      queueDeadMaxAge,
 		Replicas:    q.cfg.Replicas,
 	})
 	if err != nil {

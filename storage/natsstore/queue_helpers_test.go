@@ -46,7 +46,7 @@ type gateway struct {
 	attempts map[string]int // auto: what Attempt returned per message id
 }
 
-func connect(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+func connectQueueTest(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
@@ -62,7 +62,7 @@ func connect(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 // startGateway opens a Queue named by cfg.Node on url and runs it.
 func startGateway(t *testing.T, url string, cfg QueueConfig, auto bool) *gateway {
 	t.Helper()
-	nc, js := connect(t, url)
+	nc, js := connectQueueTest(t, url)
 	g := &gateway{t: t, name: cfg.Node, nc: nc, js: js, log: &testutil.SyncBuffer{}, auto: auto, ran: make(chan error, 1), attempts: map[string]int{}}
 	cfg.Logger = slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)

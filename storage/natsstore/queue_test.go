@@ -126,7 +126,7 @@ func TestQueueDeadLetterKeepsMessageWithReason(t *testing.T) {
 
 func TestNewQueueRejectsBadConfig(t *testing.T) {
 	srv := natstest.Start(t)
-	_, js := connect(t, srv.URL())
+	_, js := connectQueueTest(t, srv.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	for _, tc := range []struct {
