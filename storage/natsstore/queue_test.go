@@ -153,7 +153,7 @@ func TestNewQueueRejectsBadConfig(t *testing.T) {
 }
 
 // inboxMsgs is how many messages the INBOX stream holds.
-func inboxMsgs(t *testing.T, g *gateway) uint64 {
+func inboxMsgs(t testing.TB, g *gateway) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
