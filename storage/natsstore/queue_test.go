@@ -8,8 +8,12 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/intake"
 	"picoclaw/internal/natstest"
 )
+
+// The gateway uses a Queue where it used the files inbox.
+var _ intake.Journal = (*Queue)(nil)
 
 func TestQueueAcceptRedeliveredPushIsNotNew(t *testing.T) {
 	srv := natstest.Start(t)
@@ -162,4 +166,40 @@ func inboxMsgs(t testing.TB, g *gateway) uint64 {
 		t.Fatal(err)
 	}
 	return s.CachedInfo().State.Msgs
+}
+
+func TestQueueLongTurnIsNotRedelivered(t *testing.T) {
+	srv := natstest.Start(t)
+	cfg := testQueueConfig("a")
+	cfg.AckWait = 600 * time.Millisecond
+	g := startGateway(t, srv.URL(), cfg, false)
+	in := chatMessage(2, 1)
+	accept(t, g.q, in)
+	waitFor(t, "dispatch", func() bool { return len(g.received()) == 1 })
+	// The turn runs for five ack waits. Nothing can signal "JetStream did
+	// not redeliver", so this one waits out the time.
+	time.Sleep(5 * cfg.AckWait)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	s, err := g.js.Stream(ctx, "PICOCLAW_INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Consumer(ctx, consumerName(queuePartition(in.SessionKey(), cfg.Partitions)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumRedelivered != 0 || info.NumAckPending != 1 {
+		t.Errorf("after 5 ack waits in flight: %d redelivered, %d pending ack; want 0 and 1", info.NumRedelivered, info.NumAckPending)
+	}
+	if err := g.q.Done(in.MessageID); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(g.received()); n != 1 {
+		t.Errorf("dispatched %d times, want once", n)
+	}
 }
