@@ -195,13 +195,13 @@ func (q *Queue) ensureLayout(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if q.leases, err = q.ensureBucket(ctx, q.cfg.Prefix+"_leases", "picoclaw: partition leases", q.cfg.LeaseTTL); err != nil {
+	if q.leases, err = q.ensureBucket(ctx, q.cfg.Prefix+"_leases", "picoclaw: partition leases", q.cfg.LeaseTTL, true); err != nil {
 		return err
 	}
-	if q.member, err = q.ensureBucket(ctx, q.cfg.Prefix+"_members", "picoclaw: live gateways", q.cfg.LeaseTTL); err != nil {
+	if q.member, err = q.ensureBucket(ctx, q.cfg.Prefix+"_members", "picoclaw: live gateways", q.cfg.LeaseTTL, true); err != nil {
 		return err
 	}
-	if q.done, err = q.ensureBucket(ctx, q.cfg.Prefix+"_done", "picoclaw: answered messages and turn attempts", doneTTL); err != nil {
+	if q.done, err = q.ensureBucket(ctx, q.cfg.Prefix+"_done", "picoclaw: answered messages and turn attempts", doneTTL, false); err != nil {
 		return err
 	}
 	return nil
@@ -230,14 +230,25 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 }
 
 // ensureBucket returns the KV bucket, creating it with ttl if missing. A
-// bucket made with another TTL is used as it is, with a warning: the TTL
-// is the lease length every gateway refreshes against.
-func (q *Queue) ensureBucket(ctx context.Context, name, desc string, ttl time.Duration) (jetstream.KeyValue, error) {
+// bucket made with another TTL is refused: the TTL is the lease length
+// every gateway refreshes against. With markers, a key that expires leaves
+// a marker that watchers see, so a dead gateway's leases are taken over
+// the moment they expire rather than at the survivors' next tick.
+func (q *Queue) ensureBucket(ctx context.Context, name, desc string, ttl time.Duration, markers bool) (jetstream.KeyValue, error) {
 	kv, err := q.js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = q.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		cfg := jetstream.KeyValueConfig{
 			Bucket: name, Description: desc, TTL: ttl, Storage: jetstream.FileStorage, Replicas: q.cfg.Replicas,
-		})
+		}
+		if markers {
+			cfg.LimitMarkerTTL = max(ttl, time.Second)
+		}
+		kv, err = q.js.CreateKeyValue(ctx, cfg)
+		if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
+			// NATS before 2.11: takeovers wait for the next tick.
+			cfg.LimitMarkerTTL = 0
+			kv, err = q.js.CreateKeyValue(ctx, cfg)
+		}
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = q.js.KeyValue(ctx, name)
 		}
