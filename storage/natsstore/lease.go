@@ -2,6 +2,7 @@ package natsstore
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"hash/fnv"
 	"sort"
@@ -28,7 +29,7 @@ func (q *Queue) Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) e
 	if dispatch == nil {
 		return errors.New("natsstore: run: dispatch is required")
 	}
-	r := &runner{q: q, dispatch: dispatch, released: make(chan *partition), lost: make(chan *partition, q.cfg.Partitions), poke: make(chan struct{}, 1), exit: make(chan struct{})}
+	r := &runner{q: q, dispatch: dispatch, released: make(chan *partition), lost: make(chan *partition, q.cfg.Partitions), poke: make(chan struct{}, 1), exit: make(chan struct{}), instance: rand.Text()}
 	defer close(r.exit)
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
@@ -90,6 +91,10 @@ type runner struct {
 	parts    map[int]*partition // leases held, releasing ones included
 	stopping bool
 	members  int
+	// instance tells this process's heartbeats from those of another
+	// process with the same node name; memberRev is the last one's revision.
+	instance  string
+	memberRev uint64
 
 	released chan *partition // drained, ready to hand back
 	lost     chan *partition // its consumer was taken over
@@ -105,13 +110,33 @@ func (r *runner) opContext(ctx context.Context) (context.Context, context.Cancel
 }
 
 // heartbeat renews this gateway's membership; members that stop doing so
-// vanish from P_members after LeaseTTL.
+// vanish from P_members after LeaseTTL. It writes by revision, so that a
+// second process started with the same node name is noticed and logged:
+// each would count the other as itself and take too large a share.
 func (r *runner) heartbeat(ctx context.Context) {
 	octx, cancel := r.opContext(ctx)
 	defer cancel()
-	if _, err := r.q.member.Put(octx, r.memberKey(), []byte(r.q.cfg.Node)); err != nil {
-		r.q.log.Warn("natsstore: membership heartbeat", "err", err)
+	key, val := r.memberKey(), []byte(r.q.cfg.Node+" "+r.instance)
+	if r.memberRev != 0 {
+		rev, err := r.q.member.Update(octx, key, val, r.memberRev)
+		if err == nil {
+			r.memberRev = rev
+			return
+		}
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			r.q.log.Warn("natsstore: membership heartbeat", "err", err)
+			return
+		}
+		if e, err := r.q.member.Get(octx, key); err == nil && string(e.Value()) != string(val) {
+			r.q.log.Error("natsstore: another process heartbeats with this gateway's node name; node names must be unique", "node", r.q.cfg.Node)
+		}
 	}
+	rev, err := r.q.member.Put(octx, key, val)
+	if err != nil {
+		r.q.log.Warn("natsstore: membership heartbeat", "err", err)
+		return
+	}
+	r.memberRev = rev
 }
 
 // leave deletes this gateway's membership.

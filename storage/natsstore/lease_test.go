@@ -406,3 +406,18 @@ func TestQueueSurvivesLosingOneNATSNodeOfThree(t *testing.T) {
 		}
 	}
 }
+
+func TestQueueTwoProcessesWithOneNodeNameAreLogged(t *testing.T) {
+	srv := natstest.Start(t)
+	a := startGateway(t, srv.URL(), testQueueConfig("same"), true)
+	b := startGateway(t, srv.URL(), testQueueConfig("same"), true)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	for _, g := range []*gateway{a, b} {
+		if err := g.log.WaitFor(ctx, "node names must be unique"); err != nil {
+			t.Fatalf("%s: %v", g.name, err)
+		}
+	}
+	// Leases still keep each partition with one of them.
+	waitFor(t, "every partition owned once", func() bool { return ownedAll(8, a, b) })
+}
