@@ -2,6 +2,7 @@ package natsstore
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"hash/fnv"
 	"sort"
@@ -28,7 +29,7 @@ func (q *Queue) Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) e
 	if dispatch == nil {
 		return errors.New("natsstore: run: dispatch is required")
 	}
-	r := &runner{q: q, dispatch: dispatch, released: make(chan *partition), lost: make(chan *partition, q.cfg.Partitions), poke: make(chan struct{}, 1), exit: make(chan struct{})}
+	r := &runner{q: q, dispatch: dispatch, released: make(chan *partition), lost: make(chan *partition, q.cfg.Partitions), poke: make(chan struct{}, 1), exit: make(chan struct{}), instance: rand.Text()}
 	defer close(r.exit)
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
@@ -45,6 +46,9 @@ func (q *Queue) Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) e
 			done = nil
 			r.stopping = true
 			q.log.Info("natsstore: stopping: handing partitions back", "owned", len(r.parts))
+			// Leave first, so the others' shares already exclude this
+			// gateway when its leases come free.
+			r.leave(ctx)
 			for _, p := range r.parts {
 				r.release(p)
 			}
@@ -76,11 +80,6 @@ func (q *Queue) Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) e
 			break
 		}
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
-	defer cancel()
-	if err := q.member.Delete(cctx, r.memberKey()); err != nil {
-		q.log.Warn("natsstore: stopping: leave membership", "err", err)
-	}
 	q.log.Info("natsstore: stopped; partitions handed back")
 	return nil
 }
@@ -92,6 +91,10 @@ type runner struct {
 	parts    map[int]*partition // leases held, releasing ones included
 	stopping bool
 	members  int
+	// instance tells this process's heartbeats from those of another
+	// process with the same node name; memberRev is the last one's revision.
+	instance  string
+	memberRev uint64
 
 	released chan *partition // drained, ready to hand back
 	lost     chan *partition // its consumer was taken over
@@ -107,21 +110,57 @@ func (r *runner) opContext(ctx context.Context) (context.Context, context.Cancel
 }
 
 // heartbeat renews this gateway's membership; members that stop doing so
-// vanish from P_members after LeaseTTL.
+// vanish from P_members after LeaseTTL. It writes by revision, so that a
+// second process started with the same node name is noticed and logged:
+// each would count the other as itself and take too large a share.
 func (r *runner) heartbeat(ctx context.Context) {
 	octx, cancel := r.opContext(ctx)
 	defer cancel()
-	if _, err := r.q.member.Put(octx, r.memberKey(), []byte(r.q.cfg.Node)); err != nil {
+	key, val := r.memberKey(), []byte(r.q.cfg.Node+" "+r.instance)
+	if r.memberRev != 0 {
+		rev, err := r.q.member.Update(octx, key, val, r.memberRev)
+		if err == nil {
+			r.memberRev = rev
+			return
+		}
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			r.q.log.Warn("natsstore: membership heartbeat", "err", err)
+			return
+		}
+		if e, err := r.q.member.Get(octx, key); err == nil && string(e.Value()) != string(val) {
+			r.q.log.Error("natsstore: another process heartbeats with this gateway's node name; node names must be unique", "node", r.q.cfg.Node)
+		}
+	}
+	rev, err := r.q.member.Put(octx, key, val)
+	if err != nil {
 		r.q.log.Warn("natsstore: membership heartbeat", "err", err)
+		return
+	}
+	r.memberRev = rev
+}
+
+// leave deletes this gateway's membership.
+func (r *runner) leave(ctx context.Context) {
+	octx, cancel := r.opContext(ctx)
+	defer cancel()
+	if err := r.q.member.Delete(octx, r.memberKey()); err != nil {
+		r.q.log.Warn("natsstore: stopping: leave membership", "err", err)
 	}
 }
 
-// watchReleases pokes the loop whenever a lease is handed back, so that a
-// graceful stop's partitions are taken over at once, not at the next tick.
+// watchReleases pokes the loop whenever a lease is handed back or a
+// gateway leaves, so that a graceful stop's partitions are taken over at
+// once, not at the next tick.
 func (r *runner) watchReleases(ctx context.Context) {
-	w, err := r.q.leases.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.MetaOnly())
+	for _, kv := range []jetstream.KeyValue{r.q.leases, r.q.member} {
+		r.watchDeletes(ctx, kv)
+	}
+}
+
+func (r *runner) watchDeletes(ctx context.Context, kv jetstream.KeyValue) {
+	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.MetaOnly())
 	if err != nil {
-		r.q.log.Warn("natsstore: watch leases; takeovers wait for the next tick", "err", err)
+		r.q.log.Warn("natsstore: watch bucket; takeovers wait for the next tick", "bucket", kv.Bucket(), "err", err)
 		return
 	}
 	go func() {

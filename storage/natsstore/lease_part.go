@@ -146,9 +146,17 @@ func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.
 	id := in.MessageID
 	q.mu.Lock()
 	if f := q.flights[id]; f != nil {
-		// Redelivered while still being worked on: acks go to the latest
-		// delivery; the turn is not run twice.
+		// Redelivered while still being worked on (this gateway lost the
+		// partition's lease and won it back): acks go to the latest
+		// delivery, the partition now waits for it, and the turn is not
+		// run twice.
 		f.msg = msg
+		if f.part != p {
+			f.part.inFlight--
+			f.part.closeIdleLocked()
+			f.part = p
+			p.inFlight++
+		}
 		q.mu.Unlock()
 		return
 	}

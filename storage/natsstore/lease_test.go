@@ -316,3 +316,108 @@ func flatIDs(by map[string][]string) []string {
 	}
 	return out
 }
+
+func TestQueueStopsPartitionWhoseLeaseAnotherGatewayHolds(t *testing.T) {
+	srv := natstest.Start(t)
+	a := startGateway(t, srv.URL(), testQueueConfig("a"), true)
+	waitFor(t, "a owns every partition", func() bool { return ownedAll(8, a) })
+	// Someone else holds partition 3's lease now (a's lease expired while
+	// a was cut off from NATS, say).
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := a.q.leases.Purge(ctx, "part.3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.q.leases.Create(ctx, "part.3", []byte("intruder")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a stopped partition 3", func() bool { return !slices.Contains(a.q.Stats().Owned, 3) })
+	if err := a.log.WaitFor(ctx, "lease lost"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := a.q.leases.Get(ctx, "part.3")
+	if err != nil || string(e.Value()) != "intruder" {
+		t.Fatalf("lease of partition 3: %v, %v; want the intruder's", e, err)
+	}
+}
+
+func TestQueueSurvivesLosingOneNATSNodeOfThree(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	cfg := func(n string) QueueConfig {
+		q := testQueueConfig(n)
+		q.Replicas = 3
+		return q
+	}
+	a := startGateway(t, c.URL(), cfg("a"), true)
+	b := startGateway(t, c.URL(), cfg("b"), true)
+	var want []picoclaw.Inbound
+	acceptRetrying := func(q *Queue, in picoclaw.Inbound) {
+		t.Helper()
+		deadline := time.Now().Add(waitLong)
+		for {
+			// DingTalk pushes again until the frame is acked: retry.
+			_, err := q.Accept(in)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("accept %s: %v", in.MessageID, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for i := range 10 {
+		if i == 4 {
+			c.Stop(0)
+		}
+		for ch := range 8 {
+			in := chatMessage(ch, i)
+			acceptRetrying([]*Queue{a.q, b.q}[ch%2], in)
+			want = append(want, in)
+		}
+	}
+	seen := func() map[string]int {
+		m := map[string]int{}
+		for _, in := range append(a.received(), b.received()...) {
+			m[in.MessageID]++
+		}
+		return m
+	}
+	waitFor(t, "every message dispatched", func() bool {
+		s := seen()
+		for _, in := range want {
+			if s[in.MessageID] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	dups := 0
+	for _, n := range seen() {
+		dups += n - 1
+	}
+	t.Logf("one NATS node of three down: %d messages, %d dispatched twice", len(want), dups)
+	wantBy := idsByChat(want)
+	for _, g := range []*gateway{a, b} {
+		for chat, ids := range idsByChat(g.received()) {
+			if !isSubsequence(slices.Compact(ids), wantBy[chat]) {
+				t.Errorf("%s: chat %s dispatched out of order: %v", g.name, chat, ids)
+			}
+		}
+	}
+}
+
+func TestQueueTwoProcessesWithOneNodeNameAreLogged(t *testing.T) {
+	srv := natstest.Start(t)
+	a := startGateway(t, srv.URL(), testQueueConfig("same"), true)
+	b := startGateway(t, srv.URL(), testQueueConfig("same"), true)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	for _, g := range []*gateway{a, b} {
+		if err := g.log.WaitFor(ctx, "node names must be unique"); err != nil {
+			t.Fatalf("%s: %v", g.name, err)
+		}
+	}
+	// Leases still keep each partition with one of them.
+	waitFor(t, "every partition owned once", func() bool { return ownedAll(8, a, b) })
+}

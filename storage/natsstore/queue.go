@@ -19,10 +19,10 @@ import (
 
 // Queue defaults, used where QueueConfig leaves a field zero.
 const (
-	DefaultPrefix     = "picoclaw"
-	DefaultPartitions = 32
-	DefaultLeaseTTL   = 10 * time.Second
-	DefaultAckWait    = 30 * time.Second
+	DefaultQueuePrefix = "picoclaw"
+	DefaultPartitions  = 32
+	DefaultLeaseTTL    = 10 * time.Second
+	DefaultAckWait     = 30 * time.Second
 )
 
 // Inbox layout settings (see the README's layout table).
@@ -36,8 +36,11 @@ const (
 	// doneTTL is how long P_done remembers an answered message (and a
 	// message's turn attempts): as long as a redelivery can be deduplicated.
 	doneTTL = 30 * time.Minute
-	// deadMaxAge is how long the DEAD stream keeps messages given up on.
-	deadMaxAge = 30 * 24 * time.Hour
+	// queueDeadMaxAge and queueDeadDuplicates are the DEAD stream's
+	// settings, the same as the session store's layout (store.go) gives it,
+	// whichever gateway part creates it first.
+	queueDeadMaxAge     = 30 * 24 * time.Hour
+	queueDeadDuplicates = 2 * time.Minute
 	// maxAckPending bounds the messages of one partition handed out and not
 	// yet done.
 	maxAckPending = 256
@@ -107,7 +110,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, cfg QueueConfig) (*Qu
 		return nil, errors.New("natsstore: new queue: jetstream is required")
 	}
 	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
+		cfg.Prefix = DefaultQueuePrefix
 	}
 	if !prefixPattern.MatchString(cfg.Prefix) {
 		return nil, fmt.Errorf("natsstore: new queue: prefix %q: expected letters, digits, '-' or '_'", cfg.Prefix)
@@ -182,20 +185,23 @@ func (q *Queue) ensureLayout(ctx context.Context) error {
 		Subjects:    []string{q.subjDead + ".>"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
-		Duplicates:  inboxDuplicates,
-		MaxAge:      deadMaxAge,
+		Discard:     jetstream.DiscardOld,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		Duplicates:  queueDeadDuplicates,
+		MaxAge:      queueDeadMaxAge,
 		Replicas:    q.cfg.Replicas,
 	})
 	if err != nil {
 		return err
 	}
-	if q.leases, err = q.ensureBucket(ctx, q.cfg.Prefix+"_leases", "picoclaw: partition leases", q.cfg.LeaseTTL); err != nil {
+	if q.leases, err = q.ensureBucket(ctx, q.cfg.Prefix+"_leases", "picoclaw: partition leases", q.cfg.LeaseTTL, true); err != nil {
 		return err
 	}
-	if q.member, err = q.ensureBucket(ctx, q.cfg.Prefix+"_members", "picoclaw: live gateways", q.cfg.LeaseTTL); err != nil {
+	if q.member, err = q.ensureBucket(ctx, q.cfg.Prefix+"_members", "picoclaw: live gateways", q.cfg.LeaseTTL, true); err != nil {
 		return err
 	}
-	if q.done, err = q.ensureBucket(ctx, q.cfg.Prefix+"_done", "picoclaw: answered messages and turn attempts", doneTTL); err != nil {
+	if q.done, err = q.ensureBucket(ctx, q.cfg.Prefix+"_done", "picoclaw: answered messages and turn attempts", doneTTL, false); err != nil {
 		return err
 	}
 	return nil
@@ -228,18 +234,31 @@ func ensureStreamOnce(ctx context.Context, js jetstream.JetStream, cfg jetstream
 }
 
 // ensureBucket returns the KV bucket, creating it with ttl if missing. A
-// bucket made with another TTL is used as it is, with a warning: the TTL
-// is the lease length every gateway refreshes against.
-func (q *Queue) ensureBucket(ctx context.Context, name, desc string, ttl time.Duration) (jetstream.KeyValue, error) {
-	return retryLayout(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return q.ensureBucketOnce(ctx, name, desc, ttl) })
+// bucket made with another TTL is refused: the TTL is the lease length
+// every gateway refreshes against. With markers, a key that expires leaves
+// a marker that watchers see, so a dead gateway's leases are taken over
+// the moment they expire rather than at the survivors' next tick.
+func (q *Queue) ensureBucket(ctx context.Context, name, desc string, ttl time.Duration, markers bool) (jetstream.KeyValue, error) {
+	return retryLayout(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return q.ensureBucketOnce(ctx, name, desc, ttl, markers)
+	})
 }
 
-func (q *Queue) ensureBucketOnce(ctx context.Context, name, desc string, ttl time.Duration) (jetstream.KeyValue, error) {
+func (q *Queue) ensureBucketOnce(ctx context.Context, name, desc string, ttl time.Duration, markers bool) (jetstream.KeyValue, error) {
 	kv, err := q.js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = q.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		cfg := jetstream.KeyValueConfig{
 			Bucket: name, Description: desc, TTL: ttl, Storage: jetstream.FileStorage, Replicas: q.cfg.Replicas,
-		})
+		}
+		if markers {
+			cfg.LimitMarkerTTL = max(ttl, time.Second)
+		}
+		kv, err = q.js.CreateKeyValue(ctx, cfg)
+		if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
+			// NATS before 2.11: takeovers wait for the next tick.
+			cfg.LimitMarkerTTL = 0
+			kv, err = q.js.CreateKeyValue(ctx, cfg)
+		}
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = q.js.KeyValue(ctx, name)
 		}

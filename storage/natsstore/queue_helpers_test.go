@@ -28,7 +28,7 @@ func testQueueConfig(node string) QueueConfig {
 // gateway is one Queue with its own connection and Run, as one gateway
 // process would have.
 type gateway struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	nc     *nats.Conn
 	js     jetstream.JetStream
@@ -46,7 +46,7 @@ type gateway struct {
 	attempts map[string]int // auto: what Attempt returned per message id
 }
 
-func connectJS(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+func connectQueueTest(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
@@ -60,9 +60,9 @@ func connectJS(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 }
 
 // startGateway opens a Queue named by cfg.Node on url and runs it.
-func startGateway(t *testing.T, url string, cfg QueueConfig, auto bool) *gateway {
+func startGateway(t testing.TB, url string, cfg QueueConfig, auto bool) *gateway {
 	t.Helper()
-	nc, js := connectJS(t, url)
+	nc, js := connectQueueTest(t, url)
 	g := &gateway{t: t, name: cfg.Node, nc: nc, js: js, log: &testutil.SyncBuffer{}, auto: auto, ran: make(chan error, 1), attempts: map[string]int{}}
 	cfg.Logger = slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
@@ -146,7 +146,7 @@ func (g *gateway) crash() {
 }
 
 // waitFor polls cond until it holds or waitLong passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitLong)
 	for !cond() {

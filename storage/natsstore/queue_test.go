@@ -8,8 +8,12 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/intake"
 	"picoclaw/internal/natstest"
 )
+
+// The gateway uses a Queue where it used the files inbox.
+var _ intake.Journal = (*Queue)(nil)
 
 func TestQueueAcceptRedeliveredPushIsNotNew(t *testing.T) {
 	srv := natstest.Start(t)
@@ -60,6 +64,7 @@ func TestQueueDispatchesInChatOrderOnOneGateway(t *testing.T) {
 	}
 	waitFor(t, "the stream emptied by the acks", func() bool { return inboxMsgs(t, g) == 0 })
 	waitFor(t, "all partitions claimed", func() bool { return ownedAll(8, g) })
+	waitFor(t, "nothing left in flight", func() bool { return g.q.Stats().InFlight == 0 })
 	if s := g.q.Stats(); len(s.Owned) != 8 || s.InFlight != 0 {
 		t.Errorf("stats: %+v, want all 8 partitions owned and nothing in flight", s)
 	}
@@ -125,7 +130,7 @@ func TestQueueDeadLetterKeepsMessageWithReason(t *testing.T) {
 
 func TestNewQueueRejectsBadConfig(t *testing.T) {
 	srv := natstest.Start(t)
-	_, js := connectJS(t, srv.URL())
+	_, js := connectQueueTest(t, srv.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	for _, tc := range []struct {
@@ -152,7 +157,7 @@ func TestNewQueueRejectsBadConfig(t *testing.T) {
 }
 
 // inboxMsgs is how many messages the INBOX stream holds.
-func inboxMsgs(t *testing.T, g *gateway) uint64 {
+func inboxMsgs(t testing.TB, g *gateway) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
@@ -161,4 +166,40 @@ func inboxMsgs(t *testing.T, g *gateway) uint64 {
 		t.Fatal(err)
 	}
 	return s.CachedInfo().State.Msgs
+}
+
+func TestQueueLongTurnIsNotRedelivered(t *testing.T) {
+	srv := natstest.Start(t)
+	cfg := testQueueConfig("a")
+	cfg.AckWait = 600 * time.Millisecond
+	g := startGateway(t, srv.URL(), cfg, false)
+	in := chatMessage(2, 1)
+	accept(t, g.q, in)
+	waitFor(t, "dispatch", func() bool { return len(g.received()) == 1 })
+	// The turn runs for five ack waits. Nothing can signal "JetStream did
+	// not redeliver", so this one waits out the time.
+	time.Sleep(5 * cfg.AckWait)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	s, err := g.js.Stream(ctx, "PICOCLAW_INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Consumer(ctx, consumerName(queuePartition(in.SessionKey(), cfg.Partitions)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumRedelivered != 0 || info.NumAckPending != 1 {
+		t.Errorf("after 5 ack waits in flight: %d redelivered, %d pending ack; want 0 and 1", info.NumRedelivered, info.NumAckPending)
+	}
+	if err := g.q.Done(in.MessageID); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(g.received()); n != 1 {
+		t.Errorf("dispatched %d times, want once", n)
+	}
 }
