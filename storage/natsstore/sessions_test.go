@@ -116,12 +116,13 @@ func TestRestartSeesHistory(t *testing.T) {
 	first := mustOpen(t, c.URL())
 	wantHistory(t, first.Sessions(), alice)
 	mustAppend(t, first.Sessions(), alice, user("remember me"), assistant("noted"))
-	if err := first.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
 	c.Stop(0)
 	c.Restart(0)
+	// A new gateway reads what was written before the server restarted.
 	wantHistory(t, mustOpen(t, c.URL()).Sessions(), alice, "remember me", "noted")
+	// The first one reconnected on its own and writes on.
+	mustAppend(t, first.Sessions(), alice, user("still here?"))
+	wantHistory(t, mustOpen(t, c.URL()).Sessions(), alice, "remember me", "noted", "still here?")
 }
 
 func TestLoadLongHistory(t *testing.T) {

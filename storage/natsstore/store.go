@@ -282,22 +282,42 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 	return nil
 }
 
+// layoutAttempts bounds the retries of a create that raced with another
+// gateway's create of the same stream.
+const layoutAttempts = 3
+
+// racedCreate reports the error of a create that another gateway's create
+// of the same stream overtook: trying again updates the stream instead.
+func racedCreate(err error) bool { return errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) }
+
 func (s *Store) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	cfg.Replicas = s.replicas
-	st, err := s.js.CreateOrUpdateStream(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("natsstore: create stream %s: %w", cfg.Name, err)
+	var err error
+	for range layoutAttempts {
+		var st jetstream.Stream
+		if st, err = s.js.CreateOrUpdateStream(ctx, cfg); err == nil {
+			return st, nil
+		}
+		if !racedCreate(err) {
+			break
+		}
 	}
-	return st, nil
+	return nil, fmt.Errorf("natsstore: create stream %s: %w", cfg.Name, err)
 }
 
 func (s *Store) ensureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	cfg.Replicas = s.replicas
-	kv, err := s.js.CreateOrUpdateKeyValue(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("natsstore: create bucket %s: %w", cfg.Bucket, err)
+	var err error
+	for range layoutAttempts {
+		var kv jetstream.KeyValue
+		if kv, err = s.js.CreateOrUpdateKeyValue(ctx, cfg); err == nil {
+			return kv, nil
+		}
+		if !racedCreate(err) {
+			break
+		}
 	}
-	return kv, nil
+	return nil, fmt.Errorf("natsstore: create bucket %s: %w", cfg.Bucket, err)
 }
 
 // JetStream is the JetStream context, for the inbox and leases.

@@ -28,6 +28,26 @@ func TestOpenTwiceSharesTheLayout(t *testing.T) {
 	wantHistory(t, b.Sessions(), alice, "shared")
 }
 
+func TestOpenConcurrently(t *testing.T) {
+	url := startSingle(t).URL()
+	// Gateways starting at once race to create the same layout.
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			st, err := Open(testContext(t), Config{URL: url}, nil)
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("Open: %v", err)
+		}
+	}
+}
+
 func TestOpenUpdatesALayoutWithOtherSettings(t *testing.T) {
 	url := startSingle(t).URL()
 	ctx := testContext(t)
