@@ -110,6 +110,7 @@ func TestOpenUnreachableNamesTheURLNotTheSecret(t *testing.T) {
 	if !strings.Contains(err.Error(), addr) {
 		t.Errorf("error %q does not name %s", err, addr)
 	}
+	t.Logf("error: %v", err)
 	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "bob") {
 		t.Errorf("error %q shows the credentials", err)
 	}
@@ -125,6 +126,8 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 		{"replicas", Config{URL: "nats://127.0.0.1:1", Replicas: 2}, "replicas: 2"},
 		{"prefix", Config{URL: "nats://127.0.0.1:1", Prefix: "a.b"}, `prefix "a.b"`},
 		{"half tls", Config{URL: "nats://127.0.0.1:1", CertFile: "c.pem"}, "key_file"},
+		{"missing creds", Config{URL: "nats://127.0.0.1:1", Credentials: "/nonexistent/bot.creds"}, "credentials: stat /nonexistent/bot.creds"},
+		{"missing ca", Config{URL: "nats://127.0.0.1:1", CAFile: "/nonexistent/ca.pem"}, "tls.ca_file: stat /nonexistent/ca.pem"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Open(testContext(t), tc.cfg, nil)
