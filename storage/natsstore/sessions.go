@@ -256,7 +256,18 @@ func (ss *Sessions) read(ctx context.Context, subj string, from, last uint64, hi
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("open reader: %w", err)
 	}
-	defer it.Stop()
+	defer func() {
+		it.Stop()
+		// The server would drop the idle consumer after InactiveThreshold;
+		// deleting it now keeps a burst of cold loads from piling them up.
+		if info := cons.CachedInfo(); info != nil {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := ss.stream.DeleteConsumer(dctx, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				ss.st.log.Debug("natsstore: delete reader", "consumer", info.Name, "err", err)
+			}
+		}
+	}()
 	for seq < last {
 		m, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {

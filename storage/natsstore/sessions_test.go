@@ -136,7 +136,16 @@ func TestLoadLongHistory(t *testing.T) {
 		mustAppend(t, a, alice, user(fmt.Sprint("m", i)))
 		want = append(want, fmt.Sprint("m", i))
 	}
-	wantHistory(t, mustOpen(t, url).Sessions(), alice, want...)
+	cold := mustOpen(t, url)
+	wantHistory(t, cold.Sessions(), alice, want...)
+	// The reader it opened is gone, not left for the server to expire.
+	info, err := cold.sessionsStream.Info(testContext(t))
+	if err != nil {
+		t.Fatalf("stream info: %v", err)
+	}
+	if info.State.Consumers != 0 {
+		t.Errorf("%d consumers left on the stream after Load, want 0", info.State.Consumers)
+	}
 }
 
 func TestRecordOverMaxPayload(t *testing.T) {
