@@ -23,6 +23,9 @@ const DefaultPrefix = "picoclaw"
 const (
 	// deadMaxAge is how long a dead letter is kept for an operator.
 	deadMaxAge = 30 * 24 * time.Hour
+	// deadMaxBytes caps the dead letters (oldest go first), so that a
+	// flood of poison messages cannot fill the servers' disks.
+	deadMaxBytes = 1 << 30
 	// dupWindow is the publish deduplication window of the streams that
 	// take a Nats-Msg-Id.
 	dupWindow = 2 * time.Minute
@@ -275,7 +278,7 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardOld,
 		MaxMsgs:     -1,
-		MaxBytes:    -1,
+		MaxBytes:    deadMaxBytes,
 		MaxAge:      deadMaxAge,
 		Duplicates:  dupWindow,
 	}); err != nil {
