@@ -272,7 +272,7 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 	s.sessionsStream = sessions
 	if _, err := s.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        s.streamName("DEAD"),
-		Description: "picoclaw messages that could not be processed",
+		Description: "picoclaw: messages given up on, with the reason",
 		Subjects:    []string{s.prefix + ".dead.>"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
