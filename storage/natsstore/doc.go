@@ -16,8 +16,7 @@
 //     records. Limits retention, file storage, kept until replaced: a
 //     history is never aged out behind the user's back.
 //   - stream <UPPER(P)>_DEAD, subjects P.dead.<partition>: messages that
-//     could not be processed, kept 30 days (at most 1 GiB, oldest out
-//     first) for an operator to look at.
+//     could not be processed, kept 30 days for an operator to look at.
 //   - KV bucket P_routes: per-key TTL (a route dies with DingTalk's
 //     sessionWebhookExpiredTime), keys base64url.
 //   - KV bucket P_cron: key "jobs" holds the jobs file (updated by

@@ -21,11 +21,6 @@ const DefaultPrefix = "picoclaw"
 
 // Layout settings, reported in the README's layout table.
 const (
-	// deadMaxAge is how long a dead letter is kept for an operator.
-	deadMaxAge = 30 * 24 * time.Hour
-	// deadMaxBytes caps the dead letters (oldest go first), so that a
-	// flood of poison messages cannot fill the servers' disks.
-	deadMaxBytes = 1 << 30
 	// dupWindow is the publish deduplication window of the streams that
 	// take a Nats-Msg-Id.
 	dupWindow = 2 * time.Minute
@@ -270,20 +265,7 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 		return err
 	}
 	s.sessionsStream = sessions
-	if _, err := s.ensureStream(ctx, jetstream.StreamConfig{
-		Name:        s.streamName("DEAD"),
-		Description: "picoclaw: messages given up on, with the reason",
-		Subjects:    []string{s.prefix + ".dead.>"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		MaxMsgs:     -1,
-		MaxBytes:    deadMaxBytes,
-		MaxAge:      deadMaxAge,
-		Duplicates:  dupWindow,
-	}); err != nil {
-		return err
-	}
+	// The DEAD stream is the queue's (queue.go): it writes there.
 	if s.routesKV, err = s.ensureKV(ctx, jetstream.KeyValueConfig{
 		Bucket:         s.bucketName("routes"),
 		Description:    "picoclaw reply routes, each expiring with its session webhook",
@@ -305,42 +287,22 @@ func (s *Store) ensureLayout(ctx context.Context) error {
 	return nil
 }
 
-// layoutAttempts bounds the retries of a create that raced with another
-// gateway's create of the same stream.
-const layoutAttempts = 3
-
-// racedCreate reports the error of a create that another gateway's create
-// of the same stream overtook: trying again updates the stream instead.
-func racedCreate(err error) bool { return errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) }
-
 func (s *Store) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	cfg.Replicas = s.replicas
-	var err error
-	for range layoutAttempts {
-		var st jetstream.Stream
-		if st, err = s.js.CreateOrUpdateStream(ctx, cfg); err == nil {
-			return st, nil
-		}
-		if !racedCreate(err) {
-			break
-		}
+	st, err := retryLayout(ctx, func(ctx context.Context) (jetstream.Stream, error) { return s.js.CreateOrUpdateStream(ctx, cfg) })
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: create stream %s: %w", cfg.Name, err)
 	}
-	return nil, fmt.Errorf("natsstore: create stream %s: %w", cfg.Name, err)
+	return st, nil
 }
 
 func (s *Store) ensureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
 	cfg.Replicas = s.replicas
-	var err error
-	for range layoutAttempts {
-		var kv jetstream.KeyValue
-		if kv, err = s.js.CreateOrUpdateKeyValue(ctx, cfg); err == nil {
-			return kv, nil
-		}
-		if !racedCreate(err) {
-			break
-		}
+	kv, err := retryLayout(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return s.js.CreateOrUpdateKeyValue(ctx, cfg) })
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: create bucket %s: %w", cfg.Bucket, err)
 	}
-	return nil, fmt.Errorf("natsstore: create bucket %s: %w", cfg.Bucket, err)
+	return kv, nil
 }
 
 // JetStream is the JetStream context, for the inbox and leases.
