@@ -18,7 +18,7 @@ func TestOpenTwiceSharesTheLayout(t *testing.T) {
 	a := mustOpen(t, url)
 	b := mustOpen(t, url) // a second gateway on the same layout
 	ctx := testContext(t)
-	for _, name := range []string{"PICOCLAW_SESSIONS", "PICOCLAW_DEAD", "KV_picoclaw_routes", "KV_picoclaw_cron"} {
+	for _, name := range []string{"PICOCLAW_SESSIONS", "KV_picoclaw_routes", "KV_picoclaw_cron"} {
 		if _, err := b.JetStream().Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}
@@ -169,5 +169,11 @@ func TestClusterServesSessionsWithANodeDown(t *testing.T) {
 	wantHistory(t, a.Sessions(), alice, "before", "during", "still")
 	if err := a.Routes().Put(testContext(t), "route", []byte("v"), time.Hour); err != nil {
 		t.Fatalf("route Put with a node down: %v", err)
+	}
+	at := time.Unix(1_800_000_000, 0)
+	wonA, errA := a.CronJobs().Claim(testContext(t), "job", at)
+	wonB, errB := b.CronJobs().Claim(testContext(t), "job", at)
+	if errA != nil || errB != nil || wonA == wonB {
+		t.Fatalf("claims with a node down: a %v %v, b %v %v; want exactly one winner", wonA, errA, wonB, errB)
 	}
 }
