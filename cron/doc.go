@@ -10,6 +10,16 @@
 // scheduler wake-up and at least every 30 seconds, and before each change
 // it makes itself. So a job added from the CLI is picked up within 30 s.
 //
+// Several gateways of one bot share their jobs instead through a JobStore
+// (NewServiceWith; package storage/natsstore keeps them in NATS): saves go
+// by revision, so concurrent edits are made again on the other's jobs
+// rather than lost, and each gateway looks for others' edits every
+// Options.Poll. Every gateway evaluates the schedules; a firing runs only
+// on the gateway whose Options.Claim for (job, slot) returns true, and
+// that one saves the run state. "every" jobs then step from their previous
+// slot, so all gateways name the same slots. A job still running on one
+// gateway may be fired again by another when it is next due.
+//
 // Timing rules:
 //   - "at" jobs run once and are then disabled (kept, so their outcome stays
 //     visible); an "at" time in the past is refused when adding.

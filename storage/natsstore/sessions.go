@@ -256,7 +256,18 @@ func (ss *Sessions) read(ctx context.Context, subj string, from, last uint64, hi
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("open reader: %w", err)
 	}
-	defer it.Stop()
+	defer func() {
+		it.Stop()
+		// The server would drop the idle consumer after InactiveThreshold;
+		// deleting it now keeps a burst of cold loads from piling them up.
+		if info := cons.CachedInfo(); info != nil {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := ss.stream.DeleteConsumer(dctx, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				ss.st.log.Debug("natsstore: delete reader", "consumer", info.Name, "err", err)
+			}
+		}
+	}()
 	for seq < last {
 		m, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
@@ -298,8 +309,10 @@ func (ss *Sessions) Replace(ctx context.Context, key picoclaw.SessionKey, msgs [
 }
 
 // Reset empties key's history (/new): a rollup record with no messages
-// replaces every record of the subject. Like Append it fails with
-// ErrConflict on an outdated view.
+// replaces every record of the subject. It is the user's wish whatever
+// the history holds, so it goes over the subject as it is now rather than
+// over this Sessions' view (a command reads no history first); it fails
+// with ErrConflict only if another write lands between the two.
 func (ss *Sessions) Reset(ctx context.Context, key picoclaw.SessionKey) error {
 	_, err := ss.write(ctx, "reset", key, record{V: recordVersion, Op: opReset})
 	return err
@@ -320,7 +333,7 @@ func (ss *Sessions) write(ctx context.Context, op string, key picoclaw.SessionKe
 	}
 	defer ss.lock(key)()
 	prev, known := ss.seen(key)
-	if !known {
+	if !known || r.Op == opReset {
 		// Never read here: adopt the subject as it is now.
 		m, err := ss.last(ctx, subj)
 		if err != nil {

@@ -57,14 +57,34 @@ func TestStaleWriterIsRejected(t *testing.T) {
 	if err := a.Replace(ctx, alice, []picoclaw.Message{user("summary")}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("stale Replace = %v, want ErrConflict", err)
 	}
-	if err := a.Reset(ctx, alice); !errors.Is(err, ErrConflict) {
-		t.Fatalf("stale Reset = %v, want ErrConflict", err)
-	}
 	wantHistory(t, b, alice, "one", "two")
 	// After reading, a may write again.
 	wantHistory(t, a, alice, "one", "two")
 	mustAppend(t, a, alice, assistant("three"))
 	wantHistory(t, b, alice, "one", "two", "three")
+}
+
+// A /new is the user's wish whatever the history holds: it is obeyed on a
+// gateway that has not read the chat lately (a command reads no history),
+// and the other gateway's next write must read first.
+func TestResetFromAnOutdatedView(t *testing.T) {
+	url := startSingle(t).URL()
+	a, b := mustOpen(t, url).Sessions(), mustOpen(t, url).Sessions()
+	ctx := testContext(t)
+	wantHistory(t, a, alice)
+	mustAppend(t, a, alice, user("one"))
+	wantHistory(t, b, alice, "one")
+	mustAppend(t, b, alice, user("two"))
+
+	if err := a.Reset(ctx, alice); err != nil {
+		t.Fatalf("Reset from an outdated view: %v", err)
+	}
+	wantHistory(t, a, alice)
+	if err := b.Append(ctx, alice, assistant("late")); !errors.Is(err, ErrConflict) {
+		t.Fatalf("Append over a reset it did not read = %v, want ErrConflict", err)
+	}
+	mustAppend(t, a, alice, user("fresh start"))
+	wantHistory(t, b, alice, "fresh start")
 }
 
 func TestReplaceAndReset(t *testing.T) {
@@ -116,12 +136,13 @@ func TestRestartSeesHistory(t *testing.T) {
 	first := mustOpen(t, c.URL())
 	wantHistory(t, first.Sessions(), alice)
 	mustAppend(t, first.Sessions(), alice, user("remember me"), assistant("noted"))
-	if err := first.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
 	c.Stop(0)
 	c.Restart(0)
+	// A new gateway reads what was written before the server restarted.
 	wantHistory(t, mustOpen(t, c.URL()).Sessions(), alice, "remember me", "noted")
+	// The first one reconnected on its own and writes on.
+	mustAppend(t, first.Sessions(), alice, user("still here?"))
+	wantHistory(t, mustOpen(t, c.URL()).Sessions(), alice, "remember me", "noted", "still here?")
 }
 
 func TestLoadLongHistory(t *testing.T) {
@@ -135,7 +156,16 @@ func TestLoadLongHistory(t *testing.T) {
 		mustAppend(t, a, alice, user(fmt.Sprint("m", i)))
 		want = append(want, fmt.Sprint("m", i))
 	}
-	wantHistory(t, mustOpen(t, url).Sessions(), alice, want...)
+	cold := mustOpen(t, url)
+	wantHistory(t, cold.Sessions(), alice, want...)
+	// The reader it opened is gone, not left for the server to expire.
+	info, err := cold.sessionsStream.Info(testContext(t))
+	if err != nil {
+		t.Fatalf("stream info: %v", err)
+	}
+	if info.State.Consumers != 0 {
+		t.Errorf("%d consumers left on the stream after Load, want 0", info.State.Consumers)
+	}
 }
 
 func TestRecordOverMaxPayload(t *testing.T) {

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -120,6 +122,19 @@ func (c *Config) validate() error {
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		return errors.New("natsstore: tls: cert_file and key_file go together; set both or neither")
 	}
+	// The client reads these files only while connecting, where a missing
+	// one would look like an unreachable server: check them now.
+	for _, f := range []struct{ field, path string }{
+		{"credentials", c.Credentials}, {"tls.ca_file", c.CAFile},
+		{"tls.cert_file", c.CertFile}, {"tls.key_file", c.KeyFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("natsstore: %s: %w", f.field, err)
+		}
+	}
 	return nil
 }
 
@@ -150,6 +165,7 @@ func reconnectDelay(attempts int) time.Duration {
 
 func connect(ctx context.Context, cfg Config, log *slog.Logger, closed chan struct{}) (*nats.Conn, error) {
 	where := redactURLs(cfg.URL)
+	var lastErr atomic.Pointer[error] // the last failed attempt's reason
 	connected := make(chan struct{}, 1)
 	signal := func() {
 		select {
@@ -163,6 +179,7 @@ func connect(ctx context.Context, cfg Config, log *slog.Logger, closed chan stru
 		nats.RetryOnFailedConnect(true),
 		nats.CustomReconnectDelay(reconnectDelay),
 		nats.ConnectHandler(func(*nats.Conn) { signal() }),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { lastErr.Store(&err) }),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			signal()
@@ -200,11 +217,14 @@ func connect(ctx context.Context, cfg Config, log *slog.Logger, closed chan stru
 		return nc, nil
 	case <-ctx.Done():
 		last := nc.LastError()
+		if p := lastErr.Load(); p != nil {
+			last = *p
+		}
 		nc.Close()
 		if last != nil {
-			return nil, fmt.Errorf("natsstore: connect to %s: not reachable (%w): %w", where, last, ctx.Err())
+			return nil, fmt.Errorf("natsstore: connect to %s: no connection (last error: %w): %w", where, last, ctx.Err())
 		}
-		return nil, fmt.Errorf("natsstore: connect to %s: not reachable: %w", where, ctx.Err())
+		return nil, fmt.Errorf("natsstore: connect to %s: no connection: %w", where, ctx.Err())
 	}
 }
 

@@ -28,6 +28,26 @@ func TestOpenTwiceSharesTheLayout(t *testing.T) {
 	wantHistory(t, b.Sessions(), alice, "shared")
 }
 
+func TestOpenConcurrently(t *testing.T) {
+	url := startSingle(t).URL()
+	// Gateways starting at once race to create the same layout.
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			st, err := Open(testContext(t), Config{URL: url}, nil)
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("Open: %v", err)
+		}
+	}
+}
+
 func TestOpenUpdatesALayoutWithOtherSettings(t *testing.T) {
 	url := startSingle(t).URL()
 	ctx := testContext(t)
@@ -90,6 +110,7 @@ func TestOpenUnreachableNamesTheURLNotTheSecret(t *testing.T) {
 	if !strings.Contains(err.Error(), addr) {
 		t.Errorf("error %q does not name %s", err, addr)
 	}
+	t.Logf("error: %v", err)
 	if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "bob") {
 		t.Errorf("error %q shows the credentials", err)
 	}
@@ -105,6 +126,8 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 		{"replicas", Config{URL: "nats://127.0.0.1:1", Replicas: 2}, "replicas: 2"},
 		{"prefix", Config{URL: "nats://127.0.0.1:1", Prefix: "a.b"}, `prefix "a.b"`},
 		{"half tls", Config{URL: "nats://127.0.0.1:1", CertFile: "c.pem"}, "key_file"},
+		{"missing creds", Config{URL: "nats://127.0.0.1:1", Credentials: "/nonexistent/bot.creds"}, "credentials: stat /nonexistent/bot.creds"},
+		{"missing ca", Config{URL: "nats://127.0.0.1:1", CAFile: "/nonexistent/ca.pem"}, "tls.ca_file: stat /nonexistent/ca.pem"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Open(testContext(t), tc.cfg, nil)
@@ -146,5 +169,11 @@ func TestClusterServesSessionsWithANodeDown(t *testing.T) {
 	wantHistory(t, a.Sessions(), alice, "before", "during", "still")
 	if err := a.Routes().Put(testContext(t), "route", []byte("v"), time.Hour); err != nil {
 		t.Fatalf("route Put with a node down: %v", err)
+	}
+	at := time.Unix(1_800_000_000, 0)
+	wonA, errA := a.CronJobs().Claim(testContext(t), "job", at)
+	wonB, errB := b.CronJobs().Claim(testContext(t), "job", at)
+	if errA != nil || errB != nil || wonA == wonB {
+		t.Fatalf("claims with a node down: a %v %v, b %v %v; want exactly one winner", wonA, errA, wonB, errB)
 	}
 }

@@ -1,0 +1,116 @@
+package natsstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"picoclaw/cron"
+)
+
+// jobsKey is the key of the jobs in the cron bucket.
+const jobsKey = "jobs"
+
+// jobsVersion is the "version" of the jobs value, as in jobs.json.
+const jobsVersion = 1
+
+type jobsValue struct {
+	Version int        `json:"version"`
+	Jobs    []cron.Job `json:"jobs"`
+}
+
+// CronJobs keeps the cron jobs in the P_cron bucket for every gateway
+// (a cron.JobStore) and claims their firings (Claim is a cron.ClaimFunc).
+type CronJobs struct {
+	kv   jetstream.KeyValue
+	name string // written into claims, to tell who fired
+}
+
+// CronJobs returns the store's shared cron jobs.
+func (s *Store) CronJobs() *CronJobs { return &CronJobs{kv: s.cronKV, name: s.nc.Opts.Name} }
+
+var _ cron.JobStore = (*CronJobs)(nil)
+
+// Load returns the jobs and their revision; none and 0 before any Save.
+func (c *CronJobs) Load(ctx context.Context) ([]cron.Job, uint64, error) {
+	e, err := c.kv.Get(ctx, jobsKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("natsstore: load cron jobs: %w", err)
+	}
+	var v jobsValue
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		return nil, 0, fmt.Errorf("natsstore: load cron jobs: revision %d is not a jobs value: %w", e.Revision(), err)
+	}
+	if v.Version > jobsVersion {
+		return nil, 0, fmt.Errorf("natsstore: load cron jobs: version %d; this build reads version %d", v.Version, jobsVersion)
+	}
+	return v.Jobs, e.Revision(), nil
+}
+
+// Revision returns the jobs' current revision (0 before any Save).
+func (c *CronJobs) Revision(ctx context.Context) (uint64, error) {
+	e, err := c.kv.Get(ctx, jobsKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("natsstore: cron jobs revision: %w", err)
+	}
+	return e.Revision(), nil
+}
+
+// Save stores jobs if they are still at revision prev; otherwise it fails
+// with cron.ErrConflict and the caller reloads.
+func (c *CronJobs) Save(ctx context.Context, jobs []cron.Job, prev uint64) (uint64, error) {
+	if jobs == nil {
+		jobs = []cron.Job{}
+	}
+	data, err := json.Marshal(jobsValue{Version: jobsVersion, Jobs: jobs})
+	if err != nil {
+		return 0, fmt.Errorf("natsstore: save cron jobs: encode: %w", err)
+	}
+	var rev uint64
+	if prev == 0 {
+		rev, err = c.kv.Create(ctx, jobsKey, data)
+	} else {
+		rev, err = c.kv.Update(ctx, jobsKey, data, prev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return 0, fmt.Errorf("natsstore: save cron jobs over revision %d: %w", prev, cron.ErrConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("natsstore: save cron jobs: %w", err)
+	}
+	return rev, nil
+}
+
+// Claim creates the key fire.<job>.<unix-seconds> for job jobID's firing
+// at at: exactly one gateway's create succeeds, and only that one fires.
+// Claims expire after an hour.
+func (c *CronJobs) Claim(ctx context.Context, jobID string, at time.Time) (bool, error) {
+	key := "fire." + encodeToken(jobID) + "." + strconv.FormatInt(at.Unix(), 10)
+	_, err := c.kv.Create(ctx, key, []byte(c.name), jetstream.KeyTTL(claimTTL))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("natsstore: claim cron job %q at %s: %w", jobID, at.Format(time.RFC3339), err)
+	}
+	return true, nil
+}
+
+// CronOptions are the cron.Options of a gateway sharing its jobs through
+// this store: shared jobs, claimed firings, a look for others' edits every
+// two seconds.
+func (s *Store) CronOptions() cron.Options {
+	jobs := s.CronJobs()
+	return cron.Options{Jobs: jobs, Claim: jobs.Claim, Poll: 2 * time.Second}
+}
