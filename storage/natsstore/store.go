@@ -16,6 +16,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// DefaultPrefix names the layout when Config.Prefix is empty.
+const DefaultPrefix = "picoclaw"
+
 // Layout settings, reported in the README's layout table.
 const (
 	// dupWindow is the publish deduplication window of the streams that
