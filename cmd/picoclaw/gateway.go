@@ -239,6 +239,13 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	// its chats.
 	stopQueue()
 	e.finishTurns(disp, log)
+	if paths.shared != nil {
+		// Before Run returns: what the dispatcher dropped goes back to
+		// NATS at once, for another gateway, and Run need not wait for it.
+		if err := paths.shared.queue.Close(); err != nil {
+			log.Warn("gateway: shared queue: hand back unfinished messages", "err", err)
+		}
+	}
 	if err := <-queueDone; err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("gateway: shared queue", "err", err)
 	}

@@ -15,7 +15,11 @@ import (
 // The outbox, media and the exec sandbox's scratch stay in each
 // gateway's data dir.
 type sharedState struct {
-	queue    intake.Queue
+	queue interface {
+		intake.Queue
+		// Close hands back the messages the dispatcher dropped at shutdown.
+		Close() error
+	}
 	sessions picoclaw.SessionStore
 	// cron builds the cron service on the shared job store and claims.
 	cron  func(run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error)

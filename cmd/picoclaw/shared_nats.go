@@ -49,7 +49,7 @@ func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sha
 		queue:    q,
 		sessions: st.Sessions(),
 		cron: func(run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error) {
-			return nil, fmt.Errorf("tools.cron: not available with storage.backend %q yet", config.StorageNATS)
+			return cron.NewServiceWith(st.CronOptions(), run, log)
 		},
 		close: func() {
 			_ = q.Close()
