@@ -111,9 +111,16 @@ type DuckDuckGoConfig struct {
 	MaxResults int  `json:"max_results"` // 0 means DefaultSearchMaxResults
 }
 
+// DefaultCronMinEverySeconds is tools.cron.min_every_seconds's default,
+// the cron package's own minimum.
+const DefaultCronMinEverySeconds = 10
+
 // CronConfig is tools.cron.
 type CronConfig struct {
 	Enabled bool `json:"enabled"` // default true
+	// MinEverySeconds is the shortest "every" interval a job may have
+	// (default 10: a mistaken "every 1s" would flood a chat).
+	MinEverySeconds int `json:"min_every_seconds"`
 }
 
 // MCPToolConfig is tools.mcp: Model Context Protocol servers whose tools
@@ -197,6 +204,9 @@ func normalizeTools(t *Tools) {
 	if t.Exec.TimeoutSeconds == 0 {
 		t.Exec.TimeoutSeconds = DefaultExecTimeoutSeconds
 	}
+	if t.Cron.MinEverySeconds == 0 {
+		t.Cron.MinEverySeconds = DefaultCronMinEverySeconds
+	}
 	if t.Web.Brave.MaxResults == 0 {
 		t.Web.Brave.MaxResults = DefaultSearchMaxResults
 	}
@@ -221,6 +231,9 @@ func validateTools(t Tools) (warnings []string, errs []error) {
 		if msg := checkAllowTo(to); msg != "" {
 			fail(fmt.Sprintf("tools.message.allow_to[%d]", i), "%s", msg)
 		}
+	}
+	if s := t.Cron.MinEverySeconds; s < 1 || s > 86400 {
+		fail("tools.cron.min_every_seconds", "must be between 1 and 86400, got %d", s)
 	}
 	if t.Exec.TimeoutSeconds < 0 {
 		fail("tools.exec.timeout_seconds", "must not be negative, got %d", t.Exec.TimeoutSeconds)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -282,5 +283,26 @@ func (c *replyClock) explainMissing(t testing.TB, msgOf map[string]plannedMsg, p
 				}
 			}
 		}
+	}
+}
+
+// logSlowest logs the n messages that waited longest for their reply.
+func (c *replyClock) logSlowest(t testing.TB, pushedAt map[string]time.Time, connOf map[string]string, start time.Time, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	type wait struct {
+		id string
+		d  time.Duration
+	}
+	var waits []wait
+	for id, p := range pushedAt {
+		if r, ok := c.at[id]; ok {
+			waits = append(waits, wait{id, r.Sub(p)})
+		}
+	}
+	slices.SortFunc(waits, func(a, b wait) int { return int(b.d - a.d) })
+	for _, w := range waits[:min(n, len(waits))] {
+		t.Logf("slow: %s pushed at +%v on %s (delivered %d times), answered after %v", w.id,
+			pushedAt[w.id].Sub(start).Round(time.Millisecond), connOf[w.id], len(c.dt.DeliveriesOf(w.id)), w.d.Round(time.Millisecond))
 	}
 }

@@ -248,6 +248,7 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	turns := model.turns
 	model.mu.Unlock()
 
+	seen.logSlowest(t, pushedAt, connOf, start, 6)
 	after := seen.maxLatency(pushedAt, killAt, killAt.Add(10*time.Second))
 	afterNATS := seen.maxLatency(pushedAt, natsStopAt, natsStopAt.Add(10*time.Second))
 	t.Logf("%d messages from %d chats pushed in %v, all answered after %v (%.0f answers/s); %d model turns",

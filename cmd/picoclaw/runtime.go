@@ -122,7 +122,7 @@ func (rt *runtime) registerTools(ctx context.Context, send func(context.Context,
 	}
 	shared = append(shared, tools.NewMessageTool(send, "dingtalk", sendScope(cfg)))
 	if cfg.Tools.Cron.Enabled {
-		svc, err := rt.paths.newCron(rt.runJob(send), rt.log.With("component", "cron"))
+		svc, err := rt.paths.newCron(rt.cfg, rt.runJob(send), rt.log.With("component", "cron"))
 		if err != nil {
 			return fmt.Errorf("tools.cron: %w", err)
 		}

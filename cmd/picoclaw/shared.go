@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"picoclaw"
+	"picoclaw/config"
 	"picoclaw/cron"
 	"picoclaw/inbox"
 	"picoclaw/intake"
@@ -21,17 +22,19 @@ type sharedState struct {
 		Close() error
 	}
 	sessions picoclaw.SessionStore
-	// cron builds the cron service on the shared job store and claims.
-	cron  func(run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error)
+	// cronOptions put the cron jobs in NATS and claim each firing there.
+	cronOptions cron.Options
 	close func()
 }
 
 // newCron builds the cron service of the configured backend.
-func (p paths) newCron(run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error) {
+func (p paths) newCron(cfg *config.Config, run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error) {
+	opts := cron.Options{Path: p.data.CronJobs()}
 	if p.shared != nil {
-		return p.shared.cron(run, log)
+		opts = p.shared.cronOptions
 	}
-	return cron.NewService(p.data.CronJobs(), run, log)
+	opts.MinEverySeconds = int64(cfg.Tools.Cron.MinEverySeconds)
+	return cron.NewServiceWith(opts, run, log)
 }
 
 // journal opens the inbox journal of the configured backend; close

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"picoclaw/config"
-	"picoclaw/cron"
 	"picoclaw/storage/natsstore"
 )
 
@@ -48,9 +47,7 @@ func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sha
 	return &sharedState{
 		queue:    q,
 		sessions: st.Sessions(),
-		cron: func(run func(context.Context, cron.Job) error, log *slog.Logger) (*cron.Service, error) {
-			return cron.NewServiceWith(st.CronOptions(), run, log)
-		},
+		cronOptions: st.CronOptions(),
 		close: func() {
 			_ = q.Close()
 			_ = st.Close()
