@@ -24,7 +24,7 @@ type sharedState struct {
 	sessions picoclaw.SessionStore
 	// cronOptions put the cron jobs in NATS and claim each firing there.
 	cronOptions cron.Options
-	close func()
+	close       func()
 }
 
 // newCron builds the cron service of the configured backend.

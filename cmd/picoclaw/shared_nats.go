@@ -45,8 +45,8 @@ func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sha
 	}
 	log.Info("storage: NATS JetStream", "storage", cfg.Storage.String(), "node", node)
 	return &sharedState{
-		queue:    q,
-		sessions: st.Sessions(),
+		queue:       q,
+		sessions:    st.Sessions(),
 		cronOptions: st.CronOptions(),
 		close: func() {
 			_ = q.Close()
