@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,21 +29,38 @@ func (e *env) cronCommand() *cobra.Command {
 	return cmd
 }
 
-// cronService opens the workspace's jobs for editing; it never runs them.
-func (e *env) cronService() (*cron.Service, error) {
+// cronService opens the jobs for editing (the data dir's file, or NATS
+// with storage.backend "nats"); it never runs them. done closes what it
+// opened.
+func (e *env) cronService(ctx context.Context) (svc *cron.Service, done func(), err error) {
 	log, err := e.logger()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg, cfgPath, err := e.loadConfig(log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if cfg.Storage.UsesNATS() {
+		st, err := openNATSStore(ctx, cfg, "cli", log)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts := st.CronOptions()
+		opts.MinEverySeconds = int64(cfg.Tools.Cron.MinEverySeconds)
+		svc, err := cron.NewServiceWith(opts, nil, log)
+		if err != nil {
+			_ = st.Close()
+			return nil, nil, err
+		}
+		return svc, func() { _ = st.Close() }, nil
 	}
 	p, err := openDataDir(cfg, cfgPath, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cron.NewService(p.data.CronJobs(), nil, log)
+	svc, err = cron.NewServiceWith(cron.Options{Path: p.data.CronJobs(), MinEverySeconds: int64(cfg.Tools.Cron.MinEverySeconds)}, nil, log)
+	return svc, func() {}, err
 }
 
 func (e *env) cronListCommand() *cobra.Command {
@@ -51,10 +69,11 @@ func (e *env) cronListCommand() *cobra.Command {
 		Short: "List scheduled jobs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, err := e.cronService()
+			svc, done, err := e.cronService(cmd.Context())
 			if err != nil {
 				return err
 			}
+			defer done()
 			jobs := svc.List()
 			if len(jobs) == 0 {
 				fmt.Fprintln(e.stdout, "No scheduled jobs.")
@@ -101,10 +120,11 @@ func (e *env) cronAddCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, err := e.cronService()
+			svc, done, err := e.cronService(cmd.Context())
 			if err != nil {
 				return err
 			}
+			defer done()
 			job, err := svc.Add(cron.Job{Name: name, Message: message, Schedule: sched, Deliver: deliver, Channel: channel, Chat: peer})
 			if err != nil {
 				return err
@@ -166,10 +186,11 @@ func (e *env) cronRemoveCommand() *cobra.Command {
 		Short: "Delete a scheduled job",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := e.cronService()
+			svc, done, err := e.cronService(cmd.Context())
 			if err != nil {
 				return err
 			}
+			defer done()
 			if err := svc.Remove(args[0]); err != nil {
 				return err
 			}
@@ -189,10 +210,11 @@ func (e *env) cronEnableCommand(on bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := e.cronService()
+			svc, done, err := e.cronService(cmd.Context())
 			if err != nil {
 				return err
 			}
+			defer done()
 			job, err := svc.Enable(args[0], on)
 			if err != nil {
 				return err

@@ -1,17 +1,23 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"picoclaw/dingtalk/dingtalktest"
 	"picoclaw/internal/testutil"
@@ -36,7 +42,6 @@ type natsGroupOptions struct {
 	replicas int
 	// lease is storage.nats.lease_seconds: how long a dead gateway's chats wait.
 	lease int
-	cron  bool
 }
 
 // buildGateway builds the gateway binary once per test, without the race
@@ -72,7 +77,7 @@ func newNATSGateway(t testing.TB, name string, dt *dingtalktest.Server, llm *pro
 			"enabled": true, "client_id": "test-client-id", "client_secret": "test-client-secret", "api_base": dt.URL(),
 		}},
 		"gateway": map[string]any{"host": "127.0.0.1", "port": freePort(t)},
-		"tools":   map[string]any{"cron": map[string]any{"enabled": o.cron}, "exec": map[string]any{"enabled": false}},
+		"tools":   map[string]any{"cron": map[string]any{"enabled": true, "min_every_seconds": 1}, "exec": map[string]any{"enabled": false}},
 		"storage": map[string]any{"backend": "nats", "nats": map[string]any{
 			"url": o.natsURL, "replicas": o.replicas, "lease_seconds": o.lease, "node": name,
 		}},
@@ -88,6 +93,9 @@ func newNATSGateway(t testing.TB, name string, dt *dingtalktest.Server, llm *pro
 		g.kill()
 		if t.Failed() {
 			t.Logf("gateway %s logs (last 8 KiB):\n%s", name, tail(g.logs.String(), 8<<10))
+			if dir := os.Getenv("PICOCLAW_E2E_LOGS"); dir != "" {
+				_ = os.WriteFile(filepath.Join(dir, name+".log"), []byte(g.logs.String()), 0o600)
+			}
 		}
 	})
 	return g
@@ -305,4 +313,54 @@ func (c *replyClock) logSlowest(t testing.TB, pushedAt map[string]time.Time, con
 		t.Logf("slow: %s pushed at +%v on %s (delivered %d times), answered after %v", w.id,
 			pushedAt[w.id].Sub(start).Round(time.Millisecond), connOf[w.id], len(c.dt.DeliveriesOf(w.id)), w.d.Round(time.Millisecond))
 	}
+}
+
+// cliCron runs `picoclaw cron ARGS…` with gateway g's config and returns
+// the job id an add printed.
+func cliCron(t testing.TB, bin string, g *natsGateway, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"cron"}, append(args, "--config", g.cfgPath)...)...)
+	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(g.cfgPath))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("picoclaw cron %v: %v\n%s", args, err, out)
+	}
+	if m := regexp.MustCompile(`Added job (\S+)`).FindSubmatch(out); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+// cronSlots lists the unix seconds of every claimed cron firing, sorted.
+func cronSlots(t testing.TB, url string) []int64 {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, "picoclaw_cron")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slots []int64
+	for k := range keys.Keys() {
+		if i := strings.LastIndexByte(k, '.'); strings.HasPrefix(k, "fire.") && i > 0 {
+			if sec, err := strconv.ParseInt(k[i+1:], 10, 64); err == nil {
+				slots = append(slots, sec)
+			}
+		}
+	}
+	slices.Sort(slots)
+	return slots
 }

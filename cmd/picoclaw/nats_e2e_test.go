@@ -58,9 +58,9 @@ func (m *modelLog) answer(req providertest.RecordedRequest) providertest.Reply {
 // an answer and the gateway recording it: counted and printed), replies
 // in each chat in push order, no chat over DingTalk's rate limit.
 func TestNATSGatewaysShareOneBot(t *testing.T) {
-	chats, perChat, rate := 200, 20, 50
+	chats, perChat, rate, cronFor := 200, 20, 50, 30
 	if testing.Short() {
-		chats, perChat, rate = 30, 6, 40
+		chats, perChat, rate, cronFor = 30, 6, 40, 4
 	}
 	cluster := natstest.StartCluster(t, 3)
 	dt := dingtalktest.NewServer()
@@ -121,6 +121,12 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	msgOf := map[string]plannedMsg{}
 	pushedAt := map[string]time.Time{}
 	connOf := map[string]string{}
+	// A cron job every second for cronFor seconds, added while the load runs:
+	// every gateway evaluates it, one claims each firing.
+	cronChat := "dingtalk:direct:0000000000099999"
+	cronAdded := time.Now()
+	jobID := cliCron(t, bin, gws[0], "add", "--message", "tick", "--every", "1s", "--chat", cronChat, "--deliver")
+	cronStopped := false
 	var killAt, natsStopAt time.Time
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
@@ -141,6 +147,10 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 		case total * 85 / 100:
 			cluster.Restart(0)
 			t.Logf("NATS node 1 started again after %d messages", k)
+		}
+		if !cronStopped && time.Since(cronAdded) >= time.Duration(cronFor)*time.Second {
+			cliCron(t, bin, gws[2], "disable", jobID)
+			cronStopped = true
 		}
 		<-tick.C
 		m := dingtalktest.BotMessage{SenderStaffID: fmt.Sprintf("%016d", 1000+p.chat), Text: chatText(p.chat, p.msg)}
@@ -184,8 +194,22 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("%d of %d messages never answered (e.g. %v)", len(missing), total, missing[:min(5, len(missing))])
 	}
-	if n := len(dt.OpenAPISends()); n > 0 {
-		t.Errorf("%d answers went by OpenAPI: the reply route did not travel with the message", n)
+	ticks := 0
+	for _, o := range dt.OpenAPISends() {
+		if o.Text == "tick" {
+			ticks++
+		} else {
+			t.Errorf("an answer went by OpenAPI (%q): the reply route did not travel with the message", o.Text)
+		}
+	}
+	for _, r := range dt.Replies() {
+		if r.Text == "tick" {
+			ticks++
+		}
+	}
+	slots := cronSlots(t, cluster.URL())
+	if ticks != len(slots) || len(slots) < cronFor-1 || len(slots) > cronFor+1 || slots[len(slots)-1]-slots[0] != int64(len(slots)-1) {
+		t.Errorf("cron every 1 s for %d s: %d deliveries, %d claimed slots %v; want one delivery per slot, about %d consecutive slots", cronFor, ticks, len(slots), slots, cronFor)
 	}
 	if n := dt.Throttled(); n > 0 {
 		t.Errorf("%d replies refused for a chat over its rate limit", n)
@@ -255,6 +279,7 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 		total, chats, pushTime.Round(time.Millisecond), answeredIn.Round(time.Millisecond), float64(total)/answeredIn.Seconds(), turns)
 	t.Logf("duplicated replies: %d; turns stored twice: %d; messages DingTalk delivered more than once: %d (order exempt); "+
 		"pairs of one chat pushed < 1 s apart to two gateways and answered swapped: %d", len(dup), storedTwice, countRedelivered(dt, msgOf), crossed)
+	t.Logf("cron: a job every second, on for %d s: %d firings claimed, %d delivered", cronFor, len(slots), ticks)
 	t.Logf("fail-over: longest push → reply for messages pushed within 10 s after the kill -9: %v; after the NATS node stop: %v",
 		after.Round(time.Millisecond), afterNATS.Round(time.Millisecond))
 	// A crash between DingTalk accepting an answer and the gateway

@@ -16,6 +16,20 @@ import (
 // rather than answering with nothing behind it.
 const natsOpenTimeout = 30 * time.Second
 
+// openNATSStore connects to storage.nats and readies its layout.
+func openNATSStore(ctx context.Context, cfg *config.Config, node string, log *slog.Logger) (*natsstore.Store, error) {
+	n := cfg.Storage.NATS
+	ctx, cancel := context.WithTimeout(ctx, natsOpenTimeout)
+	defer cancel()
+	st, err := natsstore.Open(ctx, natsstore.Config{URL: n.URL, Credentials: n.Credentials,
+		CAFile: n.TLS.CAFile, CertFile: n.TLS.CertFile, KeyFile: n.TLS.KeyFile,
+		Prefix: n.Prefix, Replicas: n.Replicas, Name: "picoclaw " + node}, log.With("component", "nats"))
+	if err != nil {
+		return nil, fmt.Errorf("storage.nats: %w", err)
+	}
+	return st, nil
+}
+
 // openShared connects to NATS (storage.backend "nats") and returns the
 // shared inbox queue, sessions and cron; nil with the files backend.
 func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sharedState, error) {
@@ -30,11 +44,9 @@ func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sha
 	}
 	octx, cancel := context.WithTimeout(ctx, natsOpenTimeout)
 	defer cancel()
-	st, err := natsstore.Open(octx, natsstore.Config{URL: n.URL, Credentials: n.Credentials,
-		CAFile: n.TLS.CAFile, CertFile: n.TLS.CertFile, KeyFile: n.TLS.KeyFile,
-		Prefix: n.Prefix, Replicas: n.Replicas, Name: "picoclaw " + node}, log.With("component", "nats"))
+	st, err := openNATSStore(octx, cfg, node, log)
 	if err != nil {
-		return nil, fmt.Errorf("storage.nats: %w", err)
+		return nil, err
 	}
 	q, err := natsstore.NewQueue(octx, st.JetStream(), natsstore.QueueConfig{Prefix: n.Prefix, Node: node,
 		Partitions: n.Partitions, Replicas: n.Replicas, LeaseTTL: time.Duration(n.LeaseSeconds) * time.Second,
