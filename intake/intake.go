@@ -9,6 +9,7 @@ import (
 
 	"picoclaw"
 	"picoclaw/agent"
+	"picoclaw/internal/backoff"
 )
 
 // BusyText answers a message refused because its chat's queue is full.
@@ -96,6 +97,12 @@ func (k *Intake) Attach(d Dispatcher) { k.disp = d }
 func (k *Intake) Accept(in picoclaw.Inbound) {
 	isNew, err := k.box.Accept(in)
 	switch {
+	case err != nil && k.shared():
+		// Answering here would bypass the chat's owner (order, history):
+		// keep trying to store it instead.
+		k.log.Error("shared queue: message not stored yet; retrying in the background", "session", in.SessionKey(), "err", err)
+		k.retryAccept(in)
+		return
 	case err != nil:
 		k.log.Error("inbox: journal message; answering without a crash guarantee", "session", in.SessionKey(), "err", err)
 	case !isNew:
@@ -105,6 +112,31 @@ func (k *Intake) Accept(in picoclaw.Inbound) {
 		return // the chat's owner gets it from Run
 	}
 	k.dispatch(in)
+}
+
+// retryAccept stores in in the shared queue in the background, with
+// backoff, until it is stored or the gateway stops (then it is logged as
+// lost: its frame was acked).
+func (k *Intake) retryAccept(in picoclaw.Inbound) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		k.log.Error("stopping: message not stored, lost", "session", in.SessionKey(), "message_id", in.MessageID)
+		return
+	}
+	k.wg.Go(func() {
+		wait := &backoff.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
+		for {
+			if wait.Wait(k.ctx) != nil {
+				k.log.Error("stopping: message not stored, lost", "session", in.SessionKey(), "message_id", in.MessageID)
+				return
+			}
+			if _, err := k.box.Accept(in); err == nil {
+				k.log.Info("shared queue: message stored after retrying", "session", in.SessionKey())
+				return
+			}
+		}
+	})
 }
 
 func (k *Intake) shared() bool {

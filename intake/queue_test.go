@@ -2,8 +2,10 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"picoclaw"
 )
@@ -16,11 +18,20 @@ type memQueue struct {
 	done     []string
 	feed     chan picoclaw.Inbound
 	handed   chan struct{} // one per message dispatch has returned for
+	failing  int           // Accepts that fail before one succeeds
+	stored   chan string   // message ids stored, if set
 }
 
 func (q *memQueue) Accept(in picoclaw.Inbound) (bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.failing > 0 {
+		q.failing--
+		return false, errors.New("nats: no responders available for request")
+	}
+	if q.stored != nil {
+		defer func() { q.stored <- in.MessageID }()
+	}
 	for _, a := range q.accepted {
 		if a.MessageID == in.MessageID {
 			return false, nil
@@ -114,4 +125,20 @@ func TestRunReturnsAtOnceWithoutSharedQueue(t *testing.T) {
 	if err := k.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSharedQueueRetriesAStoreThatFailed: when NATS cannot take a message
+// (its frame is acked by then), the gateway keeps trying in the
+// background; it never answers the message itself, around the chat's
+// owner.
+func TestSharedQueueRetriesAStoreThatFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &memQueue{failing: 3, stored: make(chan string, 1)}
+		d := &fakeDispatcher{}
+		k := newIntake(t, q, d, nil)
+		k.Accept(message("m1"))
+		if id := <-q.stored; id != "m1" || d.count() != 0 {
+			t.Fatalf("stored %q, dispatched %d; want m1 stored after retries, nothing dispatched here", id, d.count())
+		}
+	})
 }

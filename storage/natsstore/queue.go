@@ -298,12 +298,26 @@ func (q *Queue) Accept(in picoclaw.Inbound) (isNew bool, err error) {
 	msg.Data = data
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	ack, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(in.MessageID))
-	if err != nil {
+	for {
+		ack, err := q.js.PublishMsg(ctx, msg, jetstream.WithMsgID(in.MessageID),
+			jetstream.WithRetryAttempts(40), jetstream.WithRetryWait(250*time.Millisecond))
+		if err == nil {
+			return !ack.Duplicate, nil
+		}
+		// Another gateway is storing the same message (DingTalk pushed it
+		// twice): its outcome decides; ask again until it is known.
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeDuplicateInProcess && ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		return false, fmt.Errorf("natsstore: accept %s: publish: %w", in.MessageID, err)
 	}
-	return !ack.Duplicate, nil
 }
+
+// errCodeDuplicateInProcess is JetStream's answer to a publish whose
+// Nats-Msg-Id another publish is storing at that moment.
+const errCodeDuplicateInProcess jetstream.ErrorCode = 10158
 
 // inSubject is "P.in.<partition>.<chat>" of a session key.
 func (q *Queue) inSubject(key picoclaw.SessionKey) string {

@@ -70,16 +70,22 @@ func (q *Queue) Done(id string) error {
 	if !ok {
 		return err
 	}
+	// Finished here whatever happens next: a flight left behind would
+	// hold its partition's hand-over forever, and swallow a redelivery.
+	defer q.finish(id, f)
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	var rerr error
 	if _, err := q.done.Put(ctx, doneKey(id), []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
-		return fmt.Errorf("natsstore: done %s: record: %w", id, err)
+		// The record only guards a crash between it and the ack: ack anyway.
+		rerr = fmt.Errorf("natsstore: done %s: record: %w", id, err)
 	}
-	defer q.finish(id, f)
 	if err := f.msg.DoubleAck(ctx); err != nil {
-		return fmt.Errorf("natsstore: done %s: ack: %w", id, err)
+		// Not acked: JetStream delivers it again after AckWait, and it is
+		// answered twice rather than never.
+		return errors.Join(rerr, fmt.Errorf("natsstore: done %s: ack: %w", id, err))
 	}
-	return nil
+	return rerr
 }
 
 // Attempt records that a turn for the message starts and returns how many
