@@ -318,8 +318,19 @@ func (r *runner) release(p *partition) {
 		r.q.mu.Lock()
 		idle := p.idle
 		r.q.mu.Unlock()
+		// Bounded: a turn that never reports back must not hold a
+		// partition (and every chat in it) forever. What it still holds is
+		// redelivered to the next owner.
+		limit := time.NewTimer(r.q.cfg.AckWait)
+		defer limit.Stop()
 		select {
 		case <-idle:
+		case <-limit.C:
+			r.q.mu.Lock()
+			left := p.inFlight
+			r.q.mu.Unlock()
+			r.q.log.Warn("natsstore: handing a partition back with messages still in flight; the next owner gets them again",
+				"partition", p.n, "in_flight", left)
 		case <-r.exit:
 			return
 		}
