@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -60,7 +59,19 @@ type NATSTLS struct {
 // UsesNATS reports whether the gateway keeps its state in NATS.
 func (s Storage) UsesNATS() bool { return s.Backend == StorageNATS }
 
-var natsPrefix = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+// validPrefix: 1–32 of [a-z0-9_-], starting with a letter. (A regexp
+// here would be compiled at every start of the binary.)
+func validPrefix(p string) bool {
+	if len(p) == 0 || len(p) > 32 || p[0] < 'a' || p[0] > 'z' {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // normalizeStorage fills defaults and makes file paths absolute.
 func normalizeStorage(s *Storage, getenv func(string) string) error {
@@ -128,7 +139,7 @@ func validateStorage(s Storage, fail func(path, format string, args ...any)) {
 			fail("storage.nats.url", "must not carry a user or password (%q): use storage.nats.credentials", redactURL(raw))
 		}
 	}
-	if !natsPrefix.MatchString(n.Prefix) {
+	if !validPrefix(n.Prefix) {
 		fail("storage.nats.prefix", "must be 1–32 lower-case letters, digits, '_' or '-', starting with a letter, got %q", n.Prefix)
 	}
 	if n.Replicas != 1 && n.Replicas != 3 && n.Replicas != 5 {

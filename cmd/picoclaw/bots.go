@@ -33,10 +33,11 @@ type gatewayBot struct {
 func (b *gatewayBot) Name() string { return b.cfg.Name }
 
 // openBots builds a channel for each enabled bot.
-func (e *env) openBots(cfg *config.Config, p paths, live *liveSettings, log *slog.Logger) ([]*gatewayBot, error) {
+// onConnected runs each time any bot's Stream connection opens.
+func (e *env) openBots(cfg *config.Config, p paths, live *liveSettings, log *slog.Logger, onConnected func()) ([]*gatewayBot, error) {
 	var bots []*gatewayBot
 	for _, bc := range cfg.EnabledDingTalkBots() {
-		ch, err := e.dingtalkChannel(bc, cfg.ChannelName(bc), p, live, log)
+		ch, err := e.dingtalkChannel(bc, cfg.ChannelName(bc), p, live, log, onConnected)
 		if err != nil {
 			for _, b := range bots {
 				_ = b.ch.Close()
@@ -51,7 +52,7 @@ func (e *env) openBots(cfg *config.Config, p paths, live *liveSettings, log *slo
 // dingtalkChannel builds the channel of one bot, named name (see
 // config.ChannelName). Everything a bot has of its own is set here; what
 // a reload changes (allow lists, groups) is read from live.
-func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, live *liveSettings, log *slog.Logger) (*dingtalk.Channel, error) {
+func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, live *liveSettings, log *slog.Logger, onConnected func()) (*dingtalk.Channel, error) {
 	dt := bot.DingTalkConfig
 	// The single-bot layout keeps its routes where they always were; the
 	// other bots' chats (and session webhooks) are their own.
@@ -81,6 +82,7 @@ func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, live
 		CardUpdate:         dt.CardUpdateInterval(),
 		StateDir:           state,
 		ShareRoutes:        p.shared != nil,
+		OnConnected:        onConnected,
 		UserAgent:          userAgent(),
 		Logger:             logger,
 		// A generous bound: media downloads of up to max_media_size.

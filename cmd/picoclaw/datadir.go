@@ -17,6 +17,11 @@ type paths struct {
 	// shared holds what several gateways keep in NATS (storage.backend
 	// "nats"); nil with the files backend.
 	shared *sharedState
+	// connected, when set, is closed once the first bot is connected. The
+	// exec sandbox's trial (a re-exec of this binary) waits for it, so on
+	// a small board it does not compete with connecting; turns wait for
+	// the trial anyway.
+	connected <-chan struct{}
 }
 
 // openDataDir returns the configured data dir, created with its owner-only

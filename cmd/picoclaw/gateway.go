@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -101,7 +102,9 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	// What a reload changes (allow lists, groups) is read from live.
 	live := newLiveSettings(cfg)
 	// Each enabled bot is its own channel, named by config.ChannelName.
-	bots, err := e.openBots(cfg, paths, live, log)
+	connected := make(chan struct{})
+	paths.connected = connected
+	bots, err := e.openBots(cfg, paths, live, log, sync.OnceFunc(func() { close(connected) }))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"picoclaw"
 	"picoclaw/tools"
 )
+
+// trialWaitLimit bounds how long the trial waits for a first connection
+// (a bot with a wrong secret may never connect).
+const trialWaitLimit = 5 * time.Second
 
 // probedTools is the tool registry as the agent sees it while the exec
 // sandbox runs its trial command. That trial starts this binary again in
@@ -35,7 +40,9 @@ func (t *probedTools) settle() { close(t.ready) }
 
 // trial runs run (the sandbox's trial command, which logs its outcome) in
 // the background and registers ex if it passes.
-func (t *probedTools) trial(ctx context.Context, run func(context.Context) bool, ex picoclaw.Tool, log *slog.Logger) {
+// It starts once after is closed (nil: at once), or after trialWaitLimit
+// when no bot connects.
+func (t *probedTools) trial(ctx context.Context, after <-chan struct{}, run func(context.Context) bool, ex picoclaw.Tool, log *slog.Logger) {
 	ctx, cancel := context.WithCancel(ctx)
 	t.mu.Lock()
 	t.cancel, t.done = cancel, make(chan struct{})
@@ -45,6 +52,14 @@ func (t *probedTools) trial(ctx context.Context, run func(context.Context) bool,
 		defer close(done)
 		defer close(t.ready)
 		defer cancel()
+		if after != nil {
+			select {
+			case <-after:
+			case <-time.After(trialWaitLimit):
+			case <-ctx.Done():
+				return
+			}
+		}
 		if run(ctx) {
 			if err := t.reg.Register(ex); err != nil {
 				log.Error("exec tool not offered: "+err.Error(), "component", "exec")

@@ -35,7 +35,7 @@ func (rt *runtime) fillTools(ctx context.Context, t *probedTools, ws string, ext
 		}
 	}
 	if trial != nil {
-		t.trial(ctx, trial, ex, rt.log)
+		t.trial(ctx, rt.paths.connected, trial, ex, rt.log)
 	} else {
 		t.settle()
 	}
