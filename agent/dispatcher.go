@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/stack"
 )
 
 // Dispatcher defaults.
@@ -186,6 +187,7 @@ func (d *Dispatcher) Pending() int {
 // a message is either seen by this worker or starts a new one.
 func (d *Dispatcher) work(key picoclaw.SessionKey, q *[]picoclaw.Inbound) {
 	defer d.wg.Done()
+	stack.Grow() // a turn runs deep: grow once, not in four copies
 	for {
 		d.mu.Lock()
 		if len(*q) == 0 {

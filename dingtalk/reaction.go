@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"picoclaw/dingtalk/openapi"
+	"picoclaw/internal/stack"
 )
 
 // DefaultReactionTimeout bounds one reaction call: a reaction that comes
@@ -83,6 +84,7 @@ func (c *Channel) StartThinking(msgID string) {
 	go func() {
 		defer t.wg.Done()
 		defer close(re.placed)
+		stack.Grow() // an HTTPS call: grow once, not in several copies
 		ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
 		defer cancel()
 		err := t.api.ReplyEmotion(ctx, re.conversationID, msgID, openapi.ThinkingEmotion)
@@ -115,6 +117,7 @@ func (c *Channel) StopThinking(msgID string) {
 		if !re.ok {
 			return
 		}
+		stack.Grow() // an HTTPS call: grow once, not in several copies
 		ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
 		defer cancel()
 		t.failed("take off", msgID, t.api.RecallEmotion(ctx, re.conversationID, msgID, openapi.ThinkingEmotion))

@@ -11,6 +11,7 @@ import (
 	"picoclaw"
 	"picoclaw/internal/backoff"
 	"picoclaw/internal/fsutil"
+	"picoclaw/internal/stack"
 )
 
 // spawnLocked starts the chat's worker unless it runs or delivery has not
@@ -53,6 +54,7 @@ func (o *Outbox) head(key picoclaw.SessionKey) *entry {
 // ctx ends.
 func (o *Outbox) work(ctx context.Context, key picoclaw.SessionKey) {
 	defer o.wg.Done()
+	stack.Grow() // a delivery (HTTPS, the disk) runs deep: grow once
 	b := &backoff.Backoff{Min: o.opts.MinBackoff, Max: o.opts.MaxBackoff}
 	failures := 0
 	for {

@@ -11,5 +11,8 @@
 // history again: Append extends the cached copy with exactly what it
 // wrote. A cached history is used only while its file is unchanged
 // (inode, size, modification time), so another process writing the same
-// directory is seen at the next Load.
+// directory is seen at the next Load. The files of recently active
+// histories also stay open between appends (an open and a close fewer per
+// append), each used again only while its path still names it; Close
+// closes them.
 package session

@@ -29,6 +29,7 @@ func (s *Store) Replace(ctx context.Context, key picoclaw.SessionKey, msgs []pic
 
 	defer s.lock(key)()
 	s.cache.drop(key)
+	s.forgetFile(key)
 
 	// 0600, like Append's files. A failed directory sync fails Replace:
 	// compaction must not report a history durable that a crash could undo.

@@ -34,6 +34,7 @@ type Store struct {
 	locks map[picoclaw.SessionKey]*keyLock // only keys in use: see lock
 
 	cache *historyCache
+	files *openFiles
 	// write appends to a session file; tests inject faults (a full
 	// disk) here.
 	write func(f *os.File, b []byte) (int, error)
@@ -59,6 +60,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		now:    time.Now,
 		locks:  make(map[picoclaw.SessionKey]*keyLock),
 		cache:  newHistoryCache(DefaultCacheBytes),
+		files:  newOpenFiles(maxOpenFiles),
 		write:  (*os.File).Write,
 	}, nil
 }
@@ -124,23 +126,18 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 
 	defer s.lock(key)()
 
-	// O_NONBLOCK and the regular-file check: a FIFO or device put in a
-	// session file's place must fail the write, not block it or fill
-	// the disk.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o600)
+	f, before, err := s.openForAppend(key, path)
 	if err != nil {
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
-	before, after, prefixed, err := s.appendTo(f, data)
+	after, prefixed, err := s.appendTo(f, before, data)
 	if err != nil {
 		f.Close()
 		s.cache.drop(key)
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
 	s.remember(key, data, before, after, prefixed)
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("session: append %s: close: %w", key, err)
-	}
+	s.files.put(key, f) // synced: kept open for the chat's next append
 	if before.Size() == 0 {
 		// The file may be new (told by its size rather than by a stat
 		// before the open, one syscall per append fewer): make its
@@ -148,6 +145,49 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 		if err := fsutil.SyncDir(s.dir); err != nil {
 			return fmt.Errorf("session: append %s: %w", key, err)
 		}
+	}
+	return nil
+}
+
+// openForAppend returns key's file at path open for appending, and its
+// state: the file the last append kept open while path still names it,
+// else the file opened (created if need be) afresh.
+func (s *Store) openForAppend(key picoclaw.SessionKey, path string) (*os.File, os.FileInfo, error) {
+	if f := s.files.take(key); f != nil {
+		fi, err := f.Stat()
+		if pfi, perr := os.Stat(path); err == nil && perr == nil && os.SameFile(fi, pfi) {
+			return f, fi, nil
+		}
+		f.Close() // renamed, replaced or deleted meanwhile
+	}
+	// O_NONBLOCK and appendTo's regular-file check: a FIFO or device put
+	// in a session file's place must fail the write, not block it or
+	// fill the disk.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("stat: %w", err)
+	}
+	return f, fi, nil
+}
+
+// forgetFile closes the file an append kept open for key, if any: its
+// history is about to be renamed or replaced. Callers hold key's lock.
+func (s *Store) forgetFile(key picoclaw.SessionKey) {
+	if f := s.files.take(key); f != nil {
+		f.Close()
+	}
+}
+
+// Close closes the session files kept open between appends. The Store
+// stays usable: a later append opens its file again.
+func (s *Store) Close() error {
+	if err := s.files.closeAll(); err != nil {
+		return fmt.Errorf("session: close: %w", err)
 	}
 	return nil
 }
@@ -177,22 +217,18 @@ func (s *Store) remember(key picoclaw.SessionKey, lines []byte, before, after os
 	s.cache.extend(key, before, after, msgs)
 }
 
-// appendTo appends data to f and fdatasyncs it, returning the file before
-// and after (after is nil if it could not be read) and whether a newline
-// had to go first to close a torn last line.
-func (s *Store) appendTo(f *os.File, data []byte) (before, after os.FileInfo, prefixed bool, err error) {
-	before, err = f.Stat()
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("stat: %w", err)
-	}
+// appendTo appends data to f, which was as before, and fdatasyncs it,
+// returning the file after (nil if it could not be read) and whether a
+// newline had to go first to close a torn last line.
+func (s *Store) appendTo(f *os.File, before os.FileInfo, data []byte) (after os.FileInfo, prefixed bool, err error) {
 	if !before.Mode().IsRegular() {
-		return nil, nil, false, fmt.Errorf("%s is not a regular file (mode %v)", f.Name(), before.Mode().Type())
+		return nil, false, fmt.Errorf("%s is not a regular file (mode %v)", f.Name(), before.Mode().Type())
 	}
 	if size := before.Size(); size > 0 {
 		// Opened read-write so the last byte can be checked with pread.
 		last := make([]byte, 1)
 		if _, err := f.ReadAt(last, size-1); err != nil {
-			return nil, nil, false, fmt.Errorf("read last byte: %w", err)
+			return nil, false, fmt.Errorf("read last byte: %w", err)
 		}
 		if last[0] != '\n' {
 			data = append([]byte{'\n'}, data...)
@@ -200,15 +236,15 @@ func (s *Store) appendTo(f *os.File, data []byte) (before, after os.FileInfo, pr
 		}
 	}
 	if _, err := s.write(f, data); err != nil {
-		return nil, nil, false, fmt.Errorf("write: %w", err)
+		return nil, false, fmt.Errorf("write: %w", err)
 	}
 	// fdatasync: the appended bytes and the new size are flushed; the
 	// timestamps fsync would add are not needed to read the history back.
 	if err := fsutil.DataSync(f); err != nil {
-		return nil, nil, false, fmt.Errorf("fdatasync: %w", err)
+		return nil, false, fmt.Errorf("fdatasync: %w", err)
 	}
 	after, _ = f.Stat()
-	return before, after, prefixed, nil
+	return after, prefixed, nil
 }
 
 // Load returns key's history, oldest first, or nil if there is none. A
@@ -314,6 +350,7 @@ func (s *Store) Reset(ctx context.Context, key picoclaw.SessionKey) error {
 	path := filepath.Join(s.dir, name+fileExt)
 
 	defer s.lock(key)()
+	s.forgetFile(key)
 
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -31,6 +31,9 @@ type runtime struct {
 	tools *probedTools
 	cron  *cron.Service // nil when tools.cron is disabled
 	mcp   io.Closer     // the MCP connections; nil without MCP servers
+	// sessions is the file store this runtime opened (it keeps recent
+	// histories open between appends); nil for a shared store.
+	sessions io.Closer
 	// models are the providers of the model_list names turns may call.
 	models *modelSet
 	// router gives a chat's turns its own prompt and model (a group's
@@ -52,6 +55,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 		return nil, fmt.Errorf("workspace %s: %w", ws, err)
 	}
 	var sessions picoclaw.SessionStore
+	var closeSessions io.Closer
 	if p.shared != nil {
 		sessions = p.shared.sessions
 	} else {
@@ -60,6 +64,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 			return nil, fmt.Errorf("open sessions: %w", err)
 		}
 		sessions = s
+		closeSessions = s
 	}
 	models := newModelSet(cfg, &http.Client{Transport: modelTransport(transport)}, log)
 	prov, _, err := models.get(cfg.Agents.Defaults.ModelName)
@@ -67,7 +72,7 @@ func newRuntime(ctx context.Context, cfg *config.Config, p paths, log *slog.Logg
 		return nil, err
 	}
 	reg := tools.NewRegistry(log)
-	rt := &runtime{cfg: cfg, paths: p, log: log, registry: reg, tools: newProbedTools(reg), models: models}
+	rt := &runtime{cfg: cfg, paths: p, log: log, registry: reg, tools: newProbedTools(reg), models: models, sessions: closeSessions}
 	if err := rt.registerTools(ctx, send, extra); err != nil {
 		rt.Close()
 		return nil, err
@@ -181,6 +186,9 @@ func (rt *runtime) Close() {
 	}
 	if rt.mcp != nil {
 		_ = rt.mcp.Close()
+	}
+	if rt.sessions != nil {
+		_ = rt.sessions.Close() // every append was synced: nothing to lose
 	}
 }
 

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -94,3 +98,41 @@ func TestModelTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// DingTalk's transport speaks HTTP/1.1 even to a host offering HTTP/2
+// (cheaper per small post); the models' copy still takes HTTP/2.
+func TestTransportProtocols(t *testing.T) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	defer ts.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(ts.Certificate())
+
+	shared := newTransport(func(string) string { return "" })
+	shared.TLSClientConfig = &tls.Config{RootCAs: roots}
+	models, ok := modelTransport(shared).(*http.Transport)
+	if !ok {
+		t.Fatal("modelTransport did not return an *http.Transport")
+	}
+	for _, tt := range []struct {
+		name string
+		rt   http.RoundTripper
+		want string
+	}{
+		{"dingtalk", shared, "HTTP/1.1"},
+		{"models", models, "HTTP/2.0"},
+	} {
+		resp, err := (&http.Client{Transport: tt.rt, Timeout: 30 * time.Second}).Get(ts.URL)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(body) != tt.want {
+			t.Errorf("%s: server saw %q (%v), want %s", tt.name, body, err, tt.want)
+		}
+	}
+}
