@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"picoclaw"
 )
@@ -128,11 +129,31 @@ func (ss *Sessions) subject(key picoclaw.SessionKey) (string, error) {
 // last returns the subject's last record and its sequence; 0 and nil if
 // the subject holds none.
 func (ss *Sessions) last(ctx context.Context, subj string) (*jetstream.RawStreamMsg, error) {
-	m, err := ss.stream.GetLastMsgForSubject(ctx, subj)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, nil
+	return retryRequest(ctx, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
+		m, err := ss.stream.GetLastMsgForSubject(ctx, subj)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, nil
+		}
+		return m, err
+	})
+}
+
+// requestAttempt bounds one request of a turn to NATS. The turn's own
+// deadline is minutes away; a request lost while a node goes down would
+// otherwise hold the chat that long.
+const requestAttempt = 5 * time.Second
+
+// retryRequest runs op in attempts of requestAttempt while they time out,
+// up to four, within ctx. op must be safe to repeat.
+func retryRequest[T any](ctx context.Context, op func(ctx context.Context) (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, requestAttempt)
+		v, err := op(actx)
+		cancel()
+		if err == nil || attempt == 4 || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return v, err
+		}
 	}
-	return m, err
 }
 
 func decodeRecord(data []byte) (record, error) {
@@ -216,15 +237,15 @@ func (ss *Sessions) Load(ctx context.Context, key picoclaw.SessionKey) ([]picocl
 // history, the sequence of the last record applied and the bytes read
 // plus size.
 func (ss *Sessions) read(ctx context.Context, subj string, from, last uint64, history []picoclaw.Message, size int64) ([]picoclaw.Message, uint64, int64, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, readTimeout)
-		defer cancel()
-	}
+	// Bounded even within a turn's long deadline (see requestAttempt).
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 	seq := from - 1
 	// A few single gets first: the usual catch-up is one turn's record.
 	for range smallRead {
-		m, err := ss.stream.GetMsg(ctx, seq+1, jetstream.WithGetMsgSubject(subj))
+		m, err := retryRequest(ctx, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
+			return ss.stream.GetMsg(ctx, seq+1, jetstream.WithGetMsgSubject(subj))
+		})
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return history, seq, size, nil // purged meanwhile: nothing more
 		}
@@ -348,7 +369,12 @@ func (ss *Sessions) write(ctx context.Context, op string, key picoclaw.SessionKe
 	if r.Op != opAppend {
 		msg.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
 	}
-	ack, err := ss.st.js.PublishMsg(ctx, msg, publishOpts(jetstream.WithExpectLastSequencePerSubject(prev))...)
+	// The id makes a retry after a lost answer harmless: JetStream answers
+	// it as a duplicate of the record it already stored.
+	id := nuid.Next()
+	ack, err := retryRequest(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
+		return ss.st.js.PublishMsg(ctx, msg, publishOpts(jetstream.WithExpectLastSequencePerSubject(prev), jetstream.WithMsgID(id))...)
+	})
 	if err != nil {
 		// The view stays as it was: a retry keeps failing until a Load
 		// has seen the other writer's records, rather than adopting them
