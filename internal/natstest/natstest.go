@@ -19,7 +19,7 @@ import (
 
 // readyWait bounds how long a node may take to accept clients (and, in a
 // cluster, its routes) on a loaded machine.
-const readyWait = 30 * time.Second
+const readyWait = 90 * time.Second
 
 // Cluster is a set of JetStream-enabled NATS nodes, routed to each other
 // when there are several.
