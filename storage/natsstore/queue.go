@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,7 +100,19 @@ type Queue struct {
 	takeover time.Time
 }
 
-var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+// validPrefix: letters, digits, '_' and '-' only. (A regexp would be
+// compiled at every start of the binary, NATS or not.)
+func validPrefix(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // NewQueue opens the shared inbox, creating its stream and buckets if they
 // are missing (idempotent: every gateway does it on start).
@@ -112,7 +123,7 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, cfg QueueConfig) (*Qu
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultQueuePrefix
 	}
-	if !prefixPattern.MatchString(cfg.Prefix) {
+	if !validPrefix(cfg.Prefix) {
 		return nil, fmt.Errorf("natsstore: new queue: prefix %q: expected letters, digits, '-' or '_'", cfg.Prefix)
 	}
 	if strings.TrimSpace(cfg.Node) == "" {
