@@ -63,6 +63,9 @@ type ChannelConfig struct {
 	// ShareRoutes puts each message's reply route into Inbound.Route, for
 	// a queue shared by several gateways (see Adopt).
 	ShareRoutes bool
+	// SharedRoutes, if set, keeps every chat's latest route where the
+	// other gateways find it (see RouteShare).
+	SharedRoutes RouteShare
 	// StateDir keeps the known chats and their session webhooks
 	// (routesFile) across restarts; "" keeps them in memory only.
 	StateDir string

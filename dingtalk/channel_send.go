@@ -62,7 +62,7 @@ func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from in
 		c.StopThinking(out.ReplyTo)
 		return nil
 	}
-	if err := c.deliver(ctx, c.answerDelivery(out), out.Text, from, accepted); err != nil {
+	if err := c.deliver(ctx, c.answerDelivery(ctx, out), out.Text, from, accepted); err != nil {
 		c.log.Error("dingtalk: answer not delivered", "chat", string(key), "reply_to", out.ReplyTo, "err", err)
 		return fmt.Errorf("dingtalk: send answer to %s: %w", key, err)
 	}
@@ -73,7 +73,7 @@ func (c *Channel) sendAnswer(ctx context.Context, out picoclaw.Outbound, from in
 
 // answerDelivery prefers the webhook of the message answered, then the
 // chat's latest one.
-func (c *Channel) answerDelivery(out picoclaw.Outbound) delivery {
+func (c *Channel) answerDelivery(ctx context.Context, out picoclaw.Outbound) delivery {
 	now := c.now()
 	d := delivery{chat: out.Chat}
 	if out.ReplyTo != "" {
@@ -89,6 +89,8 @@ func (c *Channel) answerDelivery(out picoclaw.Outbound) delivery {
 	if d.webhook == "" {
 		if r, ok := c.routes.chat(out.Chat); ok && r.usable(now, c.margin) {
 			d.webhook = r.webhook
+		} else if r, ok := c.sharedChatRoute(ctx, out.Chat); ok && r.usable(now, c.margin) {
+			d.webhook = r.webhook // another gateway saw the chat
 		}
 	}
 	if out.Chat.Kind != picoclaw.ChatGroup || !c.replyAt || !isStaffID(d.atStaff) {

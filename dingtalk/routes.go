@@ -71,6 +71,13 @@ func (t *routes) rememberChatLocked(r route, now time.Time) {
 	}
 }
 
+// rememberChat records r as its chat's route (if fresher).
+func (t *routes) rememberChat(r route, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rememberChatLocked(r, now)
+}
+
 // message returns the route of a message, fresh or not.
 func (t *routes) message(msgID string) (route, bool) {
 	t.mu.Lock()

@@ -1,8 +1,12 @@
 package dingtalk
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"picoclaw"
 	"picoclaw/dingtalk/dingtalktest"
@@ -52,5 +56,51 @@ func TestSharedRouteIsOptInAndChecked(t *testing.T) {
 	}
 	if r, ok := owner.ch.routes.message("msgX"); !ok || r.webhook != "" {
 		t.Fatalf("route = %+v, %v; want the chat kept without its webhook", r, ok)
+	}
+}
+
+// memShare is a RouteShare in memory, as NATS KV would keep it.
+type memShare struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (s *memShare) Put(_ context.Context, key string, value []byte, ttl time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ttl <= 0 {
+		return errors.New("no ttl")
+	}
+	s.m[key] = value
+	return nil
+}
+
+func (s *memShare) Get(_ context.Context, key string) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[key]
+	return v, ok, nil
+}
+
+// TestSharedChatRouteReachesAChatThisGatewayNeverSaw: a cron reminder or
+// message-tool send from a gateway that never received a message of the
+// chat still goes through the chat's session webhook, shared by the
+// gateway that ran the chat's turn.
+func TestSharedChatRouteReachesAChatThisGatewayNeverSaw(t *testing.T) {
+	srv := newFake(t)
+	share := &memShare{m: map[string][]byte{}}
+	receiver := startChannel(t, srv, func(c *ChannelConfig) { c.ShareRoutes = true })
+	in := receiver.push(t, dingtalktest.BotMessage{Group: true, InAtList: true, Text: "hi"})
+	owner := newLiveChannel(t, srv, func(c *ChannelConfig) { c.SharedRoutes = share })
+	owner.ch.Adopt(in)
+	if len(share.m) != 1 {
+		t.Fatalf("shared routes = %d, want the chat's", len(share.m))
+	}
+	other := newLiveChannel(t, srv, func(c *ChannelConfig) { c.SharedRoutes = share })
+	if err := other.ch.Send(testCtx(t), picoclaw.Outbound{Chat: in.Chat, Text: "reminder"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.Replies()) != 1 || len(srv.OpenAPISends()) != 0 {
+		t.Fatalf("%d webhook replies, %d OpenAPI sends; want the reminder through the shared webhook", len(srv.Replies()), len(srv.OpenAPISends()))
 	}
 }

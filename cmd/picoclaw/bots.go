@@ -64,6 +64,10 @@ func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, live
 	if bot.Name != name {
 		logger = logger.With("bot", bot.Name)
 	}
+	var shared dingtalk.RouteShare
+	if p.shared != nil {
+		shared = p.shared.routes
+	}
 	return dingtalk.NewChannel(dingtalk.ChannelConfig{
 		Name:               name,
 		CredentialKeys:     bot.Path("client_id") + "/client_secret",
@@ -82,6 +86,7 @@ func (e *env) dingtalkChannel(bot config.DingTalkBot, name string, p paths, live
 		CardUpdate:         dt.CardUpdateInterval(),
 		StateDir:           state,
 		ShareRoutes:        p.shared != nil,
+		SharedRoutes:       shared,
 		OnConnected:        onConnected,
 		UserAgent:          userAgent(),
 		Logger:             logger,

@@ -77,7 +77,7 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	llm.SetHandler(model.answer)
 
 	bin := buildGateway(t)
-	opts := natsGroupOptions{natsURL: cluster.URL(), replicas: 3, lease: 3}
+	opts := natsGroupOptions{natsURL: cluster.URL(), replicas: 3, lease: 10}
 	var gws []*natsGateway
 	for i := range 3 {
 		g := newNATSGateway(t, fmt.Sprintf("g%d", i+1), dt, llm, opts)

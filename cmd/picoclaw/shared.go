@@ -7,6 +7,7 @@ import (
 	"picoclaw"
 	"picoclaw/config"
 	"picoclaw/cron"
+	"picoclaw/dingtalk"
 	"picoclaw/inbox"
 	"picoclaw/intake"
 )
@@ -22,6 +23,8 @@ type sharedState struct {
 		Close() error
 	}
 	sessions picoclaw.SessionStore
+	// routes keeps each chat's latest reply route for every gateway.
+	routes dingtalk.RouteShare
 	// cronOptions put the cron jobs in NATS and claim each firing there.
 	cronOptions cron.Options
 	close       func()

@@ -59,6 +59,7 @@ func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sha
 	return &sharedState{
 		queue:       q,
 		sessions:    st.Sessions(),
+		routes:      st.Routes(),
 		cronOptions: st.CronOptions(),
 		close: func() {
 			_ = q.Close()
