@@ -99,7 +99,12 @@ func (k *Intake) Accept(in picoclaw.Inbound) {
 	switch {
 	case err != nil && k.shared():
 		// Answering here would bypass the chat's owner (order, history):
-		// keep trying to store it instead.
+		// keep trying to store it instead, first here, holding the
+		// messages behind it (so a chat's order holds), then in the
+		// background.
+		if k.acceptAgain(in) {
+			return
+		}
 		k.log.Error("shared queue: message not stored yet; retrying in the background", "session", in.SessionKey(), "err", err)
 		k.retryAccept(in)
 		return
@@ -112,6 +117,25 @@ func (k *Intake) Accept(in picoclaw.Inbound) {
 		return // the chat's owner gets it from Run
 	}
 	k.dispatch(in)
+}
+
+// sharedPatience is how long Accept keeps retrying a shared queue before
+// the message is left to a background retry (and may then be stored
+// after later messages of its chat).
+const sharedPatience = 30 * time.Second
+
+// acceptAgain retries storing in for up to sharedPatience; true once stored.
+func (k *Intake) acceptAgain(in picoclaw.Inbound) bool {
+	ctx, cancel := context.WithTimeout(k.ctx, sharedPatience)
+	defer cancel()
+	wait := &backoff.Backoff{Min: 250 * time.Millisecond, Max: 2 * time.Second}
+	for wait.Wait(ctx) == nil {
+		if _, err := k.box.Accept(in); err == nil {
+			k.log.Info("shared queue: message stored after retrying", "session", in.SessionKey())
+			return true
+		}
+	}
+	return false
 }
 
 // retryAccept stores in in the shared queue in the background, with
