@@ -208,7 +208,11 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 	}
 	ws := cfg.Agents.Defaults.Workspace
 
-	health, err := startHealth(cfg.Gateway.Host, cfg.Gateway.Port, channels, ob, botStatuses(bots), log)
+	var storage func() any
+	if paths.shared != nil {
+		storage = paths.shared.stats
+	}
+	health, err := startHealth(cfg.Gateway.Host, cfg.Gateway.Port, channels, ob, botStatuses(bots), storage, log)
 	if err != nil {
 		return err
 	}

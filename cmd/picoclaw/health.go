@@ -38,7 +38,9 @@ type outboxStats interface{ Stats() outbox.Stats }
 
 // startHealth serves /health and /ready; bots, when set, lists every
 // DingTalk bot with its state and last message in /health.
-func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob outboxStats, bots func() []botStatus, log *slog.Logger) (*healthServer, error) {
+// storage, if set, describes shared storage (the NATS queue's partitions).
+func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob outboxStats, bots func() []botStatus,
+	storage func() any, log *slog.Logger) (*healthServer, error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -72,6 +74,9 @@ func startHealth(host string, port int, channels map[string]picoclaw.Channel, ob
 		}
 		if bots != nil {
 			body["bots"] = bots()
+		}
+		if storage != nil {
+			body["storage"] = storage()
 		}
 		writeJSON(w, http.StatusOK, body)
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,7 @@ type natsGateway struct {
 	name    string
 	cfgPath string
 	dataDir string
+	port    int
 	logs    *testutil.SyncBuffer
 
 	mu  sync.Mutex
@@ -64,7 +66,8 @@ func buildGateway(t testing.TB) string {
 func newNATSGateway(t testing.TB, name string, dt *dingtalktest.Server, llm *providertest.OpenAI, o natsGroupOptions) *natsGateway {
 	t.Helper()
 	dir := t.TempDir()
-	g := &natsGateway{name: name, cfgPath: filepath.Join(dir, "config.json"), dataDir: filepath.Join(dir, "data"), logs: &testutil.SyncBuffer{}}
+	g := &natsGateway{name: name, cfgPath: filepath.Join(dir, "config.json"), dataDir: filepath.Join(dir, "data"),
+		port: freePort(t), logs: &testutil.SyncBuffer{}}
 	cfg := map[string]any{
 		"version": 2,
 		"agents": map[string]any{"defaults": map[string]any{
@@ -76,7 +79,7 @@ func newNATSGateway(t testing.TB, name string, dt *dingtalktest.Server, llm *pro
 		"channels": map[string]any{"dingtalk": map[string]any{
 			"enabled": true, "client_id": "test-client-id", "client_secret": "test-client-secret", "api_base": dt.URL(),
 		}},
-		"gateway": map[string]any{"host": "127.0.0.1", "port": freePort(t)},
+		"gateway": map[string]any{"host": "127.0.0.1", "port": g.port},
 		"tools":   map[string]any{"cron": map[string]any{"enabled": true, "min_every_seconds": 1}, "exec": map[string]any{"enabled": false}},
 		"storage": map[string]any{"backend": "nats", "nats": map[string]any{
 			"url": o.natsURL, "replicas": o.replicas, "lease_seconds": o.lease, "node": name,
@@ -363,4 +366,30 @@ func cronSlots(t testing.TB, url string) []int64 {
 	}
 	slices.Sort(slots)
 	return slots
+}
+
+// ownedPartitions reads /health's storage.queue.owned of gateway g.
+func (g *natsGateway) ownedPartitions(t testing.TB) []int {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", g.port))
+	if err != nil {
+		t.Fatalf("gateway %s /health: %v", g.name, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Storage struct {
+			Backend string `json:"backend"`
+			Queue   struct {
+				Node  string `json:"node"`
+				Owned []int  `json:"owned"`
+			} `json:"queue"`
+		} `json:"storage"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("gateway %s /health: %v", g.name, err)
+	}
+	if body.Storage.Backend != "nats" || body.Storage.Queue.Node != g.name {
+		t.Fatalf("gateway %s /health storage = %+v, want the NATS queue of node %s", g.name, body.Storage, g.name)
+	}
+	return body.Storage.Queue.Owned
 }

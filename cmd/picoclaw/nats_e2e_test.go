@@ -170,6 +170,17 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 		connOf[pushed.MsgID] = pushed.ConnectionID
 	}
 	pushTime := time.Since(start)
+	// Every partition has exactly one owner among the live gateways.
+	owners := map[int]string{}
+	for _, g := range gws {
+		for _, p := range g.ownedPartitions(t) {
+			if o, ok := owners[p]; ok {
+				t.Errorf("partition %d owned by %s and %s", p, o, g.name)
+			}
+			owners[p] = g.name
+		}
+	}
+	t.Logf("partitions owned after the load: %d of 32 (/health)", len(owners))
 	if err := seen.waitAll(msgOf, 3*time.Minute); err != nil {
 		seen.explainMissing(t, msgOf, pushedAt, connOf, start, gws)
 		t.Fatal(err)

@@ -25,6 +25,8 @@ type sharedState struct {
 	sessions picoclaw.SessionStore
 	// routes keeps each chat's latest reply route for every gateway.
 	routes dingtalk.RouteShare
+	// stats is what /health shows of the shared storage.
+	stats func() any
 	// cronOptions put the cron jobs in NATS and claim each firing there.
 	cronOptions cron.Options
 	close       func()

@@ -57,9 +57,12 @@ func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sha
 	}
 	log.Info("storage: NATS JetStream", "storage", cfg.Storage.String(), "node", node)
 	return &sharedState{
-		queue:       q,
-		sessions:    st.Sessions(),
-		routes:      st.Routes(),
+		queue:    q,
+		sessions: st.Sessions(),
+		routes:   st.Routes(),
+		stats: func() any {
+			return map[string]any{"backend": config.StorageNATS, "queue": q.Stats()}
+		},
 		cronOptions: st.CronOptions(),
 		close: func() {
 			_ = q.Close()
