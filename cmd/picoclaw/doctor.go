@@ -96,6 +96,7 @@ func (e *env) doctor(ctx context.Context, r *doctorReport, listen time.Duration)
 	hc := &http.Client{Transport: e.transport()}
 	e.doctorDingTalk(ctx, r, cfg, path, hc, listen)
 	doctorModels(ctx, r, cfg, path, hc)
+	doctorStorage(ctx, r, cfg)
 	d := cfg.Agents.Defaults
 	doctorWritable(r, "workspace", d.Workspace, "agents.defaults.workspace")
 	private := []string{path}

@@ -43,6 +43,7 @@ type harnessOptions struct {
 	// defaults are extra agents.defaults keys (e.g. turn_timeout).
 	defaults map[string]any
 	tools    map[string]any // the config's tools section, if set
+	storage  map[string]any // the config's storage section, if set
 }
 
 func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
@@ -71,6 +72,9 @@ func newGatewayHarness(t *testing.T, opts harnessOptions) *gatewayHarness {
 	maps.Copy(cfg["agents"].(map[string]any)["defaults"].(map[string]any), opts.defaults)
 	if opts.tools != nil {
 		cfg["tools"] = opts.tools
+	}
+	if opts.storage != nil {
+		cfg["storage"] = opts.storage
 	}
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
