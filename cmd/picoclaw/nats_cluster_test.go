@@ -96,9 +96,9 @@ func newNATSGateway(t testing.TB, name string, dt *dingtalktest.Server, llm *pro
 		g.kill()
 		if t.Failed() {
 			t.Logf("gateway %s logs (last 8 KiB):\n%s", name, tail(g.logs.String(), 8<<10))
-			if dir := os.Getenv("PICOCLAW_E2E_LOGS"); dir != "" {
-				_ = os.WriteFile(filepath.Join(dir, name+".log"), []byte(g.logs.String()), 0o600)
-			}
+		}
+		if dir := os.Getenv("PICOCLAW_E2E_LOGS"); dir != "" {
+			_ = os.WriteFile(filepath.Join(dir, name+".log"), []byte(g.logs.String()), 0o600)
 		}
 	})
 	return g

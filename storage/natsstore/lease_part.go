@@ -32,6 +32,13 @@ type partition struct {
 
 func (p *partition) leaseKey() string { return "part." + strconv.Itoa(p.n) }
 
+// pullExpiry and pullHeartbeat bound how long a partition's fetch waits on
+// a pull request nobody serves.
+const (
+	pullExpiry    = 5 * time.Second
+	pullHeartbeat = 2 * time.Second
+)
+
 // consumerName is the durable consumer of partition n.
 func consumerName(n int) string { return "part-" + strconv.Itoa(n) }
 
@@ -89,7 +96,10 @@ func (q *Queue) startPartition(ctx context.Context, p *partition, dispatch func(
 	if err != nil {
 		return fmt.Errorf("create consumer %s: %w", name, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(64))
+	// Short pulls: a pull sent before a new replicated consumer has a
+	// leader goes unanswered, and only a missed heartbeat ends it. With
+	// the default 30 s expiry a partition just claimed sat idle that long.
+	iter, err := cons.Messages(jetstream.PullMaxMessages(64), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", name, err)
 	}
