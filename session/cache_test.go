@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"picoclaw"
+	"picoclaw/internal/histcache"
 )
 
 // fresh loads key through a new Store on the same directory: what the
@@ -117,17 +118,12 @@ func TestCacheEvictsLeastRecent(t *testing.T) {
 	s := mustOpen(t, t.TempDir(), nil)
 	big := picoclaw.Message{Role: picoclaw.RoleUser, Content: strings.Repeat("x", 400)}
 	line, _ := json.Marshal(big)
-	s.cache = newHistoryCache(int64(2*len(line) + 10)) // room for two one-message histories
+	s.cache = histcache.New[os.FileInfo](int64(2*len(line) + 10)) // room for two one-message histories
 	keys := []picoclaw.SessionKey{"dingtalk:direct:a", "dingtalk:direct:b", "dingtalk:direct:c"}
 	for _, k := range keys {
 		mustAppend(t, s, k, big)
 	}
-	cached := func(k picoclaw.SessionKey) bool {
-		s.cache.mu.Lock()
-		defer s.cache.mu.Unlock()
-		_, ok := s.cache.byKey[k]
-		return ok
-	}
+	cached := s.cache.Has
 	if cached(keys[0]) || !cached(keys[1]) || !cached(keys[2]) {
 		t.Errorf("cached a=%v b=%v c=%v; want the first evicted", cached(keys[0]), cached(keys[1]), cached(keys[2]))
 	}
@@ -136,8 +132,8 @@ func TestCacheEvictsLeastRecent(t *testing.T) {
 	if !cached(keys[0]) || !cached(keys[1]) || cached(keys[2]) {
 		t.Errorf("cached a=%v b=%v c=%v; want c evicted", cached(keys[0]), cached(keys[1]), cached(keys[2]))
 	}
-	if s.cache.total > s.cache.max {
-		t.Errorf("cache holds %d bytes, over its %d", s.cache.total, s.cache.max)
+	if held, max := s.cache.Bytes(); held > max {
+		t.Errorf("cache holds %d bytes, over its %d", held, max)
 	}
 	for _, k := range keys {
 		if got := mustLoad(t, s, k); len(got) != 1 || got[0].Content != big.Content {

@@ -28,7 +28,7 @@ func (s *Store) Replace(ctx context.Context, key picoclaw.SessionKey, msgs []pic
 	}
 
 	defer s.lock(key)()
-	s.cache.drop(key)
+	s.cache.Drop(key)
 	s.forgetFile(key)
 
 	// 0600, like Append's files. A failed directory sync fails Replace:

@@ -20,6 +20,7 @@ import (
 
 	"picoclaw"
 	"picoclaw/internal/fsutil"
+	"picoclaw/internal/histcache"
 )
 
 // Store is a picoclaw.SessionStore backed by a directory of JSONL files.
@@ -33,7 +34,7 @@ type Store struct {
 	mu    sync.Mutex
 	locks map[picoclaw.SessionKey]*keyLock // only keys in use: see lock
 
-	cache *historyCache
+	cache *histcache.Cache[os.FileInfo]
 	files *openFiles
 	// write appends to a session file; tests inject faults (a full
 	// disk) here.
@@ -59,7 +60,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		logger: logger,
 		now:    time.Now,
 		locks:  make(map[picoclaw.SessionKey]*keyLock),
-		cache:  newHistoryCache(DefaultCacheBytes),
+		cache:  histcache.New[os.FileInfo](DefaultCacheBytes),
 		files:  newOpenFiles(maxOpenFiles),
 		write:  (*os.File).Write,
 	}, nil
@@ -133,7 +134,7 @@ func (s *Store) Append(ctx context.Context, key picoclaw.SessionKey, msgs ...pic
 	after, prefixed, err := s.appendTo(f, before, data)
 	if err != nil {
 		f.Close()
-		s.cache.drop(key)
+		s.cache.Drop(key)
 		return fmt.Errorf("session: append %s: %w", key, err)
 	}
 	s.remember(key, data, before, after, prefixed)
@@ -198,23 +199,23 @@ func (s *Store) Close() error {
 // makes the file's history differ from the cache's, which is dropped.
 func (s *Store) remember(key picoclaw.SessionKey, lines []byte, before, after os.FileInfo, prefixed bool) {
 	if prefixed || after == nil {
-		s.cache.drop(key)
+		s.cache.Drop(key)
 		return
 	}
 	var msgs []picoclaw.Message
 	for line := range bytes.Lines(lines) {
 		var m picoclaw.Message
 		if err := json.Unmarshal(line, &m); err != nil {
-			s.cache.drop(key)
+			s.cache.Drop(key)
 			return
 		}
 		msgs = append(msgs, m)
 	}
 	if before.Size() == 0 {
-		s.cache.put(key, after, msgs)
+		s.cache.Put(key, after, after.Size(), msgs)
 		return
 	}
-	s.cache.extend(key, before, after, msgs)
+	s.cache.Extend(key, func(fi os.FileInfo) bool { return sameFile(fi, before) }, after, after.Size()-before.Size(), msgs)
 }
 
 // appendTo appends data to f, which was as before, and fdatasyncs it,
@@ -260,9 +261,11 @@ func (s *Store) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.M
 	}
 	unlock := s.lock(key)
 	if fi, err := os.Stat(path); err == nil {
-		if msgs, ok := s.cache.get(key, fi); ok {
+		if msgs, held, _, ok := s.cache.Get(key); ok && sameFile(held, fi) {
 			unlock()
 			return msgs, nil
+		} else if ok {
+			s.cache.Drop(key) // the file changed under it
 		}
 	}
 	data, fi, err := readFile(path)
@@ -301,7 +304,7 @@ func (s *Store) Load(ctx context.Context, key picoclaw.SessionKey) ([]picoclaw.M
 		s.logger.Warn("session: history has corrupt lines", "session", key, "corrupt", corrupt, "loaded", len(msgs))
 	}
 	if whole {
-		s.cache.put(key, fi, msgs)
+		s.cache.Put(key, fi, fi.Size(), msgs)
 	}
 	return msgs, nil
 }
@@ -361,7 +364,7 @@ func (s *Store) Reset(ctx context.Context, key picoclaw.SessionKey) error {
 	if err != nil {
 		return fmt.Errorf("session: reset %s: %w", key, err)
 	}
-	s.cache.drop(key)
+	s.cache.Drop(key)
 	if err := os.Rename(path, archive); err != nil {
 		return fmt.Errorf("session: reset %s: archive: %w", key, err)
 	}

@@ -51,7 +51,7 @@ func BenchmarkLoadCold(b *testing.B) {
 	url, key := benchHistory(b, 300)
 	ss := benchOpen(b, url)
 	for b.Loop() {
-		ss.cache.drop(key)
+		ss.cache.Drop(key)
 		msgs, err := ss.Load(b.Context(), key)
 		if err != nil || len(msgs) != 600 {
 			b.Fatalf("Load = %d messages, %v", len(msgs), err)

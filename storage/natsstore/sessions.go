@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"picoclaw"
+	"picoclaw/internal/histcache"
 )
 
 // ErrConflict is returned by a write made with an outdated view of a
@@ -56,7 +57,7 @@ const readTimeout = 30 * time.Second
 type Sessions struct {
 	st     *Store
 	stream jetstream.Stream
-	cache  *historyCache
+	cache  *histcache.Cache[uint64]
 
 	mu    sync.Mutex
 	seqs  map[picoclaw.SessionKey]uint64 // last sequence seen per key
@@ -72,7 +73,7 @@ func newSessions(st *Store) *Sessions {
 	return &Sessions{
 		st:     st,
 		stream: st.sessionsStream,
-		cache:  newHistoryCache(DefaultCacheBytes),
+		cache:  histcache.New[uint64](DefaultCacheBytes),
 		seqs:   make(map[picoclaw.SessionKey]uint64),
 		locks:  make(map[picoclaw.SessionKey]*keyLock),
 	}
@@ -196,12 +197,12 @@ func (ss *Sessions) Load(ctx context.Context, key picoclaw.SessionKey) ([]picocl
 		return nil, fmt.Errorf("natsstore: load %s: %w", key, err)
 	}
 	if lastMsg == nil {
-		ss.cache.drop(key)
+		ss.cache.Drop(key)
 		ss.setSeen(key, 0)
 		return nil, nil
 	}
 	last := lastMsg.Sequence
-	cachedMsgs, cachedSeq, size, ok := ss.cache.get(key)
+	cachedMsgs, cachedSeq, size, ok := ss.cache.Get(key)
 	if ok && cachedSeq == last {
 		ss.setSeen(key, last)
 		return cachedMsgs, nil
@@ -212,7 +213,7 @@ func (ss *Sessions) Load(ctx context.Context, key picoclaw.SessionKey) ([]picocl
 		return nil, fmt.Errorf("natsstore: load %s: seq %d: %w", key, last, err)
 	}
 	if r.Op != opAppend {
-		ss.cache.put(key, last, int64(len(lastMsg.Data)), r.Msgs)
+		ss.cache.Put(key, last, int64(len(lastMsg.Data)), r.Msgs)
 		ss.setSeen(key, last)
 		return r.Msgs, nil
 	}
@@ -224,10 +225,10 @@ func (ss *Sessions) Load(ctx context.Context, key picoclaw.SessionKey) ([]picocl
 	}
 	history, seq, size, err := ss.read(ctx, subj, from, last, history, size)
 	if err != nil {
-		ss.cache.drop(key)
+		ss.cache.Drop(key)
 		return nil, fmt.Errorf("natsstore: load %s: %w", key, err)
 	}
-	ss.cache.put(key, seq, size, history)
+	ss.cache.Put(key, seq, size, history)
 	ss.setSeen(key, seq)
 	return history, nil
 }
@@ -363,7 +364,7 @@ func (ss *Sessions) write(ctx context.Context, op string, key picoclaw.SessionKe
 		if m != nil {
 			prev = m.Sequence
 		}
-		ss.cache.drop(key)
+		ss.cache.Drop(key)
 	}
 	msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
 	if r.Op != opAppend {
@@ -379,16 +380,16 @@ func (ss *Sessions) write(ctx context.Context, op string, key picoclaw.SessionKe
 		// The view stays as it was: a retry keeps failing until a Load
 		// has seen the other writer's records, rather than adopting them
 		// unseen.
-		ss.cache.drop(key)
+		ss.cache.Drop(key)
 		if isWrongLastSequence(err) {
 			return 0, fmt.Errorf("natsstore: %s %s: %w (expected last sequence %d): %w", op, key, ErrConflict, prev, err)
 		}
 		return 0, fmt.Errorf("natsstore: %s %s: %w", op, key, err)
 	}
 	if r.Op == opAppend {
-		ss.cache.extend(key, prev, ack.Sequence, int64(len(data)), r.Msgs)
+		ss.cache.Extend(key, func(seq uint64) bool { return seq == prev }, ack.Sequence, int64(len(data)), r.Msgs)
 	} else {
-		ss.cache.put(key, ack.Sequence, int64(len(data)), r.Msgs)
+		ss.cache.Put(key, ack.Sequence, int64(len(data)), r.Msgs)
 	}
 	ss.setSeen(key, ack.Sequence)
 	return ack.Sequence, nil
