@@ -33,7 +33,7 @@ func BenchmarkNATSGateways(b *testing.B) {
 }
 
 func natsThroughput(b *testing.B, bin string, gateways, messages, chats int) float64 {
-	cluster := natstest.StartCluster(b, 3)
+	cluster := natstest.StartProcesses(b, 3)
 	dt := dingtalktest.NewServer()
 	defer dt.Close()
 	dt.SetPushPolicy(dingtalktest.PushRandom)

@@ -322,16 +322,26 @@ func (c *replyClock) logSlowest(t testing.TB, pushedAt map[string]time.Time, con
 // the job id an add printed.
 func cliCron(t testing.TB, bin string, g *natsGateway, args ...string) string {
 	t.Helper()
+	id, err := runCron(bin, g, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// runCron is cliCron for other goroutines than the test's: it returns
+// the error.
+func runCron(bin string, g *natsGateway, args ...string) (string, error) {
 	cmd := exec.Command(bin, append([]string{"cron"}, append(args, "--config", g.cfgPath)...)...)
 	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(g.cfgPath))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("picoclaw cron %v: %v\n%s", args, err, out)
+		return "", fmt.Errorf("picoclaw cron %v: %w\n%s", args, err, out)
 	}
 	if m := regexp.MustCompile(`Added job (\S+)`).FindSubmatch(out); m != nil {
-		return string(m[1])
+		return string(m[1]), nil
 	}
-	return ""
+	return "", nil
 }
 
 // cronSlots lists the unix seconds of every claimed cron firing, sorted.
@@ -371,9 +381,16 @@ func cronSlots(t testing.TB, url string) []int64 {
 // ownedPartitions reads /health's storage.queue.owned of gateway g.
 func (g *natsGateway) ownedPartitions(t testing.TB) []int {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", g.port))
-	if err != nil {
-		t.Fatalf("gateway %s /health: %v", g.name, err)
+	var resp *http.Response
+	var err error
+	for try := 0; ; try++ { // a gateway started again may still be starting
+		if resp, err = http.Get(fmt.Sprintf("http://127.0.0.1:%d/health", g.port)); err == nil {
+			break
+		}
+		if try == 300 {
+			t.Fatalf("gateway %s /health: %v", g.name, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	defer resp.Body.Close()
 	var body struct {

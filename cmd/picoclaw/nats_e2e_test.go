@@ -53,7 +53,7 @@ func (m *modelLog) answer(req providertest.RecordedRequest) providertest.Reply {
 // gateway processes share one bot through a three-node NATS cluster;
 // DingTalk pushes each message down a random one of their sockets and
 // redelivers what is not acked; one gateway is killed with -9 at 40 % of
-// the load and started again at 70 %, one NATS node is stopped at 55 % and
+// the load and started again at 70 %, one NATS server process is killed at 55 % and
 // started again at 85 %. Every message must get exactly one stored turn
 // and one reply (duplicates only from a crash between DingTalk accepting
 // an answer and the gateway recording it: counted and printed), replies
@@ -63,7 +63,7 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	if testing.Short() {
 		chats, perChat, rate, cronFor = 30, 6, 40, 4
 	}
-	cluster := natstest.StartCluster(t, 3)
+	cluster := natstest.StartProcesses(t, 3)
 	dt := dingtalktest.NewServer()
 	t.Cleanup(dt.Close)
 	dt.SetPushPolicy(dingtalktest.PushRandom)
@@ -125,10 +125,19 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	// A cron job every second for cronFor seconds, added while the load runs:
 	// every gateway evaluates it, one claims each firing.
 	cronChat := "dingtalk:direct:0000000000099999"
-	cronAdded := time.Now()
 	jobID := cliCron(t, bin, gws[0], "add", "--message", "tick", "--every", "1s", "--chat", cronChat, "--deliver")
-	cronStopped := false
-	var killAt, natsStopAt time.Time
+	cronAdded := time.Now()
+	var cronOff time.Time
+	cronDone := make(chan struct{})
+	go func() {
+		defer close(cronDone)
+		time.Sleep(time.Duration(cronFor) * time.Second)
+		if _, err := runCron(bin, gws[2], "disable", jobID); err != nil {
+			t.Error(err)
+		}
+		cronOff = time.Now()
+	}()
+	var killAt, natsStopAt, gwBackAt, natsBackAt time.Time
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	start := time.Now()
@@ -144,14 +153,12 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 			t.Logf("NATS node 1 stopped after %d messages", k)
 		case total * 70 / 100:
 			gws[1].start(t, bin)
+			gwBackAt = time.Now()
 			t.Logf("gateway g2 started again after %d messages", k)
 		case total * 85 / 100:
 			cluster.Restart(0)
+			natsBackAt = time.Now()
 			t.Logf("NATS node 1 started again after %d messages", k)
-		}
-		if !cronStopped && time.Since(cronAdded) >= time.Duration(cronFor)*time.Second {
-			cliCron(t, bin, gws[2], "disable", jobID)
-			cronStopped = true
 		}
 		<-tick.C
 		m := dingtalktest.BotMessage{SenderStaffID: fmt.Sprintf("%016d", 1000+p.chat), Text: chatText(p.chat, p.msg)}
@@ -220,8 +227,13 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 		}
 	}
 	slots := cronSlots(t, cluster.URL())
-	if ticks != len(slots) || len(slots) < cronFor-1 || len(slots) > cronFor+1 || slots[len(slots)-1]-slots[0] != int64(len(slots)-1) {
-		t.Errorf("cron every 1 s for %d s: %d deliveries, %d claimed slots %v; want one delivery per slot, about %d consecutive slots", cronFor, ticks, len(slots), slots, cronFor)
+	<-cronDone
+	// One firing per second the job was on: its add and disable each
+	// take effect within a second of the command returning.
+	on := cronOff.Sub(cronAdded).Seconds()
+	if ticks != len(slots) || len(slots) == 0 || float64(len(slots)) < on-2 || float64(len(slots)) > on+2 ||
+		slots[len(slots)-1]-slots[0] != int64(len(slots)-1) {
+		t.Errorf("cron every 1 s for %d s: %d deliveries, %d claimed slots %v; want one delivery per slot, one slot a second for the %.1f s it was on", cronFor, ticks, len(slots), slots, on)
 	}
 	if n := dt.Throttled(); n > 0 {
 		t.Errorf("%d replies refused for a chat over its rate limit", n)
@@ -248,6 +260,13 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 		byChat[p.chat] = append(byChat[p.chat], r.MsgID)
 	}
 	crossed, moved := 0, 0
+	// Fault windows: from a kill until the lease of what it held has
+	// expired after its return, with a margin for a loaded machine.
+	lease := time.Duration(opts.lease) * time.Second
+	inFault := func(at time.Time) bool {
+		return (!at.Before(killAt) && at.Before(gwBackAt.Add(lease+5*time.Second))) ||
+			(!at.Before(natsStopAt) && at.Before(natsBackAt.Add(lease+5*time.Second)))
+	}
 	answeredBy := answeringGateways(gws)
 	for c, ids := range byChat {
 		for i := range ids {
@@ -259,6 +278,14 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 				gap := pushedAt[a].Sub(pushedAt[b])
 				if connOf[a] != connOf[b] && gap < time.Second {
 					crossed++
+					continue
+				}
+				if inFault(pushedAt[a]) || inFault(pushedAt[b]) {
+					// Pushed while chats were changing owner: the old
+					// owner's answers still in its outbox may arrive
+					// after the new owner's (README "Running several
+					// gateways").
+					moved++
 					continue
 				}
 				if ga, gb := answeredBy[a], answeredBy[b]; ga != "" && gb != "" && ga != gb {
@@ -298,7 +325,7 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	t.Logf("%d messages from %d chats pushed in %v, all answered after %v (%.0f answers/s); %d model turns",
 		total, chats, pushTime.Round(time.Millisecond), answeredIn.Round(time.Millisecond), float64(total)/answeredIn.Seconds(), turns)
 	t.Logf("duplicated replies: %d; turns stored twice: %d; messages DingTalk delivered more than once: %d (order exempt); "+
-		"pairs of one chat pushed < 1 s apart to two gateways and answered swapped: %d; pairs answered swapped by two owners of the chat: %d",
+		"pairs of one chat pushed < 1 s apart to two gateways and answered swapped: %d; pairs answered swapped around a fail-over or by two owners of the chat: %d",
 		len(dup), storedTwice, countRedelivered(dt, msgOf), crossed, moved)
 	t.Logf("cron: a job every second, on for %d s: %d firings claimed, %d delivered", cronFor, len(slots), ticks)
 	t.Logf("fail-over: longest push → reply for messages pushed within 10 s after the kill -9: %v; after the NATS node stop: %v",

@@ -51,3 +51,41 @@ func TestClusterKeepsReplicatedStreamThroughNodeLoss(t *testing.T) {
 		t.Fatalf("stream holds %d messages, want 2", n)
 	}
 }
+
+// TestProcessesSurviveAKilledNode: the process cluster end-to-end tests
+// use keeps a replicated stream through a node killed with SIGKILL, and
+// the node rejoins on Restart.
+func TestProcessesSurviveAKilledNode(t *testing.T) {
+	c := StartProcesses(t, 3)
+	nc, err := nats.Connect(c.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}, Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop(1)
+	for {
+		if _, err := js.Publish(ctx, "t.a", []byte("1")); err == nil {
+			break
+		} else if ctx.Err() != nil {
+			t.Fatalf("publish with one node killed: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.Restart(1)
+	s, err := js.Stream(ctx, "T")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CachedInfo().State.Msgs; n != 1 {
+		t.Fatalf("stream holds %d messages, want 1", n)
+	}
+}
