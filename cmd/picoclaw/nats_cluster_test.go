@@ -380,6 +380,13 @@ func cronSlots(t testing.TB, url string) []int64 {
 
 // ownedPartitions reads /health's storage.queue.owned of gateway g.
 func (g *natsGateway) ownedPartitions(t testing.TB) []int {
+	owned, _ := g.queueHealth(t)
+	return owned
+}
+
+// queueHealth reads /health's storage.queue of gateway g: the partitions
+// it owns and its messages in flight.
+func (g *natsGateway) queueHealth(t testing.TB) (owned []int, inFlight int) {
 	t.Helper()
 	var resp *http.Response
 	var err error
@@ -397,8 +404,9 @@ func (g *natsGateway) ownedPartitions(t testing.TB) []int {
 		Storage struct {
 			Backend string `json:"backend"`
 			Queue   struct {
-				Node  string `json:"node"`
-				Owned []int  `json:"owned"`
+				Node     string `json:"node"`
+				Owned    []int  `json:"owned"`
+				InFlight int    `json:"in_flight"`
 			} `json:"queue"`
 		} `json:"storage"`
 	}
@@ -408,5 +416,5 @@ func (g *natsGateway) ownedPartitions(t testing.TB) []int {
 	if body.Storage.Backend != "nats" || body.Storage.Queue.Node != g.name {
 		t.Fatalf("gateway %s /health storage = %+v, want the NATS queue of node %s", g.name, body.Storage, g.name)
 	}
-	return body.Storage.Queue.Owned
+	return body.Storage.Queue.Owned, body.Storage.Queue.InFlight
 }

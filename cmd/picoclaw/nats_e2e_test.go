@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -59,9 +60,13 @@ func (m *modelLog) answer(req providertest.RecordedRequest) providertest.Reply {
 // an answer and the gateway recording it: counted and printed), replies
 // in each chat in push order, no chat over DingTalk's rate limit.
 func TestNATSGatewaysShareOneBot(t *testing.T) {
-	chats, perChat, rate, cronFor := 200, 20, 50, 30
-	if testing.Short() {
-		chats, perChat, rate, cronFor = 30, 6, 40, 4
+	// The full size (about 3 minutes of three gateways and three
+	// NATS servers on the machine) with PICOCLAW_NATS_E2E_FULL=1; the
+	// default keeps every fault at a size a shared CI machine runs alongside
+	// the other packages' tests.
+	chats, perChat, rate, cronFor := 30, 6, 40, 4
+	if os.Getenv("PICOCLAW_NATS_E2E_FULL") == "1" {
+		chats, perChat, rate, cronFor = 200, 20, 50, 30
 	}
 	cluster := natstest.StartProcesses(t, 3)
 	dt := dingtalktest.NewServer()
@@ -138,16 +143,26 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 		cronOff = time.Now()
 	}()
 	var killAt, natsStopAt, gwBackAt, natsBackAt time.Time
+	// inFlightAtFaults bounds the answers a fault may repeat: the turns the
+	// killed gateway had in flight, and those whose done-record a killed
+	// NATS server may have lost.
+	inFlightAtFaults := 0
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	start := time.Now()
 	for k, p := range plan {
 		switch k {
 		case total * 40 / 100:
+			_, n := gws[1].queueHealth(t)
+			inFlightAtFaults += n
 			gws[1].kill()
 			killAt = time.Now()
 			t.Logf("kill -9 gateway g2 after %d messages", k)
 		case total * 55 / 100:
+			for _, g := range []*natsGateway{gws[0], gws[2]} {
+				_, n := g.queueHealth(t)
+				inFlightAtFaults += n
+			}
 			cluster.Stop(0)
 			natsStopAt = time.Now()
 			t.Logf("NATS node 1 stopped after %d messages", k)
@@ -234,9 +249,6 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	if ticks != len(slots) || len(slots) == 0 || float64(len(slots)) < on-2 || float64(len(slots)) > on+2 ||
 		slots[len(slots)-1]-slots[0] != int64(len(slots)-1) {
 		t.Errorf("cron every 1 s for %d s: %d deliveries, %d claimed slots %v; want one delivery per slot, one slot a second for the %.1f s it was on", cronFor, ticks, len(slots), slots, on)
-	}
-	if n := dt.Throttled(); n > 0 {
-		t.Errorf("%d replies refused for a chat over its rate limit", n)
 	}
 
 	// Order: the first reply to each message, per chat, in push order. A
@@ -331,10 +343,20 @@ func TestNATSGatewaysShareOneBot(t *testing.T) {
 	t.Logf("fail-over: longest push → reply for messages pushed within 10 s after the kill -9: %v; after the NATS node stop: %v",
 		after.Round(time.Millisecond), afterNATS.Round(time.Millisecond))
 	// A crash between DingTalk accepting an answer and the gateway
-	// recording it repeats that answer; the gateway killed had at most a
-	// few turns in that window.
-	if len(dup) > 10 || storedTwice > 10 {
-		t.Errorf("%d duplicated replies and %d turns stored twice: more than one crash can explain", len(dup), storedTwice)
+	// recording it repeats that answer: at most the turns in flight then.
+	// Each chat's owner holds its rate limit; the one burst no owner
+	// paces is a restarted gateway's outbox sending answers it made before
+	// its crash, beside the new owner's (refused ones are retried, never
+	// lost): at most the turns in flight then.
+	throttled := dt.Throttled()
+	t.Logf("turns in flight when the gateway and the NATS server were killed: %d; replies refused for a chat over its rate limit: %d",
+		inFlightAtFaults, throttled)
+	if throttled > inFlightAtFaults {
+		t.Errorf("%d replies refused for a chat over its rate limit: more than the %d turns in flight at the faults", throttled, inFlightAtFaults)
+	}
+	if len(dup) > inFlightAtFaults || storedTwice > inFlightAtFaults {
+		t.Errorf("%d duplicated replies and %d turns stored twice: more than the %d turns in flight at the faults",
+			len(dup), storedTwice, inFlightAtFaults)
 	}
 }
 
