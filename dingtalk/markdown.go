@@ -94,7 +94,19 @@ func ShapeMarkdown(s string) string {
 			for ; j < len(lines) && strings.Contains(lines[j], "|") && strings.TrimSpace(lines[j]) != ""; j++ {
 				rows = append(rows, splitRow(lines[j]))
 			}
-			table := renderTable(header, rows)
+			raw := lines[i:j]
+			table, ok := renderTableBounded(header, rows, raw)
+			if !ok {
+				// A table shaping would blow up (thousands of padded
+				// cells, a long header repeated on every row) stays as
+				// the model wrote it: an answer is bounded, its shaping
+				// must be too.
+				for _, l := range raw {
+					emit(l, false)
+				}
+				i = j - 1
+				continue
+			}
 			grid := len(table) > 0 && table[0] == "```"
 			for _, tl := range table {
 				emit(tl, grid)
@@ -222,6 +234,37 @@ func splitRow(l string) []string {
 
 // renderTable writes a table as a code-block grid if it is narrow, else
 // as a list.
+// renderTableBounded is renderTable unless the table would take more than
+// three times the bytes of raw, its source lines (plus a little); ok is
+// false then.
+func renderTableBounded(header []string, rows [][]string, raw []string) ([]string, bool) {
+	size := 0
+	for _, l := range raw {
+		size += len(l) + 1
+	}
+	limit := 3*size + 32
+	n := len(header)
+	for _, r := range rows {
+		n = max(n, len(r))
+	}
+	if n*(len(rows)+1) > limit { // padding alone would pass it
+		return nil, false
+	}
+	headerBytes := 0
+	for _, h := range header {
+		headerBytes += len(h)
+	}
+	if headerBytes > maxTableWidth && headerBytes*len(rows) > limit {
+		return nil, false // too wide for a grid; a list repeats the header on every row
+	}
+	table := renderTable(header, rows)
+	out := 0
+	for _, l := range table {
+		out += len(l) + 1
+	}
+	return table, out <= limit
+}
+
 func renderTable(header []string, rows [][]string) []string {
 	n := len(header)
 	for _, r := range rows {

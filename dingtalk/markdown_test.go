@@ -107,3 +107,17 @@ func BenchmarkShapeMarkdown(b *testing.B) {
 		ShapeMarkdown(s)
 	}
 }
+
+// TestShapeMarkdownTableCannotBlowUp: a hostile answer (the model may be
+// prompt-injected) with a long header repeated on every row, or one row
+// thousands of cells wide, must not make shaping quadratic: the table is
+// kept as written instead.
+func TestShapeMarkdownTableCannotBlowUp(t *testing.T) {
+	wide := "| a |\n|---|\n|" + strings.Repeat("x|", 5000) + "\n" + strings.Repeat("| y |\n", 5000)
+	header := "| k | " + strings.Repeat("H", 4000) + " |\n|---|---|\n" + strings.Repeat("| k | v |\n", 4000)
+	for name, s := range map[string]string{"wide row": wide, "long header": header} {
+		if got := ShapeMarkdown(s); len(got) > 3*len(s)+64 {
+			t.Errorf("%s: %d bytes shaped into %d", name, len(s), len(got))
+		}
+	}
+}
