@@ -71,7 +71,7 @@ func (s *Service) tick(ctx context.Context) time.Duration {
 	}
 	now := s.clock()
 	var due []Job
-	changed, retry := false, false
+	changed, retry, waiting := false, false, false
 	muts := make(map[string]func(*Job))
 	for i := range s.jobs {
 		j := &s.jobs[i]
@@ -79,6 +79,12 @@ func (s *Service) tick(ctx context.Context) time.Duration {
 			continue
 		}
 		if s.running[j.ID] {
+			if s.catchingUp(*j, now) {
+				// A late shared slot waits for the run before it and
+				// fires when that ends (finish wakes the loop).
+				waiting = true
+				continue
+			}
 			j.NextRun = s.nextRun(*j, now)
 			muts[j.ID] = setNextRun(j.NextRun)
 			s.log.Warn("cron: job still running, skipping this run", "id", j.ID, "name", j.Name)
@@ -126,8 +132,8 @@ func (s *Service) tick(ctx context.Context) time.Duration {
 	for _, j := range s.jobs {
 		if j.Enabled && !j.NextRun.IsZero() {
 			d := j.NextRun.Sub(now)
-			if d <= 0 && retry {
-				d = claimRetry // a firing whose claim failed
+			if d <= 0 && (retry || waiting) {
+				d = claimRetry // a firing whose claim failed, or waiting for a run
 			}
 			wait = min(wait, d)
 		}
@@ -171,6 +177,7 @@ func (s *Service) finish(job Job, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.running, job.ID)
+	s.signal() // a late slot of this job may be waiting for this run
 	if err := s.syncLocked(); err != nil {
 		s.log.Error("cron: reload jobs", "err", err)
 	}

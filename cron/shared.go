@@ -54,6 +54,12 @@ const (
 	claimRetry = time.Second
 	// claimTimeout bounds one claim.
 	claimTimeout = 5 * time.Second
+	// catchUp is how late a shared "every" slot may still fire: slots
+	// missed while no claim could be made (a NATS leader election, a
+	// gateway busy) fire late, once each and in order, up to this late;
+	// older ones are skipped. A restart after a long outage thus sends
+	// no burst of stale firings.
+	catchUp = time.Minute
 	// sharedTimeout bounds one call to a JobStore (the Service's editing
 	// methods take no context).
 	sharedTimeout = 10 * time.Second
@@ -165,18 +171,26 @@ func (s *Service) claimLocked(ctx context.Context, j Job) (bool, error) {
 	return s.claim(ctx, j.ID, j.NextRun)
 }
 
-// nextRun is j's run after now. With claims, an "every" job steps from
-// its previous slot, so that every gateway computes the same slots.
+// nextRun is j's run after its current one. With claims, an "every" job
+// steps from its previous slot, so that every gateway computes the same
+// slots, one at a time while they are at most catchUp late (each missed
+// slot still fires once); past that it jumps to the first slot after now.
 func (s *Service) nextRun(j Job, now time.Time) time.Time {
 	if s.claim != nil && j.Schedule.Kind == KindEvery && !j.NextRun.IsZero() {
 		every := time.Duration(j.Schedule.EverySeconds) * time.Second
 		next := j.NextRun.Add(every)
-		if !next.After(now) {
+		if now.Sub(next) > catchUp {
 			next = j.NextRun.Add((now.Sub(j.NextRun)/every + 1) * every)
 		}
 		return next
 	}
 	return j.Schedule.next(now)
+}
+
+// catchingUp reports whether j's due slot is a shared "every" slot late
+// by at most catchUp, which fires late rather than being skipped.
+func (s *Service) catchingUp(j Job, now time.Time) bool {
+	return s.claim != nil && j.Schedule.Kind == KindEvery && !j.NextRun.IsZero() && now.Sub(j.NextRun) <= catchUp
 }
 
 // skipLocked moves j past a firing another gateway claimed.

@@ -195,46 +195,80 @@ func TestSharedJobsConcurrentEditsKeepBoth(t *testing.T) {
 	})
 }
 
-func TestSharedClaimFailureRetriesTheSlot(t *testing.T) {
-	atT0(t, func(t *testing.T) {
-		store := &memJobs{claims: make(map[string]bool)}
-		var mu sync.Mutex
-		down := true
-		claim := func(ctx context.Context, id string, at time.Time) (bool, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if down {
-				return false, fmt.Errorf("nats: no servers available")
-			}
-			return store.Claim(ctx, id, at)
+// claimsDownFor runs one gateway with a job every `every` seconds whose
+// claims fail (NATS unreachable) for the first `down` of the run, then
+// work; each run takes `runs`. It returns the slots fired by `until` and
+// the job's next run then.
+func claimsDownFor(t *testing.T, every int64, down, runs, until time.Duration) ([]time.Time, time.Time) {
+	store := &memJobs{claims: make(map[string]bool)}
+	var mu sync.Mutex
+	var slots []time.Time
+	claim := func(ctx context.Context, id string, at time.Time) (bool, error) {
+		if time.Since(t0) < down {
+			return false, fmt.Errorf("nats: no servers available")
 		}
-		var slots []time.Time
-		run := func(_ context.Context, j Job) error {
-			mu.Lock()
-			slots = append(slots, j.LastRun)
-			mu.Unlock()
-			return nil
-		}
-		s, err := NewServiceWith(Options{Jobs: store, Claim: claim, MinEverySeconds: 1}, run, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mustAdd(t, s, everyJob(10))
-		if err := s.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(25 * time.Second) // slots at 10 s and 20 s pass unclaimable
+		return store.Claim(ctx, id, at)
+	}
+	run := func(_ context.Context, j Job) error {
 		mu.Lock()
-		down = false
+		slots = append(slots, j.LastRun)
 		mu.Unlock()
-		time.Sleep(4 * time.Second)
-		s.Stop()
-		// The first slot fires late, once; the missed one is not replayed.
-		if want := []time.Time{t0.Add(10 * time.Second)}; !slices.EqualFunc(slots, want, time.Time.Equal) {
-			t.Fatalf("fired slots %v, want %v", slots, want)
-		}
-		if next := s.List()[0].NextRun; !next.Equal(t0.Add(30 * time.Second)) {
-			t.Errorf("next run %v, want %v", next, t0.Add(30*time.Second))
-		}
-	})
+		time.Sleep(runs)
+		return nil
+	}
+	s, err := NewServiceWith(Options{Jobs: store, Claim: claim, MinEverySeconds: 1}, run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, everyJob(every))
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(until)
+	s.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	return slots, s.List()[0].NextRun
+}
+
+func seconds(secs ...int) []time.Time {
+	var out []time.Time
+	for _, n := range secs {
+		out = append(out, t0.Add(time.Duration(n)*time.Second))
+	}
+	return out
+}
+
+func TestSharedClaimFailureFiresMissedSlotsLate(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		every      int64
+		down, runs time.Duration
+		until      time.Duration
+		want       []time.Time
+		next       time.Time
+	}{
+		// A NATS leader election: every slot it held up fires late, once,
+		// in order (none skipped, none twice).
+		{"slots late by seconds all fire", 10, 25 * time.Second, 0, 29 * time.Second, seconds(10, 20), t0.Add(30 * time.Second)},
+		{"a job every second, 3 s without claims", 1, 3500 * time.Millisecond, 0, 6200 * time.Millisecond, seconds(1, 2, 3, 4, 5, 6), t0.Add(7 * time.Second)},
+		// Runs slower than the catch-up: a late slot waits for the run
+		// before it instead of being skipped.
+		{"late slots wait for the run before them", 1, 3500 * time.Millisecond, 300 * time.Millisecond, 6200 * time.Millisecond, seconds(1, 2, 3, 4, 5, 6), t0.Add(7 * time.Second)},
+		// A long outage: the slot being retried fires once it can, the
+		// slots more than a minute late are skipped, no burst follows.
+		{"slots over a minute late are skipped", 10, 95 * time.Second, 0, 99 * time.Second, seconds(10), t0.Add(100 * time.Second)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			atT0(t, func(t *testing.T) {
+				slots, next := claimsDownFor(t, tc.every, tc.down, tc.runs, tc.until)
+				if !slices.EqualFunc(slots, tc.want, time.Time.Equal) {
+					t.Fatalf("fired slots %v, want %v", slots, tc.want)
+				}
+				if !next.Equal(tc.next) {
+					t.Errorf("next run %v, want %v", next, tc.next)
+				}
+			})
+		})
+	}
 }

@@ -1,7 +1,9 @@
 package natsstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,12 +29,17 @@ type jobsValue struct {
 // CronJobs keeps the cron jobs in the P_cron bucket for every gateway
 // (a cron.JobStore) and claims their firings (Claim is a cron.ClaimFunc).
 type CronJobs struct {
-	kv   jetstream.KeyValue
-	name string // written into claims, to tell who fired
+	kv jetstream.KeyValue
+	// claimant is written into claims: the gateway's name, to tell who
+	// fired, and a random instance, so that a claim whose reply was lost
+	// is recognised as this one's when it is retried.
+	claimant []byte
 }
 
 // CronJobs returns the store's shared cron jobs.
-func (s *Store) CronJobs() *CronJobs { return &CronJobs{kv: s.cronKV, name: s.nc.Opts.Name} }
+func (s *Store) CronJobs() *CronJobs {
+	return &CronJobs{kv: s.cronKV, claimant: []byte(s.nc.Opts.Name + "/" + rand.Text())}
+}
 
 var _ cron.JobStore = (*CronJobs)(nil)
 
@@ -97,9 +104,15 @@ func (c *CronJobs) Save(ctx context.Context, jobs []cron.Job, prev uint64) (uint
 // Claims expire after an hour.
 func (c *CronJobs) Claim(ctx context.Context, jobID string, at time.Time) (bool, error) {
 	key := "fire." + encodeToken(jobID) + "." + strconv.FormatInt(at.Unix(), 10)
-	_, err := c.kv.Create(ctx, key, []byte(c.name), jetstream.KeyTTL(claimTTL))
+	_, err := c.kv.Create(ctx, key, c.claimant, jetstream.KeyTTL(claimTTL))
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return false, nil
+		// Another gateway's, or this one's own create whose reply was
+		// lost (the firing is being retried): only the latter fires here.
+		e, gerr := c.kv.Get(ctx, key)
+		if gerr != nil {
+			return false, fmt.Errorf("natsstore: claim cron job %q at %s: read the claim: %w", jobID, at.Format(time.RFC3339), gerr)
+		}
+		return bytes.Equal(e.Value(), c.claimant), nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("natsstore: claim cron job %q at %s: %w", jobID, at.Format(time.RFC3339), err)

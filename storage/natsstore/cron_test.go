@@ -60,6 +60,26 @@ func TestCronClaimHasOneWinner(t *testing.T) {
 	}
 }
 
+// A claim whose create reached NATS but whose reply was lost is retried
+// by the same gateway: that retry must win, or no gateway fires the slot.
+// Two gateways started with the same node name still tell their claims
+// apart.
+func TestCronClaimRetriedAfterLostReplyIsStillOurs(t *testing.T) {
+	url := startSingle(t).URL()
+	ctx := testContext(t)
+	at := time.Unix(1_800_000_100, 0)
+	mine, other := mustOpen(t, url).CronJobs(), mustOpen(t, url).CronJobs()
+	if won, err := mine.Claim(ctx, "j2", at); err != nil || !won {
+		t.Fatalf("first Claim = %v, %v; want won", won, err)
+	}
+	if won, err := mine.Claim(ctx, "j2", at); err != nil || !won {
+		t.Fatalf("the same gateway's retried Claim = %v, %v; want won (its claim exists)", won, err)
+	}
+	if won, err := other.Claim(ctx, "j2", at); err != nil || won {
+		t.Fatalf("another gateway's Claim = %v, %v; want lost", won, err)
+	}
+}
+
 // TestCronEverySecondOnThreeGateways runs three gateways' cron Services on
 // one NATS: a job added through one is seen by all, and each second's
 // firing runs on exactly one of them.
