@@ -55,6 +55,11 @@ type Config struct {
 	// Adopt, if set, sees each message a shared queue hands over before it
 	// is dispatched (the channel takes its reply route).
 	Adopt func(in picoclaw.Inbound)
+	// Spill, with a shared queue, keeps on this gateway's disk the
+	// messages the queue could not take within sharedPatience, until
+	// they are forwarded to it (spill.go): the files inbox of the data
+	// dir. Nil keeps them in memory only.
+	Spill Journal
 }
 
 // Intake journals each accepted message before its frame is acked, hands
@@ -66,6 +71,7 @@ type Intake struct {
 	adopt func(picoclaw.Inbound)
 	log   *slog.Logger
 	disp  Dispatcher
+	spill *spill
 
 	// ctx bounds the busy answers; Close cancels it and waits for them.
 	ctx    context.Context
@@ -85,7 +91,13 @@ func New(cfg Config) (*Intake, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Intake{box: cfg.Journal, send: cfg.Send, adopt: cfg.Adopt, log: log, ctx: ctx, cancel: cancel}, nil
+	k := &Intake{box: cfg.Journal, send: cfg.Send, adopt: cfg.Adopt, log: log, ctx: ctx, cancel: cancel}
+	if cfg.Spill != nil && k.shared() {
+		k.spill = &spill{box: cfg.Spill, poke: make(chan struct{}, 1)}
+		// Messages left on disk by an earlier run go to the queue now.
+		k.wg.Go(k.forward)
+	}
+	return k, nil
 }
 
 // Attach sets the dispatcher. It is separate from New because the
@@ -95,28 +107,42 @@ func (k *Intake) Attach(d Dispatcher) { k.disp = d }
 // Accept is the channel's handle func: it runs before the frame's ack, so
 // the message is on disk before DingTalk considers it delivered.
 func (k *Intake) Accept(in picoclaw.Inbound) {
+	if k.shared() {
+		k.acceptShared(in)
+		return
+	}
 	isNew, err := k.box.Accept(in)
 	switch {
-	case err != nil && k.shared():
-		// Answering here would bypass the chat's owner (order, history):
-		// keep trying to store it instead, first here, holding the
-		// messages behind it (so a chat's order holds), then in the
-		// background.
-		if k.acceptAgain(in) {
-			return
-		}
-		k.log.Error("shared queue: message not stored yet; retrying in the background", "session", in.SessionKey(), "err", err)
-		k.retryAccept(in)
-		return
 	case err != nil:
 		k.log.Error("inbox: journal message; answering without a crash guarantee", "session", in.SessionKey(), "err", err)
 	case !isNew:
 		k.log.Debug("message already accepted before a restart; not answered twice", "session", in.SessionKey())
 		return
-	case k.shared():
-		return // the chat's owner gets it from Run
 	}
 	k.dispatch(in)
+}
+
+// acceptShared stores in in the shared queue; the chat's owner gets it
+// from Run. Answering here would bypass the owner (order, history), so a
+// message the queue cannot take is kept trying, first here, holding the
+// messages behind it (so a chat's order holds), then on this gateway's
+// disk (the spill), forwarded once the queue takes messages again.
+func (k *Intake) acceptShared(in picoclaw.Inbound) {
+	if k.spill != nil && k.spill.waiting() {
+		// Earlier messages wait on disk: this one joins them, in order.
+		if k.spillOne(in) {
+			return
+		}
+	}
+	_, err := k.box.Accept(in)
+	if err == nil || k.acceptAgain(in) {
+		return
+	}
+	if k.spill != nil && k.spillOne(in) {
+		return
+	}
+	k.log.Error("shared queue: message not stored yet; retrying in the background", "session", in.SessionKey(), "err", err)
+	k.retryAccept(in)
 }
 
 // sharedPatience is how long Accept keeps retrying a shared queue before

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"picoclaw"
 )
@@ -19,12 +20,32 @@ type memQueue struct {
 	feed     chan picoclaw.Inbound
 	handed   chan struct{} // one per message dispatch has returned for
 	failing  int           // Accepts that fail before one succeeds
+	down     bool          // every Accept fails (NATS unreachable)
 	stored   chan string   // message ids stored, if set
+}
+
+func (q *memQueue) setDown(down bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.down = down
+}
+
+func (q *memQueue) ids() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []string
+	for _, in := range q.accepted {
+		ids = append(ids, in.MessageID)
+	}
+	return ids
 }
 
 func (q *memQueue) Accept(in picoclaw.Inbound) (bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.down {
+		return false, errors.New("nats: no responders available for request")
+	}
 	if q.failing > 0 {
 		q.failing--
 		return false, errors.New("nats: no responders available for request")
@@ -139,6 +160,70 @@ func TestSharedQueueRetriesAStoreThatFailed(t *testing.T) {
 		k.Accept(message("m1"))
 		if id := <-q.stored; id != "m1" || d.count() != 0 {
 			t.Fatalf("stored %q, dispatched %d; want m1 stored after retries, nothing dispatched here", id, d.count())
+		}
+	})
+}
+
+// TestSharedQueueOutageKeepsMessagesOnDisk: a message NATS cannot take
+// within the patience is journaled on this gateway's disk before its
+// frame is acked, later ones join it without waiting, a restart during
+// the outage keeps them, and once NATS takes messages again they reach
+// it in the order they came.
+func TestSharedQueueOutageKeepsMessagesOnDisk(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		q := &memQueue{down: true, stored: make(chan string, 4)}
+		spillBox := openBox(t, dir)
+		k, err := New(Config{Journal: q, Spill: spillBox, Send: func(context.Context, picoclaw.Outbound) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &fakeDispatcher{}
+		k.Attach(d)
+		start := time.Now()
+		k.Accept(message("m1"))
+		if waited := time.Since(start); waited < sharedPatience {
+			t.Fatalf("gave up storing m1 after %v, want the %v patience first", waited, sharedPatience)
+		}
+		start = time.Now()
+		k.Accept(message("m2"))
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("m2 waited %v behind m1, want at once onto the disk", waited)
+		}
+		// A stop during the outage: both are on disk, not in NATS.
+		k.Close()
+		if err := spillBox.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := q.ids(); len(got) != 0 || d.count() != 0 {
+			t.Fatalf("during the outage: stored %v, dispatched %d; want nothing stored, nothing answered here", got, d.count())
+		}
+
+		q.setDown(false)
+		spillBox = openBox(t, dir)
+		defer spillBox.Close()
+		if n := len(spillBox.Pending()); n != 2 {
+			t.Fatalf("after the restart %d messages on disk, want 2", n)
+		}
+		k2, err := New(Config{Journal: q, Spill: spillBox, Send: func(context.Context, picoclaw.Outbound) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k2.Attach(d)
+		defer k2.Close()
+		for _, want := range []string{"m1", "m2"} {
+			if id := <-q.stored; id != want {
+				t.Fatalf("forwarded %q, want %q (in the order they came)", id, want)
+			}
+		}
+		synctest.Wait()
+		if n := len(spillBox.Pending()); n != 0 || d.count() != 0 {
+			t.Fatalf("after forwarding: %d still on disk, %d dispatched here; want 0 and 0", n, d.count())
+		}
+		// Back to normal: a new message goes straight to NATS.
+		k2.Accept(message("m3"))
+		if id := <-q.stored; id != "m3" || len(spillBox.Pending()) != 0 {
+			t.Fatalf("after the outage: stored %q, %d on disk; want m3 straight to NATS", id, len(spillBox.Pending()))
 		}
 	})
 }

@@ -170,12 +170,12 @@ func (e *env) runGateway(ctx context.Context, cfg *config.Config, path string, l
 		}
 	}
 	rt.router = withWorkspaces(live.router(byChannel, rt.models, log), byChannel, rt)
-	box, closeBox, err := paths.journal(log.With("component", "inbox"))
+	box, spill, closeBox, err := paths.journal(log.With("component", "inbox"))
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	defer closeBox()
-	k, err := intake.New(intake.Config{Journal: box, Send: send, Logger: log, Adopt: func(in picoclaw.Inbound) {
+	k, err := intake.New(intake.Config{Journal: box, Spill: spill, Send: send, Logger: log, Adopt: func(in picoclaw.Inbound) {
 		if ch := lookup.channel(in.Channel); ch != nil {
 			ch.Adopt(in)
 		}

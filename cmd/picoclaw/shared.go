@@ -42,15 +42,17 @@ func (p paths) newCron(cfg *config.Config, run func(context.Context, cron.Job) e
 	return cron.NewServiceWith(opts, run, log)
 }
 
-// journal opens the inbox journal of the configured backend; close
-// releases it.
-func (p paths) journal(log *slog.Logger) (j intake.Journal, closeFn func(), err error) {
-	if p.shared != nil {
-		return p.shared.queue, func() {}, nil
-	}
+// journal opens the inbox journal of the configured backend, and with a
+// shared queue the data dir's inbox as its spill (messages NATS cannot
+// take wait there, see intake.Config.Spill); close releases them.
+func (p paths) journal(log *slog.Logger) (j, spill intake.Journal, closeFn func(), err error) {
 	box, err := inbox.Open(p.data.Inbox(), log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return box, func() { _ = box.Close() }, nil
+	closeFn = func() { _ = box.Close() }
+	if p.shared != nil {
+		return p.shared.queue, box, closeFn, nil
+	}
+	return box, nil, closeFn, nil
 }
