@@ -50,7 +50,7 @@ func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sha
 	}
 	q, err := natsstore.NewQueue(octx, st.JetStream(), natsstore.QueueConfig{Prefix: n.Prefix, Node: node,
 		Partitions: n.Partitions, Replicas: n.Replicas, LeaseTTL: time.Duration(n.LeaseSeconds) * time.Second,
-		Logger: log.With("component", "queue", "node", node)})
+		ReleaseWait: releaseWait(cfg), Logger: log.With("component", "queue", "node", node)})
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("storage.nats: %w", err)
@@ -69,4 +69,13 @@ func openShared(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sha
 			_ = st.Close()
 		},
 	}, nil
+}
+
+// releaseWait is how long a partition handed to a joining gateway waits
+// for its turns in flight: the turn timeout and a minute to send.
+func releaseWait(cfg *config.Config) time.Duration {
+	if t := cfg.Agents.Defaults.TurnTimeout; t > 0 {
+		return time.Duration(t)*time.Second + time.Minute
+	}
+	return 0 // the queue's default
 }

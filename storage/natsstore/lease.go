@@ -318,10 +318,10 @@ func (r *runner) release(p *partition) {
 		r.q.mu.Lock()
 		idle := p.idle
 		r.q.mu.Unlock()
-		// Bounded: a turn that never reports back must not hold a
-		// partition (and every chat in it) forever. What it still holds is
-		// redelivered to the next owner.
-		limit := time.NewTimer(r.q.cfg.AckWait)
+		// Bounded by the longest turn: one that never reports back must
+		// not hold a partition (and every chat in it) forever. What it
+		// still holds then is redelivered to the next owner.
+		limit := time.NewTimer(r.q.cfg.ReleaseWait)
 		defer limit.Stop()
 		select {
 		case <-idle:

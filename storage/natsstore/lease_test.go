@@ -421,3 +421,39 @@ func TestQueueTwoProcessesWithOneNodeNameAreLogged(t *testing.T) {
 	// Leases still keep each partition with one of them.
 	waitFor(t, "every partition owned once", func() bool { return ownedAll(8, a, b) })
 }
+
+// TestQueueHandOverWaitsForLongTurns: a gateway joining takes half the
+// partitions, but one whose turns run longer than AckWait stays with the
+// gateway working them until they are done: a routine hand-over (no
+// crash) never puts a message on two gateways.
+func TestQueueHandOverWaitsForLongTurns(t *testing.T) {
+	srv := natstest.Start(t)
+	cfg := testQueueConfig("a")
+	cfg.AckWait = time.Second
+	cfg.ReleaseWait = time.Minute
+	a := startGateway(t, srv.URL(), cfg, false)
+	waitFor(t, "a owns every partition", func() bool { return ownedAll(8, a) })
+	var held []picoclaw.Inbound
+	for c := range 16 { // chats over all 8 partitions
+		in := chatMessage(c, 0)
+		accept(t, a.q, in)
+		held = append(held, in)
+	}
+	waitFor(t, "a works every message", func() bool { return len(a.received()) == len(held) })
+	b := startGateway(t, srv.URL(), testQueueConfig("b"), true)
+	// Three AckWaits: a hand-over bounded by AckWait would have given b
+	// the partitions, and their unfinished turns, by now.
+	time.Sleep(3 * cfg.AckWait)
+	if got := b.received(); len(got) != 0 {
+		t.Fatalf("b got %d messages a is still answering (%s first)", len(got), got[0].MessageID)
+	}
+	for _, in := range held {
+		if err := a.q.Done(in.MessageID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "b takes its share once a's turns are done", func() bool { return len(b.q.Stats().Owned) == 4 && ownedAll(8, a, b) })
+	if got := b.received(); len(got) != 0 {
+		t.Fatalf("b got %d messages a answered (%s first)", len(got), got[0].MessageID)
+	}
+}

@@ -22,6 +22,9 @@ const (
 	DefaultPartitions  = 32
 	DefaultLeaseTTL    = 10 * time.Second
 	DefaultAckWait     = 30 * time.Second
+	// DefaultReleaseWait covers the default turn_timeout (10 min) and a
+	// minute to send its answer.
+	DefaultReleaseWait = 11 * time.Minute
 )
 
 // Inbox layout settings (see the README's layout table).
@@ -71,7 +74,13 @@ type QueueConfig struct {
 	// AckWait is how long a delivered message may go without an ack or a
 	// progress note before it is redelivered (default 30 s).
 	AckWait time.Duration
-	Logger  *slog.Logger
+	// ReleaseWait bounds how long a partition handed to another gateway
+	// (one joined) stays with this one while its messages in flight are
+	// finished (default DefaultReleaseWait): the longest turn, so that a
+	// routine hand-over never answers a message twice. Its lease is kept
+	// meanwhile; only what is still unfinished after it is redelivered.
+	ReleaseWait time.Duration
+	Logger      *slog.Logger
 }
 
 // Queue is the inbox shared by several gateways over NATS JetStream: each
@@ -152,6 +161,12 @@ func NewQueue(ctx context.Context, js jetstream.JetStream, cfg QueueConfig) (*Qu
 	}
 	if cfg.AckWait < 300*time.Millisecond {
 		return nil, fmt.Errorf("natsstore: new queue: ack wait %v: expected at least 300ms", cfg.AckWait)
+	}
+	if cfg.ReleaseWait == 0 {
+		cfg.ReleaseWait = DefaultReleaseWait
+	}
+	if cfg.ReleaseWait < 0 {
+		return nil, fmt.Errorf("natsstore: new queue: release wait %v: expected a positive duration", cfg.ReleaseWait)
 	}
 	log := cfg.Logger
 	if log == nil {
