@@ -187,11 +187,12 @@ func (r *runner) refresh() {
 		cancel()
 		switch {
 		case err == nil:
-			p.rev, p.refreshed = rev, sent
+			p.rev = rev
+			p.setRefreshed(sent)
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound):
 			r.q.log.Warn("natsstore: partition lease lost to another gateway", "partition", p.n)
 			r.drop(p, false)
-		case time.Since(p.refreshed) >= r.q.cfg.LeaseTTL:
+		case p.sinceRefreshed() >= r.q.cfg.LeaseTTL:
 			r.q.log.Warn("natsstore: partition lease not renewed within its TTL; stopping it", "partition", p.n, "err", err)
 			r.drop(p, false)
 		default:
@@ -276,7 +277,8 @@ func (r *runner) claim(ctx context.Context, pn int) bool {
 		r.q.log.Warn("natsstore: claim partition", "partition", pn, "err", err)
 		return false
 	}
-	p.rev, p.refreshed = rev, sent
+	p.rev = rev
+	p.setRefreshed(sent)
 	if err := r.q.startPartition(ctx, p, r.dispatch, r.onLost); err != nil {
 		if ctx.Err() != nil {
 			r.deleteLease(p)

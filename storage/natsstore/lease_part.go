@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,8 +17,9 @@ import (
 type partition struct {
 	n   int
 	rev uint64 // the lease's revision, for compare-and-set refreshes
-	// refreshed is when the last successful refresh was sent.
-	refreshed time.Time
+	// refreshed is when the last successful refresh was sent (unix ns;
+	// written by the lease loop, read by the fetch loop).
+	refreshed atomic.Int64
 
 	cancel context.CancelFunc // stops fetching
 	exited chan struct{}      // closed when the fetch loop has returned
@@ -31,6 +33,13 @@ type partition struct {
 }
 
 func (p *partition) leaseKey() string { return "part." + strconv.Itoa(p.n) }
+
+func (p *partition) setRefreshed(t time.Time) { p.refreshed.Store(t.UnixNano()) }
+
+// sinceRefreshed is how long ago the lease was last renewed.
+func (p *partition) sinceRefreshed() time.Duration {
+	return time.Since(time.Unix(0, p.refreshed.Load()))
+}
 
 // pullExpiry and pullHeartbeat bound how long a partition's fetch waits on
 // a pull request nobody serves.
@@ -143,8 +152,22 @@ func (q *Queue) fetch(p *partition, iter jetstream.MessagesContext, dispatch fun
 	}
 }
 
+// staleNakDelay is how soon a message pulled on a lease that may have
+// expired is offered again (to the partition's new owner).
+const staleNakDelay = 100 * time.Millisecond
+
 // deliver hands one message to dispatch unless it was answered already.
 func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.Inbound) bool) {
+	if age := p.sinceRefreshed(); age >= q.cfg.LeaseTTL {
+		// Cut off from NATS for longer than the lease, this gateway may
+		// have lost the partition without hearing of it: another gateway
+		// may own it, with a new consumer of the same name, and this pull
+		// was served by that one. Hand the message back; the lease loop
+		// either renews the lease or stops the partition.
+		q.log.Warn("natsstore: message pulled on a lease not renewed within its TTL; handing it back", "partition", p.n, "since_renewed", age.Round(time.Millisecond))
+		_ = msg.NakWithDelay(staleNakDelay)
+		return
+	}
 	in, err := decodeQueueMessage(msg.Data())
 	if err != nil || in.MessageID == "" {
 		// Unreadable by this build: terminated (kept in the stream's

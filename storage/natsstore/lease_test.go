@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"picoclaw"
 	"picoclaw/internal/natstest"
 )
@@ -455,5 +457,60 @@ func TestQueueHandOverWaitsForLongTurns(t *testing.T) {
 	waitFor(t, "b takes its share once a's turns are done", func() bool { return len(b.q.Stats().Owned) == 4 && ownedAll(8, a, b) })
 	if got := b.received(); len(got) != 0 {
 		t.Fatalf("b got %d messages a answered (%s first)", len(got), got[0].MessageID)
+	}
+}
+
+// TestQueueStaleLeaseHandsMessagesBack: a gateway cut off from NATS for
+// longer than its lease may have lost a partition without hearing of it,
+// and its next pull may be served by the new owner's consumer (same
+// name): what it pulls then is handed back at once, not answered.
+func TestQueueStaleLeaseHandsMessagesBack(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := connectQueueTest(t, srv.URL())
+	ctx := testContext(t)
+	q, err := NewQueue(ctx, js, testQueueConfig("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close() })
+	accept(t, q, chatMessage(1, 0))
+	cons, err := q.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pull := func() jetstream.Msg {
+		t.Helper()
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := <-batch.Messages()
+		if msg == nil {
+			t.Fatal("no message pulled")
+		}
+		return msg
+	}
+	dispatched := 0
+	dispatch := func(picoclaw.Inbound) bool { dispatched++; return true }
+
+	stale := &partition{n: 1}
+	stale.setRefreshed(time.Now().Add(-2 * q.cfg.LeaseTTL))
+	q.deliver(stale, pull(), dispatch)
+	if dispatched != 0 {
+		t.Fatalf("dispatched %d messages pulled on a stale lease, want 0", dispatched)
+	}
+	again := pull() // handed back: offered again at once
+	md, err := again.Metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.NumDelivered != 2 {
+		t.Fatalf("message delivered %d times, want 2 (handed back once)", md.NumDelivered)
+	}
+	fresh := &partition{n: 1}
+	fresh.setRefreshed(time.Now())
+	q.deliver(fresh, again, dispatch)
+	if dispatched != 1 {
+		t.Fatalf("dispatched %d on a lease just renewed, want 1", dispatched)
 	}
 }
