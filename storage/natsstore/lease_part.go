@@ -120,12 +120,12 @@ func (q *Queue) startPartition(ctx context.Context, p *partition, dispatch func(
 		<-fctx.Done()
 		iter.Stop()
 	}()
-	go q.fetch(p, iter, dispatch, onLost)
+	go q.fetch(fctx, p, iter, dispatch, onLost)
 	return nil
 }
 
 // fetch hands p's messages to dispatch in stream order until stopped.
-func (q *Queue) fetch(p *partition, iter jetstream.MessagesContext, dispatch func(picoclaw.Inbound) bool, onLost func(*partition)) {
+func (q *Queue) fetch(ctx context.Context, p *partition, iter jetstream.MessagesContext, dispatch func(picoclaw.Inbound) bool, onLost func(*partition)) {
 	defer func() {
 		q.mu.Lock()
 		p.markStoppedLocked()
@@ -135,6 +135,14 @@ func (q *Queue) fetch(p *partition, iter jetstream.MessagesContext, dispatch fun
 	for {
 		msg, err := iter.Next()
 		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if ctx.Err() == nil {
+				// Closed by the client library (a pull the server
+				// refused), not by us: a partition whose lease is still
+				// renewed would otherwise never deliver again. Give it
+				// up; it is claimed afresh, with a new consumer.
+				q.log.Warn("natsstore: partition's message iterator closed; giving the partition up to claim it again", "partition", p.n)
+				go onLost(p)
+			}
 			return
 		}
 		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {

@@ -60,9 +60,43 @@ type Sessions struct {
 	cache  *histcache.Cache[uint64]
 
 	mu    sync.Mutex
-	seqs  map[picoclaw.SessionKey]uint64 // last sequence seen per key
+	seqs  seqTable // last sequence seen per key
 	locks map[picoclaw.SessionKey]*keyLock
 }
+
+// maxSeqs bounds the keys whose last sequence a Sessions remembers.
+const maxSeqs = 1 << 16
+
+// seqTable is the last sequence seen per key, bounded: a key unused while
+// maxSeqs/2 others were added, twice over, is forgotten (its next append
+// adopts the subject as it then is, as on a fresh start). Chats that moved
+// to other gateways thus do not pile up for as long as the process runs.
+type seqTable struct {
+	cur, old map[picoclaw.SessionKey]uint64
+}
+
+func (t *seqTable) get(key picoclaw.SessionKey) (uint64, bool) {
+	if seq, ok := t.cur[key]; ok {
+		return seq, true
+	}
+	seq, ok := t.old[key]
+	if ok {
+		t.set(key, seq) // still in use: keep it
+	}
+	return seq, ok
+}
+
+func (t *seqTable) set(key picoclaw.SessionKey, seq uint64) {
+	if _, ok := t.cur[key]; !ok && len(t.cur) >= maxSeqs/2 {
+		t.old, t.cur = t.cur, nil
+	}
+	if t.cur == nil {
+		t.cur = make(map[picoclaw.SessionKey]uint64)
+	}
+	t.cur[key] = seq
+}
+
+func (t *seqTable) len() int { return len(t.cur) + len(t.old) }
 
 type keyLock struct {
 	mu   sync.Mutex
@@ -74,7 +108,6 @@ func newSessions(st *Store) *Sessions {
 		st:     st,
 		stream: st.sessionsStream,
 		cache:  histcache.New[uint64](DefaultCacheBytes),
-		seqs:   make(map[picoclaw.SessionKey]uint64),
 		locks:  make(map[picoclaw.SessionKey]*keyLock),
 	}
 }
@@ -106,13 +139,12 @@ func (ss *Sessions) lock(key picoclaw.SessionKey) func() {
 func (ss *Sessions) seen(key picoclaw.SessionKey) (uint64, bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	seq, ok := ss.seqs[key]
-	return seq, ok
+	return ss.seqs.get(key)
 }
 
 func (ss *Sessions) setSeen(key picoclaw.SessionKey, seq uint64) {
 	ss.mu.Lock()
-	ss.seqs[key] = seq
+	ss.seqs.set(key, seq)
 	ss.mu.Unlock()
 }
 

@@ -195,3 +195,26 @@ func TestLoadedHistoryIsACopy(t *testing.T) {
 	got[0].Content = "changed by the caller"
 	wantHistory(t, ss, alice, "original")
 }
+
+// TestSeqTableIsBounded: a gateway that has seen many chats (most of
+// them long moved to other gateways) remembers at most maxSeqs of them,
+// and the ones still in use survive.
+func TestSeqTableIsBounded(t *testing.T) {
+	var tab seqTable
+	hot := picoclaw.SessionKey("dingtalk:direct:hot")
+	tab.set(hot, 7)
+	for i := range 3 * maxSeqs {
+		tab.set(picoclaw.SessionKey(fmt.Sprintf("dingtalk:direct:%d", i)), uint64(i))
+		if i%1000 == 0 {
+			if seq, ok := tab.get(hot); !ok || seq != 7 {
+				t.Fatalf("after %d other chats the chat in use reads %d, %v; want 7", i, seq, ok)
+			}
+		}
+		if n := tab.len(); n > maxSeqs {
+			t.Fatalf("%d sequences remembered after %d chats, want at most %d", n, i+1, maxSeqs)
+		}
+	}
+	if _, ok := tab.get("dingtalk:direct:0"); ok {
+		t.Error("a chat unused for 3×maxSeqs others is still remembered")
+	}
+}
