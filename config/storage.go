@@ -38,7 +38,7 @@ type NATSStorage struct {
 	// Prefix names the streams, subjects and buckets, so several
 	// deployments can share one NATS account.
 	Prefix string `json:"prefix"`
-	// Replicas of every stream and bucket: 1, or 3 (or 5) on a cluster.
+	// Replicas of every stream and bucket: 1, or 3 on a cluster.
 	Replicas int `json:"replicas"`
 	// Partitions spread the chats over the gateways; fixed once the
 	// layout exists.
@@ -59,14 +59,15 @@ type NATSTLS struct {
 // UsesNATS reports whether the gateway keeps its state in NATS.
 func (s Storage) UsesNATS() bool { return s.Backend == StorageNATS }
 
-// validPrefix: 1–32 of [a-z0-9_-], starting with a letter. (A regexp
-// here would be compiled at every start of the binary.)
+// validPrefix: 1–32 of [a-z0-9-], starting with a letter, as the store
+// takes it ('_' joins the prefix to its buckets' names). (A regexp here
+// would be compiled at every start of the binary.)
 func validPrefix(p string) bool {
 	if len(p) == 0 || len(p) > 32 || p[0] < 'a' || p[0] > 'z' {
 		return false
 	}
 	for _, r := range p {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
 			return false
 		}
 	}
@@ -140,10 +141,10 @@ func validateStorage(s Storage, fail func(path, format string, args ...any)) {
 		}
 	}
 	if !validPrefix(n.Prefix) {
-		fail("storage.nats.prefix", "must be 1–32 lower-case letters, digits, '_' or '-', starting with a letter, got %q", n.Prefix)
+		fail("storage.nats.prefix", "must be 1–32 lower-case letters, digits or '-', starting with a letter, got %q", n.Prefix)
 	}
-	if n.Replicas != 1 && n.Replicas != 3 && n.Replicas != 5 {
-		fail("storage.nats.replicas", "must be 1, 3 or 5, got %d", n.Replicas)
+	if n.Replicas != 1 && n.Replicas != 3 {
+		fail("storage.nats.replicas", "must be 1 (one server) or 3 (a cluster), got %d", n.Replicas)
 	}
 	if n.Partitions < 1 || n.Partitions > 1024 {
 		fail("storage.nats.partitions", "must be between 1 and 1024, got %d", n.Partitions)
