@@ -202,6 +202,9 @@ func (q *Queue) ensureLayout(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := q.sameReplicas(up+"_INBOX", q.stream.CachedInfo().Config.Replicas); err != nil {
+		return err
+	}
 	if p := q.stream.CachedInfo().Config.Metadata[partitionsMetadata]; p != "" && p != strconv.Itoa(q.cfg.Partitions) {
 		return fmt.Errorf("stream %s was made for %s partitions, this gateway is configured for %d: every gateway must use the same partition count", up+"_INBOX", p, q.cfg.Partitions)
 	}
@@ -219,6 +222,9 @@ func (q *Queue) ensureLayout(ctx context.Context) error {
 		Replicas:    q.cfg.Replicas,
 	})
 	if err != nil {
+		return err
+	}
+	if err := q.sameReplicas(up+"_DEAD", q.dead.CachedInfo().Config.Replicas); err != nil {
 		return err
 	}
 	if q.leases, err = q.ensureBucket(ctx, q.cfg.Prefix+"_leases", "picoclaw: partition leases", q.cfg.LeaseTTL, true); err != nil {
@@ -299,7 +305,24 @@ func (q *Queue) ensureBucketOnce(ctx context.Context, name, desc string, ttl tim
 	if st.TTL() != ttl {
 		return nil, fmt.Errorf("bucket %s has TTL %v, this gateway expects %v: every gateway must use the same lease_seconds (or delete the bucket while all are stopped)", name, st.TTL(), ttl)
 	}
+	if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+		if err := q.sameReplicas("KV_"+name, bs.StreamInfo().Config.Replicas); err != nil {
+			return nil, err
+		}
+	}
 	return kv, nil
+}
+
+// sameReplicas refuses a stream made with another replica count than
+// configured: used as it is, an inbox left on one server after replicas
+// was raised to 3 would lose accepted messages with that server.
+func (q *Queue) sameReplicas(stream string, have int) error {
+	if have == q.cfg.Replicas {
+		return nil
+	}
+	return fmt.Errorf("stream %s has %d replica(s), storage.nats.replicas is %d: scale it with `nats stream edit %s --replicas %d` "+
+		"(and the other %s streams and buckets: `nats stream ls`), or set replicas back to %d",
+		stream, have, q.cfg.Replicas, stream, q.cfg.Replicas, strings.ToUpper(q.cfg.Prefix), have)
 }
 
 // Accept publishes in to its chat's subject and returns once JetStream has

@@ -154,6 +154,13 @@ func TestNewQueueRejectsBadConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "partition") {
 		t.Errorf("second gateway with another partition count: %v, want refused", err)
 	}
+	// replicas raised to 3 after the layout was made with 1: the inbox
+	// would stay on one server; refused, naming the stream and the fix.
+	_, err = NewQueue(ctx, js, QueueConfig{Node: "c", Partitions: 8, Replicas: 3})
+	if err == nil || !strings.Contains(err.Error(), "PICOCLAW_INBOX has 1 replica(s), storage.nats.replicas is 3") ||
+		!strings.Contains(err.Error(), "nats stream edit PICOCLAW_INBOX --replicas 3") {
+		t.Errorf("gateway with replicas 3 over an inbox of 1: %v, want refused with the fix", err)
+	}
 }
 
 // inboxMsgs is how many messages the INBOX stream holds.
