@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -176,19 +177,38 @@ func (r *runner) watchDeletes(ctx context.Context, kv jetstream.KeyValue) {
 	}()
 }
 
-// refresh renews every lease held. A lease someone else now holds, or one
-// not renewed for a whole LeaseTTL (NATS unreachable), stops its
-// partition at once: another gateway may be working it.
+// refresh renews every lease held, several at once (renewed one after
+// the other, 32 leases at a few hundred milliseconds each would outlast a
+// lease). A lease someone else now holds, or one not renewed for a whole
+// LeaseTTL (NATS unreachable), stops its partition at once: another
+// gateway may be working it.
 func (r *runner) refresh() {
-	for _, p := range r.sorted() {
-		ctx, cancel := r.opContext(context.Background())
-		sent := time.Now()
-		rev, err := r.q.leases.Update(ctx, p.leaseKey(), []byte(r.q.cfg.Node), p.rev)
-		cancel()
-		switch {
+	parts := r.sorted()
+	type renewal struct {
+		rev  uint64
+		sent time.Time
+		err  error
+	}
+	done := make([]renewal, len(parts))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, refreshParallel)
+	for i, p := range parts {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			ctx, cancel := r.opContext(context.Background())
+			defer cancel()
+			sent := time.Now()
+			rev, err := r.q.leases.Update(ctx, p.leaseKey(), []byte(r.q.cfg.Node), p.rev)
+			done[i] = renewal{rev: rev, sent: sent, err: err}
+		})
+	}
+	wg.Wait()
+	for i, p := range parts {
+		switch err := done[i].err; {
 		case err == nil:
-			p.rev = rev
-			p.setRefreshed(sent)
+			p.rev = done[i].rev
+			p.setRefreshed(done[i].sent)
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound):
 			r.q.log.Warn("natsstore: partition lease lost to another gateway", "partition", p.n)
 			r.drop(p, false)
@@ -200,6 +220,9 @@ func (r *runner) refresh() {
 		}
 	}
 }
+
+// refreshParallel bounds the lease renewals in flight at once.
+const refreshParallel = 8
 
 // balance claims free partitions up to this gateway's share and hands
 // back those above it.
