@@ -59,6 +59,10 @@ type Sessions struct {
 	stream jetstream.Stream
 	cache  *histcache.Cache[uint64]
 
+	// newID names each record for JetStream's dedup (nuid.Next; a test
+	// names them itself).
+	newID func() string
+
 	mu    sync.Mutex
 	seqs  seqTable // last sequence seen per key
 	locks map[picoclaw.SessionKey]*keyLock
@@ -108,6 +112,7 @@ func newSessions(st *Store) *Sessions {
 		st:     st,
 		stream: st.sessionsStream,
 		cache:  histcache.New[uint64](DefaultCacheBytes),
+		newID:  nuid.Next,
 		locks:  make(map[picoclaw.SessionKey]*keyLock),
 	}
 }
@@ -404,10 +409,19 @@ func (ss *Sessions) write(ctx context.Context, op string, key picoclaw.SessionKe
 	}
 	// The id makes a retry after a lost answer harmless: JetStream answers
 	// it as a duplicate of the record it already stored.
-	id := nuid.Next()
+	id := ss.newID()
 	ack, err := retryRequest(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
 		return ss.st.js.PublishMsg(ctx, msg, publishOpts(jetstream.WithExpectLastSequencePerSubject(prev), jetstream.WithMsgID(id))...)
 	})
+	if err != nil && isWrongLastSequence(err) {
+		// A single server checks the expected sequence before the
+		// duplicate id: an attempt whose answer was lost, stored after
+		// all, makes its retry look like a conflict. It is this record if
+		// the subject's last one carries its id.
+		if m, lerr := ss.last(ctx, subj); lerr == nil && m != nil && m.Header.Get(jetstream.MsgIDHeader) == id {
+			ack, err = &jetstream.PubAck{Stream: m.Subject, Sequence: m.Sequence}, nil
+		}
+	}
 	if err != nil {
 		// The view stays as it was: a retry keeps failing until a Load
 		// has seen the other writer's records, rather than adopting them

@@ -1,11 +1,16 @@
 package natsstore
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"picoclaw"
 	"picoclaw/agent"
@@ -217,4 +222,35 @@ func TestSeqTableIsBounded(t *testing.T) {
 	if _, ok := tab.get("dingtalk:direct:0"); ok {
 		t.Error("a chat unused for 3×maxSeqs others is still remembered")
 	}
+}
+
+// TestAppendWhoseAnswerWasLostIsNotAConflict: an append stored by NATS
+// whose answer never came back is sent again with the same id; a single
+// server checks the expected sequence first and refuses it, but the
+// record is there: the append succeeded, and the next one goes on from it.
+func TestAppendWhoseAnswerWasLostIsNotAConflict(t *testing.T) {
+	url := startSingle(t).URL()
+	st := mustOpen(t, url)
+	a := st.Sessions()
+	ctx := testContext(t)
+	wantHistory(t, a, alice)
+	a.newID = func() string { return "rec-1" }
+	// The first attempt, stored; its answer lost.
+	data, err := json.Marshal(record{V: recordVersion, Op: opAppend, Msgs: []picoclaw.Message{user("one")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, err := a.subject(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.js.PublishMsg(ctx, &nats.Msg{Subject: subj, Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{"rec-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(ctx, alice, user("one")); err != nil {
+		t.Fatalf("retried Append of a stored record = %v, want success", err)
+	}
+	a.newID = nuid.Next
+	mustAppend(t, a, alice, assistant("two"))
+	wantHistory(t, mustOpen(t, url).Sessions(), alice, "one", "two")
 }
