@@ -54,11 +54,13 @@ const (
 	claimRetry = time.Second
 	// claimTimeout bounds one claim.
 	claimTimeout = 5 * time.Second
-	// catchUp is how late a shared "every" slot may still fire: slots
-	// missed while no claim could be made (a NATS leader election, a
-	// gateway busy) fire late, once each and in order, up to this late;
-	// older ones are skipped. A restart after a long outage thus sends
-	// no burst of stale firings.
+	// catchUp is how late the slots after a late one may still fire:
+	// slots missed while no claim could be made (a NATS leader election)
+	// fire late, once each and in order, while at most this late; past
+	// it the schedule jumps to the first slot after now, so a long outage
+	// ends with one late firing (the slot being retried), not a burst. A
+	// job that runs longer than its interval runs back to back this way,
+	// never more than catchUp behind, then skips.
 	catchUp = time.Minute
 	// sharedTimeout bounds one call to a JobStore (the Service's editing
 	// methods take no context).

@@ -21,6 +21,7 @@ type memQueue struct {
 	handed   chan struct{} // one per message dispatch has returned for
 	failing  int           // Accepts that fail before one succeeds
 	down     bool          // every Accept fails (NATS unreachable)
+	refuse   string        // this message id is refused for good
 	stored   chan string   // message ids stored, if set
 }
 
@@ -45,6 +46,9 @@ func (q *memQueue) Accept(in picoclaw.Inbound) (bool, error) {
 	defer q.mu.Unlock()
 	if q.down {
 		return false, errors.New("nats: no responders available for request")
+	}
+	if in.MessageID == q.refuse {
+		return false, refusal{errors.New("nats: maximum payload exceeded")}
 	}
 	if q.failing > 0 {
 		q.failing--
@@ -224,6 +228,37 @@ func TestSharedQueueOutageKeepsMessagesOnDisk(t *testing.T) {
 		k2.Accept(message("m3"))
 		if id := <-q.stored; id != "m3" || len(spillBox.Pending()) != 0 {
 			t.Fatalf("after the outage: stored %q, %d on disk; want m3 straight to NATS", id, len(spillBox.Pending()))
+		}
+	})
+}
+
+type refusal struct{ error }
+
+func (refusal) Refused() bool { return true }
+
+// TestSpillSetsAsideAMessageTheQueueRefuses: a message kept on disk that
+// the queue answers no to (too large) is set aside with the reason after
+// a few tries, and the messages behind it are forwarded, not held for good.
+func TestSpillSetsAsideAMessageTheQueueRefuses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := &memQueue{down: true, refuse: "m1", stored: make(chan string, 4)}
+		spillBox := openBox(t, t.TempDir())
+		defer spillBox.Close()
+		k, err := New(Config{Journal: q, Spill: spillBox, Send: func(context.Context, picoclaw.Outbound) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.Attach(&fakeDispatcher{})
+		defer k.Close()
+		k.Accept(message("m1"))
+		k.Accept(message("m2"))
+		q.setDown(false)
+		if id := <-q.stored; id != "m2" {
+			t.Fatalf("forwarded %q, want m2 (m1 refused for good)", id)
+		}
+		synctest.Wait()
+		if n := len(spillBox.Pending()); n != 0 {
+			t.Fatalf("%d messages still on disk, want 0 (m1 set aside, m2 forwarded)", n)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -42,13 +43,24 @@ func (k *Intake) spillOne(in picoclaw.Inbound) bool {
 	return true
 }
 
+// maxForwardFailures is how many failed forwards of one message are
+// logged as a warning, and after which a refusal for good sets it aside.
+const maxForwardFailures = 5
+
+// refusedForGood tells a queue's refusal of a message (an answer saying
+// no) from its being unreachable, which retrying cures.
+func refusedForGood(err error) bool {
+	var refused interface{ Refused() bool }
+	return errors.As(err, &refused) && refused.Refused()
+}
+
 // forward hands the spilled messages to the queue, oldest first, each
 // marked done in the spill once the queue has it (a crash in between
 // publishes it again, which the queue's dedup by message id absorbs).
 // It runs until Close; what is left stays on disk for the next start.
 func (k *Intake) forward() {
 	wait := &backoff.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second}
-	forwarded := 0
+	forwarded, failures := 0, 0
 	for {
 		pending := k.spill.box.Pending()
 		if len(pending) == 0 {
@@ -66,12 +78,27 @@ func (k *Intake) forward() {
 		}
 		for _, in := range pending {
 			if _, err := k.box.Accept(in); err != nil {
-				k.log.Debug("shared queue: forwarding a message kept on disk failed; retrying", "session", in.SessionKey(), "err", err)
+				failures++
+				if failures == maxForwardFailures && refusedForGood(err) {
+					// The queue answers, and refuses this one (too large,
+					// say): kept aside with the reason, so the messages
+					// behind it are not held for good.
+					k.log.Error("shared queue refuses a message kept on disk; setting it aside", "session", in.SessionKey(), "err", err)
+					if derr := k.spill.box.DeadLetter(in, "shared queue refused it: "+err.Error()); derr != nil {
+						k.log.Error("spill: set aside a refused message", "session", in.SessionKey(), "err", derr)
+					}
+					failures = 0
+					break
+				}
+				if failures%maxForwardFailures == 0 {
+					k.log.Warn("shared queue: forwarding messages kept on disk keeps failing; retrying", "session", in.SessionKey(), "failures", failures, "err", err)
+				}
 				if wait.Wait(k.ctx) != nil {
 					return
 				}
 				break
 			}
+			failures = 0
 			wait.Reset()
 			forwarded++
 			if err := k.spill.box.Done(in.MessageID); err != nil {

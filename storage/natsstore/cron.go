@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -34,11 +35,36 @@ type CronJobs struct {
 	// fired, and a random instance, so that a claim whose reply was lost
 	// is recognised as this one's when it is retried.
 	claimant []byte
+
+	mu sync.Mutex
+	// unsure holds the claim keys whose create failed without an answer
+	// (it may have landed): only their retry may find its own claim and
+	// win. A slot this gateway claimed and fired is never won again.
+	unsure map[string]bool
 }
+
+// maxUnsure bounds unsure; past it the oldest doubts are dropped (their
+// slots are then left to whoever holds the claim).
+const maxUnsure = 256
 
 // CronJobs returns the store's shared cron jobs.
 func (s *Store) CronJobs() *CronJobs {
-	return &CronJobs{kv: s.cronKV, claimant: []byte(s.nc.Opts.Name + "/" + rand.Text())}
+	return &CronJobs{kv: s.cronKV, claimant: []byte(s.nc.Opts.Name + "/" + rand.Text()), unsure: map[string]bool{}}
+}
+
+// doubt records (on) or clears whether key's create may have landed unanswered.
+func (c *CronJobs) doubt(key string, on bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was := c.unsure[key]
+	delete(c.unsure, key)
+	if on {
+		if len(c.unsure) >= maxUnsure {
+			clear(c.unsure)
+		}
+		c.unsure[key] = true
+	}
+	return was
 }
 
 var _ cron.JobStore = (*CronJobs)(nil)
@@ -105,19 +131,26 @@ func (c *CronJobs) Save(ctx context.Context, jobs []cron.Job, prev uint64) (uint
 func (c *CronJobs) Claim(ctx context.Context, jobID string, at time.Time) (bool, error) {
 	key := "fire." + encodeToken(jobID) + "." + strconv.FormatInt(at.Unix(), 10)
 	_, err := c.kv.Create(ctx, key, c.claimant, jetstream.KeyTTL(claimTTL))
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		// Another gateway's, or this one's own create whose reply was
-		// lost (the firing is being retried): only the latter fires here.
+	switch {
+	case err == nil:
+		c.doubt(key, false)
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyExists):
+		if !c.doubt(key, false) {
+			return false, nil // another gateway's, or a slot fired here already
+		}
+		// Retrying a create whose answer was lost: if it landed, the
+		// claim is this one's and the slot fires here.
 		e, gerr := c.kv.Get(ctx, key)
 		if gerr != nil {
+			c.doubt(key, true)
 			return false, fmt.Errorf("natsstore: claim cron job %q at %s: read the claim: %w", jobID, at.Format(time.RFC3339), gerr)
 		}
 		return bytes.Equal(e.Value(), c.claimant), nil
-	}
-	if err != nil {
+	default:
+		c.doubt(key, true)
 		return false, fmt.Errorf("natsstore: claim cron job %q at %s: %w", jobID, at.Format(time.RFC3339), err)
 	}
-	return true, nil
 }
 
 // CronOptions are the cron.Options of a gateway sharing its jobs through

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -72,10 +73,22 @@ func TestCronClaimRetriedAfterLostReplyIsStillOurs(t *testing.T) {
 	if won, err := mine.Claim(ctx, "j2", at); err != nil || !won {
 		t.Fatalf("first Claim = %v, %v; want won", won, err)
 	}
-	if won, err := mine.Claim(ctx, "j2", at); err != nil || !won {
-		t.Fatalf("the same gateway's retried Claim = %v, %v; want won (its claim exists)", won, err)
+	// Asked again after it fired (its jobs reloaded with the slot still
+	// due): not won twice.
+	if won, err := mine.Claim(ctx, "j2", at); err != nil || won {
+		t.Fatalf("the same gateway's second Claim of a slot it won = %v, %v; want lost", won, err)
 	}
-	if won, err := other.Claim(ctx, "j2", at); err != nil || won {
+	// A create that landed but whose answer was lost (here: made, then
+	// doubted as a timed-out create would be) is won by its retry.
+	late := at.Add(time.Second)
+	if won, err := mine.Claim(ctx, "j2", late); err != nil || !won {
+		t.Fatal(won, err)
+	}
+	mine.doubt("fire."+encodeToken("j2")+"."+strconv.FormatInt(late.Unix(), 10), true)
+	if won, err := mine.Claim(ctx, "j2", late); err != nil || !won {
+		t.Fatalf("the retry of a create whose answer was lost = %v, %v; want won (its claim exists)", won, err)
+	}
+	if won, err := other.Claim(ctx, "j2", late); err != nil || won {
 		t.Fatalf("another gateway's Claim = %v, %v; want lost", won, err)
 	}
 }

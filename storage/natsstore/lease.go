@@ -57,7 +57,14 @@ func (q *Queue) Run(ctx context.Context, dispatch func(picoclaw.Inbound) bool) e
 		case p := <-r.released:
 			r.drop(p, true)
 		case p := <-r.lost:
-			if r.parts[p.n] == p {
+			switch {
+			case r.parts[p.n] != p:
+			case p.stale:
+				q.log.Warn("natsstore: partition given up: its lease may have passed to another gateway", "partition", p.n)
+				r.forget(p)
+			case p.iterClosed:
+				r.release(p) // its turns finish first: nobody else starts them again
+			default:
 				q.log.Warn("natsstore: partition lost", "partition", p.n)
 				r.drop(p, false)
 			}
@@ -221,6 +228,10 @@ func (r *runner) refresh() {
 	}
 }
 
+// releaseCheck is how often a partition being handed back looks at its
+// turns' progress.
+const releaseCheck = time.Second
+
 // refreshParallel bounds the lease renewals in flight at once.
 const refreshParallel = 8
 
@@ -343,27 +354,56 @@ func (r *runner) release(p *partition) {
 		r.q.mu.Lock()
 		idle := p.idle
 		r.q.mu.Unlock()
-		// Bounded by the longest turn: one that never reports back must
-		// not hold a partition (and every chat in it) forever. What it
-		// still holds then is redelivered to the next owner.
-		limit := time.NewTimer(r.q.cfg.ReleaseWait)
-		defer limit.Stop()
-		select {
-		case <-idle:
-		case <-limit.C:
-			r.q.mu.Lock()
-			left := p.inFlight
-			r.q.mu.Unlock()
-			r.q.log.Warn("natsstore: handing a partition back with messages still in flight; the next owner gets them again",
-				"partition", p.n, "in_flight", left)
-		case <-r.exit:
-			return
+		// Bounded: turns that stop making progress (none finishing for
+		// the longest a turn may take) must not hold a partition, and
+		// every chat in it, forever. What it still holds then is
+		// redelivered to the next owner. A chat's queued turns run one
+		// after another, so each finished one restarts the wait.
+		check := time.NewTicker(releaseCheck)
+		defer check.Stop()
+		r.q.mu.Lock()
+		left := p.inFlight
+		r.q.mu.Unlock()
+		deadline := time.Now().Add(r.q.cfg.ReleaseWait)
+	wait:
+		for {
+			select {
+			case <-idle:
+				break wait
+			case <-check.C:
+				r.q.mu.Lock()
+				now := p.inFlight
+				r.q.mu.Unlock()
+				if now < left {
+					left, deadline = now, time.Now().Add(r.q.cfg.ReleaseWait)
+				}
+				if time.Now().After(deadline) {
+					r.q.log.Warn("natsstore: handing a partition back with messages still in flight; the next owner gets them again",
+						"partition", p.n, "in_flight", now)
+					break wait
+				}
+			case <-r.exit:
+				return
+			}
 		}
 		select {
 		case r.released <- p:
 		case <-r.exit:
 		}
 	}()
+}
+
+// forget stops working p and lets its lease run out, touching neither
+// the lease nor the consumer, which may be another gateway's by now.
+func (r *runner) forget(p *partition) {
+	if r.parts[p.n] != p {
+		return
+	}
+	delete(r.parts, p.n)
+	r.q.mu.Lock()
+	delete(r.q.owned, p.n)
+	r.q.mu.Unlock()
+	p.cancel()
 }
 
 // drop forgets p. Handed back gracefully its consumer is deleted too, so

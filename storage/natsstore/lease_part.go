@@ -17,9 +17,16 @@ import (
 type partition struct {
 	n   int
 	rev uint64 // the lease's revision, for compare-and-set refreshes
-	// refreshed is when the last successful refresh was sent (unix ns;
-	// written by the lease loop, read by the fetch loop).
-	refreshed atomic.Int64
+	// refreshed is when the last successful refresh was sent (written by
+	// the lease loop, read by the fetch loop; a time.Time keeps the
+	// monotonic clock, so a wall-clock step changes nothing).
+	refreshed atomic.Pointer[time.Time]
+	// Why the fetch loop gave the partition up (set before onLost, read
+	// by the runner after): iterClosed, the client library closed its
+	// iterator (handed back gracefully); stale, it pulled on a lease not
+	// renewed within its TTL (forgotten: its consumer may be another
+	// gateway's now, and the lease, if still this one's, expires).
+	iterClosed, stale bool
 
 	cancel context.CancelFunc // stops fetching
 	exited chan struct{}      // closed when the fetch loop has returned
@@ -34,11 +41,15 @@ type partition struct {
 
 func (p *partition) leaseKey() string { return "part." + strconv.Itoa(p.n) }
 
-func (p *partition) setRefreshed(t time.Time) { p.refreshed.Store(t.UnixNano()) }
+func (p *partition) setRefreshed(t time.Time) { p.refreshed.Store(&t) }
 
 // sinceRefreshed is how long ago the lease was last renewed.
 func (p *partition) sinceRefreshed() time.Duration {
-	return time.Since(time.Unix(0, p.refreshed.Load()))
+	t := p.refreshed.Load()
+	if t == nil {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Since(*t)
 }
 
 // pullExpiry and pullHeartbeat bound how long a partition's fetch waits on
@@ -140,7 +151,8 @@ func (q *Queue) fetch(ctx context.Context, p *partition, iter jetstream.Messages
 				// refused), not by us: a partition whose lease is still
 				// renewed would otherwise never deliver again. Give it
 				// up; it is claimed afresh, with a new consumer.
-				q.log.Warn("natsstore: partition's message iterator closed; giving the partition up to claim it again", "partition", p.n)
+				q.log.Warn("natsstore: partition's message iterator closed; handing the partition back to claim it again", "partition", p.n)
+				p.iterClosed = true
 				go onLost(p)
 			}
 			return
@@ -156,25 +168,30 @@ func (q *Queue) fetch(ctx context.Context, p *partition, iter jetstream.Messages
 			q.log.Debug("natsstore: fetch", "partition", p.n, "err", err)
 			continue
 		}
-		q.deliver(p, msg, dispatch)
+		if !q.deliver(p, msg, dispatch) {
+			// Pulled on a lease that may be gone: stop pulling (the
+			// runner renews it or drops the partition), so that at most
+			// this message goes back, and the chat's order holds.
+			p.stale = true
+			p.cancel()
+			go onLost(p)
+			return
+		}
 	}
 }
 
-// staleNakDelay is how soon a message pulled on a lease that may have
-// expired is offered again (to the partition's new owner).
-const staleNakDelay = 100 * time.Millisecond
-
 // deliver hands one message to dispatch unless it was answered already.
-func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.Inbound) bool) {
+// It is false, the message handed back, when p's lease was not renewed
+// within its TTL.
+func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.Inbound) bool) bool {
 	if age := p.sinceRefreshed(); age >= q.cfg.LeaseTTL {
 		// Cut off from NATS for longer than the lease, this gateway may
 		// have lost the partition without hearing of it: another gateway
 		// may own it, with a new consumer of the same name, and this pull
-		// was served by that one. Hand the message back; the lease loop
-		// either renews the lease or stops the partition.
+		// was served by that one. Hand the message back at once.
 		q.log.Warn("natsstore: message pulled on a lease not renewed within its TTL; handing it back", "partition", p.n, "since_renewed", age.Round(time.Millisecond))
-		_ = msg.NakWithDelay(staleNakDelay)
-		return
+		_ = msg.Nak()
+		return false
 	}
 	in, err := decodeQueueMessage(msg.Data())
 	if err != nil || in.MessageID == "" {
@@ -182,7 +199,7 @@ func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.
 		// history no longer), never retried forever.
 		q.log.Error("natsstore: dropping an unreadable inbox message", "partition", p.n, "subject", msg.Subject(), "err", err)
 		_ = msg.Term()
-		return
+		return true
 	}
 	id := in.MessageID
 	q.mu.Lock()
@@ -199,7 +216,7 @@ func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.
 			p.inFlight++
 		}
 		q.mu.Unlock()
-		return
+		return true
 	}
 	q.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -215,7 +232,7 @@ func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.
 			q.log.Warn("natsstore: ack answered message", "partition", p.n, "err", err)
 		}
 		cancel()
-		return
+		return true
 	case !errors.Is(err, jetstream.ErrKeyNotFound):
 		// Better answered twice than never.
 		q.log.Warn("natsstore: check whether message was answered; dispatching it", "partition", p.n, "err", err)
@@ -227,6 +244,7 @@ func (q *Queue) deliver(p *partition, msg jetstream.Msg, dispatch func(picoclaw.
 	if !dispatch(in) {
 		q.log.Debug("natsstore: dispatcher refused message; its refusal path marks it done", "partition", p.n, "session", string(in.SessionKey()))
 	}
+	return true
 }
 
 // keepInProgress tells JetStream every AckWait/3 that the messages in

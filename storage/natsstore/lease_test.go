@@ -495,7 +495,9 @@ func TestQueueStaleLeaseHandsMessagesBack(t *testing.T) {
 
 	stale := &partition{n: 1}
 	stale.setRefreshed(time.Now().Add(-2 * q.cfg.LeaseTTL))
-	q.deliver(stale, pull(), dispatch)
+	if q.deliver(stale, pull(), dispatch) {
+		t.Error("deliver on a stale lease reported the message taken; want handed back (and the pulling stopped)")
+	}
 	if dispatched != 0 {
 		t.Fatalf("dispatched %d messages pulled on a stale lease, want 0", dispatched)
 	}

@@ -74,11 +74,12 @@ type QueueConfig struct {
 	// AckWait is how long a delivered message may go without an ack or a
 	// progress note before it is redelivered (default 30 s).
 	AckWait time.Duration
-	// ReleaseWait bounds how long a partition handed to another gateway
-	// (one joined) stays with this one while its messages in flight are
-	// finished (default DefaultReleaseWait): the longest turn, so that a
-	// routine hand-over never answers a message twice. Its lease is kept
-	// meanwhile; only what is still unfinished after it is redelivered.
+	// ReleaseWait is how long a partition handed to another gateway (one
+	// joined) stays with this one while none of its messages in flight
+	// finishes (default DefaultReleaseWait): the longest turn, so that a
+	// routine hand-over never answers a message twice; each one finished
+	// restarts it. Its lease is kept meanwhile; only what is still
+	// unfinished after it is redelivered.
 	ReleaseWait time.Duration
 	Logger      *slog.Logger
 }
@@ -360,9 +361,22 @@ func (q *Queue) Accept(in picoclaw.Inbound) (isNew bool, err error) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		return false, fmt.Errorf("natsstore: accept %s: publish: %w", in.MessageID, err)
+		err = fmt.Errorf("natsstore: accept %s: publish: %w", in.MessageID, err)
+		if errors.Is(err, nats.ErrMaxPayload) || errors.As(err, &apiErr) && apiErr.Code == 400 {
+			return false, refusedError{err}
+		}
+		return false, err
 	}
 }
+
+// refusedError is a message NATS answered no to (too large, bad request),
+// which retrying does not change, unlike NATS being unreachable.
+type refusedError struct{ error }
+
+func (e refusedError) Unwrap() error { return e.error }
+
+// Refused marks the refusal for callers (intake's spill).
+func (refusedError) Refused() bool { return true }
 
 // errCodeDuplicateInProcess is JetStream's answer to a publish whose
 // Nats-Msg-Id another publish is storing at that moment.
