@@ -394,30 +394,28 @@ func (r *runner) release(p *partition) {
 }
 
 // forget stops working p and lets its lease run out, touching neither
-// the lease nor the consumer, which may be another gateway's by now.
-func (r *runner) forget(p *partition) {
+// the lease nor the consumer, which may be another gateway's by now. It
+// is false if p was no longer held.
+func (r *runner) forget(p *partition) bool {
 	if r.parts[p.n] != p {
-		return
+		return false
 	}
 	delete(r.parts, p.n)
 	r.q.mu.Lock()
 	delete(r.q.owned, p.n)
 	r.q.mu.Unlock()
 	p.cancel()
+	return true
 }
 
-// drop forgets p. Handed back gracefully its consumer is deleted too, so
-// the next owner knows nothing was left unfinished; otherwise the
-// consumer stays and the next owner's takeover redelivers what it held.
+// drop forgets p and deletes its lease. Handed back gracefully its
+// consumer is deleted too, so the next owner knows nothing was left
+// unfinished; otherwise the consumer stays and the next owner's takeover
+// redelivers what it held.
 func (r *runner) drop(p *partition, graceful bool) {
-	if r.parts[p.n] != p {
+	if !r.forget(p) {
 		return
 	}
-	delete(r.parts, p.n)
-	r.q.mu.Lock()
-	delete(r.q.owned, p.n)
-	r.q.mu.Unlock()
-	p.cancel()
 	if graceful {
 		ctx, cancel := r.opContext(context.Background())
 		if err := r.q.stream.DeleteConsumer(ctx, consumerName(p.n)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
