@@ -71,7 +71,7 @@ func (s *Service) tick(ctx context.Context) time.Duration {
 	}
 	now := s.clock()
 	var due []Job
-	changed, retry, waiting := false, false, false
+	changed, retry := false, false
 	muts := make(map[string]func(*Job))
 	for i := range s.jobs {
 		j := &s.jobs[i]
@@ -82,7 +82,7 @@ func (s *Service) tick(ctx context.Context) time.Duration {
 			if s.catchingUp(*j, now) {
 				// A late shared slot waits for the run before it and
 				// fires when that ends (finish wakes the loop).
-				waiting = true
+				retry = true
 				continue
 			}
 			j.NextRun = s.nextRun(*j, now)
@@ -132,7 +132,7 @@ func (s *Service) tick(ctx context.Context) time.Duration {
 	for _, j := range s.jobs {
 		if j.Enabled && !j.NextRun.IsZero() {
 			d := j.NextRun.Sub(now)
-			if d <= 0 && (retry || waiting) {
+			if d <= 0 && retry {
 				d = claimRetry // a firing whose claim failed, or waiting for a run
 			}
 			wait = min(wait, d)

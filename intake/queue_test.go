@@ -252,6 +252,9 @@ func TestSpillSetsAsideAMessageTheQueueRefuses(t *testing.T) {
 		defer k.Close()
 		k.Accept(message("m1"))
 		k.Accept(message("m2"))
+		// More failed forwards while NATS is still down than it takes to
+		// set a refused message aside: the refusal after them still does.
+		time.Sleep(time.Minute)
 		q.setDown(false)
 		if id := <-q.stored; id != "m2" {
 			t.Fatalf("forwarded %q, want m2 (m1 refused for good)", id)

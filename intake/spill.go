@@ -79,7 +79,7 @@ func (k *Intake) forward() {
 		for _, in := range pending {
 			if _, err := k.box.Accept(in); err != nil {
 				failures++
-				if failures == maxForwardFailures && refusedForGood(err) {
+				if failures >= maxForwardFailures && refusedForGood(err) {
 					// The queue answers, and refuses this one (too large,
 					// say): kept aside with the reason, so the messages
 					// behind it are not held for good.

@@ -43,8 +43,8 @@ type CronJobs struct {
 	unsure map[string]bool
 }
 
-// maxUnsure bounds unsure; past it the oldest doubts are dropped (their
-// slots are then left to whoever holds the claim).
+// maxUnsure bounds unsure; past it every doubt is dropped (those slots
+// are then left to whoever holds the claim, as if another gateway did).
 const maxUnsure = 256
 
 // CronJobs returns the store's shared cron jobs.
